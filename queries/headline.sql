@@ -1,0 +1,193 @@
+-- Headline measures
+-- One row per measure, in a fixed order. Percentages are 0-100 with Wilson score limits; rates
+-- are per 1,000 residents with exact Poisson (under 10 events) or Byar limits; rate ratios
+-- have limits exp(ln RR ± 1.96·√(1/a + 1/b)). Person measures count distinct people, with age
+-- and sex from their first serious-violence offence in the period.
+-- measure: stable measure id
+-- label: short readable label (for peak_hour the hour range, for top_district_share_pct the district)
+-- value: the measure's value
+-- numerator: the count on top (for rate ratios, a = under-cutoff persons)
+-- denominator: the count below (for rate ratios, b = cutoff-plus persons)
+-- lower_95: lower 95% confidence limit
+-- upper_95: upper 95% confidence limit
+-- definition: exact definition in words
+WITH
+res AS (
+    SELECT
+        SUM(r.population) AS all_ages,
+        SUM(CASE WHEN r.age < p.young_age_cutoff THEN r.population ELSE 0 END) AS young,
+        SUM(CASE WHEN r.age >= p.young_age_cutoff THEN r.population ELSE 0 END) AS older
+    FROM residents r CROSS JOIN params p
+),
+sv AS (
+    SELECT
+        COUNT(*) AS offences,
+        SUM(CASE WHEN knife THEN 1 ELSE 0 END) AS knife,
+        SUM(CASE WHEN nte THEN 1 ELSE 0 END) AS nte
+    FROM sv_offences
+),
+people AS (
+    SELECT
+        s.role,
+        COUNT(*) AS persons,
+        SUM(CASE WHEN s.sex = 'M' THEN 1 ELSE 0 END) AS male,
+        SUM(CASE WHEN s.sex IN ('F', 'M') THEN 1 ELSE 0 END) AS known_sex,
+        SUM(CASE WHEN s.age < p.young_age_cutoff THEN 1 ELSE 0 END) AS young,
+        SUM(CASE WHEN s.age >= p.young_age_cutoff THEN 1 ELSE 0 END) AS older
+    FROM sv_persons s CROSS JOIN params p
+    GROUP BY s.role
+),
+offence_links AS (
+    SELECT
+        o.crime_id,
+        MAX(CASE WHEN c.offences >= 2 THEN 1 ELSE 0 END) AS has_repeat,
+        MAX(CASE WHEN o.age < p.young_age_cutoff THEN 1 ELSE 0 END) AS has_young,
+        MAX(CASE WHEN o.age < p.young_age_cutoff AND c.offences >= 2 THEN 1 ELSE 0 END) AS has_young_repeat
+    FROM sv_offenders o
+    JOIN sv_persons c ON c.role = 'offender' AND c.person_id = o.person_id
+    CROSS JOIN params p
+    GROUP BY o.crime_id
+),
+repeats AS (
+    SELECT
+        COUNT(*) AS linked,
+        COALESCE(SUM(has_repeat), 0) AS repeat_linked,
+        COALESCE(SUM(has_young), 0) AS young_linked,
+        COALESCE(SUM(has_young_repeat), 0) AS young_repeat_linked
+    FROM offence_links
+),
+hours AS (
+    SELECT hour, COUNT(*) AS offences FROM sv_offences GROUP BY hour
+),
+peak AS (
+    SELECT hour, offences FROM hours ORDER BY offences DESC, hour ASC LIMIT 1
+),
+districts AS (
+    SELECT district, COUNT(*) AS offences FROM sv_offences WHERE lsoa_code IS NOT NULL GROUP BY district
+),
+top_district AS (
+    SELECT district, offences, (SELECT SUM(offences) FROM districts) AS known
+    FROM districts ORDER BY offences DESC, district ASC LIMIT 1
+),
+ae AS (
+    SELECT COUNT(*) AS attendances
+    FROM ae_assaults a CROSS JOIN params p
+    WHERE a.arrived_date BETWEEN p.period_start AND p.period_end
+),
+amb AS (
+    SELECT
+        COUNT(*) AS known_age,
+        SUM(CASE WHEN a.age < p.young_age_cutoff THEN 1 ELSE 0 END) AS young
+    FROM ambulance a CROSS JOIN params p
+    WHERE a.assault AND a.conveyed AND a.age IS NOT NULL
+      AND CAST(a.called_at AS DATE) BETWEEN p.period_start AND p.period_end
+),
+cutoff AS (
+    SELECT CAST(young_age_cutoff AS VARCHAR) AS age FROM params
+),
+measures AS (
+    SELECT 1 AS ord, 'sv_offences' AS measure, 'Serious violence offences' AS label,
+        CAST(sv.offences AS DOUBLE) AS value, sv.offences AS numerator, CAST(NULL AS BIGINT) AS denominator,
+        byar_lower(sv.offences) AS lower_95, byar_upper(sv.offences) AS upper_95,
+        'Count of serious-violence offences committed in the period (Byar limits for a Poisson count).' AS definition
+    FROM sv
+    UNION ALL
+    SELECT 2, 'sv_rate_per_1000', 'Serious violence offences per 1,000 residents',
+        1000.0 * sv.offences / NULLIF(res.all_ages, 0), sv.offences, res.all_ages,
+        rate_lower(sv.offences, res.all_ages, 1000), rate_upper(sv.offences, res.all_ages, 1000),
+        'Serious-violence offences in the period per 1,000 residents of the area (population year of the period).'
+    FROM sv CROSS JOIN res
+    UNION ALL
+    SELECT 3, 'victim_prevalence_pct', 'Residents recorded as victims (%)',
+        100.0 * v.persons / NULLIF(res.all_ages, 0), v.persons, res.all_ages,
+        100.0 * wilson_lower(v.persons, res.all_ages), 100.0 * wilson_upper(v.persons, res.all_ages),
+        'Distinct victims of serious-violence offences in the period as a percentage of residents.'
+    FROM people v CROSS JOIN res WHERE v.role = 'victim'
+    UNION ALL
+    SELECT 4, 'offender_prevalence_pct', 'Residents recorded as offenders (%)',
+        100.0 * o.persons / NULLIF(res.all_ages, 0), o.persons, res.all_ages,
+        100.0 * wilson_lower(o.persons, res.all_ages), 100.0 * wilson_upper(o.persons, res.all_ages),
+        'Distinct offenders (including suspects) of serious-violence offences in the period as a percentage of residents.'
+    FROM people o CROSS JOIN res WHERE o.role = 'offender'
+    UNION ALL
+    SELECT 5, 'victims_male_pct', 'Victims who were male (%)',
+        100.0 * v.male / NULLIF(v.known_sex, 0), v.male, v.known_sex,
+        100.0 * wilson_lower(v.male, v.known_sex), 100.0 * wilson_upper(v.male, v.known_sex),
+        'Percentage male among distinct victims whose sex is F or M (sex on their first serious-violence offence in the period).'
+    FROM people v WHERE v.role = 'victim'
+    UNION ALL
+    SELECT 6, 'offenders_male_pct', 'Offenders who were male (%)',
+        100.0 * o.male / NULLIF(o.known_sex, 0), o.male, o.known_sex,
+        100.0 * wilson_lower(o.male, o.known_sex), 100.0 * wilson_upper(o.male, o.known_sex),
+        'Percentage male among distinct offenders whose sex is F or M (sex on their first serious-violence offence in the period).'
+    FROM people o WHERE o.role = 'offender'
+    UNION ALL
+    SELECT 7, 'offender_rate_ratio_u25', 'Offender rate, under ' || cutoff.age || ' vs ' || cutoff.age || ' and over',
+        (1.0 * o.young / res.young) / NULLIF(1.0 * o.older / res.older, 0), o.young, o.older,
+        ratio_lower(o.young, o.older, (1.0 * o.young / res.young) / NULLIF(1.0 * o.older / res.older, 0)),
+        ratio_upper(o.young, o.older, (1.0 * o.young / res.young) / NULLIF(1.0 * o.older / res.older, 0)),
+        '(Distinct offenders aged under ' || cutoff.age || ' per 1,000 residents aged under ' || cutoff.age
+            || ') / (distinct offenders aged ' || cutoff.age || ' and over per 1,000 residents of that age); age on the first offence; unknown ages left out.'
+    FROM people o CROSS JOIN res CROSS JOIN cutoff WHERE o.role = 'offender'
+    UNION ALL
+    SELECT 8, 'victim_rate_ratio_u25', 'Victim rate, under ' || cutoff.age || ' vs ' || cutoff.age || ' and over',
+        (1.0 * v.young / res.young) / NULLIF(1.0 * v.older / res.older, 0), v.young, v.older,
+        ratio_lower(v.young, v.older, (1.0 * v.young / res.young) / NULLIF(1.0 * v.older / res.older, 0)),
+        ratio_upper(v.young, v.older, (1.0 * v.young / res.young) / NULLIF(1.0 * v.older / res.older, 0)),
+        '(Distinct victims aged under ' || cutoff.age || ' per 1,000 residents aged under ' || cutoff.age
+            || ') / (distinct victims aged ' || cutoff.age || ' and over per 1,000 residents of that age); age on the first offence; unknown ages left out.'
+    FROM people v CROSS JOIN res CROSS JOIN cutoff WHERE v.role = 'victim'
+    UNION ALL
+    SELECT 9, 'knife_pct', 'Offences that were knife-enabled (%)',
+        100.0 * sv.knife / NULLIF(sv.offences, 0), sv.knife, sv.offences,
+        100.0 * wilson_lower(sv.knife, sv.offences), 100.0 * wilson_upper(sv.knife, sv.offences),
+        'Percentage of serious-violence offences flagged knife-enabled (knife or sharp instrument used or threatened).'
+    FROM sv
+    UNION ALL
+    SELECT 10, 'nte_pct', 'Offences linked to the night-time economy (%)',
+        100.0 * sv.nte / NULLIF(sv.offences, 0), sv.nte, sv.offences,
+        100.0 * wilson_lower(sv.nte, sv.offences), 100.0 * wilson_upper(sv.nte, sv.offences),
+        'Percentage of serious-violence offences flagged as linked to the night-time economy.'
+    FROM sv
+    UNION ALL
+    SELECT 11, 'repeat_offender_share_pct', 'Offences linked to a repeat offender (%)',
+        100.0 * r.repeat_linked / NULLIF(r.linked, 0), r.repeat_linked, r.linked,
+        100.0 * wilson_lower(r.repeat_linked, r.linked), 100.0 * wilson_upper(r.repeat_linked, r.linked),
+        'Of serious-violence offences with at least one linked offender, the percentage linked to an offender who is linked to 2 or more distinct serious-violence offences in the period.'
+    FROM repeats r
+    UNION ALL
+    SELECT 12, 'repeat_offender_share_u25_pct', 'Offences with an under-' || cutoff.age || ' offender linked to a repeat under-' || cutoff.age || ' offender (%)',
+        100.0 * r.young_repeat_linked / NULLIF(r.young_linked, 0), r.young_repeat_linked, r.young_linked,
+        100.0 * wilson_lower(r.young_repeat_linked, r.young_linked), 100.0 * wilson_upper(r.young_repeat_linked, r.young_linked),
+        'Of serious-violence offences with at least one offender aged under ' || cutoff.age
+            || ' on that offence, the percentage linked to such an offender who is linked to 2 or more distinct serious-violence offences in the period.'
+    FROM repeats r CROSS JOIN cutoff
+    UNION ALL
+    SELECT 13, 'peak_hour',
+        lpad(CAST(pk.hour AS VARCHAR), 2, '0') || ':00–' || lpad(CAST((pk.hour + 1) % 24 AS VARCHAR), 2, '0') || ':00',
+        CAST(pk.hour AS DOUBLE), pk.offences, sv.offences,
+        CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE),
+        'The hour of the day (0-23, from committed_at) with the most serious-violence offences, the earliest on ties; numerator is its count, denominator all serious-violence offences.'
+    FROM peak pk CROSS JOIN sv
+    UNION ALL
+    SELECT 14, 'top_district_share_pct', td.district,
+        100.0 * td.offences / NULLIF(td.known, 0), td.offences, td.known,
+        100.0 * wilson_lower(td.offences, td.known), 100.0 * wilson_upper(td.offences, td.known),
+        'Percentage of serious-violence offences with a known LSOA in the area that occurred in the district with the most (named in label).'
+    FROM top_district td
+    UNION ALL
+    SELECT 15, 'ae_assault_rate_per_1000', 'Assault A&E attendances per 1,000 residents',
+        1000.0 * ae.attendances / NULLIF(res.all_ages, 0), ae.attendances, res.all_ages,
+        rate_lower(ae.attendances, res.all_ages, 1000), rate_upper(ae.attendances, res.all_ages, 1000),
+        'A&E attendances in the period with injury intent recorded as assault, by residents of the area (home LSOA in the lookup), per 1,000 residents.'
+    FROM ae CROSS JOIN res
+    UNION ALL
+    SELECT 16, 'ambulance_conveyed_u25_pct', 'Assault ambulance incidents conveyed to A&E: aged under ' || cutoff.age || ' (%)',
+        100.0 * amb.young / NULLIF(amb.known_age, 0), amb.young, amb.known_age,
+        100.0 * wilson_lower(amb.young, amb.known_age), 100.0 * wilson_upper(amb.young, amb.known_age),
+        'Of ambulance incidents in the period flagged assault and conveyed to an emergency department, with a known age, the percentage aged under ' || cutoff.age || '.'
+    FROM amb CROSS JOIN cutoff WHERE amb.known_age > 0
+)
+SELECT measure, label, value, numerator, denominator, lower_95, upper_95, definition
+FROM measures
+ORDER BY ord;

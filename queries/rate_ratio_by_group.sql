@@ -1,0 +1,66 @@
+-- Under-cutoff vs cutoff-plus rates of victims and offenders, overall and by offence group
+-- One row per offence group (and `All serious violence`) and role. Serious-violence offences
+-- are first restricted to the group; then, as in the headline, distinct persons are placed by
+-- their age on their first offence in the group in the period and counted per 1,000 residents
+-- of their cohort. Ratio limits: exp(ln RR ± 1.96·√(1/a + 1/b)).
+-- ho_group: Home Office offence group, or All serious violence
+-- role: victim or offender
+-- young_persons: distinct persons aged under the cutoff (a)
+-- young_population: residents aged under the cutoff
+-- young_rate_per_1000: a per 1,000 residents under the cutoff
+-- older_persons: distinct persons aged the cutoff or over (b)
+-- older_population: residents aged the cutoff or over
+-- older_rate_per_1000: b per 1,000 residents of that age
+-- rate_ratio: young_rate_per_1000 / older_rate_per_1000
+-- lower_95: lower 95% limit of the ratio
+-- upper_95: upper 95% limit of the ratio
+WITH linked AS (
+    SELECT 'victim' AS role, ho_group, person_id, crime_id, committed_at, age FROM sv_victims
+    UNION ALL
+    SELECT 'offender' AS role, ho_group, person_id, crime_id, committed_at, age FROM sv_offenders
+),
+scoped AS (
+    SELECT role, ho_group, person_id, crime_id, committed_at, age FROM linked
+    UNION ALL
+    SELECT role, 'All serious violence', person_id, crime_id, committed_at, age FROM linked
+),
+firsts AS (
+    SELECT role, ho_group, person_id, age,
+        ROW_NUMBER() OVER (PARTITION BY role, ho_group, person_id ORDER BY committed_at, crime_id, age) AS nth
+    FROM scoped
+),
+counts AS (
+    SELECT
+        f.ho_group,
+        f.role,
+        SUM(CASE WHEN f.age < p.young_age_cutoff THEN 1 ELSE 0 END) AS young_persons,
+        SUM(CASE WHEN f.age >= p.young_age_cutoff THEN 1 ELSE 0 END) AS older_persons
+    FROM firsts f CROSS JOIN params p
+    WHERE f.nth = 1
+    GROUP BY f.ho_group, f.role
+),
+res AS (
+    SELECT
+        SUM(CASE WHEN r.age < p.young_age_cutoff THEN r.population ELSE 0 END) AS young,
+        SUM(CASE WHEN r.age >= p.young_age_cutoff THEN r.population ELSE 0 END) AS older
+    FROM residents r CROSS JOIN params p
+),
+rates AS (
+    SELECT
+        c.ho_group,
+        c.role,
+        c.young_persons,
+        res.young AS young_population,
+        1000.0 * c.young_persons / NULLIF(res.young, 0) AS young_rate_per_1000,
+        c.older_persons,
+        res.older AS older_population,
+        1000.0 * c.older_persons / NULLIF(res.older, 0) AS older_rate_per_1000
+    FROM counts c CROSS JOIN res
+)
+SELECT
+    *,
+    young_rate_per_1000 / NULLIF(older_rate_per_1000, 0) AS rate_ratio,
+    ratio_lower(young_persons, older_persons, young_rate_per_1000 / NULLIF(older_rate_per_1000, 0)) AS lower_95,
+    ratio_upper(young_persons, older_persons, young_rate_per_1000 / NULLIF(older_rate_per_1000, 0)) AS upper_95
+FROM rates
+ORDER BY ho_group = 'All serious violence' DESC, ho_group, role DESC;

@@ -1,0 +1,53 @@
+-- Monthly assault-related A&E attendances per 1,000 residents, all ages and the priority cohort
+-- One row per month of the period and cohort: attendances with injury intent recorded as
+-- assault by residents of the area (home LSOA in the lookup); the `under_<cutoff>` cohort by the
+-- patient's age on arrival, per 1,000 residents under the cutoff. Rates are per month.
+-- month: calendar month YYYY-MM
+-- cohort: all, or under_<cutoff>
+-- attendances: assault attendances by residents in the month
+-- population: residents (all ages, or under the cutoff) for the month's population year
+-- rate_per_1000: attendances per 1,000 residents
+-- lower_95: lower 95% limit of the rate
+-- upper_95: upper 95% limit of the rate
+WITH pop AS (
+    SELECT
+        pop.year,
+        SUM(pop.population) AS all_ages,
+        SUM(CASE WHEN pop.age < p.young_age_cutoff THEN pop.population ELSE 0 END) AS young
+    FROM population pop
+    JOIN lsoa l ON l.lsoa_code = pop.lsoa_code
+    CROSS JOIN params p
+    GROUP BY pop.year
+),
+monthly AS (
+    SELECT
+        a.month,
+        COUNT(*) AS attendances,
+        SUM(CASE WHEN a.age < p.young_age_cutoff THEN 1 ELSE 0 END) AS young_attendances
+    FROM ae_assaults a
+    CROSS JOIN params p
+    WHERE a.arrived_date BETWEEN p.period_start AND p.period_end
+    GROUP BY a.month
+),
+series AS (
+    SELECT m.month, 'all' AS cohort, COALESCE(mo.attendances, 0) AS attendances, pop.all_ages AS population
+    FROM period_months m
+    JOIN pop ON pop.year = m.population_year
+    LEFT JOIN monthly mo ON mo.month = m.month
+    UNION ALL
+    SELECT m.month, 'under_' || CAST(p.young_age_cutoff AS VARCHAR), COALESCE(mo.young_attendances, 0), pop.young
+    FROM period_months m
+    CROSS JOIN params p
+    JOIN pop ON pop.year = m.population_year
+    LEFT JOIN monthly mo ON mo.month = m.month
+)
+SELECT
+    month,
+    cohort,
+    attendances,
+    population,
+    1000.0 * attendances / NULLIF(population, 0) AS rate_per_1000,
+    rate_lower(attendances, population, 1000) AS lower_95,
+    rate_upper(attendances, population, 1000) AS upper_95
+FROM series
+ORDER BY month, cohort = 'all' DESC, cohort;

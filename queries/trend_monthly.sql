@@ -1,0 +1,58 @@
+-- Monthly serious violence per 1,000 residents, all ages and the priority cohort
+-- One row per month of the period and cohort. `all` counts every serious-violence offence;
+-- `under_<cutoff>` counts offences with at least one victim or offender aged under the cutoff
+-- on that offence, per 1,000 residents under the cutoff. Residents are those of the population
+-- year for each month. Rates are per month (not annualised).
+-- month: calendar month YYYY-MM
+-- cohort: all, or under_<cutoff>
+-- offences: serious-violence offences committed in the month
+-- population: residents of the area (all ages, or under the cutoff) for the month's population year
+-- rate_per_1000: offences per 1,000 residents
+-- lower_95: lower 95% limit of the rate (exact Poisson under 10 offences, Byar otherwise)
+-- upper_95: upper 95% limit of the rate
+WITH pop AS (
+    SELECT
+        pop.year,
+        SUM(pop.population) AS all_ages,
+        SUM(CASE WHEN pop.age < p.young_age_cutoff THEN pop.population ELSE 0 END) AS young
+    FROM population pop
+    JOIN lsoa l ON l.lsoa_code = pop.lsoa_code
+    CROSS JOIN params p
+    GROUP BY pop.year
+),
+young_crimes AS (
+    SELECT crime_id FROM sv_victims v CROSS JOIN params p WHERE v.age < p.young_age_cutoff
+    UNION
+    SELECT crime_id FROM sv_offenders o CROSS JOIN params p WHERE o.age < p.young_age_cutoff
+),
+monthly AS (
+    SELECT
+        s.month,
+        COUNT(*) AS offences,
+        SUM(CASE WHEN y.crime_id IS NOT NULL THEN 1 ELSE 0 END) AS young_offences
+    FROM sv_offences s
+    LEFT JOIN young_crimes y ON y.crime_id = s.crime_id
+    GROUP BY s.month
+),
+series AS (
+    SELECT m.month, 'all' AS cohort, COALESCE(mo.offences, 0) AS offences, pop.all_ages AS population
+    FROM period_months m
+    JOIN pop ON pop.year = m.population_year
+    LEFT JOIN monthly mo ON mo.month = m.month
+    UNION ALL
+    SELECT m.month, 'under_' || CAST(p.young_age_cutoff AS VARCHAR), COALESCE(mo.young_offences, 0), pop.young
+    FROM period_months m
+    CROSS JOIN params p
+    JOIN pop ON pop.year = m.population_year
+    LEFT JOIN monthly mo ON mo.month = m.month
+)
+SELECT
+    month,
+    cohort,
+    offences,
+    population,
+    1000.0 * offences / NULLIF(population, 0) AS rate_per_1000,
+    rate_lower(offences, population, 1000) AS lower_95,
+    rate_upper(offences, population, 1000) AS upper_95
+FROM series
+ORDER BY month, cohort = 'all' DESC, cohort;

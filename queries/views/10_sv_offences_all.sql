@@ -1,0 +1,45 @@
+-- Offences meeting the serious-violence definition, at any date in the extract
+-- The definition's offence groups, public-place and domestic-abuse rules, without the period
+-- filter (year-on-year comparisons reach back before the period). Area columns come from the
+-- LSOA lookup; an offence with a null LSOA or one outside the area is kept with district,
+-- csp and ward `Unknown`.
+CREATE VIEW sv_offences_all AS
+SELECT
+    o.crime_id,
+    o.offence_code,
+    c.offence_name,
+    c.ho_group,
+    c.harm_days,
+    o.committed_at,
+    CAST(o.committed_at AS DATE) AS committed_date,
+    to_char(o.committed_at, '%Y-%m') AS month,
+    CASE
+        WHEN date_part('month', o.committed_at) >= 4
+            THEN CAST(CAST(date_part('year', o.committed_at) AS BIGINT) AS VARCHAR) || '/'
+                || lpad(CAST(CAST(date_part('year', o.committed_at) AS BIGINT) % 100 + 1 AS VARCHAR), 2, '0')
+        ELSE CAST(CAST(date_part('year', o.committed_at) AS BIGINT) - 1 AS VARCHAR) || '/'
+                || lpad(CAST(CAST(date_part('year', o.committed_at) AS BIGINT) % 100 AS VARCHAR), 2, '0')
+    END AS financial_year,
+    CAST(date_part('hour', o.committed_at) AS BIGINT) AS hour,
+    to_char(o.committed_at, '%A') AS weekday,
+    CAST((CAST(date_part('dow', o.committed_at) AS BIGINT) + 6) % 7 + 1 AS BIGINT) AS weekday_number,
+    l.lsoa_code,
+    l.lsoa_name,
+    COALESCE(l.ward_name, 'Unknown') AS ward,
+    COALESCE(l.lad_name, 'Unknown') AS district,
+    COALESCE(l.csp_name, 'Unknown') AS csp,
+    o.lsoa_code AS recorded_lsoa_code,
+    o.location_type,
+    o.domestic,
+    o.knife,
+    o.nte,
+    o.easting,
+    o.northing
+FROM offences o
+JOIN offence_codes c ON c.offence_code = o.offence_code
+CROSS JOIN params p
+LEFT JOIN lsoa l ON l.lsoa_code = o.lsoa_code
+WHERE c.ho_group IN (SELECT ho_group FROM sv_groups)
+  AND (NOT p.public_place_only
+       OR o.location_type IN ('street', 'public_other', 'licensed_premises', 'retail', 'transport', 'education'))
+  AND (NOT p.exclude_domestic OR NOT o.domestic);

@@ -1,0 +1,26 @@
+-- Residents of the area for the period
+-- Population rows of LSOAs in the lookup for the population year of the period
+-- (`params.population_year`: the year containing the period's mid-point, else the latest
+-- earlier year, else the earliest), with area, 5-year age band and cohort.
+CREATE VIEW residents AS
+SELECT
+    pop.lsoa_code,
+    l.lsoa_name,
+    l.ward_name AS ward,
+    l.lad_name AS district,
+    l.csp_name AS csp,
+    pop.sex,
+    CAST(pop.age AS BIGINT) AS age,
+    CASE
+        WHEN pop.age >= 90 THEN '90+'
+        ELSE CAST(CAST(pop.age AS BIGINT) / 5 * 5 AS VARCHAR) || '-' || CAST(CAST(pop.age AS BIGINT) / 5 * 5 + 4 AS VARCHAR)
+    END AS age_band,
+    CASE
+        WHEN pop.age < p.young_age_cutoff THEN 'under_' || CAST(p.young_age_cutoff AS VARCHAR)
+        ELSE CAST(p.young_age_cutoff AS VARCHAR) || '_plus'
+    END AS cohort,
+    CAST(pop.population AS BIGINT) AS population
+FROM population pop
+JOIN lsoa l ON l.lsoa_code = pop.lsoa_code
+CROSS JOIN params p
+WHERE pop.year = p.population_year;

@@ -1,0 +1,29 @@
+-- Distinct victims and offenders and residents by role, 5-year age band and sex (F, M)
+-- Every band and sex appears for both roles, with zero persons where there are none. Persons
+-- are placed by their age and sex on their first serious-violence offence in the period;
+-- unknown age and sex U are left out.
+CREATE VIEW persons_by_age_sex AS
+WITH roles AS (
+    SELECT 'victim' AS role UNION ALL SELECT 'offender'
+),
+pop AS (
+    SELECT age_band, sex, SUM(population) AS population FROM residents GROUP BY age_band, sex
+),
+counts AS (
+    SELECT role, age_band, sex, COUNT(*) AS persons
+    FROM sv_persons
+    WHERE age_band IS NOT NULL AND sex IN ('F', 'M')
+    GROUP BY role, age_band, sex
+)
+SELECT
+    r.role,
+    e.age_band,
+    e.band_start,
+    e.weight AS esp2013_weight,
+    pop.sex,
+    COALESCE(c.persons, 0) AS persons,
+    pop.population
+FROM roles r
+CROSS JOIN esp2013 e
+JOIN pop ON pop.age_band = e.age_band
+LEFT JOIN counts c ON c.role = r.role AND c.age_band = e.age_band AND c.sex = pop.sex;

@@ -1,0 +1,334 @@
+//! `sna run`: runs every SQL job in `queries/` over the catalog and writes the assessment
+//! bundle (`tables/<job>.csv`, `tables/<job>.parquet`, `tables/README.md`, `manifest.json`).
+//!
+//! Each job's result streams from DataFusion into both writers batch by batch, so no job is
+//! held in memory and each query runs once.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::error::DataFusionError;
+use futures::StreamExt;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::catalog::{self, CatalogError, LookupSource};
+use crate::config::Config;
+use crate::queries::{QuerySet, SqlFile, hex};
+use crate::staging::{Staging, StagingError};
+use crate::validate::{self, Severity};
+
+/// Errors of an assessment run. Any of them leaves no bundle behind.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    /// The extract or reference data could not be opened.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// Validation found errors that would make the assessment wrong.
+    #[error("the extract in {data_dir} has data errors; no bundle was written:\n{details}")]
+    Unusable {
+        /// The extract directory.
+        data_dir: PathBuf,
+        /// The errors, one per line.
+        details: String,
+    },
+    /// A job's SQL failed.
+    #[error("job {job} (queries/{file}): {source}")]
+    Job {
+        /// The job name.
+        job: String,
+        /// Its file.
+        file: String,
+        /// DataFusion's error.
+        source: DataFusionError,
+    },
+    /// The output directory could not be staged or published.
+    #[error(transparent)]
+    Staging(#[from] StagingError),
+    /// A file in the bundle could not be written, or an input could not be hashed.
+    #[error("{path}: {message}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// What a run did, for the terminal and the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobResult {
+    /// Job (table) name.
+    pub job: String,
+    /// SQL file relative to the queries directory.
+    pub file: String,
+    /// SHA-256 of the SQL text.
+    pub sql_sha256: String,
+    /// Rows written.
+    pub rows: u64,
+    /// Seconds taken.
+    pub seconds: f64,
+}
+
+/// An input file as recorded in the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputRecord {
+    /// Path as given.
+    pub path: String,
+    /// Bytes.
+    pub bytes: u64,
+    /// Rows (Parquet footer, or CSV data lines).
+    pub rows: u64,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// The bundle's `manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// `vrn-sna <version>`.
+    pub tool: String,
+    /// The resolved configuration.
+    pub config: Config,
+    /// Where the configuration came from.
+    pub config_file: Option<String>,
+    /// The population year used for the period.
+    pub population_year: i64,
+    /// Where the SQL came from: a directory, or `bundled`.
+    pub queries: String,
+    /// Every input file.
+    pub inputs: Vec<InputRecord>,
+    /// Every job.
+    pub jobs: Vec<JobResult>,
+    /// Start time (UTC, RFC 3339).
+    pub started_at: String,
+    /// End time (UTC, RFC 3339).
+    pub finished_at: String,
+}
+
+/// Reports progress while jobs run.
+pub trait Progress {
+    /// Called once with the number of jobs.
+    fn start(&mut self, jobs: usize);
+    /// Called after each job.
+    fn job_done(&mut self, result: &JobResult);
+    /// Called at the end.
+    fn finish(&mut self);
+}
+
+/// Progress that says nothing.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&mut self, _: usize) {}
+    fn job_done(&mut self, _: &JobResult) {}
+    fn finish(&mut self) {}
+}
+
+/// Runs the assessment and publishes the bundle at `out`.
+pub async fn run(
+    config: &Config,
+    config_file: Option<&Path>,
+    queries: &QuerySet,
+    out: &Path,
+    progress: &mut dyn Progress,
+) -> Result<Manifest, AssessError> {
+    let started_at = chrono::Utc::now();
+    let data_dir = config.data_dir.as_path();
+    let report = validate::validate(config, data_dir).await?;
+    if !report.usable() {
+        let details = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| {
+                format!(
+                    "  {}{}: {}{}",
+                    f.file,
+                    f.column.as_deref().map(|c| format!(", column {c}")).unwrap_or_default(),
+                    f.message,
+                    if f.examples.is_empty() { String::new() } else { format!(" (e.g. {})", f.examples.join(", ")) }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(AssessError::Unusable {
+            data_dir: data_dir.to_path_buf(),
+            details,
+        });
+    }
+    let catalog = catalog::open(config, data_dir, queries).await?;
+    let staging = Staging::new(out)?;
+    let tables = staging.path().join("tables");
+    std::fs::create_dir_all(&tables).map_err(|e| write_error(&tables, e))?;
+
+    progress.start(queries.jobs.len());
+    let mut jobs = Vec::new();
+    for job in &queries.jobs {
+        let result = run_job(&catalog.ctx, job, &tables).await?;
+        progress.job_done(&result);
+        jobs.push(result);
+    }
+    progress.finish();
+
+    write_tables_readme(&tables, queries, config)?;
+    let report_path = staging.path().join("data_quality.json");
+    let report_json = serde_json::to_string_pretty(&report).expect("report serialises");
+    std::fs::write(&report_path, report_json).map_err(|e| write_error(&report_path, e))?;
+
+    let mut inputs = Vec::new();
+    for file in &catalog.files {
+        inputs.push(input_record(&file.path, file.rows)?);
+    }
+    if let LookupSource::Extract(path) = &catalog.lsoa_source {
+        let rows = std::fs::read_to_string(path)
+            .map(|t| t.lines().count().saturating_sub(1) as u64)
+            .unwrap_or(0);
+        inputs.push(input_record(path, rows)?);
+    }
+    let manifest = Manifest {
+        tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
+        config: config.clone(),
+        config_file: config_file.map(|p| p.display().to_string()),
+        population_year: catalog.population_year,
+        queries: queries
+            .source
+            .as_ref()
+            .map_or_else(|| "bundled".to_owned(), |p| p.display().to_string()),
+        inputs,
+        jobs,
+        started_at: started_at.to_rfc3339(),
+        finished_at: chrono::Utc::now().to_rfc3339(),
+    };
+    let manifest_path = staging.path().join("manifest.json");
+    let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
+    std::fs::write(&manifest_path, json).map_err(|e| write_error(&manifest_path, e))?;
+    staging.publish()?;
+    Ok(manifest)
+}
+
+fn write_error(path: &Path, e: impl std::fmt::Display) -> AssessError {
+    AssessError::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+async fn run_job(
+    ctx: &datafusion::prelude::SessionContext,
+    job: &SqlFile,
+    tables: &Path,
+) -> Result<JobResult, AssessError> {
+    let started = Instant::now();
+    let job_error = |source: DataFusionError| AssessError::Job {
+        job: job.name.clone(),
+        file: job.relative_path.clone(),
+        source,
+    };
+    let df = ctx.sql(&job.sql).await.map_err(job_error)?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let mut stream = df.execute_stream().await.map_err(job_error)?;
+
+    let csv_path = tables.join(format!("{}.csv", job.name));
+    let parquet_path = tables.join(format!("{}.parquet", job.name));
+    let csv_file = File::create(&csv_path).map_err(|e| write_error(&csv_path, e))?;
+    let mut csv = arrow::csv::WriterBuilder::new()
+        .with_header(true)
+        .build(BufWriter::new(csv_file));
+    let parquet_file = File::create(&parquet_path).map_err(|e| write_error(&parquet_path, e))?;
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let mut parquet = ArrowWriter::try_new(parquet_file, Arc::clone(&schema), Some(properties))
+        .map_err(|e| write_error(&parquet_path, e))?;
+    let mut rows = 0u64;
+    let mut wrote_csv = false;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(job_error)?;
+        rows += batch.num_rows() as u64;
+        csv.write(&batch).map_err(|e| write_error(&csv_path, e))?;
+        wrote_csv = true;
+        parquet.write(&batch).map_err(|e| write_error(&parquet_path, e))?;
+    }
+    if !wrote_csv {
+        csv.write(&arrow::array::RecordBatch::new_empty(Arc::clone(&schema)))
+            .map_err(|e| write_error(&csv_path, e))?;
+    }
+    drop(csv);
+    parquet.close().map_err(|e| write_error(&parquet_path, e))?;
+    Ok(JobResult {
+        job: job.name.clone(),
+        file: job.relative_path.clone(),
+        sql_sha256: job.sha256(),
+        rows,
+        seconds: round_seconds(started.elapsed()),
+    })
+}
+
+fn round_seconds(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+fn input_record(path: &Path, rows: u64) -> Result<InputRecord, AssessError> {
+    let mut file = File::open(path).map_err(|e| write_error(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(|e| write_error(path, e))?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        hasher.update(&buffer[..n]);
+    }
+    Ok(InputRecord {
+        path: path.display().to_string(),
+        bytes,
+        rows,
+        sha256: hex(&hasher.finalize()),
+    })
+}
+
+fn write_tables_readme(tables: &Path, queries: &QuerySet, config: &Config) -> Result<(), AssessError> {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Tables of {}\n", config.title);
+    let _ = writeln!(
+        out,
+        "Period {} to {}. {} Under the cutoff means aged under {}.\n",
+        config.start,
+        config.end,
+        config.serious_violence.describe(),
+        config.young_age_cutoff
+    );
+    let _ = writeln!(
+        out,
+        "Each table is written as CSV and Parquet; its definition is the SQL file named below. \
+         Rates are per 1,000 residents with 95% confidence limits (exact Poisson below 10 events, \
+         Byar's from 10); proportions have Wilson score limits.\n"
+    );
+    for job in &queries.jobs {
+        let doc = job.header();
+        let _ = writeln!(out, "## {}\n", job.name);
+        let _ = writeln!(out, "**{}** (`queries/{}`)\n", doc.title, job.relative_path);
+        if !doc.description.is_empty() {
+            let _ = writeln!(out, "{}\n", doc.description);
+        }
+        if !doc.columns.is_empty() {
+            let _ = writeln!(out, "| column | meaning |\n| --- | --- |");
+            for (column, meaning) in &doc.columns {
+                let _ = writeln!(out, "| `{column}` | {meaning} |");
+            }
+            let _ = writeln!(out);
+        }
+    }
+    let path = tables.join("README.md");
+    std::fs::write(&path, out).map_err(|e| write_error(&path, e))
+}

@@ -1,0 +1,381 @@
+//! The catalog: one DataFusion session holding an extract's tables, the reference lookups, the
+//! assessment parameters, the statistics functions and the analysis views. `sna run`,
+//! `sna validate` and partner queries all start here, so they see the same tables.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+
+use crate::config::Config;
+use crate::contract::{self, ContractError, ExtractFile, Kind, TableSpec};
+use crate::queries::QuerySet;
+use crate::reference;
+
+/// Errors in building the catalog.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The extract breaks the data contract.
+    #[error(transparent)]
+    Contract(#[from] ContractError),
+    /// A reference lookup could not be parsed.
+    #[error("reference lookup {source_name}: {detail}")]
+    Reference {
+        /// The lookup's file (bundled name or override path).
+        source_name: String,
+        /// What went wrong, with the line where the CSV reader gives it.
+        detail: String,
+    },
+    /// The population table has no rows, so no rate can be computed.
+    #[error("{0}: population.parquet has no rows; rates need residents")]
+    NoPopulation(PathBuf),
+    /// A DataFusion operation failed.
+    #[error("{context}: {source}")]
+    DataFusion {
+        /// What was being done, naming the file or view.
+        context: String,
+        /// DataFusion's error.
+        source: DataFusionError,
+    },
+}
+
+impl CatalogError {
+    /// Wraps a DataFusion error with what was being done.
+    pub fn datafusion(context: impl Into<String>) -> impl FnOnce(DataFusionError) -> CatalogError {
+        let context = context.into();
+        move |source| CatalogError::DataFusion { context, source }
+    }
+}
+
+/// Where the LSOA lookup came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LookupSource {
+    /// The lookup compiled into the binary (`data/reference/lsoa.csv`).
+    Bundled,
+    /// The extract's own `reference/lsoa.csv`.
+    Extract(PathBuf),
+}
+
+/// An open catalog.
+pub struct Catalog {
+    /// The DataFusion session with every table, function and view registered.
+    pub ctx: SessionContext,
+    /// The contract files found in the extract.
+    pub files: Vec<ExtractFile>,
+    /// Where the LSOA lookup came from.
+    pub lsoa_source: LookupSource,
+    /// The mid-year population year used for the whole period.
+    pub population_year: i64,
+}
+
+/// Builds a session over the extract in `data_dir` with the parameters of `config`, and creates
+/// the views of `queries`.
+pub async fn open(
+    config: &Config,
+    data_dir: &Path,
+    queries: &QuerySet,
+) -> Result<Catalog, CatalogError> {
+    let catalog = open_tables(config, data_dir).await?;
+    for view in &queries.views {
+        catalog
+            .ctx
+            .sql(&view.sql)
+            .await
+            .map_err(CatalogError::datafusion(format!(
+                "creating view from queries/{}",
+                view.relative_path
+            )))?;
+    }
+    Ok(catalog)
+}
+
+/// Builds a session with the extract's tables, the reference lookups, the parameters and the
+/// statistics functions, but no views.
+pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, CatalogError> {
+    let files = contract::check_extract(data_dir)?;
+    let ctx = SessionContext::new_with_config(
+        SessionConfig::new().with_information_schema(true),
+    );
+    for spec in contract::TABLES {
+        match files.iter().find(|f| f.spec.name == spec.name) {
+            Some(file) => {
+                let path = file.path.to_string_lossy().into_owned();
+                ctx.register_parquet(spec.name, &path, ParquetReadOptions::default())
+                    .await
+                    .map_err(CatalogError::datafusion(format!("registering {path}")))?;
+            }
+            None => register_batch(&ctx, spec.name, empty_batch(spec))?,
+        }
+    }
+
+    let override_path = data_dir.join("reference").join("lsoa.csv");
+    let lsoa_source = if override_path.is_file() {
+        let text = std::fs::read_to_string(&override_path).map_err(|e| CatalogError::Reference {
+            source_name: override_path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        register_csv(&ctx, "lsoa", &text, lsoa_schema(), &override_path.display().to_string())?;
+        LookupSource::Extract(override_path)
+    } else {
+        register_csv(&ctx, "lsoa", reference::LSOA_CSV, lsoa_schema(), "data/reference/lsoa.csv")?;
+        LookupSource::Bundled
+    };
+    register_csv(
+        &ctx,
+        "offence_codes",
+        reference::OFFENCE_CODES_CSV,
+        offence_codes_schema(),
+        "data/reference/offence_codes.csv",
+    )?;
+    register_csv(
+        &ctx,
+        "esp2013",
+        reference::ESP2013_CSV,
+        esp2013_schema(),
+        "data/reference/esp2013.csv",
+    )?;
+
+    let years = population_years(&ctx).await?;
+    use chrono::Datelike;
+    let population_year = pick_year(&years, i64::from(config.mid_point().year()))
+        .ok_or_else(|| CatalogError::NoPopulation(data_dir.join("population.parquet")))?;
+    register_batch(&ctx, "params", params_batch(config, population_year))?;
+    register_batch(&ctx, "period_months", period_months_batch(config, &years))?;
+    let groups: Vec<&str> = config
+        .serious_violence
+        .ho_groups
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let sv_groups = RecordBatch::try_from_iter([(
+        "ho_group",
+        Arc::new(StringArray::from(groups)) as ArrayRef,
+    )])
+    .map_err(|e| CatalogError::datafusion("building sv_groups")(e.into()))?;
+    register_batch(&ctx, "sv_groups", sv_groups)?;
+
+    crate::udf::register(&ctx);
+    Ok(Catalog {
+        ctx,
+        files,
+        lsoa_source,
+        population_year,
+    })
+}
+
+/// The distinct years of the population table, ascending.
+async fn population_years(ctx: &SessionContext) -> Result<Vec<i64>, CatalogError> {
+    let batches = ctx
+        .sql("SELECT DISTINCT CAST(year AS BIGINT) AS year FROM population ORDER BY year")
+        .await
+        .map_err(CatalogError::datafusion("reading population years"))?
+        .collect()
+        .await
+        .map_err(CatalogError::datafusion("reading population years"))?;
+    let mut years = Vec::new();
+    for batch in &batches {
+        let column = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("year cast to BIGINT");
+        years.extend(column.iter().flatten());
+    }
+    Ok(years)
+}
+
+/// Picks `target` if in `years`, else the latest earlier year, else the earliest year.
+pub fn pick_year(years: &[i64], target: i64) -> Option<i64> {
+    years
+        .iter()
+        .copied()
+        .filter(|y| *y <= target)
+        .max()
+        .or_else(|| years.iter().copied().min())
+}
+
+fn register_batch(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Result<(), CatalogError> {
+    let table = MemTable::try_new(batch.schema(), vec![vec![batch]])
+        .map_err(CatalogError::datafusion(format!("registering {name}")))?;
+    ctx.register_table(name, Arc::new(table))
+        .map_err(CatalogError::datafusion(format!("registering {name}")))?;
+    Ok(())
+}
+
+fn register_csv(
+    ctx: &SessionContext,
+    name: &str,
+    text: &str,
+    schema: SchemaRef,
+    source_name: &str,
+) -> Result<(), CatalogError> {
+    let reference_error = |detail: String| CatalogError::Reference {
+        source_name: source_name.to_owned(),
+        detail,
+    };
+    let header = text.lines().next().unwrap_or_default();
+    let found: Vec<&str> = header.split(',').map(str::trim).collect();
+    for field in schema.fields() {
+        if !found.contains(&field.name().as_str()) {
+            return Err(reference_error(format!(
+                "column `{}` is missing from the header ({header})",
+                field.name()
+            )));
+        }
+    }
+    let projection: Vec<usize> = schema
+        .fields()
+        .iter()
+        .map(|f| found.iter().position(|c| c == f.name()).expect("checked above"))
+        .collect();
+    let file_schema = Arc::new(Schema::new(
+        found
+            .iter()
+            .map(|c| {
+                schema
+                    .field_with_name(c)
+                    .map(|f| f.clone())
+                    .unwrap_or_else(|_| Field::new(*c, DataType::Utf8, true))
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let reader = arrow::csv::ReaderBuilder::new(file_schema)
+        .with_header(true)
+        .with_projection(projection)
+        .build(Cursor::new(text.as_bytes()))
+        .map_err(|e| reference_error(e.to_string()))?;
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| reference_error(e.to_string()))?;
+    let table = MemTable::try_new(schema, vec![batches])
+        .map_err(CatalogError::datafusion(format!("registering {source_name}")))?;
+    ctx.register_table(name, Arc::new(table))
+        .map_err(CatalogError::datafusion(format!("registering {source_name}")))?;
+    Ok(())
+}
+
+fn utf8(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, true)
+}
+
+/// Columns of the LSOA lookup (`data/reference/lsoa.csv`).
+pub fn lsoa_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = [
+        "lsoa_code", "lsoa_name", "msoa_code", "msoa_name", "ward_code", "ward_name",
+        "lad_code", "lad_name", "csp_code", "csp_name",
+    ]
+    .into_iter()
+    .map(utf8)
+    .collect();
+    fields.extend([
+        Field::new("latitude", DataType::Float64, true),
+        Field::new("longitude", DataType::Float64, true),
+        Field::new("easting", DataType::Float64, true),
+        Field::new("northing", DataType::Float64, true),
+        Field::new("imd2019_decile", DataType::Int64, true),
+    ]);
+    Arc::new(Schema::new(fields))
+}
+
+fn offence_codes_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        utf8("offence_code"),
+        utf8("offence_name"),
+        utf8("ho_group"),
+        utf8("offence_category"),
+        Field::new("harm_days", DataType::Int64, true),
+        utf8("harm_source"),
+    ]))
+}
+
+fn esp2013_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        utf8("age_band"),
+        Field::new("band_start", DataType::Int64, true),
+        Field::new("weight", DataType::Float64, true),
+    ]))
+}
+
+fn params_batch(config: &Config, population_year: i64) -> RecordBatch {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+    let days = |d: chrono::NaiveDate| i32::try_from((d - epoch).num_days()).unwrap_or(i32::MAX);
+    let sv = &config.serious_violence;
+    RecordBatch::try_from_iter([
+        ("period_start", Arc::new(Date32Array::from(vec![days(config.start)])) as ArrayRef),
+        ("period_end", Arc::new(Date32Array::from(vec![days(config.end)]))),
+        ("young_age_cutoff", Arc::new(Int64Array::from(vec![i64::from(config.young_age_cutoff)]))),
+        ("public_place_only", Arc::new(BooleanArray::from(vec![sv.public_place_only]))),
+        ("exclude_domestic", Arc::new(BooleanArray::from(vec![sv.exclude_domestic]))),
+        ("population_year", Arc::new(Int64Array::from(vec![population_year]))),
+        ("hotspot_distance_m", Arc::new(Float64Array::from(vec![config.hotspot_distance_m]))),
+        (
+            "disclosure_threshold",
+            Arc::new(Int64Array::from(vec![i64::from(config.disclosure_threshold)])),
+        ),
+    ])
+    .expect("params columns have one row each")
+}
+
+/// One row per calendar month of the period: `month` (`YYYY-MM`), `month_start` and the
+/// population year for that month (the month's calendar year by the same rule as the period's).
+fn period_months_batch(config: &Config, years: &[i64]) -> RecordBatch {
+    use chrono::Datelike;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+    let mut months = Vec::new();
+    let mut starts = Vec::new();
+    let mut population_years = Vec::new();
+    let mut month = config.start.with_day(1).expect("day 1 exists");
+    while month <= config.end {
+        months.push(month.format("%Y-%m").to_string());
+        starts.push(i32::try_from((month - epoch).num_days()).unwrap_or(i32::MAX));
+        population_years.push(pick_year(years, i64::from(month.year())));
+        month = month
+            .checked_add_months(chrono::Months::new(1))
+            .expect("month within chrono's range");
+    }
+    RecordBatch::try_from_iter([
+        ("month", Arc::new(StringArray::from(months)) as ArrayRef),
+        ("month_start", Arc::new(Date32Array::from(starts))),
+        ("population_year", Arc::new(Int64Array::from(population_years))),
+    ])
+    .expect("period_months columns have equal lengths")
+}
+
+/// An empty table with the contract's columns, standing in for an absent optional file.
+fn empty_batch(spec: &TableSpec) -> RecordBatch {
+    let fields: Vec<Field> = spec
+        .columns
+        .iter()
+        .map(|c| {
+            let data_type = match c.kind {
+                Kind::String => DataType::Utf8,
+                Kind::Integer => DataType::Int64,
+                Kind::Timestamp => DataType::Timestamp(TimeUnit::Second, None),
+                Kind::Date => DataType::Date32,
+                Kind::Boolean => DataType::Boolean,
+            };
+            Field::new(c.name, data_type, true)
+        })
+        .collect();
+    RecordBatch::new_empty(Arc::new(Schema::new(fields)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn population_year_rule() {
+        assert_eq!(pick_year(&[2019, 2020, 2021], 2020), Some(2020));
+        assert_eq!(pick_year(&[2019, 2021], 2020), Some(2019));
+        assert_eq!(pick_year(&[2021, 2022], 2020), Some(2021));
+        assert_eq!(pick_year(&[], 2020), None);
+    }
+}

@@ -1,0 +1,381 @@
+//! Configuration: `sna.toml`, its defaults, and the checks that make a bad configuration an
+//! error naming the key or value at fault.
+//!
+//! Relative paths in a configuration file are resolved against the directory holding that file,
+//! so a scheduled job that runs from another working directory reads the same data.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The configuration file read when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "sna.toml";
+
+/// The Home Office offence groups a serious-violence definition may name.
+pub const HO_GROUPS: [&str; 13] = [
+    "Homicide",
+    "Violence with injury",
+    "Violence without injury",
+    "Stalking and harassment",
+    "Robbery",
+    "Sexual offences",
+    "Theft offences",
+    "Criminal damage and arson",
+    "Drug offences",
+    "Possession of weapons offences",
+    "Public order offences",
+    "Miscellaneous crimes against society",
+    "Fraud offences",
+];
+
+/// Errors in reading or checking a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named by `--config` could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The configuration file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has an unknown key or a value of the wrong type.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The configuration file.
+        path: PathBuf,
+        /// The parser's message, which names the key and its line.
+        message: String,
+    },
+    /// A value is well-formed but not allowed.
+    #[error("config {origin}: `{key}` {problem}")]
+    Invalid {
+        /// Where the configuration came from (file path or "command line").
+        origin: String,
+        /// The key at fault.
+        key: &'static str,
+        /// What is wrong with its value.
+        problem: String,
+    },
+}
+
+/// The serious-violence definition: which offences count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeriousViolence {
+    /// Home Office offence groups (`ho_group` of the reference `offence_codes` table) that count.
+    pub ho_groups: Vec<String>,
+    /// Count only offences whose `location_type` is a public place.
+    pub public_place_only: bool,
+    /// Leave out offences flagged as domestic abuse.
+    pub exclude_domestic: bool,
+}
+
+impl Default for SeriousViolence {
+    fn default() -> Self {
+        Self {
+            ho_groups: vec![
+                "Homicide".to_owned(),
+                "Violence with injury".to_owned(),
+                "Robbery".to_owned(),
+            ],
+            public_place_only: true,
+            exclude_domestic: true,
+        }
+    }
+}
+
+impl SeriousViolence {
+    /// A one-sentence definition for captions and methods text.
+    pub fn describe(&self) -> String {
+        let mut text = format!("Serious violence = {}", join_groups(&self.ho_groups));
+        if self.public_place_only {
+            text.push_str(" in a public place");
+        }
+        if self.exclude_domestic {
+            text.push_str(", excluding domestic abuse");
+        }
+        text.push('.');
+        text
+    }
+}
+
+fn join_groups(groups: &[String]) -> String {
+    match groups {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {}", rest.join(", "), last),
+    }
+}
+
+/// The whole configuration, as in `sna.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory of the extract (Parquet files) to read.
+    pub data_dir: PathBuf,
+    /// Directory under which `sna run` writes assessment bundles.
+    pub output_dir: PathBuf,
+    /// Directory of the SQL jobs; when it does not exist, the copy built into the binary is used.
+    pub queries_dir: PathBuf,
+    /// Title of the assessment.
+    pub title: String,
+    /// First day of the assessment period (inclusive).
+    #[serde(deserialize_with = "de_date", serialize_with = "ser_date")]
+    pub start: NaiveDate,
+    /// Last day of the assessment period (inclusive).
+    #[serde(deserialize_with = "de_date", serialize_with = "ser_date")]
+    pub end: NaiveDate,
+    /// "Under the cutoff" means age < this many years; the priority cohort.
+    pub young_age_cutoff: u32,
+    /// Counts from 1 to this minus one are suppressed in anything meant for sharing.
+    pub disclosure_threshold: u32,
+    /// Neighbourhood distance in metres for the Getis–Ord Gi* hot-spot statistic.
+    pub hotspot_distance_m: f64,
+    /// Which offences count as serious violence.
+    pub serious_violence: SeriousViolence,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data/sample"),
+            output_dir: PathBuf::from("reports"),
+            queries_dir: PathBuf::from("queries"),
+            title: "Leicester, Leicestershire and Rutland serious violence SNA".to_owned(),
+            start: NaiveDate::from_ymd_opt(2020, 4, 1).expect("valid date"),
+            end: NaiveDate::from_ymd_opt(2021, 9, 30).expect("valid date"),
+            young_age_cutoff: 25,
+            disclosure_threshold: 5,
+            hotspot_distance_m: 1500.0,
+            serious_violence: SeriousViolence::default(),
+        }
+    }
+}
+
+/// A configuration together with where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The checked configuration, with paths resolved.
+    pub config: Config,
+    /// The file it was read from, if any.
+    pub source: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads `path`, or `sna.toml` in the working directory when `path` is `None` (defaults
+    /// when that file does not exist), resolves relative paths against the file's directory,
+    /// and checks the result.
+    pub fn load(path: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+        let (file, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        if !required && !file.exists() {
+            let config = Config::default();
+            config.check("defaults")?;
+            return Ok(LoadedConfig {
+                config,
+                source: None,
+            });
+        }
+        let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        let mut config = Config::parse(&text).map_err(|message| ConfigError::Parse {
+            path: file.clone(),
+            message,
+        })?;
+        let base = file.parent().unwrap_or(Path::new(""));
+        for dir in [
+            &mut config.data_dir,
+            &mut config.output_dir,
+            &mut config.queries_dir,
+        ] {
+            if dir.is_relative() && !base.as_os_str().is_empty() {
+                *dir = base.join(&*dir);
+            }
+        }
+        config.check(&file.display().to_string())?;
+        Ok(LoadedConfig {
+            config,
+            source: Some(file),
+        })
+    }
+
+    /// Parses TOML text; the error message names the offending key and line.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+    }
+
+    /// Checks values that parse but make no sense; `origin` names where they came from.
+    pub fn check(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, problem: String| ConfigError::Invalid {
+            origin: origin.to_owned(),
+            key,
+            problem,
+        };
+        if self.start > self.end {
+            return Err(invalid(
+                "start",
+                format!(
+                    "({}) is after `end` ({}): the period is reversed",
+                    self.start, self.end
+                ),
+            ));
+        }
+        if self.young_age_cutoff == 0 || self.young_age_cutoff > 110 {
+            return Err(invalid(
+                "young_age_cutoff",
+                format!("must be between 1 and 110, got {}", self.young_age_cutoff),
+            ));
+        }
+        if self.disclosure_threshold == 0 {
+            return Err(invalid(
+                "disclosure_threshold",
+                "must be at least 1 (1 suppresses nothing)".to_owned(),
+            ));
+        }
+        if !(self.hotspot_distance_m.is_finite() && self.hotspot_distance_m > 0.0) {
+            return Err(invalid(
+                "hotspot_distance_m",
+                format!("must be a positive distance in metres, got {}", self.hotspot_distance_m),
+            ));
+        }
+        if self.title.trim().is_empty() {
+            return Err(invalid("title", "must not be empty".to_owned()));
+        }
+        let groups = &self.serious_violence.ho_groups;
+        if groups.is_empty() {
+            return Err(invalid(
+                "serious_violence.ho_groups",
+                "must name at least one offence group".to_owned(),
+            ));
+        }
+        for group in groups {
+            if !HO_GROUPS.contains(&group.as_str()) {
+                return Err(invalid(
+                    "serious_violence.ho_groups",
+                    format!(
+                        "has unknown group \"{group}\"; known groups: {}",
+                        HO_GROUPS.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The period's mid-point, which picks the population year for the whole period.
+    pub fn mid_point(&self) -> NaiveDate {
+        self.start + (self.end - self.start) / 2
+    }
+
+    /// A file-name-safe slug from the title and period, e.g.
+    /// `leicester-leicestershire-and-rutland-serious-violence-sna-2020-04-01-to-2021-09-30`.
+    pub fn slug(&self) -> String {
+        let mut slug = String::new();
+        for c in self.title.chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+        }
+        let slug = slug.trim_end_matches('-');
+        format!("{slug}-{}-to-{}", self.start, self.end)
+    }
+}
+
+/// Accepts a TOML local date (`2020-04-01`) or a string holding one (`"2020-04-01"`).
+fn de_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum DateValue {
+        Text(String),
+        Toml(toml::value::Datetime),
+    }
+    let text = match DateValue::deserialize(deserializer)? {
+        DateValue::Text(s) => s,
+        DateValue::Toml(d) => d.to_string(),
+    };
+    parse_date(&text).map_err(serde::de::Error::custom)
+}
+
+fn ser_date<S: serde::Serializer>(date: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&date.to_string())
+}
+
+/// Parses a `YYYY-MM-DD` date, with an error message that quotes the value.
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|e| format!("invalid date \"{text}\" ({e}); expected YYYY-MM-DD"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_published_definition() {
+        let c = Config::default();
+        c.check("defaults").unwrap();
+        assert_eq!(
+            c.serious_violence.describe(),
+            "Serious violence = Homicide, Violence with injury and Robbery in a public place, excluding domestic abuse."
+        );
+        assert_eq!(c.young_age_cutoff, 25);
+        assert_eq!(c.disclosure_threshold, 5);
+    }
+
+    #[test]
+    fn parses_dates_as_toml_dates_or_strings() {
+        let c = Config::parse("start = 2021-01-01\nend = \"2021-12-31\"\n").unwrap();
+        assert_eq!(c.start, NaiveDate::from_ymd_opt(2021, 1, 1).unwrap());
+        assert_eq!(c.end, NaiveDate::from_ymd_opt(2021, 12, 31).unwrap());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::parse("titel = \"x\"\n").unwrap_err();
+        assert!(err.contains("titel"), "{err}");
+        let err = Config::parse("[serious_violence]\nhogroups = []\n").unwrap_err();
+        assert!(err.contains("hogroups"), "{err}");
+    }
+
+    #[test]
+    fn bad_date_is_quoted() {
+        let err = Config::parse("start = \"2021-13-01\"\n").unwrap_err();
+        assert!(err.contains("2021-13-01"), "{err}");
+    }
+
+    #[test]
+    fn reversed_period_and_unknown_group_are_errors() {
+        let mut c = Config::default();
+        c.start = NaiveDate::from_ymd_opt(2022, 1, 1).unwrap();
+        let err = c.check("test").unwrap_err().to_string();
+        assert!(err.contains("`start`") && err.contains("reversed"), "{err}");
+
+        let mut c = Config::default();
+        c.serious_violence.ho_groups.push("Knife crime".to_owned());
+        let err = c.check("test").unwrap_err().to_string();
+        assert!(err.contains("Knife crime"), "{err}");
+
+        let mut c = Config::default();
+        c.young_age_cutoff = 0;
+        let err = c.check("test").unwrap_err().to_string();
+        assert!(err.contains("young_age_cutoff"), "{err}");
+    }
+
+    #[test]
+    fn slug_and_mid_point() {
+        let c = Config::default();
+        assert_eq!(
+            c.slug(),
+            "leicester-leicestershire-and-rutland-serious-violence-sna-2020-04-01-to-2021-09-30"
+        );
+        assert_eq!(c.mid_point(), NaiveDate::from_ymd_opt(2020, 12, 30).unwrap());
+    }
+}

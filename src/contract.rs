@@ -1,0 +1,410 @@
+//! Input data contract v1: the one place that says which files an extract holds, which columns
+//! each must have, of what kind, and which values are allowed. `docs/data-contract.md` is the
+//! prose version of this module.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use arrow::datatypes::{DataType, Schema};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// The kind of a column: the contract accepts any Arrow type of that kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Utf8, LargeUtf8 or Utf8View.
+    String,
+    /// Int8–Int64 or UInt8–UInt64.
+    Integer,
+    /// Timestamp of any unit with no time zone (UK local clock time).
+    Timestamp,
+    /// Date32 or Date64.
+    Date,
+    /// Boolean.
+    Boolean,
+}
+
+impl Kind {
+    /// Whether an Arrow type is of this kind.
+    pub fn accepts(self, data_type: &DataType) -> bool {
+        use DataType::*;
+        match self {
+            Kind::String => matches!(data_type, Utf8 | LargeUtf8 | Utf8View),
+            Kind::Integer => matches!(
+                data_type,
+                Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64
+            ),
+            Kind::Timestamp => matches!(data_type, Timestamp(_, None)),
+            Kind::Date => matches!(data_type, Date32 | Date64),
+            Kind::Boolean => matches!(data_type, Boolean),
+        }
+    }
+
+    /// The kind's name as the contract document spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::String => "string (Utf8, LargeUtf8 or Utf8View)",
+            Kind::Integer => "integer (Int8–Int64 or UInt8–UInt64)",
+            Kind::Timestamp => "timestamp without time zone",
+            Kind::Date => "date (Date32 or Date64)",
+            Kind::Boolean => "boolean",
+        }
+    }
+}
+
+/// One column of an input table.
+#[derive(Debug)]
+pub struct ColumnSpec {
+    /// Exact column name.
+    pub name: &'static str,
+    /// Its kind.
+    pub kind: Kind,
+    /// Whether nulls are an error.
+    pub required: bool,
+    /// The allowed values of a string column, when the contract fixes them.
+    pub allowed: Option<&'static [&'static str]>,
+}
+
+/// One input table (one Parquet file of the extract).
+#[derive(Debug)]
+pub struct TableSpec {
+    /// Table name in SQL, also the file stem.
+    pub name: &'static str,
+    /// Whether an extract may leave the file out.
+    pub optional: bool,
+    /// The columns, in contract order.
+    pub columns: &'static [ColumnSpec],
+    /// Columns that together must be unique.
+    pub key: &'static [&'static str],
+}
+
+impl TableSpec {
+    /// The file name in an extract directory.
+    pub fn file_name(&self) -> String {
+        format!("{}.parquet", self.name)
+    }
+
+    /// The column named `name`.
+    pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+const fn col(name: &'static str, kind: Kind, required: bool) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        kind,
+        required,
+        allowed: None,
+    }
+}
+
+const fn one_of(name: &'static str, allowed: &'static [&'static str]) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        kind: Kind::String,
+        required: true,
+        allowed: Some(allowed),
+    }
+}
+
+/// Location types that count as a public place.
+pub const PUBLIC_PLACES: &[&str] = &[
+    "street",
+    "public_other",
+    "licensed_premises",
+    "retail",
+    "transport",
+    "education",
+];
+
+/// Every allowed `location_type`.
+pub const LOCATION_TYPES: &[&str] = &[
+    "street",
+    "public_other",
+    "licensed_premises",
+    "retail",
+    "transport",
+    "education",
+    "dwelling",
+    "other_private",
+    "unknown",
+];
+
+/// Allowed `sex` values for people: female, male, unknown or other.
+pub const PERSON_SEXES: &[&str] = &["F", "M", "U"];
+
+/// Allowed A&E `weapon` values.
+pub const WEAPONS: &[&str] = &[
+    "knife_sharp",
+    "blunt",
+    "firearm",
+    "body_part",
+    "other",
+    "unknown",
+];
+
+/// `offences.parquet`: one row per police-recorded crime.
+pub const OFFENCES: TableSpec = TableSpec {
+    name: "offences",
+    optional: false,
+    columns: &[
+        col("crime_id", Kind::String, true),
+        col("offence_code", Kind::String, true),
+        col("committed_at", Kind::Timestamp, true),
+        col("recorded_date", Kind::Date, false),
+        col("lsoa_code", Kind::String, false),
+        one_of("location_type", LOCATION_TYPES),
+        col("domestic", Kind::Boolean, true),
+        col("knife", Kind::Boolean, true),
+        col("nte", Kind::Boolean, true),
+        col("easting", Kind::Integer, false),
+        col("northing", Kind::Integer, false),
+    ],
+    key: &["crime_id"],
+};
+
+/// `persons.parquet`: one row per person linked to a crime.
+pub const PERSONS: TableSpec = TableSpec {
+    name: "persons",
+    optional: false,
+    columns: &[
+        col("crime_id", Kind::String, true),
+        col("person_id", Kind::String, true),
+        one_of("role", &["victim", "offender"]),
+        col("age", Kind::Integer, false),
+        one_of("sex", PERSON_SEXES),
+        col("home_lsoa", Kind::String, false),
+    ],
+    key: &[],
+};
+
+/// `ae_attendances.parquet`: one row per emergency department attendance with an injury.
+pub const AE_ATTENDANCES: TableSpec = TableSpec {
+    name: "ae_attendances",
+    optional: false,
+    columns: &[
+        col("attendance_id", Kind::String, true),
+        col("patient_id", Kind::String, true),
+        col("arrived_at", Kind::Timestamp, true),
+        col("age", Kind::Integer, false),
+        one_of("sex", PERSON_SEXES),
+        col("home_lsoa", Kind::String, false),
+        col("site", Kind::String, true),
+        col("assault", Kind::Boolean, true),
+        one_of("weapon", WEAPONS),
+        col("admitted", Kind::Boolean, true),
+    ],
+    key: &["attendance_id"],
+};
+
+/// `ambulance.parquet` (optional): one row per ambulance incident.
+pub const AMBULANCE: TableSpec = TableSpec {
+    name: "ambulance",
+    optional: true,
+    columns: &[
+        col("incident_id", Kind::String, true),
+        col("called_at", Kind::Timestamp, true),
+        col("age", Kind::Integer, false),
+        one_of("sex", PERSON_SEXES),
+        col("lsoa_code", Kind::String, false),
+        col("assault", Kind::Boolean, true),
+        col("conveyed", Kind::Boolean, true),
+    ],
+    key: &["incident_id"],
+};
+
+/// `population.parquet`: residents by mid-year, LSOA, sex and single year of age.
+pub const POPULATION: TableSpec = TableSpec {
+    name: "population",
+    optional: false,
+    columns: &[
+        col("year", Kind::Integer, true),
+        col("lsoa_code", Kind::String, true),
+        one_of("sex", &["F", "M"]),
+        col("age", Kind::Integer, true),
+        col("population", Kind::Integer, true),
+    ],
+    key: &["year", "lsoa_code", "sex", "age"],
+};
+
+/// Every table of the contract, in the order they are checked.
+pub const TABLES: [&TableSpec; 5] = [&OFFENCES, &PERSONS, &AE_ATTENDANCES, &AMBULANCE, &POPULATION];
+
+/// An extract that breaks the contract so that it cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ContractError {
+    /// The extract directory itself is missing.
+    #[error("data directory {0} does not exist")]
+    MissingDirectory(PathBuf),
+    /// A required file is absent.
+    #[error("{path}: required file is missing (the data contract needs offences, persons, ae_attendances and population)")]
+    MissingFile {
+        /// Where the file was looked for.
+        path: PathBuf,
+    },
+    /// The file does not start with the Parquet magic bytes.
+    #[error("{path}: not a Parquet file (it does not start with the PAR1 magic bytes)")]
+    NotParquet {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file starts like Parquet but its footer cannot be read.
+    #[error("{path}: truncated or corrupt Parquet file: {detail}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What the Parquet reader said.
+        detail: String,
+    },
+    /// A contract column is absent.
+    #[error("{path}: column `{column}` is missing (found: {found})")]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The missing column.
+        column: &'static str,
+        /// The columns the file has.
+        found: String,
+    },
+    /// A contract column has a type of another kind.
+    #[error("{path}: column `{column}` has type {found}, expected {expected}")]
+    WrongKind {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: &'static str,
+        /// The kind the contract asks for.
+        expected: &'static str,
+        /// The Arrow type found.
+        found: String,
+    },
+    /// An I/O error reading the file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// The contract files found in an extract directory, with their row counts.
+#[derive(Debug, Clone)]
+pub struct ExtractFile {
+    /// The table spec it satisfies.
+    pub spec: &'static TableSpec,
+    /// Path of the Parquet file.
+    pub path: PathBuf,
+    /// Rows, from the Parquet footer.
+    pub rows: u64,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// Checks every contract file in `dir`: present (unless optional), Parquet, readable footer,
+/// every column present and of the right kind. Returns the files found.
+pub fn check_extract(dir: &Path) -> Result<Vec<ExtractFile>, ContractError> {
+    if !dir.is_dir() {
+        return Err(ContractError::MissingDirectory(dir.to_path_buf()));
+    }
+    let mut files = Vec::new();
+    for spec in TABLES {
+        let path = dir.join(spec.file_name());
+        if !path.exists() {
+            if spec.optional {
+                continue;
+            }
+            return Err(ContractError::MissingFile { path });
+        }
+        let (schema, rows, bytes) = read_footer(&path)?;
+        check_schema(&path, spec, &schema)?;
+        files.push(ExtractFile {
+            spec,
+            path,
+            rows,
+            bytes,
+        });
+    }
+    Ok(files)
+}
+
+/// Reads a Parquet file's footer: its Arrow schema, row count and size.
+fn read_footer(path: &Path) -> Result<(Schema, u64, u64), ContractError> {
+    let io = |source| ContractError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let bytes = file.metadata().map_err(io)?.len();
+    let mut magic = [0u8; 4];
+    let starts_with_magic = bytes >= 4 && file.read_exact(&mut magic).is_ok() && &magic == b"PAR1";
+    if !starts_with_magic {
+        return Err(ContractError::NotParquet {
+            path: path.to_path_buf(),
+        });
+    }
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| ContractError::Corrupt {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    let rows = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    Ok((builder.schema().as_ref().clone(), rows, bytes))
+}
+
+fn check_schema(path: &Path, spec: &TableSpec, schema: &Schema) -> Result<(), ContractError> {
+    for column in spec.columns {
+        let field = schema
+            .field_with_name(column.name)
+            .map_err(|_| ContractError::MissingColumn {
+                path: path.to_path_buf(),
+                column: column.name,
+                found: schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        if !column.kind.accepts(field.data_type()) {
+            return Err(ContractError::WrongKind {
+                path: path.to_path_buf(),
+                column: column.name,
+                expected: column.kind.name(),
+                found: field.data_type().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::TimeUnit;
+
+    #[test]
+    fn kinds_accept_any_type_of_the_kind() {
+        assert!(Kind::String.accepts(&DataType::Utf8View));
+        assert!(Kind::Integer.accepts(&DataType::Int8));
+        assert!(Kind::Timestamp.accepts(&DataType::Timestamp(TimeUnit::Millisecond, None)));
+        assert!(!Kind::Timestamp.accepts(&DataType::Timestamp(
+            TimeUnit::Second,
+            Some("UTC".into())
+        )));
+        assert!(!Kind::Integer.accepts(&DataType::Float64));
+        assert!(Kind::Date.accepts(&DataType::Date64));
+    }
+
+    #[test]
+    fn every_key_column_is_a_required_contract_column() {
+        for spec in TABLES {
+            for key in spec.key {
+                let column = spec.column(key).expect("key column in spec");
+                assert!(column.required, "{}.{key}", spec.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! vrn-sna: a serious-violence Strategic Needs Assessment (SNA) pipeline for Violence Reduction
+//! Networks.
+//!
+//! Data flows one way: [`config`] → [`catalog`] (the extract checked against [`contract`],
+//! the [`reference`] lookups, the [`udf`] statistics functions and the views in `queries/`) →
+//! [`assess`] (the SQL jobs) → the bundle written through [`staging`].
+
+pub mod assess;
+pub mod catalog;
+pub mod config;
+pub mod contract;
+pub mod queries;
+pub mod reference;
+pub mod staging;
+pub mod stats;
+pub mod udf;
+pub mod validate;
