@@ -19,4 +19,4 @@ SELECT d.weekday, CAST(d.weekday_number AS BIGINT) AS weekday_number, h.hour, CO
 FROM days d
 CROSS JOIN hours h
 LEFT JOIN counts c ON c.weekday_number = d.weekday_number AND c.hour = h.hour
-ORDER BY d.weekday_number, h.hour;
+ORDER BY 2, 3;

@@ -1,0 +1,36 @@
+-- Assault-related ambulance incidents by age cohort and conveyance
+-- One row per cohort (`all`, `under_<cutoff>`, `<cutoff>_plus`, `unknown_age`) and conveyance,
+-- for incidents in the period flagged assault. Empty when the extract has no ambulance file.
+-- cohort: age cohort of the patient
+-- conveyed: true when the patient was taken to an emergency department
+-- incidents: assault incidents in the period
+-- cohort_incidents: all assault incidents of the cohort
+-- pct: incidents as a percentage of cohort_incidents
+-- lower_95: lower 95% limit of pct
+-- upper_95: upper 95% limit of pct
+WITH incidents AS (
+    SELECT
+        CASE
+            WHEN a.age IS NULL THEN 'unknown_age'
+            WHEN a.age < p.young_age_cutoff THEN 'under_' || CAST(p.young_age_cutoff AS VARCHAR)
+            ELSE CAST(p.young_age_cutoff AS VARCHAR) || '_plus'
+        END AS cohort,
+        a.conveyed
+    FROM ambulance a CROSS JOIN params p
+    WHERE a.assault AND CAST(a.called_at AS DATE) BETWEEN p.period_start AND p.period_end
+),
+cells AS (
+    SELECT cohort, conveyed, COUNT(*) AS incidents FROM incidents GROUP BY cohort, conveyed
+    UNION ALL
+    SELECT 'all', conveyed, COUNT(*) FROM incidents GROUP BY conveyed
+)
+SELECT
+    cohort,
+    conveyed,
+    incidents,
+    SUM(incidents) OVER (PARTITION BY cohort) AS cohort_incidents,
+    100.0 * incidents / SUM(incidents) OVER (PARTITION BY cohort) AS pct,
+    100.0 * wilson_lower(incidents, SUM(incidents) OVER (PARTITION BY cohort)) AS lower_95,
+    100.0 * wilson_upper(incidents, SUM(incidents) OVER (PARTITION BY cohort)) AS upper_95
+FROM cells
+ORDER BY CASE cohort WHEN 'all' THEN 0 WHEN 'unknown_age' THEN 3 ELSE 1 END, cohort DESC, conveyed DESC;

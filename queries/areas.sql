@@ -1,0 +1,84 @@
+-- Serious violence by district, Community Safety Partnership and ward
+-- One row per area at each level (`district`, `csp`, `ward`), plus an `Unknown` row per level
+-- for offences with no LSOA or one outside the lookup. Shares are of offences with a known LSOA
+-- (so known areas sum to 100%, and agree with the headline top-district share).
+-- level: district, csp or ward
+-- area_code: ONS code of the area (null for Unknown)
+-- area_name: area name
+-- district: district containing the area
+-- offences: serious-violence offences in the period
+-- population: residents of the area (population year of the period)
+-- rate_per_1000: offences per 1,000 residents
+-- lower_95: lower 95% limit of the rate
+-- upper_95: upper 95% limit of the rate
+-- known_offences: offences with a known LSOA in the area, all areas
+-- share_pct: offences as a percentage of known_offences
+-- share_lower_95: lower 95% limit of share_pct (Wilson)
+-- share_upper_95: upper 95% limit of share_pct (Wilson)
+-- under_25_offences: offences with at least one victim or offender aged under the cutoff
+WITH young_crimes AS (
+    SELECT crime_id FROM sv_victims v CROSS JOIN params p WHERE v.age < p.young_age_cutoff
+    UNION
+    SELECT crime_id FROM sv_offenders o CROSS JOIN params p WHERE o.age < p.young_age_cutoff
+),
+located AS (
+    SELECT
+        s.crime_id,
+        l.lad_code, l.lad_name, l.csp_code, l.csp_name, l.ward_code, l.ward_name,
+        CASE WHEN y.crime_id IS NULL THEN 0 ELSE 1 END AS young
+    FROM sv_offences s
+    LEFT JOIN lsoa l ON l.lsoa_code = s.lsoa_code
+    LEFT JOIN young_crimes y ON y.crime_id = s.crime_id
+),
+areas AS (
+    SELECT DISTINCT 'district' AS level, lad_code AS area_code, lad_name AS area_name, lad_name AS district FROM lsoa
+    UNION ALL
+    SELECT DISTINCT 'csp', csp_code, csp_name, lad_name FROM lsoa
+    UNION ALL
+    SELECT DISTINCT 'ward', ward_code, ward_name, lad_name FROM lsoa
+),
+counts AS (
+    SELECT 'district' AS level, lad_code AS area_code, COUNT(*) AS offences, SUM(young) AS young FROM located GROUP BY lad_code
+    UNION ALL
+    SELECT 'csp', csp_code, COUNT(*), SUM(young) FROM located GROUP BY csp_code
+    UNION ALL
+    SELECT 'ward', ward_code, COUNT(*), SUM(young) FROM located GROUP BY ward_code
+),
+pop AS (
+    SELECT 'district' AS level, l.lad_code AS area_code, SUM(r.population) AS population
+    FROM residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.lad_code
+    UNION ALL
+    SELECT 'csp', l.csp_code, SUM(r.population) FROM residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.csp_code
+    UNION ALL
+    SELECT 'ward', l.ward_code, SUM(r.population) FROM residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.ward_code
+),
+known AS (
+    SELECT COUNT(*) AS known_offences FROM located WHERE lad_code IS NOT NULL
+),
+rows_all AS (
+    SELECT a.level, a.area_code, a.area_name, a.district,
+        COALESCE(c.offences, 0) AS offences, pop.population, COALESCE(c.young, 0) AS young
+    FROM areas a
+    LEFT JOIN counts c ON c.level = a.level AND c.area_code = a.area_code
+    LEFT JOIN pop ON pop.level = a.level AND pop.area_code = a.area_code
+    UNION ALL
+    SELECT c.level, CAST(NULL AS VARCHAR), 'Unknown', 'Unknown', c.offences, CAST(NULL AS BIGINT), c.young
+    FROM counts c WHERE c.area_code IS NULL
+)
+SELECT
+    r.level,
+    r.area_code,
+    r.area_name,
+    r.district,
+    r.offences,
+    r.population,
+    1000.0 * r.offences / NULLIF(r.population, 0) AS rate_per_1000,
+    rate_lower(r.offences, r.population, 1000) AS lower_95,
+    rate_upper(r.offences, r.population, 1000) AS upper_95,
+    k.known_offences,
+    CASE WHEN r.area_code IS NULL THEN NULL ELSE 100.0 * r.offences / NULLIF(k.known_offences, 0) END AS share_pct,
+    CASE WHEN r.area_code IS NULL THEN NULL ELSE 100.0 * wilson_lower(r.offences, k.known_offences) END AS share_lower_95,
+    CASE WHEN r.area_code IS NULL THEN NULL ELSE 100.0 * wilson_upper(r.offences, k.known_offences) END AS share_upper_95,
+    r.young AS under_25_offences
+FROM rows_all r CROSS JOIN known k
+ORDER BY CASE r.level WHEN 'district' THEN 1 WHEN 'csp' THEN 2 ELSE 3 END, r.area_code IS NULL, r.offences DESC, r.area_name, r.area_code;

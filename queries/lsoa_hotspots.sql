@@ -1,0 +1,64 @@
+-- LSOA rates and Getis-Ord Gi* hot spots
+-- One row per LSOA of the area. Gi* is computed on offence counts with binary distance-band
+-- weights that include the LSOA itself: neighbours are LSOAs whose centroids lie within
+-- `hotspot_distance_m` metres (PySAL esda G_Local, star=True). p-values are two-sided normal;
+-- an LSOA is a hot spot when z > 0 and it stays significant at 5% after Benjamini-Hochberg
+-- false-discovery-rate control across all LSOAs.
+-- lsoa_code: LSOA 2021 code
+-- lsoa_name: LSOA name
+-- ward_name: ward containing the LSOA's centre
+-- district: local authority district
+-- offences: serious-violence offences in the period located in the LSOA
+-- population: residents (population year of the period)
+-- rate_per_1000: offences per 1,000 residents
+-- lower_95: lower 95% limit of the rate
+-- upper_95: upper 95% limit of the rate
+-- harm_days: total Crime Harm Index days of those offences (offence_codes.harm_days)
+-- gi_star_z: Gi* z-score
+-- gi_star_p: two-sided p-value of gi_star_z
+-- hotspot: true when gi_star_z > 0 and significant after Benjamini-Hochberg at 5%
+-- rank: 1 = highest gi_star_z (ties by lsoa_code)
+WITH counts AS (
+    SELECT lsoa_code, COUNT(*) AS offences, SUM(harm_days) AS harm_days
+    FROM sv_offences WHERE lsoa_code IS NOT NULL GROUP BY lsoa_code
+),
+pop AS (
+    SELECT lsoa_code, SUM(population) AS population FROM residents GROUP BY lsoa_code
+),
+base AS (
+    SELECT
+        l.lsoa_code, l.lsoa_name, l.ward_name, l.lad_name AS district, l.easting, l.northing,
+        COALESCE(c.offences, 0) AS offences,
+        COALESCE(c.harm_days, 0) AS harm_days,
+        pop.population
+    FROM lsoa l
+    LEFT JOIN counts c ON c.lsoa_code = l.lsoa_code
+    LEFT JOIN pop ON pop.lsoa_code = l.lsoa_code
+),
+gi AS (
+    SELECT b.*, gi_star_z(b.offences, b.easting, b.northing, p.hotspot_distance_m) OVER () AS gi_star_z
+    FROM base b CROSS JOIN params p
+),
+tested AS (
+    SELECT gi.*, normal_p(gi_star_z) AS gi_star_p FROM gi
+),
+decided AS (
+    SELECT t.*, bh_significant(gi_star_p, 0.05) OVER () AS significant FROM tested t
+)
+SELECT
+    lsoa_code,
+    lsoa_name,
+    ward_name,
+    district,
+    offences,
+    population,
+    1000.0 * offences / NULLIF(population, 0) AS rate_per_1000,
+    rate_lower(offences, population, 1000) AS lower_95,
+    rate_upper(offences, population, 1000) AS upper_95,
+    harm_days,
+    gi_star_z,
+    gi_star_p,
+    COALESCE(gi_star_z > 0 AND significant, false) AS hotspot,
+    ROW_NUMBER() OVER (ORDER BY gi_star_z DESC NULLS LAST, lsoa_code) AS rank
+FROM decided
+ORDER BY rank;

@@ -1,0 +1,131 @@
+-- Serious Violence Duty success measures by financial year
+-- One row per financial year in the data (April to March, from offences and A&E attendances),
+-- measure and age group. Note the Duty's "25 and under" (age <= 25), unlike the cohort cutoff.
+-- Measures: `ae_knife_assault_admissions`: A&E attendances by residents with injury intent
+-- assault, admitted, and weapon knife_sharp; `knife_sv_offences`: knife-enabled serious-violence
+-- offences with at least one linked victim; `homicides`: offences in the Homicide group not
+-- flagged domestic (any location). Age groups: `all`; `victims_25_and_under` (the patient, or at
+-- least one victim, aged 25 or under); for homicides also `victim_under_25_knife` (a victim
+-- aged under 25 and flagged knife-enabled). Rates are per 1,000 residents of the same age group,
+-- population year containing the financial year's mid-point (1 October) by the usual rule.
+-- financial_year: e.g. 2023/24
+-- measure: ae_knife_assault_admissions, knife_sv_offences or homicides
+-- age_group: all, victims_25_and_under or victim_under_25_knife
+-- count: events in the financial year
+-- population: residents of the age group
+-- rate_per_1000: count per 1,000 residents of the age group
+-- lower_95: lower 95% limit of the rate
+-- upper_95: upper 95% limit of the rate
+WITH fy_of AS (
+    SELECT
+        o.crime_id,
+        CASE
+            WHEN date_part('month', o.committed_at) >= 4 THEN CAST(date_part('year', o.committed_at) AS BIGINT)
+            ELSE CAST(date_part('year', o.committed_at) AS BIGINT) - 1
+        END AS fy_start
+    FROM offences o
+),
+ae_fy AS (
+    SELECT
+        CASE
+            WHEN date_part('month', arrived_at) >= 4 THEN CAST(date_part('year', arrived_at) AS BIGINT)
+            ELSE CAST(date_part('year', arrived_at) AS BIGINT) - 1
+        END AS fy_start,
+        age, admitted, weapon
+    FROM ae_assaults
+),
+years AS (
+    SELECT DISTINCT fy_start FROM fy_of
+    UNION
+    SELECT DISTINCT fy_start FROM ae_fy
+),
+pop_years AS (
+    SELECT DISTINCT CAST(year AS BIGINT) AS pop_year FROM population
+),
+fy_population_year AS (
+    SELECT
+        y.fy_start,
+        COALESCE(MAX(CASE WHEN p.pop_year <= y.fy_start THEN p.pop_year END), MIN(p.pop_year)) AS population_year
+    FROM years y CROSS JOIN pop_years p
+    GROUP BY y.fy_start
+),
+pop AS (
+    SELECT
+        CAST(pop.year AS BIGINT) AS pop_year,
+        SUM(pop.population) AS all_ages,
+        SUM(CASE WHEN pop.age <= 25 THEN pop.population ELSE 0 END) AS aged_25_and_under,
+        SUM(CASE WHEN pop.age < 25 THEN pop.population ELSE 0 END) AS under_25
+    FROM population pop JOIN lsoa l ON l.lsoa_code = pop.lsoa_code
+    GROUP BY CAST(pop.year AS BIGINT)
+),
+knife_offences AS (
+    SELECT
+        s.crime_id,
+        f.fy_start,
+        MAX(CASE WHEN v.age <= 25 THEN 1 ELSE 0 END) AS young_victim
+    FROM sv_offences_all s
+    JOIN fy_of f ON f.crime_id = s.crime_id
+    JOIN persons v ON v.crime_id = s.crime_id AND v.role = 'victim'
+    WHERE s.knife
+    GROUP BY s.crime_id, f.fy_start
+),
+homicides AS (
+    SELECT
+        o.crime_id,
+        f.fy_start,
+        o.knife,
+        MAX(CASE WHEN v.age < 25 THEN 1 ELSE 0 END) AS victim_under_25
+    FROM offences o
+    JOIN offence_codes c ON c.offence_code = o.offence_code
+    JOIN fy_of f ON f.crime_id = o.crime_id
+    LEFT JOIN persons v ON v.crime_id = o.crime_id AND v.role = 'victim'
+    WHERE c.ho_group = 'Homicide' AND NOT o.domestic
+    GROUP BY o.crime_id, f.fy_start, o.knife
+),
+ae_counts AS (
+    SELECT fy_start,
+        SUM(CASE WHEN admitted AND weapon = 'knife_sharp' THEN 1 ELSE 0 END) AS all_ages,
+        SUM(CASE WHEN admitted AND weapon = 'knife_sharp' AND age <= 25 THEN 1 ELSE 0 END) AS young
+    FROM ae_fy GROUP BY fy_start
+),
+knife_counts AS (
+    SELECT fy_start, COUNT(*) AS all_ages, SUM(young_victim) AS young FROM knife_offences GROUP BY fy_start
+),
+homicide_counts AS (
+    SELECT fy_start, COUNT(*) AS all_ages,
+        SUM(CASE WHEN knife AND victim_under_25 = 1 THEN 1 ELSE 0 END) AS young
+    FROM homicides GROUP BY fy_start
+),
+counts AS (
+    SELECT y.fy_start, 'ae_knife_assault_admissions' AS measure, 1 AS measure_order, 'all' AS age_group, 1 AS group_order,
+        COALESCE(a.all_ages, 0) AS count
+    FROM years y LEFT JOIN ae_counts a ON a.fy_start = y.fy_start
+    UNION ALL
+    SELECT y.fy_start, 'ae_knife_assault_admissions', 1, 'victims_25_and_under', 2, COALESCE(a.young, 0)
+    FROM years y LEFT JOIN ae_counts a ON a.fy_start = y.fy_start
+    UNION ALL
+    SELECT y.fy_start, 'knife_sv_offences', 2, 'all', 1, COALESCE(k.all_ages, 0)
+    FROM years y LEFT JOIN knife_counts k ON k.fy_start = y.fy_start
+    UNION ALL
+    SELECT y.fy_start, 'knife_sv_offences', 2, 'victims_25_and_under', 2, COALESCE(k.young, 0)
+    FROM years y LEFT JOIN knife_counts k ON k.fy_start = y.fy_start
+    UNION ALL
+    SELECT y.fy_start, 'homicides', 3, 'all', 1, COALESCE(h.all_ages, 0)
+    FROM years y LEFT JOIN homicide_counts h ON h.fy_start = y.fy_start
+    UNION ALL
+    SELECT y.fy_start, 'homicides', 3, 'victim_under_25_knife', 3, COALESCE(h.young, 0)
+    FROM years y LEFT JOIN homicide_counts h ON h.fy_start = y.fy_start
+)
+SELECT
+    CAST(c.fy_start AS VARCHAR) || '/' || lpad(CAST((c.fy_start + 1) % 100 AS VARCHAR), 2, '0') AS financial_year,
+    c.measure,
+    c.age_group,
+    c.count,
+    CASE c.age_group WHEN 'all' THEN pop.all_ages WHEN 'victims_25_and_under' THEN pop.aged_25_and_under ELSE pop.under_25 END AS population,
+    1000.0 * c.count / NULLIF(CASE c.age_group WHEN 'all' THEN pop.all_ages WHEN 'victims_25_and_under' THEN pop.aged_25_and_under ELSE pop.under_25 END, 0) AS rate_per_1000,
+    rate_lower(c.count, CASE c.age_group WHEN 'all' THEN pop.all_ages WHEN 'victims_25_and_under' THEN pop.aged_25_and_under ELSE pop.under_25 END, 1000) AS lower_95,
+    rate_upper(c.count, CASE c.age_group WHEN 'all' THEN pop.all_ages WHEN 'victims_25_and_under' THEN pop.aged_25_and_under ELSE pop.under_25 END, 1000) AS upper_95
+FROM counts c
+JOIN fy_population_year f ON f.fy_start = c.fy_start
+JOIN pop ON pop.pop_year = f.population_year
+ORDER BY c.fy_start, c.measure_order, c.group_order;

@@ -1,0 +1,76 @@
+-- Year on year: the last 12 months of the period against the 12 months before
+-- The panel-report format, per offence group of the definition and for all serious violence.
+-- `current` counts serious-violence offences committed in the 12 months ending on the period's
+-- last day; `previous` the 12 months before that, read from the extract even when they fall
+-- before the period's start. Where the extract does not reach back to the start of the
+-- previous 12 months, previous and everything derived from it are empty (null).
+-- ho_group: offence group, or All serious violence
+-- current_from: first day of the current 12 months
+-- current_to: last day of the current 12 months (the period's end)
+-- previous_from: first day of the previous 12 months
+-- previous_to: last day of the previous 12 months
+-- current: offences in the current 12 months
+-- previous: offences in the previous 12 months (null when not covered by the data)
+-- change: current - previous
+-- change_pct: (current - previous) / previous × 100, percent change on the previous-year base (null when previous is 0)
+-- ratio: current / previous
+-- lower_95: lower 95% limit of ratio, exp(ln(a/b) - 1.96·√(1/a + 1/b))
+-- upper_95: upper 95% limit of ratio
+-- significant: true when the limits exclude 1
+WITH bounds AS (
+    SELECT
+        CAST(p.period_end - INTERVAL '12 months' AS DATE) + INTERVAL '1 day' AS current_from,
+        p.period_end AS current_to,
+        CAST(p.period_end - INTERVAL '24 months' AS DATE) + INTERVAL '1 day' AS previous_from,
+        CAST(p.period_end - INTERVAL '12 months' AS DATE) AS previous_to
+    FROM params p
+),
+coverage AS (
+    SELECT MIN(CAST(committed_at AS DATE)) AS first_day FROM offences
+),
+groups AS (
+    SELECT ho_group, 0 AS sort_key FROM sv_groups
+    UNION ALL
+    SELECT 'All serious violence', 1
+),
+scoped AS (
+    SELECT ho_group, committed_date FROM sv_offences_all
+    UNION ALL
+    SELECT 'All serious violence', committed_date FROM sv_offences_all
+),
+counts AS (
+    SELECT
+        g.ho_group,
+        g.sort_key,
+        SUM(CASE WHEN s.committed_date BETWEEN b.current_from AND b.current_to THEN 1 ELSE 0 END) AS current,
+        SUM(CASE WHEN s.committed_date BETWEEN b.previous_from AND b.previous_to THEN 1 ELSE 0 END) AS previous
+    FROM groups g
+    CROSS JOIN bounds b
+    LEFT JOIN scoped s ON s.ho_group = g.ho_group
+    GROUP BY g.ho_group, g.sort_key
+),
+compared AS (
+    SELECT
+        c.ho_group,
+        c.sort_key,
+        CAST(COALESCE(c.current, 0) AS BIGINT) AS current,
+        CASE WHEN cov.first_day <= b.previous_from THEN CAST(COALESCE(c.previous, 0) AS BIGINT) END AS previous
+    FROM counts c CROSS JOIN bounds b CROSS JOIN coverage cov
+)
+SELECT
+    c.ho_group,
+    CAST(b.current_from AS DATE) AS current_from,
+    b.current_to,
+    CAST(b.previous_from AS DATE) AS previous_from,
+    b.previous_to,
+    c.current,
+    c.previous,
+    c.current - c.previous AS change,
+    100.0 * (c.current - c.previous) / NULLIF(c.previous, 0) AS change_pct,
+    1.0 * c.current / NULLIF(c.previous, 0) AS ratio,
+    ratio_lower(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) AS lower_95,
+    ratio_upper(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) AS upper_95,
+    ratio_lower(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) > 1
+        OR ratio_upper(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) < 1 AS significant
+FROM compared c CROSS JOIN bounds b
+ORDER BY c.sort_key, c.ho_group;
