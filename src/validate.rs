@@ -224,7 +224,9 @@ struct Check<'s> {
     from_where: String,
     /// Expression shown as an example for each offending row.
     example: String,
-    /// What is wrong; the row count is put in front.
+    /// What is counted: `row(s)`, or `key value(s)` for duplicate keys.
+    unit: &'static str,
+    /// What is wrong; the count and unit are put in front.
     message: String,
 }
 
@@ -288,7 +290,7 @@ impl Checker<'_> {
                 column: check.column.map(str::to_owned),
                 rows,
                 examples,
-                message: format!("{} row(s) {}", group(rows), check.message),
+                message: format!("{} {} {}", group(rows), check.unit, check.message),
             });
         }
         Ok(rows)
@@ -319,6 +321,7 @@ impl Checker<'_> {
                     column: Some(column),
                     from_where: format!("FROM {} WHERE \"{column}\" IS NULL", spec.name),
                     example: format!("'row with ' || {}", key_expression(spec)),
+                    unit: "row(s)",
                     message: "have no value in a required column".to_owned(),
                 })
                 .await?;
@@ -365,6 +368,7 @@ impl Checker<'_> {
                     list.join(", ")
                 ),
                 example: format!("'\"' || \"{}\" || '\"'", column.name),
+                unit: "row(s)",
                 message: format!("have a value outside the allowed set ({})", allowed.join(", ")),
             })
             .await?;
@@ -388,8 +392,8 @@ impl Checker<'_> {
                 spec.name
             ),
             example: key_expression(spec),
-            message: "key values occur more than once (the key must be unique); counted once per duplicated key"
-                .to_owned(),
+            unit: "key value(s)",
+            message: "occur more than once; the key must be unique".to_owned(),
         })
         .await?;
         Ok(())
@@ -407,6 +411,7 @@ impl Checker<'_> {
                  WHERE o.offence_code IS NOT NULL AND c.offence_code IS NULL"
                 .to_owned(),
             example: "'\"' || o.offence_code || '\"'".to_owned(),
+            unit: "row(s)",
             message: "have an offence code that is not in the reference offence_codes table (data/reference/offence_codes.csv)".to_owned(),
         })
         .await?;
@@ -417,6 +422,7 @@ impl Checker<'_> {
             column: Some("lsoa_code"),
             from_where: "FROM offences WHERE lsoa_code IS NULL".to_owned(),
             example: "crime_id".to_owned(),
+            unit: "row(s)",
             message: "have no LSOA: they count in totals and appear as Unknown in area breakdowns".to_owned(),
         })
         .await?;
@@ -447,6 +453,7 @@ impl Checker<'_> {
                      WHERE t.\"{column}\" IS NOT NULL AND l.lsoa_code IS NULL"
                 ),
                 example: format!("t.\"{column}\""),
+                unit: "row(s)",
                 message: format!("have an LSOA code that is not in the area's LSOA lookup: {consequence}"),
             })
             .await?;
@@ -459,6 +466,7 @@ impl Checker<'_> {
             from_where: "FROM persons p LEFT JOIN offences o ON o.crime_id = p.crime_id WHERE o.crime_id IS NULL"
                 .to_owned(),
             example: "p.crime_id".to_owned(),
+            unit: "row(s)",
             message: "name a crime_id that is not in offences.parquet: these persons are left out".to_owned(),
         })
         .await?;
@@ -475,6 +483,7 @@ impl Checker<'_> {
                     "FROM {table} WHERE CAST(\"{time}\" AS DATE) NOT BETWEEN {period}"
                 ),
                 example: format!("to_char(\"{time}\", '%Y-%m')"),
+                unit: "row(s)",
                 message: format!(
                     "fall outside the configured period {} to {}: they are left out of the assessment (year-on-year comparisons may still use them)",
                     config.start, config.end
@@ -510,6 +519,7 @@ impl Checker<'_> {
             column: Some("recorded_date"),
             from_where: "FROM offences WHERE recorded_date < CAST(committed_at AS DATE)".to_owned(),
             example: "crime_id".to_owned(),
+            unit: "row(s)",
             message: "were recorded before the date they were committed".to_owned(),
         })
         .await?;
@@ -524,6 +534,7 @@ impl Checker<'_> {
                 column: Some("age"),
                 from_where: format!("FROM {table} WHERE age IS NULL"),
                 example: key_expression(table_spec(table)),
+                unit: "row(s)",
                 message: "have no age: they are left out of age measures".to_owned(),
             })
             .await?;
@@ -534,6 +545,7 @@ impl Checker<'_> {
                 column: Some("age"),
                 from_where: format!("FROM {table} WHERE age < 0 OR age > 110"),
                 example: "CAST(age AS VARCHAR)".to_owned(),
+                unit: "row(s)",
                 message: "have an age outside 0–110: treat as unknown and correct at source".to_owned(),
             })
             .await?;
@@ -544,6 +556,7 @@ impl Checker<'_> {
                 column: Some("sex"),
                 from_where: format!("FROM {table} WHERE sex = 'U'"),
                 example: key_expression(table_spec(table)),
+                unit: "row(s)",
                 message: "have sex U (unknown or other): they are left out of male/female splits".to_owned(),
             })
             .await?;
@@ -555,6 +568,7 @@ impl Checker<'_> {
             column: Some("age, population"),
             from_where: "FROM population WHERE age < 0 OR age > 90 OR population < 0".to_owned(),
             example: "lsoa_code || ' ' || CAST(year AS VARCHAR) || ' ' || sex || ' age ' || CAST(age AS VARCHAR) || ': ' || CAST(population AS VARCHAR)".to_owned(),
+            unit: "row(s)",
             message: "have an age outside 0–90 (90 means 90 and over) or a negative population".to_owned(),
         })
         .await?;

@@ -64,18 +64,20 @@ fn measure(
     row.clone()
 }
 
-fn run_fixture(name: &str) -> std::path::PathBuf {
+/// Runs the assessment on the fixture; the bundle is `<workdir>/bundle`.
+fn run_fixture(name: &str) -> crate::Workdir {
     let dir = workdir(name);
     fixture::write_extract(&dir.join("extract"));
     std::fs::write(dir.join("sna.toml"), fixture::CONFIG).unwrap();
     let output = sna(&dir, &["run", "--out", "bundle", "--quiet"]);
     assert_success(&output);
-    dir.join("bundle")
+    dir
 }
 
 #[test]
 fn headline_measures_match_hand_worked_values() {
-    let bundle = run_fixture("headline");
+    let dir = run_fixture("headline");
+    let bundle = dir.join("bundle");
     let h = Table::read(&bundle.join("tables/headline.csv"));
     assert_eq!(h.rows.len(), 16, "all 16 measures");
 
@@ -115,7 +117,8 @@ fn headline_measures_match_hand_worked_values() {
 
 #[test]
 fn every_table_matches_hand_worked_rows() {
-    let bundle = run_fixture("tables");
+    let dir = run_fixture("tables");
+    let bundle = dir.join("bundle");
     let table = |name: &str| Table::read(&bundle.join(format!("tables/{name}.csv")));
 
     let trend = table("trend_monthly");
@@ -292,7 +295,8 @@ fn every_table_matches_hand_worked_rows() {
 
 #[test]
 fn bundle_has_both_formats_readme_and_manifest() {
-    let bundle = run_fixture("bundle");
+    let dir = run_fixture("bundle");
+    let bundle = dir.join("bundle");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(bundle.join("manifest.json")).unwrap()).unwrap();
     let jobs = manifest["jobs"].as_array().unwrap();
@@ -322,8 +326,8 @@ fn bundle_has_both_formats_readme_and_manifest() {
 
 #[test]
 fn same_inputs_give_identical_tables() {
-    let first = run_fixture("determinism-a");
-    let second = run_fixture("determinism-b");
+    let (a, b) = (run_fixture("determinism-a"), run_fixture("determinism-b"));
+    let (first, second) = (a.join("bundle"), b.join("bundle"));
     for entry in std::fs::read_dir(first.join("tables")).unwrap() {
         let name = entry.unwrap().file_name();
         let a = std::fs::read(first.join("tables").join(&name)).unwrap();

@@ -10,12 +10,37 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A fresh, empty working directory for one test.
-pub fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vrn-sna-e2e-{name}-{}", std::process::id()));
+/// A fresh, empty working directory for one test, removed when the test passes and kept for
+/// inspection when it fails.
+pub struct Workdir(PathBuf);
+
+impl std::ops::Deref for Workdir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Workdir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// Creates the working directory for the test `name`.
+pub fn workdir(name: &str) -> Workdir {
+    let dir = std::env::temp_dir().join(format!("vrn-sna-e2e-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create workdir");
-    dir
+    Workdir(dir)
 }
 
 /// Runs `sna` with `args` in `dir`.
