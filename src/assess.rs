@@ -152,9 +152,16 @@ pub async fn run(
                 format!(
                     "  {}{}: {}{}",
                     f.file,
-                    f.column.as_deref().map(|c| format!(", column {c}")).unwrap_or_default(),
+                    f.column
+                        .as_deref()
+                        .map(|c| format!(", column {c}"))
+                        .unwrap_or_default(),
                     f.message,
-                    if f.examples.is_empty() { String::new() } else { format!(" (e.g. {})", f.examples.join(", ")) }
+                    if f.examples.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (e.g. {})", f.examples.join(", "))
+                    }
                 )
             })
             .collect::<Vec<_>>()
@@ -233,8 +240,8 @@ async fn run_job(
         source,
     };
     let df = ctx.sql(&job.sql).await.map_err(job_error)?;
-    let schema = Arc::new(df.schema().as_arrow().clone());
     let mut stream = df.execute_stream().await.map_err(job_error)?;
+    let schema = stream.schema();
 
     let csv_path = tables.join(format!("{}.csv", job.name));
     let parquet_path = tables.join(format!("{}.parquet", job.name));
@@ -255,7 +262,9 @@ async fn run_job(
         rows += batch.num_rows() as u64;
         csv.write(&batch).map_err(|e| write_error(&csv_path, e))?;
         wrote_csv = true;
-        parquet.write(&batch).map_err(|e| write_error(&parquet_path, e))?;
+        parquet
+            .write(&batch)
+            .map_err(|e| write_error(&parquet_path, e))?;
     }
     if !wrote_csv {
         csv.write(&arrow::array::RecordBatch::new_empty(Arc::clone(&schema)))
@@ -297,7 +306,11 @@ fn input_record(path: &Path, rows: u64) -> Result<InputRecord, AssessError> {
     })
 }
 
-fn write_tables_readme(tables: &Path, queries: &QuerySet, config: &Config) -> Result<(), AssessError> {
+fn write_tables_readme(
+    tables: &Path,
+    queries: &QuerySet,
+    config: &Config,
+) -> Result<(), AssessError> {
     let mut out = String::new();
     let _ = writeln!(out, "# Tables of {}\n", config.title);
     let _ = writeln!(

@@ -100,48 +100,14 @@ pub async fn open(
 /// statistics functions, but no views.
 pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, CatalogError> {
     let files = contract::check_extract(data_dir)?;
-    let ctx = SessionContext::new_with_config(
-        SessionConfig::new().with_information_schema(true),
-    );
+    let ctx = new_context();
     for spec in contract::TABLES {
         match files.iter().find(|f| f.spec.name == spec.name) {
-            Some(file) => {
-                let path = file.path.to_string_lossy().into_owned();
-                ctx.register_parquet(spec.name, &path, ParquetReadOptions::default())
-                    .await
-                    .map_err(CatalogError::datafusion(format!("registering {path}")))?;
-            }
+            Some(file) => register_parquet(&ctx, spec.name, &file.path).await?,
             None => register_batch(&ctx, spec.name, empty_batch(spec))?,
         }
     }
-
-    let override_path = data_dir.join("reference").join("lsoa.csv");
-    let lsoa_source = if override_path.is_file() {
-        let text = std::fs::read_to_string(&override_path).map_err(|e| CatalogError::Reference {
-            source_name: override_path.display().to_string(),
-            detail: e.to_string(),
-        })?;
-        register_csv(&ctx, "lsoa", &text, lsoa_schema(), &override_path.display().to_string())?;
-        LookupSource::Extract(override_path)
-    } else {
-        register_csv(&ctx, "lsoa", reference::LSOA_CSV, lsoa_schema(), "data/reference/lsoa.csv")?;
-        LookupSource::Bundled
-    };
-    register_csv(
-        &ctx,
-        "offence_codes",
-        reference::OFFENCE_CODES_CSV,
-        offence_codes_schema(),
-        "data/reference/offence_codes.csv",
-    )?;
-    register_csv(
-        &ctx,
-        "esp2013",
-        reference::ESP2013_CSV,
-        esp2013_schema(),
-        "data/reference/esp2013.csv",
-    )?;
-
+    let lsoa_source = register_reference(&ctx, data_dir)?;
     let years = population_years(&ctx).await?;
     use chrono::Datelike;
     let population_year = pick_year(&years, i64::from(config.mid_point().year()))
@@ -154,20 +120,83 @@ pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, Ca
         .iter()
         .map(String::as_str)
         .collect();
-    let sv_groups = RecordBatch::try_from_iter([(
-        "ho_group",
-        Arc::new(StringArray::from(groups)) as ArrayRef,
-    )])
-    .map_err(|e| CatalogError::datafusion("building sv_groups")(e.into()))?;
+    let sv_groups =
+        RecordBatch::try_from_iter([("ho_group", Arc::new(StringArray::from(groups)) as ArrayRef)])
+            .map_err(|e| CatalogError::datafusion("building sv_groups")(e.into()))?;
     register_batch(&ctx, "sv_groups", sv_groups)?;
-
-    crate::udf::register(&ctx);
     Ok(Catalog {
         ctx,
         files,
         lsoa_source,
         population_year,
     })
+}
+
+/// A session with the information schema on and the statistics functions registered.
+pub fn new_context() -> SessionContext {
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_information_schema(true));
+    crate::udf::register(&ctx);
+    ctx
+}
+
+/// Registers a Parquet file as table `name`.
+pub async fn register_parquet(
+    ctx: &SessionContext,
+    name: &str,
+    path: &Path,
+) -> Result<(), CatalogError> {
+    let path = path.to_string_lossy().into_owned();
+    ctx.register_parquet(name, &path, ParquetReadOptions::default())
+        .await
+        .map_err(CatalogError::datafusion(format!("registering {path}")))
+}
+
+/// Registers the reference lookups `lsoa` (the extract's own `reference/lsoa.csv` when
+/// `data_dir` has one), `offence_codes` and `esp2013`.
+pub fn register_reference(
+    ctx: &SessionContext,
+    data_dir: &Path,
+) -> Result<LookupSource, CatalogError> {
+    let override_path = data_dir.join("reference").join("lsoa.csv");
+    let lsoa_source = if override_path.is_file() {
+        let text =
+            std::fs::read_to_string(&override_path).map_err(|e| CatalogError::Reference {
+                source_name: override_path.display().to_string(),
+                detail: e.to_string(),
+            })?;
+        register_csv(
+            ctx,
+            "lsoa",
+            &text,
+            lsoa_schema(),
+            &override_path.display().to_string(),
+        )?;
+        LookupSource::Extract(override_path)
+    } else {
+        register_csv(
+            ctx,
+            "lsoa",
+            reference::LSOA_CSV,
+            lsoa_schema(),
+            "data/reference/lsoa.csv",
+        )?;
+        LookupSource::Bundled
+    };
+    register_csv(
+        ctx,
+        "offence_codes",
+        reference::OFFENCE_CODES_CSV,
+        offence_codes_schema(),
+        "data/reference/offence_codes.csv",
+    )?;
+    register_csv(
+        ctx,
+        "esp2013",
+        reference::ESP2013_CSV,
+        esp2013_schema(),
+        "data/reference/esp2013.csv",
+    )?;
+    Ok(lsoa_source)
 }
 
 /// The distinct years of the population table, ascending.
@@ -201,7 +230,11 @@ pub fn pick_year(years: &[i64], target: i64) -> Option<i64> {
         .or_else(|| years.iter().copied().min())
 }
 
-fn register_batch(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Result<(), CatalogError> {
+fn register_batch(
+    ctx: &SessionContext,
+    name: &str,
+    batch: RecordBatch,
+) -> Result<(), CatalogError> {
     let table = MemTable::try_new(batch.schema(), vec![vec![batch]])
         .map_err(CatalogError::datafusion(format!("registering {name}")))?;
     ctx.register_table(name, Arc::new(table))
@@ -233,7 +266,12 @@ fn register_csv(
     let projection: Vec<usize> = schema
         .fields()
         .iter()
-        .map(|f| found.iter().position(|c| c == f.name()).expect("checked above"))
+        .map(|f| {
+            found
+                .iter()
+                .position(|c| c == f.name())
+                .expect("checked above")
+        })
         .collect();
     let file_schema = Arc::new(Schema::new(
         found
@@ -241,7 +279,7 @@ fn register_csv(
             .map(|c| {
                 schema
                     .field_with_name(c)
-                    .map(|f| f.clone())
+                    .cloned()
                     .unwrap_or_else(|_| Field::new(*c, DataType::Utf8, true))
             })
             .collect::<Vec<_>>(),
@@ -254,10 +292,13 @@ fn register_csv(
     let batches = reader
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| reference_error(e.to_string()))?;
-    let table = MemTable::try_new(schema, vec![batches])
-        .map_err(CatalogError::datafusion(format!("registering {source_name}")))?;
+    let table = MemTable::try_new(schema, vec![batches]).map_err(CatalogError::datafusion(
+        format!("registering {source_name}"),
+    ))?;
     ctx.register_table(name, Arc::new(table))
-        .map_err(CatalogError::datafusion(format!("registering {source_name}")))?;
+        .map_err(CatalogError::datafusion(format!(
+            "registering {source_name}"
+        )))?;
     Ok(())
 }
 
@@ -268,8 +309,16 @@ fn utf8(name: &str) -> Field {
 /// Columns of the LSOA lookup (`data/reference/lsoa.csv`).
 pub fn lsoa_schema() -> SchemaRef {
     let mut fields: Vec<Field> = [
-        "lsoa_code", "lsoa_name", "msoa_code", "msoa_name", "ward_code", "ward_name",
-        "lad_code", "lad_name", "csp_code", "csp_name",
+        "lsoa_code",
+        "lsoa_name",
+        "msoa_code",
+        "msoa_name",
+        "ward_code",
+        "ward_name",
+        "lad_code",
+        "lad_name",
+        "csp_code",
+        "csp_name",
     ]
     .into_iter()
     .map(utf8)
@@ -308,16 +357,39 @@ fn params_batch(config: &Config, population_year: i64) -> RecordBatch {
     let days = |d: chrono::NaiveDate| i32::try_from((d - epoch).num_days()).unwrap_or(i32::MAX);
     let sv = &config.serious_violence;
     RecordBatch::try_from_iter([
-        ("period_start", Arc::new(Date32Array::from(vec![days(config.start)])) as ArrayRef),
-        ("period_end", Arc::new(Date32Array::from(vec![days(config.end)]))),
-        ("young_age_cutoff", Arc::new(Int64Array::from(vec![i64::from(config.young_age_cutoff)]))),
-        ("public_place_only", Arc::new(BooleanArray::from(vec![sv.public_place_only]))),
-        ("exclude_domestic", Arc::new(BooleanArray::from(vec![sv.exclude_domestic]))),
-        ("population_year", Arc::new(Int64Array::from(vec![population_year]))),
-        ("hotspot_distance_m", Arc::new(Float64Array::from(vec![config.hotspot_distance_m]))),
+        (
+            "period_start",
+            Arc::new(Date32Array::from(vec![days(config.start)])) as ArrayRef,
+        ),
+        (
+            "period_end",
+            Arc::new(Date32Array::from(vec![days(config.end)])),
+        ),
+        (
+            "young_age_cutoff",
+            Arc::new(Int64Array::from(vec![i64::from(config.young_age_cutoff)])),
+        ),
+        (
+            "public_place_only",
+            Arc::new(BooleanArray::from(vec![sv.public_place_only])),
+        ),
+        (
+            "exclude_domestic",
+            Arc::new(BooleanArray::from(vec![sv.exclude_domestic])),
+        ),
+        (
+            "population_year",
+            Arc::new(Int64Array::from(vec![population_year])),
+        ),
+        (
+            "hotspot_distance_m",
+            Arc::new(Float64Array::from(vec![config.hotspot_distance_m])),
+        ),
         (
             "disclosure_threshold",
-            Arc::new(Int64Array::from(vec![i64::from(config.disclosure_threshold)])),
+            Arc::new(Int64Array::from(vec![i64::from(
+                config.disclosure_threshold,
+            )])),
         ),
     ])
     .expect("params columns have one row each")
@@ -343,7 +415,10 @@ fn period_months_batch(config: &Config, years: &[i64]) -> RecordBatch {
     RecordBatch::try_from_iter([
         ("month", Arc::new(StringArray::from(months)) as ArrayRef),
         ("month_start", Arc::new(Date32Array::from(starts))),
-        ("population_year", Arc::new(Int64Array::from(population_years))),
+        (
+            "population_year",
+            Arc::new(Int64Array::from(population_years)),
+        ),
     ])
     .expect("period_months columns have equal lengths")
 }

@@ -241,7 +241,10 @@ impl Config {
         if !(self.hotspot_distance_m.is_finite() && self.hotspot_distance_m > 0.0) {
             return Err(invalid(
                 "hotspot_distance_m",
-                format!("must be a positive distance in metres, got {}", self.hotspot_distance_m),
+                format!(
+                    "must be a positive distance in metres, got {}",
+                    self.hotspot_distance_m
+                ),
             ));
         }
         if self.title.trim().is_empty() {
@@ -353,8 +356,10 @@ mod tests {
 
     #[test]
     fn reversed_period_and_unknown_group_are_errors() {
-        let mut c = Config::default();
-        c.start = NaiveDate::from_ymd_opt(2022, 1, 1).unwrap();
+        let c = Config {
+            start: NaiveDate::from_ymd_opt(2022, 1, 1).unwrap(),
+            ..Config::default()
+        };
         let err = c.check("test").unwrap_err().to_string();
         assert!(err.contains("`start`") && err.contains("reversed"), "{err}");
 
@@ -363,8 +368,10 @@ mod tests {
         let err = c.check("test").unwrap_err().to_string();
         assert!(err.contains("Knife crime"), "{err}");
 
-        let mut c = Config::default();
-        c.young_age_cutoff = 0;
+        let c = Config {
+            young_age_cutoff: 0,
+            ..Config::default()
+        };
         let err = c.check("test").unwrap_err().to_string();
         assert!(err.contains("young_age_cutoff"), "{err}");
     }
@@ -376,6 +383,9 @@ mod tests {
             c.slug(),
             "leicester-leicestershire-and-rutland-serious-violence-sna-2020-04-01-to-2021-09-30"
         );
-        assert_eq!(c.mid_point(), NaiveDate::from_ymd_opt(2020, 12, 30).unwrap());
+        assert_eq!(
+            c.mid_point(),
+            NaiveDate::from_ymd_opt(2020, 12, 30).unwrap()
+        );
     }
 }

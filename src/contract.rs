@@ -229,7 +229,13 @@ pub const POPULATION: TableSpec = TableSpec {
 };
 
 /// Every table of the contract, in the order they are checked.
-pub const TABLES: [&TableSpec; 5] = [&OFFENCES, &PERSONS, &AE_ATTENDANCES, &AMBULANCE, &POPULATION];
+pub const TABLES: [&TableSpec; 5] = [
+    &OFFENCES,
+    &PERSONS,
+    &AE_ATTENDANCES,
+    &AMBULANCE,
+    &POPULATION,
+];
 
 /// An extract that breaks the contract so that it cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -238,7 +244,9 @@ pub enum ContractError {
     #[error("data directory {0} does not exist")]
     MissingDirectory(PathBuf),
     /// A required file is absent.
-    #[error("{path}: required file is missing (the data contract needs offences, persons, ae_attendances and population)")]
+    #[error(
+        "{path}: required file is missing (the data contract needs offences, persons, ae_attendances and population)"
+    )]
     MissingFile {
         /// Where the file was looked for.
         path: PathBuf,
@@ -356,18 +364,19 @@ fn read_footer(path: &Path) -> Result<(Schema, u64, u64), ContractError> {
 
 fn check_schema(path: &Path, spec: &TableSpec, schema: &Schema) -> Result<(), ContractError> {
     for column in spec.columns {
-        let field = schema
-            .field_with_name(column.name)
-            .map_err(|_| ContractError::MissingColumn {
-                path: path.to_path_buf(),
-                column: column.name,
-                found: schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+        let field =
+            schema
+                .field_with_name(column.name)
+                .map_err(|_| ContractError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: column.name,
+                    found: schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
         if !column.kind.accepts(field.data_type()) {
             return Err(ContractError::WrongKind {
                 path: path.to_path_buf(),
@@ -390,10 +399,9 @@ mod tests {
         assert!(Kind::String.accepts(&DataType::Utf8View));
         assert!(Kind::Integer.accepts(&DataType::Int8));
         assert!(Kind::Timestamp.accepts(&DataType::Timestamp(TimeUnit::Millisecond, None)));
-        assert!(!Kind::Timestamp.accepts(&DataType::Timestamp(
-            TimeUnit::Second,
-            Some("UTC".into())
-        )));
+        assert!(
+            !Kind::Timestamp.accepts(&DataType::Timestamp(TimeUnit::Second, Some("UTC".into())))
+        );
         assert!(!Kind::Integer.accepts(&DataType::Float64));
         assert!(Kind::Date.accepts(&DataType::Date64));
     }

@@ -3,14 +3,19 @@
 //!
 //! Data flows one way: [`config`] → [`catalog`] (the extract checked against [`contract`],
 //! the [`reference`] lookups, the [`udf`] statistics functions and the views in `queries/`) →
-//! [`assess`] (the SQL jobs) → the bundle written through [`staging`].
+//! [`assess`] (the SQL jobs) → the bundle written through [`staging`]. Partners reach the same
+//! catalog through [`query`] and [`shell`].
 
 pub mod assess;
 pub mod catalog;
 pub mod config;
 pub mod contract;
+pub mod disclosure;
+pub mod pack;
 pub mod queries;
+pub mod query;
 pub mod reference;
+pub mod shell;
 pub mod staging;
 pub mod stats;
 pub mod udf;

@@ -1,6 +1,6 @@
 //! `sna`: the vrn-sna command line.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,7 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use vrn_sna::assess::{self, JobResult, Progress};
 use vrn_sna::config::{Config, LoadedConfig, parse_date};
 use vrn_sna::queries::QuerySet;
-use vrn_sna::validate;
+use vrn_sna::query::{self, Format, QuerySession};
+use vrn_sna::{pack, shell, validate};
 
 /// Serious-violence Strategic Needs Assessment for Violence Reduction Networks.
 #[derive(Debug, Parser)]
@@ -56,6 +57,59 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Run SQL over the same tables, views and functions as `sna run` (read-only by default).
+    ///
+    /// Several statements separated by `;` run in order and print each result.
+    Query {
+        /// The SQL to run.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        sql: Option<String>,
+        /// Read the SQL from a file.
+        #[arg(long, value_name = "F.sql")]
+        file: Option<PathBuf>,
+        /// Extract or partner pack directory (overrides the config's data_dir).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Output format: table, csv, json (one object per line) or parquet (needs --output).
+        #[arg(long, default_value = "table")]
+        format: Format,
+        /// Write the result to this file instead of standard output.
+        #[arg(long, value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Allow statements that write files or change the catalogue (COPY, CREATE, INSERT, ...).
+        #[arg(long)]
+        allow_write: bool,
+    },
+    /// Interactive SQL prompt over the same tables (\d, \d NAME, \f FORMAT, \q).
+    Shell {
+        /// Extract or partner pack directory (overrides the config's data_dir).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Allow statements that write files or change the catalogue.
+        #[arg(long)]
+        allow_write: bool,
+    },
+    /// Write a shareable, aggregate-only extract with disclosure control.
+    Export {
+        /// Write the partner pack (the only kind of export so far).
+        #[arg(long, required = true)]
+        partner: bool,
+        /// Extract directory (overrides the config's data_dir).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Pack directory (default: <output_dir>/<slug>-partner-pack).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Suppress counts from 1 to N-1 (default: the config's disclosure_threshold).
+        #[arg(long, value_name = "N")]
+        threshold: Option<u32>,
+    },
+    /// List every table and view with its columns, types and row count.
+    Tables {
+        /// Extract or partner pack directory (overrides the config's data_dir).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -69,11 +123,22 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// True when the reader of standard output went away (e.g. `sna tables | head`): not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause.to_string().contains("Broken pipe")
+    })
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -85,10 +150,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 config.data_dir = dir;
             }
             let report = validate::validate(&config, &config.data_dir).await?;
+            let mut stdout = std::io::stdout().lock();
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?;
             } else {
-                print!("{}", report.to_text());
+                write!(stdout, "{}", report.to_text())?;
             }
             Ok(if report.usable() {
                 ExitCode::SUCCESS
@@ -103,7 +169,113 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             out,
             quiet,
         } => run(loaded, data, start, end, out, quiet).await,
+        Command::Query {
+            sql,
+            file,
+            data,
+            format,
+            output,
+            allow_write,
+        } => {
+            let sql = match (sql, file) {
+                (Some(sql), _) => sql,
+                (None, Some(file)) => std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?,
+                (None, None) => unreachable!("clap requires SQL or --file"),
+            };
+            let session = open_session(loaded, data, allow_write).await?;
+            let planned = session.plan(&sql).await?;
+            let many = planned.len() > 1;
+            if output.is_some() && many && format != Format::Table {
+                anyhow::bail!(
+                    "--output takes the result of one statement; {} were given",
+                    planned.len()
+                );
+            }
+            let mut stdout = std::io::stdout();
+            for (text, df) in planned {
+                if many && format == Format::Table {
+                    writeln!(stdout, "{text}")?;
+                }
+                let written =
+                    query::write_result(&session, df, format, output.as_deref(), &mut stdout)
+                        .await?;
+                if let Some(path) = &output {
+                    eprintln!("{} row(s) written to {}", written.rows, path.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Shell { data, allow_write } => {
+            let session = open_session(loaded, data, allow_write).await?;
+            let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".sna_history"));
+            shell::run(&session, history).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            partner: _,
+            data,
+            out,
+            threshold,
+        } => {
+            let mut config = loaded.config;
+            if let Some(dir) = data {
+                config.data_dir = dir;
+            }
+            if let Some(threshold) = threshold {
+                config.disclosure_threshold = threshold;
+            }
+            config.check("command line")?;
+            let out = out.unwrap_or_else(|| {
+                config
+                    .output_dir
+                    .join(format!("{}-partner-pack", config.slug()))
+            });
+            let queries = QuerySet::load(&config.queries_dir)?;
+            let manifest = pack::export(&config, &queries, &out, config.disclosure_threshold)
+                .await
+                .with_context(|| format!("partner pack not written to {}", out.display()))?;
+            let suppressed: usize = manifest.tables.iter().map(|t| t.suppressed).sum();
+            eprintln!(
+                "Wrote {} tables to {} ({suppressed} cells suppressed; threshold {})",
+                manifest.tables.len(),
+                out.display(),
+                manifest.threshold
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tables { data } => {
+            let session = open_session(loaded, data, false).await?;
+            let mut stdout = std::io::stdout().lock();
+            for table in query::list_tables(&session).await? {
+                let rows = query::row_count(&session, &table.name).await?;
+                writeln!(
+                    stdout,
+                    "{} ({}, {rows} rows)",
+                    table.name,
+                    table.kind.to_lowercase()
+                )?;
+                for (column, data_type, _) in &table.columns {
+                    writeln!(stdout, "  {column:<28} {data_type}")?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Opens a query session over `data` (or the config's data directory).
+async fn open_session(
+    loaded: LoadedConfig,
+    data: Option<PathBuf>,
+    allow_write: bool,
+) -> Result<QuerySession> {
+    let mut config = loaded.config;
+    if let Some(dir) = data {
+        config.data_dir = dir;
+    }
+    let queries = QuerySet::load(&config.queries_dir)?;
+    Ok(QuerySession::open(&config, &config.data_dir, &queries, allow_write).await?)
 }
 
 async fn run(
@@ -132,9 +304,15 @@ async fn run(
     } else {
         Box::new(TerminalProgress::new())
     };
-    let manifest = assess::run(&config, loaded.source.as_deref(), &queries, &out, progress.as_mut())
-        .await
-        .with_context(|| format!("assessment not written to {}", out.display()))?;
+    let manifest = assess::run(
+        &config,
+        loaded.source.as_deref(),
+        &queries,
+        &out,
+        progress.as_mut(),
+    )
+    .await
+    .with_context(|| format!("assessment not written to {}", out.display()))?;
     if !quiet {
         let rows: u64 = manifest.jobs.iter().map(|j| j.rows).sum();
         eprintln!(

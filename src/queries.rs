@@ -45,6 +45,15 @@ impl SqlFile {
         hex(&Sha256::digest(self.sql.as_bytes()))
     }
 
+    /// The value of a `-- key: value` line in the header comment, e.g. `disclosure`.
+    pub fn directive(&self, key: &str) -> Option<String> {
+        self.header()
+            .columns
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
     /// The documentation in the leading `--` comment block: the first line is the title, lines
     /// of the form `column: meaning` document columns, other lines are description.
     pub fn header(&self) -> TableDoc {
@@ -104,6 +113,8 @@ pub struct QuerySet {
     pub views: Vec<SqlFile>,
     /// Jobs (`*.sql` at the top level), in file-name order.
     pub jobs: Vec<SqlFile>,
+    /// Tables of the partner pack (`partner/*.sql`), in file-name order.
+    pub partner: Vec<SqlFile>,
 }
 
 impl QuerySet {
@@ -114,6 +125,7 @@ impl QuerySet {
                 source: Some(dir.to_path_buf()),
                 views: read_dir_sql(&dir.join("views"), "views/")?,
                 jobs: read_dir_sql(dir, "")?,
+                partner: read_dir_sql(&dir.join("partner"), "partner/")?,
             })
         } else {
             Ok(QuerySet::bundled())
@@ -145,6 +157,7 @@ impl QuerySet {
             source: None,
             views: collect(BUNDLED.get_dir("views"), "views/"),
             jobs: collect(Some(&BUNDLED), ""),
+            partner: collect(BUNDLED.get_dir("partner"), "partner/"),
         }
     }
 
@@ -221,6 +234,10 @@ mod tests {
     fn bundled_queries_hold_the_views() {
         let set = QuerySet::bundled();
         assert!(set.views.iter().any(|v| v.sql.contains("sv_offences")));
-        assert!(set.jobs.iter().all(|j| !j.relative_path.starts_with("views/")));
+        assert!(
+            set.jobs
+                .iter()
+                .all(|j| !j.relative_path.starts_with("views/"))
+        );
     }
 }

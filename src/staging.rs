@@ -113,7 +113,10 @@ mod tests {
         let staging = Staging::new(&destination).unwrap();
         std::fs::write(staging.path().join("new.txt"), "new").unwrap();
         drop(staging);
-        assert!(destination.join("old.txt").exists(), "a dropped staging leaves the old one");
+        assert!(
+            destination.join("old.txt").exists(),
+            "a dropped staging leaves the old one"
+        );
 
         let staging = Staging::new(&destination).unwrap();
         std::fs::write(staging.path().join("new.txt"), "new").unwrap();

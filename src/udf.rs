@@ -36,12 +36,32 @@ use crate::stats;
 pub fn register(ctx: &SessionContext) {
     scalar(ctx, "byar_lower", |a| stats::byar_lower(a[0]), 1);
     scalar(ctx, "byar_upper", |a| stats::byar_upper(a[0]), 1);
-    scalar(ctx, "rate_lower", |a| stats::rate_lower(a[0], a[1], a[2]), 3);
-    scalar(ctx, "rate_upper", |a| stats::rate_upper(a[0], a[1], a[2]), 3);
+    scalar(
+        ctx,
+        "rate_lower",
+        |a| stats::rate_lower(a[0], a[1], a[2]),
+        3,
+    );
+    scalar(
+        ctx,
+        "rate_upper",
+        |a| stats::rate_upper(a[0], a[1], a[2]),
+        3,
+    );
     scalar(ctx, "wilson_lower", |a| stats::wilson_lower(a[0], a[1]), 2);
     scalar(ctx, "wilson_upper", |a| stats::wilson_upper(a[0], a[1]), 2);
-    scalar(ctx, "ratio_lower", |a| stats::rate_ratio_limits(a[0], a[1], a[2]).0, 3);
-    scalar(ctx, "ratio_upper", |a| stats::rate_ratio_limits(a[0], a[1], a[2]).1, 3);
+    scalar(
+        ctx,
+        "ratio_lower",
+        |a| stats::rate_ratio_limits(a[0], a[1], a[2]).0,
+        3,
+    );
+    scalar(
+        ctx,
+        "ratio_upper",
+        |a| stats::rate_ratio_limits(a[0], a[1], a[2]).1,
+        3,
+    );
     scalar(ctx, "normal_p", |a| stats::normal_two_sided_p(a[0]), 1);
     dsr(ctx, "dsr", DsrOutput::Value);
     dsr(ctx, "dsr_lower", DsrOutput::Lower);
@@ -83,7 +103,9 @@ fn scalar(ctx: &SessionContext, name: &str, f: fn(&[f64]) -> f64, arity: usize) 
             })
             .collect();
         if is_scalar {
-            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?))
+            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+                &result, 0,
+            )?))
         } else {
             Ok(ColumnarValue::Array(Arc::new(result) as ArrayRef))
         }
@@ -148,8 +170,11 @@ impl Accumulator for DsrSql {
             if arrays.iter().any(|a| a.is_null(row)) {
                 continue;
             }
-            self.inner
-                .add(arrays[0].value(row), arrays[1].value(row), arrays[2].value(row));
+            self.inner.add(
+                arrays[0].value(row),
+                arrays[1].value(row),
+                arrays[2].value(row),
+            );
         }
         Ok(())
     }
@@ -179,7 +204,11 @@ impl Accumulator for DsrSql {
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let arrays: Vec<&Float64Array> = states
             .iter()
-            .map(|a| a.as_any().downcast_ref::<Float64Array>().expect("Float64 state"))
+            .map(|a| {
+                a.as_any()
+                    .downcast_ref::<Float64Array>()
+                    .expect("Float64 state")
+            })
             .collect();
         for row in 0..arrays[0].len() {
             let mut state = [0.0; stats::DSR_STATE_LEN];
@@ -215,12 +244,19 @@ impl WindowUDFImpl for GiStar {
         &self.signature
     }
 
-    fn partition_evaluator(&self, _: PartitionEvaluatorArgs) -> Result<Box<dyn PartitionEvaluator>> {
+    fn partition_evaluator(
+        &self,
+        _: PartitionEvaluatorArgs,
+    ) -> Result<Box<dyn PartitionEvaluator>> {
         Ok(Box::new(GiStarEvaluator))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
-        Ok(Arc::new(Field::new(field_args.name(), DataType::Float64, true)))
+        Ok(Arc::new(Field::new(
+            field_args.name(),
+            DataType::Float64,
+            true,
+        )))
     }
 }
 
@@ -236,7 +272,11 @@ impl PartitionEvaluator for GiStarEvaluator {
                 .collect::<Vec<_>>(),
         )?;
         let value = |array: &Float64Array, row: usize| {
-            if array.is_null(row) { f64::NAN } else { array.value(row) }
+            if array.is_null(row) {
+                f64::NAN
+            } else {
+                array.value(row)
+            }
         };
         let y: Vec<f64> = (0..num_rows).map(|r| value(&arrays[0], r)).collect();
         let points: Vec<(f64, f64)> = (0..num_rows)
@@ -278,12 +318,19 @@ impl WindowUDFImpl for BenjaminiHochberg {
         &self.signature
     }
 
-    fn partition_evaluator(&self, _: PartitionEvaluatorArgs) -> Result<Box<dyn PartitionEvaluator>> {
+    fn partition_evaluator(
+        &self,
+        _: PartitionEvaluatorArgs,
+    ) -> Result<Box<dyn PartitionEvaluator>> {
         Ok(Box::new(BenjaminiHochbergEvaluator))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
-        Ok(Arc::new(Field::new(field_args.name(), DataType::Boolean, false)))
+        Ok(Arc::new(Field::new(
+            field_args.name(),
+            DataType::Boolean,
+            false,
+        )))
     }
 }
 
@@ -300,17 +347,25 @@ impl PartitionEvaluator for BenjaminiHochbergEvaluator {
         )?;
         let p: Vec<f64> = (0..num_rows)
             .map(|r| {
-                if arrays[0].is_null(r) { f64::NAN } else { arrays[0].value(r) }
+                if arrays[0].is_null(r) {
+                    f64::NAN
+                } else {
+                    arrays[0].value(r)
+                }
             })
             .collect();
         let alpha = (0..num_rows)
             .find(|r| !arrays[1].is_null(*r))
             .map_or(0.05, |r| arrays[1].value(r));
-        Ok(Arc::new(BooleanArray::from(stats::benjamini_hochberg(&p, alpha))))
+        Ok(Arc::new(BooleanArray::from(stats::benjamini_hochberg(
+            &p, alpha,
+        ))))
     }
 }
 
 #[cfg(test)]
+// The reference values are quoted to the digit as published.
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
     use arrow::array::AsArray;
@@ -350,7 +405,10 @@ mod tests {
         close(v[0], 30.889880369197066);
         let v = column("SELECT rate_lower(CAST(NULL AS DOUBLE), 100, 100)").await;
         assert_eq!(v, vec![None]);
-        let v = column("SELECT rate_lower(x, n, 1000) FROM (VALUES (20, 100), (3, 0)) t(x, n) ORDER BY n DESC").await;
+        let v = column(
+            "SELECT rate_lower(x, n, 1000) FROM (VALUES (20, 100), (3, 0)) t(x, n) ORDER BY n DESC",
+        )
+        .await;
         close(v[0], 122.11428834875937);
         assert_eq!(v[1], None);
     }
@@ -362,7 +420,12 @@ mod tests {
             (4, 15, 20, 5.0), (5, 30, 20, 8.0), (6, 30, 30, 7.0)) t(id, e, n, y) ORDER BY id";
         let z = column(sql).await;
         let expected = [
-            -1.39727626, -0.28917762, 0.65064964, -0.28917762, 1.23452088, 2.02424331,
+            -1.39727626,
+            -0.28917762,
+            0.65064964,
+            -0.28917762,
+            1.23452088,
+            2.02424331,
         ];
         for (got, want) in z.iter().zip(expected) {
             assert!((got.unwrap() - want).abs() < 1e-7, "{got:?} vs {want}");
@@ -371,10 +434,14 @@ mod tests {
 
     #[tokio::test]
     async fn dsr_aggregate_needs_ten_events() {
-        let v = column("SELECT dsr(x, n, w) FROM (VALUES (4, 1000, 5000), (5, 2000, 5000)) t(x, n, w)").await;
+        let v =
+            column("SELECT dsr(x, n, w) FROM (VALUES (4, 1000, 5000), (5, 2000, 5000)) t(x, n, w)")
+                .await;
         assert_eq!(v, vec![None]);
         // (6/1000·5000 + 8/2000·5000) / 10000 × 100000 = (30 + 20) / 10000 × 100000 = 500
-        let v = column("SELECT dsr(x, n, w) FROM (VALUES (6, 1000, 5000), (8, 2000, 5000)) t(x, n, w)").await;
+        let v =
+            column("SELECT dsr(x, n, w) FROM (VALUES (6, 1000, 5000), (8, 2000, 5000)) t(x, n, w)")
+                .await;
         close(v[0], 500.0);
     }
 }

@@ -108,7 +108,13 @@ impl Report {
         );
         let _ = writeln!(out);
         for file in &self.files {
-            let _ = write!(out, "{:<24} {:>12} rows {:>10}", file.file, group(file.rows), human_bytes(file.bytes));
+            let _ = write!(
+                out,
+                "{:<24} {:>12} rows {:>10}",
+                file.file,
+                group(file.rows),
+                human_bytes(file.bytes)
+            );
             if let Some((first, last)) = &file.time_range {
                 let _ = write!(out, "   {first} to {last}");
             }
@@ -124,8 +130,11 @@ impl Report {
             }
         }
         for (severity, heading) in [(Severity::Error, "Errors"), (Severity::Warning, "Warnings")] {
-            let findings: Vec<&Finding> =
-                self.findings.iter().filter(|f| f.severity == severity).collect();
+            let findings: Vec<&Finding> = self
+                .findings
+                .iter()
+                .filter(|f| f.severity == severity)
+                .collect();
             let _ = writeln!(out, "\n{heading} ({})", findings.len());
             for f in findings {
                 let place = match &f.column {
@@ -138,7 +147,11 @@ impl Report {
                 }
             }
         }
-        let errors = self.findings.iter().filter(|f| f.severity == Severity::Error).count();
+        let errors = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
         let warnings = self.findings.len() - errors;
         let _ = writeln!(
             out,
@@ -146,7 +159,9 @@ impl Report {
             if errors == 0 {
                 format!("Usable: no errors, {warnings} warning(s).")
             } else {
-                format!("NOT usable: {errors} error(s), {warnings} warning(s). Fix the errors above and validate again.")
+                format!(
+                    "NOT usable: {errors} error(s), {warnings} warning(s). Fix the errors above and validate again."
+                )
             }
         );
         out
@@ -157,7 +172,7 @@ fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -182,7 +197,11 @@ pub async fn validate(config: &Config, data_dir: &Path) -> Result<Report, Catalo
     };
     let mut files = Vec::new();
     for file in &catalog.files {
-        files.push(checker.file_report(file.spec, file.rows, file.bytes).await?);
+        files.push(
+            checker
+                .file_report(file.spec, file.rows, file.bytes)
+                .await?,
+        );
         checker.allowed_values(file.spec).await?;
         checker.duplicate_keys(file.spec).await?;
     }
@@ -236,14 +255,20 @@ impl Checker<'_> {
             Ok(df) => df.collect().await,
             Err(e) => Err(e),
         };
-        let batches = batches.map_err(CatalogError::datafusion(format!("data-quality query `{sql}`")))?;
+        let batches = batches.map_err(CatalogError::datafusion(format!(
+            "data-quality query `{sql}`"
+        )))?;
         let mut out = Vec::new();
         for batch in batches {
             let column = cast(batch.column(0), &DataType::Utf8)
                 .map_err(|e| CatalogError::datafusion(sql.to_owned())(e.into()))?;
             let column = column.as_string::<i32>();
             out.extend((0..column.len()).map(|i| {
-                if column.is_null(i) { "(null)".to_owned() } else { column.value(i).to_owned() }
+                if column.is_null(i) {
+                    "(null)".to_owned()
+                } else {
+                    column.value(i).to_owned()
+                }
             }));
         }
         Ok(out)
@@ -254,7 +279,9 @@ impl Checker<'_> {
             Ok(df) => df.collect().await,
             Err(e) => Err(e),
         };
-        let batches = batches.map_err(CatalogError::datafusion(format!("data-quality query `{sql}`")))?;
+        let batches = batches.map_err(CatalogError::datafusion(format!(
+            "data-quality query `{sql}`"
+        )))?;
         let batch = batches.iter().find(|b| b.num_rows() > 0);
         Ok(match batch {
             Some(batch) => batch
@@ -296,7 +323,12 @@ impl Checker<'_> {
         Ok(rows)
     }
 
-    async fn file_report(&mut self, spec: &TableSpec, rows: u64, bytes: u64) -> Result<FileReport, CatalogError> {
+    async fn file_report(
+        &mut self,
+        spec: &TableSpec,
+        rows: u64,
+        bytes: u64,
+    ) -> Result<FileReport, CatalogError> {
         let select: Vec<String> = spec
             .columns
             .iter()
@@ -353,7 +385,9 @@ impl Checker<'_> {
 
     async fn allowed_values(&mut self, spec: &TableSpec) -> Result<(), CatalogError> {
         for column in spec.columns {
-            let Some(allowed) = column.allowed else { continue };
+            let Some(allowed) = column.allowed else {
+                continue;
+            };
             let list: Vec<String> = allowed.iter().map(|v| format!("'{v}'")).collect();
             self.run(Check {
                 severity: Severity::Error,
@@ -369,7 +403,10 @@ impl Checker<'_> {
                 ),
                 example: format!("'\"' || \"{}\" || '\"'", column.name),
                 unit: "row(s)",
-                message: format!("have a value outside the allowed set ({})", allowed.join(", ")),
+                message: format!(
+                    "have a value outside the allowed set ({})",
+                    allowed.join(", ")
+                ),
             })
             .await?;
         }
@@ -423,7 +460,8 @@ impl Checker<'_> {
             from_where: "FROM offences WHERE lsoa_code IS NULL".to_owned(),
             example: "crime_id".to_owned(),
             unit: "row(s)",
-            message: "have no LSOA: they count in totals and appear as Unknown in area breakdowns".to_owned(),
+            message: "have no LSOA: they count in totals and appear as Unknown in area breakdowns"
+                .to_owned(),
         })
         .await?;
         let lsoa_columns: &[(&str, &str)] = &[
@@ -440,7 +478,9 @@ impl Checker<'_> {
             let consequence = match *table {
                 "offences" => "they count in totals and appear as Unknown in area breakdowns",
                 "population" => "those residents are outside the area and are not counted",
-                "ae_attendances" => "those patients are not residents of the area and are left out of resident rates",
+                "ae_attendances" => {
+                    "those patients are not residents of the area and are left out of resident rates"
+                }
                 _ => "they are treated as outside the area",
             };
             self.run(Check {
@@ -454,7 +494,9 @@ impl Checker<'_> {
                 ),
                 example: format!("t.\"{column}\""),
                 unit: "row(s)",
-                message: format!("have an LSOA code that is not in the area's LSOA lookup: {consequence}"),
+                message: format!(
+                    "have an LSOA code that is not in the area's LSOA lookup: {consequence}"
+                ),
             })
             .await?;
         }
@@ -470,7 +512,11 @@ impl Checker<'_> {
             message: "name a crime_id that is not in offences.parquet: these persons are left out".to_owned(),
         })
         .await?;
-        for (table, time) in [("offences", "committed_at"), ("ae_attendances", "arrived_at"), ("ambulance", "called_at")] {
+        for (table, time) in [
+            ("offences", "committed_at"),
+            ("ae_attendances", "arrived_at"),
+            ("ambulance", "called_at"),
+        ] {
             if !has(table) {
                 continue;
             }
@@ -546,7 +592,8 @@ impl Checker<'_> {
                 from_where: format!("FROM {table} WHERE age < 0 OR age > 110"),
                 example: "CAST(age AS VARCHAR)".to_owned(),
                 unit: "row(s)",
-                message: "have an age outside 0–110: treat as unknown and correct at source".to_owned(),
+                message: "have an age outside 0–110: treat as unknown and correct at source"
+                    .to_owned(),
             })
             .await?;
             self.run(Check {
@@ -557,7 +604,8 @@ impl Checker<'_> {
                 from_where: format!("FROM {table} WHERE sex = 'U'"),
                 example: key_expression(table_spec(table)),
                 unit: "row(s)",
-                message: "have sex U (unknown or other): they are left out of male/female splits".to_owned(),
+                message: "have sex U (unknown or other): they are left out of male/female splits"
+                    .to_owned(),
             })
             .await?;
         }

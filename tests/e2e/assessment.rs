@@ -16,7 +16,10 @@ fn wilson(x: f64, n: f64) -> (f64, f64) {
     let centre = 2.0 * x + Z * Z;
     let spread = Z * (Z * Z + 4.0 * x * (1.0 - x / n)).sqrt();
     let denominator = 2.0 * (n + Z * Z);
-    (100.0 * (centre - spread) / denominator, 100.0 * (centre + spread) / denominator)
+    (
+        100.0 * (centre - spread) / denominator,
+        100.0 * (centre + spread) / denominator,
+    )
 }
 
 fn byar(x: f64) -> (f64, f64) {
@@ -58,7 +61,11 @@ fn measure(
             close(row, "lower_95", lower);
             close(row, "upper_95", upper);
         }
-        None => assert_eq!((row["lower_95"].as_str(), row["upper_95"].as_str()), ("", ""), "{id}"),
+        None => assert_eq!(
+            (row["lower_95"].as_str(), row["upper_95"].as_str()),
+            ("", ""),
+            "{id}"
+        ),
     }
     assert!(!row["definition"].is_empty(), "{id} has a definition");
     row.clone()
@@ -83,36 +90,120 @@ fn headline_measures_match_hand_worked_values() {
 
     // 8 serious-violence offences (C01-C08) among 4,000 residents (population year 2020).
     measure(&h, "sv_offences", 8.0, 8, None, Some(byar(8.0)));
-    measure(&h, "sv_rate_per_1000", 2.0, 8, Some(4000), Some((0.8634580441871254, 3.940797305048328)));
+    measure(
+        &h,
+        "sv_rate_per_1000",
+        2.0,
+        8,
+        Some(4000),
+        Some((0.8634580441871254, 3.940797305048328)),
+    );
     // 7 distinct victims (V1-V7), 4 distinct offenders (O1-O4).
-    measure(&h, "victim_prevalence_pct", 0.175, 7, Some(4000), Some(wilson(7.0, 4000.0)));
-    measure(&h, "offender_prevalence_pct", 0.1, 4, Some(4000), Some(wilson(4.0, 4000.0)));
+    measure(
+        &h,
+        "victim_prevalence_pct",
+        0.175,
+        7,
+        Some(4000),
+        Some(wilson(7.0, 4000.0)),
+    );
+    measure(
+        &h,
+        "offender_prevalence_pct",
+        0.1,
+        4,
+        Some(4000),
+        Some(wilson(4.0, 4000.0)),
+    );
     // Victims with F/M: V1 M, V2 F, V3 M, V4 M, V5 M, V7 F (V6 is U): 4 of 6 male.
-    measure(&h, "victims_male_pct", 400.0 / 6.0, 4, Some(6), Some(wilson(4.0, 6.0)));
+    measure(
+        &h,
+        "victims_male_pct",
+        400.0 / 6.0,
+        4,
+        Some(6),
+        Some(wilson(4.0, 6.0)),
+    );
     // Offenders: O1, O2, O4 M; O3 F.
-    measure(&h, "offenders_male_pct", 75.0, 3, Some(4), Some(wilson(3.0, 4.0)));
+    measure(
+        &h,
+        "offenders_male_pct",
+        75.0,
+        3,
+        Some(4),
+        Some(wilson(3.0, 4.0)),
+    );
     // Offenders under 25 on first offence: O1 (16), O3 (24); 25+: O2 (35), O4 (40).
     // (2 / 800) / (2 / 3200) = 4.
-    measure(&h, "offender_rate_ratio_u25", 4.0, 2, Some(2), Some(ratio_limits(4.0, 2.0, 2.0)));
+    measure(
+        &h,
+        "offender_rate_ratio_u25",
+        4.0,
+        2,
+        Some(2),
+        Some(ratio_limits(4.0, 2.0, 2.0)),
+    );
     // Victims under 25: V1 (17), V4 (22), V7 (19); 25+: V2, V3, V6; V5 unknown age.
-    measure(&h, "victim_rate_ratio_u25", 4.0, 3, Some(3), Some(ratio_limits(4.0, 3.0, 3.0)));
+    measure(
+        &h,
+        "victim_rate_ratio_u25",
+        4.0,
+        3,
+        Some(3),
+        Some(ratio_limits(4.0, 3.0, 3.0)),
+    );
     // Knife: C03, C05, C08. NTE: C02, C04, C08.
     measure(&h, "knife_pct", 37.5, 3, Some(8), Some(wilson(3.0, 8.0)));
     measure(&h, "nte_pct", 37.5, 3, Some(8), Some(wilson(3.0, 8.0)));
     // Offences with an offender: C01-C05, C08 (6). Linked to O1 (3 offences) or O2 (2): C01-C05.
-    measure(&h, "repeat_offender_share_pct", 500.0 / 6.0, 5, Some(6), Some(wilson(5.0, 6.0)));
+    measure(
+        &h,
+        "repeat_offender_share_pct",
+        500.0 / 6.0,
+        5,
+        Some(6),
+        Some(wilson(5.0, 6.0)),
+    );
     // Offences with an offender under 25 on it: C01, C02, C03 (O1), C08 (O3); O1 repeats.
-    measure(&h, "repeat_offender_share_u25_pct", 75.0, 3, Some(4), Some(wilson(3.0, 4.0)));
+    measure(
+        &h,
+        "repeat_offender_share_u25_pct",
+        75.0,
+        3,
+        Some(4),
+        Some(wilson(3.0, 4.0)),
+    );
     // Hours: 15 (C01, C03, C06) and 23 (C02, C04, C08) tie at 3; the earliest wins.
     let peak = measure(&h, "peak_hour", 15.0, 3, Some(8), None);
     assert_eq!(peak["label"], "15:00–16:00");
     // Known LSOA: C01, C02, C08 (A1), C03 (A2) in Alpha; C04, C05 in Beta: Alpha 4 of 6.
-    let top = measure(&h, "top_district_share_pct", 400.0 / 6.0, 4, Some(6), Some(wilson(4.0, 6.0)));
+    let top = measure(
+        &h,
+        "top_district_share_pct",
+        400.0 / 6.0,
+        4,
+        Some(6),
+        Some(wilson(4.0, 6.0)),
+    );
     assert_eq!(top["label"], "Alpha");
     // Resident assault attendances in 2021: AE1, AE2, AE3 (AE4 lives outside, AE6 is 2020).
-    measure(&h, "ae_assault_rate_per_1000", 0.75, 3, Some(4000), Some((0.15466803072390034, 2.191818267435581)));
+    measure(
+        &h,
+        "ae_assault_rate_per_1000",
+        0.75,
+        3,
+        Some(4000),
+        Some((0.15466803072390034, 2.191818267435581)),
+    );
     // Conveyed assault incidents with known age: AM1 (20), AM2 (30), AM6 (24): 2 of 3 under 25.
-    measure(&h, "ambulance_conveyed_u25_pct", 200.0 / 3.0, 2, Some(3), Some(wilson(2.0, 3.0)));
+    measure(
+        &h,
+        "ambulance_conveyed_u25_pct",
+        200.0 / 3.0,
+        2,
+        Some(3),
+        Some(wilson(2.0, 3.0)),
+    );
 }
 
 #[test]
@@ -131,14 +222,38 @@ fn every_table_matches_hand_worked_rows() {
     count(march_young, "offences", 2);
     count(march_young, "population", 800);
     close(march_young, "rate_per_1000", 2.5);
-    count(trend.row(&[("month", "2021-02"), ("cohort", "all")]), "offences", 0);
-    count(trend.row(&[("month", "2021-10"), ("cohort", "under_25")]), "offences", 1);
+    count(
+        trend.row(&[("month", "2021-02"), ("cohort", "all")]),
+        "offences",
+        0,
+    );
+    count(
+        trend.row(&[("month", "2021-10"), ("cohort", "under_25")]),
+        "offences",
+        1,
+    );
 
     let ae = table("trend_ae_monthly");
-    count(ae.row(&[("month", "2021-02"), ("cohort", "all")]), "attendances", 1);
-    count(ae.row(&[("month", "2021-02"), ("cohort", "under_25")]), "attendances", 1);
-    count(ae.row(&[("month", "2021-04"), ("cohort", "under_25")]), "attendances", 0);
-    count(ae.row(&[("month", "2021-05"), ("cohort", "all")]), "attendances", 0);
+    count(
+        ae.row(&[("month", "2021-02"), ("cohort", "all")]),
+        "attendances",
+        1,
+    );
+    count(
+        ae.row(&[("month", "2021-02"), ("cohort", "under_25")]),
+        "attendances",
+        1,
+    );
+    count(
+        ae.row(&[("month", "2021-04"), ("cohort", "under_25")]),
+        "attendances",
+        0,
+    );
+    count(
+        ae.row(&[("month", "2021-05"), ("cohort", "all")]),
+        "attendances",
+        0,
+    );
 
     let age_sex = table("age_sex");
     let v40 = age_sex.row(&[("role", "victim"), ("age_band", "40-44"), ("sex", "M")]);
@@ -146,7 +261,11 @@ fn every_table_matches_hand_worked_rows() {
     count(v40, "persons", 1);
     count(v40, "population", 1600);
     close(v40, "rate_per_1000", 0.625);
-    count(age_sex.row(&[("role", "offender"), ("age_band", "10-14"), ("sex", "F")]), "persons", 0);
+    count(
+        age_sex.row(&[("role", "offender"), ("age_band", "10-14"), ("sex", "F")]),
+        "persons",
+        0,
+    );
 
     let standardised = table("age_standardised");
     let all = standardised.row(&[("role", "victim"), ("sex", "all")]);
@@ -175,10 +294,26 @@ fn every_table_matches_hand_worked_rows() {
 
     let times = table("time_profile");
     assert_eq!(times.rows.len(), 168);
-    count(times.row(&[("weekday", "Friday"), ("hour", "15")]), "offences", 1);
-    count(times.row(&[("weekday", "Sunday"), ("hour", "23")]), "offences", 1);
-    count(times.row(&[("weekday", "Sunday"), ("hour", "2")]), "offences", 1);
-    count(times.row(&[("weekday", "Monday"), ("hour", "15")]), "offences", 0);
+    count(
+        times.row(&[("weekday", "Friday"), ("hour", "15")]),
+        "offences",
+        1,
+    );
+    count(
+        times.row(&[("weekday", "Sunday"), ("hour", "23")]),
+        "offences",
+        1,
+    );
+    count(
+        times.row(&[("weekday", "Sunday"), ("hour", "2")]),
+        "offences",
+        1,
+    );
+    count(
+        times.row(&[("weekday", "Monday"), ("hour", "15")]),
+        "offences",
+        0,
+    );
     let hours = table("hour_profile");
     close(hours.row(&[("hour", "15")]), "pct", 37.5);
 
@@ -192,8 +327,16 @@ fn every_table_matches_hand_worked_rows() {
     let unknown = areas.row(&[("level", "district"), ("area_name", "Unknown")]);
     count(unknown, "offences", 2);
     assert_eq!(unknown["share_pct"], "");
-    count(areas.row(&[("level", "ward"), ("area_name", "Central")]), "offences", 4);
-    count(areas.row(&[("level", "csp"), ("area_name", "Beta CSP")]), "under_25_offences", 2);
+    count(
+        areas.row(&[("level", "ward"), ("area_name", "Central")]),
+        "offences",
+        4,
+    );
+    count(
+        areas.row(&[("level", "csp"), ("area_name", "Beta CSP")]),
+        "under_25_offences",
+        2,
+    );
 
     let hotspots = table("lsoa_hotspots");
     assert_eq!(hotspots.rows.len(), 4);
@@ -204,21 +347,41 @@ fn every_table_matches_hand_worked_rows() {
     close(a1, "gi_star_z", 0.9999999999999998);
     close(a1, "gi_star_p", 0.31731050786291415);
     assert_eq!(a1["hotspot"], "false");
-    close(hotspots.row(&[("lsoa_code", "B2")]), "gi_star_z", -0.5773502691896258);
+    close(
+        hotspots.row(&[("lsoa_code", "B2")]),
+        "gi_star_z",
+        -0.5773502691896258,
+    );
 
     let repeats = table("repeat_offending");
-    let three = repeats.row(&[("population", "offenders"), ("breakdown", "events_per_person"), ("category", "3")]);
+    let three = repeats.row(&[
+        ("population", "offenders"),
+        ("breakdown", "events_per_person"),
+        ("category", "3"),
+    ]);
     count(three, "persons", 1);
     count(three, "events", 3);
     count(three, "events_total", 6);
     close(three, "pct_events", 50.0);
-    let top = repeats.row(&[("population", "offenders"), ("breakdown", "top_share"), ("category", "top_20pct")]);
+    let top = repeats.row(&[
+        ("population", "offenders"),
+        ("breakdown", "top_share"),
+        ("category", "top_20pct"),
+    ]);
     count(top, "persons", 1);
     count(top, "events", 3);
-    let victims_once = repeats.row(&[("population", "victims"), ("breakdown", "events_per_person"), ("category", "1")]);
+    let victims_once = repeats.row(&[
+        ("population", "victims"),
+        ("breakdown", "events_per_person"),
+        ("category", "1"),
+    ]);
     count(victims_once, "persons", 6);
     count(victims_once, "events_total", 8);
-    let patients = repeats.row(&[("population", "ae_patients"), ("breakdown", "events_per_person"), ("category", "2")]);
+    let patients = repeats.row(&[
+        ("population", "ae_patients"),
+        ("breakdown", "events_per_person"),
+        ("category", "2"),
+    ]);
     count(patients, "persons", 1);
     count(patients, "events_total", 3);
 
@@ -226,42 +389,95 @@ fn every_table_matches_hand_worked_rows() {
     let alpha_nte = nte.row(&[("breakdown", "district"), ("category", "Alpha")]);
     count(alpha_nte, "nte_offences", 2);
     close(alpha_nte, "nte_pct", 50.0);
-    close(nte.row(&[("breakdown", "hour"), ("category", "23")]), "nte_pct", 100.0);
+    close(
+        nte.row(&[("breakdown", "hour"), ("category", "23")]),
+        "nte_pct",
+        100.0,
+    );
 
     let knife = table("knife");
     let young = knife.row(&[("breakdown", "cohort"), ("category", "under_25")]);
     count(young, "offences", 6);
     count(young, "knife_offences", 3);
-    count(knife.row(&[("breakdown", "cohort"), ("category", "25_plus")]), "offences", 1);
-    count(knife.row(&[("breakdown", "cohort"), ("category", "unknown")]), "offences", 1);
+    count(
+        knife.row(&[("breakdown", "cohort"), ("category", "25_plus")]),
+        "offences",
+        1,
+    );
+    count(
+        knife.row(&[("breakdown", "cohort"), ("category", "unknown")]),
+        "offences",
+        1,
+    );
 
     let ambulance = table("ambulance");
-    count(ambulance.row(&[("cohort", "all"), ("conveyed", "true")]), "incidents", 4);
+    count(
+        ambulance.row(&[("cohort", "all"), ("conveyed", "true")]),
+        "incidents",
+        4,
+    );
     let young_conveyed = ambulance.row(&[("cohort", "under_25"), ("conveyed", "true")]);
     count(young_conveyed, "incidents", 2);
     count(young_conveyed, "cohort_incidents", 3);
-    count(ambulance.row(&[("cohort", "unknown_age"), ("conveyed", "true")]), "incidents", 1);
+    count(
+        ambulance.row(&[("cohort", "unknown_age"), ("conveyed", "true")]),
+        "incidents",
+        1,
+    );
 
     let harm = table("harm");
     let alpha_harm = harm.row(&[("district", "Alpha")]);
     let alpha_days = 2.0 * harm_days("8N") + harm_days("5D") + harm_days("34B");
     close(alpha_harm, "harm_days", alpha_days);
     close(alpha_harm, "harm_per_1000", alpha_days / 2.0);
-    close(harm.row(&[("district", "Beta")]), "harm_days", harm_days("8N") + harm_days("1"));
+    close(
+        harm.row(&[("district", "Beta")]),
+        "harm_days",
+        harm_days("8N") + harm_days("1"),
+    );
 
     let quality = table("data_quality");
     let outside = quality.row(&[("reason", "committed outside the period")]);
     count(outside, "rows", 4);
     count(outside, "total", 15);
     count(quality.row(&[("reason", "no LSOA recorded")]), "rows", 1);
-    count(quality.row(&[("reason", "LSOA not in the area lookup")]), "rows", 1);
-    count(quality.row(&[("scope", "victims (distinct persons)"), ("reason", "unknown age on first offence")]), "rows", 1);
-    count(quality.row(&[("scope", "victims (distinct persons)"), ("reason", "sex U (unknown or other)")]), "rows", 1);
-    count(quality.row(&[("reason", "crime_id not in offences (orphan persons)")]), "rows", 1);
+    count(
+        quality.row(&[("reason", "LSOA not in the area lookup")]),
+        "rows",
+        1,
+    );
+    count(
+        quality.row(&[
+            ("scope", "victims (distinct persons)"),
+            ("reason", "unknown age on first offence"),
+        ]),
+        "rows",
+        1,
+    );
+    count(
+        quality.row(&[
+            ("scope", "victims (distinct persons)"),
+            ("reason", "sex U (unknown or other)"),
+        ]),
+        "rows",
+        1,
+    );
+    count(
+        quality.row(&[("reason", "crime_id not in offences (orphan persons)")]),
+        "rows",
+        1,
+    );
     let non_resident = quality.row(&[("scope", "assault A&E attendances in the period")]);
     count(non_resident, "rows", 1);
     count(non_resident, "total", 4);
-    count(quality.row(&[("scope", "assault ambulance incidents conveyed in the period")]), "rows", 1);
+    count(
+        quality.row(&[(
+            "scope",
+            "assault ambulance incidents conveyed in the period",
+        )]),
+        "rows",
+        1,
+    );
 
     let yoy = table("year_on_year");
     let all_sv = yoy.row(&[("ho_group", "All serious violence")]);
@@ -282,15 +498,39 @@ fn every_table_matches_hand_worked_rows() {
     assert_eq!(homicide["change_pct"], "");
 
     let svd = table("svd_outcomes");
-    let admissions = svd.row(&[("financial_year", "2020/21"), ("measure", "ae_knife_assault_admissions"), ("age_group", "all")]);
+    let admissions = svd.row(&[
+        ("financial_year", "2020/21"),
+        ("measure", "ae_knife_assault_admissions"),
+        ("age_group", "all"),
+    ]);
     count(admissions, "count", 2);
     count(admissions, "population", 4000);
     close(admissions, "rate_per_1000", 0.5);
-    let knives = svd.row(&[("financial_year", "2021/22"), ("measure", "knife_sv_offences"), ("age_group", "victims_25_and_under")]);
+    let knives = svd.row(&[
+        ("financial_year", "2021/22"),
+        ("measure", "knife_sv_offences"),
+        ("age_group", "victims_25_and_under"),
+    ]);
     count(knives, "count", 2);
     count(knives, "population", 800);
-    count(svd.row(&[("financial_year", "2021/22"), ("measure", "homicides"), ("age_group", "victim_under_25_knife")]), "count", 1);
-    count(svd.row(&[("financial_year", "2019/20"), ("measure", "homicides"), ("age_group", "all")]), "count", 0);
+    count(
+        svd.row(&[
+            ("financial_year", "2021/22"),
+            ("measure", "homicides"),
+            ("age_group", "victim_under_25_knife"),
+        ]),
+        "count",
+        1,
+    );
+    count(
+        svd.row(&[
+            ("financial_year", "2019/20"),
+            ("measure", "homicides"),
+            ("age_group", "all"),
+        ]),
+        "count",
+        0,
+    );
 }
 
 #[test]
@@ -298,19 +538,32 @@ fn bundle_has_both_formats_readme_and_manifest() {
     let dir = run_fixture("bundle");
     let bundle = dir.join("bundle");
     let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(bundle.join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("manifest.json")).unwrap())
+            .unwrap();
     let jobs = manifest["jobs"].as_array().unwrap();
     assert!(jobs.len() >= 16, "every job is in the manifest");
     for job in jobs {
         let name = job["job"].as_str().unwrap();
-        assert!(bundle.join(format!("tables/{name}.csv")).is_file(), "{name}.csv");
-        assert!(bundle.join(format!("tables/{name}.parquet")).is_file(), "{name}.parquet");
+        assert!(
+            bundle.join(format!("tables/{name}.csv")).is_file(),
+            "{name}.csv"
+        );
+        assert!(
+            bundle.join(format!("tables/{name}.parquet")).is_file(),
+            "{name}.parquet"
+        );
     }
     let inputs = manifest["inputs"].as_array().unwrap();
-    assert!(inputs.iter().any(|i| i["path"].as_str().unwrap().ends_with("offences.parquet")
-        && i["rows"] == 15
-        && i["sha256"].as_str().unwrap().len() == 64));
-    assert!(inputs.iter().any(|i| i["path"].as_str().unwrap().ends_with("reference/lsoa.csv")));
+    assert!(inputs.iter().any(
+        |i| i["path"].as_str().unwrap().ends_with("offences.parquet")
+            && i["rows"] == 15
+            && i["sha256"].as_str().unwrap().len() == 64
+    ));
+    assert!(
+        inputs
+            .iter()
+            .any(|i| i["path"].as_str().unwrap().ends_with("reference/lsoa.csv"))
+    );
     assert_eq!(manifest["population_year"], 2020);
     assert_eq!(manifest["config"]["young_age_cutoff"], 25);
     let readme = std::fs::read_to_string(bundle.join("tables/README.md")).unwrap();

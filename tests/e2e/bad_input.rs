@@ -19,7 +19,11 @@ fn setup(name: &str) -> crate::Workdir {
 fn fails(dir: &Path, args: &[&str]) -> String {
     let output = sna(dir, args);
     let err = stderr(&output);
-    assert!(!output.status.success(), "expected failure for {args:?}; stdout:\n{}", stdout(&output));
+    assert!(
+        !output.status.success(),
+        "expected failure for {args:?}; stdout:\n{}",
+        stdout(&output)
+    );
     assert_ne!(output.status.code(), Some(101), "panicked: {err}");
     assert!(!err.contains("panicked"), "panicked: {err}");
     err
@@ -61,13 +65,20 @@ fn optional_ambulance_file_may_be_absent() {
     assert_success(&sna(&dir, &["validate"]));
     assert_success(&sna(&dir, &["run", "--out", "bundle", "--quiet"]));
     let headline = std::fs::read_to_string(dir.join("bundle/tables/headline.csv")).unwrap();
-    assert!(!headline.contains("ambulance_conveyed_u25_pct"), "absent without an ambulance file");
+    assert!(
+        !headline.contains("ambulance_conveyed_u25_pct"),
+        "absent without an ambulance file"
+    );
 }
 
 #[test]
 fn file_that_is_not_parquet_is_named() {
     let dir = setup("not-parquet");
-    std::fs::write(dir.join("extract/offences.parquet"), "crime_id,offence_code\nC1,8N\n").unwrap();
+    std::fs::write(
+        dir.join("extract/offences.parquet"),
+        "crime_id,offence_code\nC1,8N\n",
+    )
+    .unwrap();
     let err = fails(&dir, &["validate"]);
     assert_mentions(&err, &["offences.parquet", "not a Parquet file"]);
     run_fails(&dir);
@@ -113,7 +124,11 @@ fn missing_column_is_named() {
         "incident_id,called_at,age,sex,lsoa_code,assault\nAM1,2021-03-01T01:00:00,20,M,A1,true\n",
         vec![
             Field::new("incident_id", DataType::Utf8, true),
-            Field::new("called_at", DataType::Timestamp(arrow::datatypes::TimeUnit::Second, None), true),
+            Field::new(
+                "called_at",
+                DataType::Timestamp(arrow::datatypes::TimeUnit::Second, None),
+                true,
+            ),
             Field::new("age", DataType::Int32, true),
             Field::new("sex", DataType::Utf8, true),
             Field::new("lsoa_code", DataType::Utf8, true),
@@ -140,7 +155,11 @@ C02,ZZ9,2021-03-07T15:30:00,2021-03-07,A1,street,false,false,false,1000,1000
         vec![
             Field::new("crime_id", DataType::Utf8, true),
             Field::new("offence_code", DataType::Utf8, true),
-            Field::new("committed_at", DataType::Timestamp(arrow::datatypes::TimeUnit::Second, None), true),
+            Field::new(
+                "committed_at",
+                DataType::Timestamp(arrow::datatypes::TimeUnit::Second, None),
+                true,
+            ),
             Field::new("recorded_date", DataType::Date32, true),
             Field::new("lsoa_code", DataType::Utf8, true),
             Field::new("location_type", DataType::Utf8, true),
@@ -157,7 +176,11 @@ C02,ZZ9,2021-03-07T15:30:00,2021-03-07,A1,street,false,false,false,1000,1000
         ["crime_id", "person_id", "role", "age", "sex", "home_lsoa"]
             .iter()
             .map(|c| {
-                let kind = if *c == "age" { DataType::Int32 } else { DataType::Utf8 };
+                let kind = if *c == "age" {
+                    DataType::Int32
+                } else {
+                    DataType::Utf8
+                };
                 Field::new(*c, kind, true)
             })
             .collect(),
@@ -186,24 +209,49 @@ fn config_errors_name_the_key_or_value() {
     let dir = setup("config-errors");
     let cases: &[(&str, &[&str])] = &[
         ("titel = \"typo\"\n", &["titel", "unknown field"]),
-        ("start = 2022-01-01\nend = 2021-01-01\n", &["`start`", "reversed"]),
-        ("[serious_violence]\nho_groups = [\"Knife crime\"]\n", &["Knife crime", "ho_groups"]),
+        (
+            "start = 2022-01-01\nend = 2021-01-01\n",
+            &["`start`", "reversed"],
+        ),
+        (
+            "[serious_violence]\nho_groups = [\"Knife crime\"]\n",
+            &["Knife crime", "ho_groups"],
+        ),
         ("young_age_cutoff = 0\n", &["young_age_cutoff"]),
         ("young_age_cutoff = -3\n", &["young_age_cutoff"]),
         ("start = \"2021-02-30\"\n", &["2021-02-30"]),
     ];
     for (text, needles) in cases {
         std::fs::write(dir.join("bad.toml"), text).unwrap();
-        let err = fails(&dir, &["--config", "bad.toml", "validate", "--data", "extract"]);
+        let err = fails(
+            &dir,
+            &["--config", "bad.toml", "validate", "--data", "extract"],
+        );
         assert_mentions(&err, needles);
         assert_mentions(&err, &["bad.toml"]);
-        let err = fails(&dir, &["--config", "bad.toml", "run", "--data", "extract", "--out", "bundle"]);
+        let err = fails(
+            &dir,
+            &[
+                "--config", "bad.toml", "run", "--data", "extract", "--out", "bundle",
+            ],
+        );
         assert_mentions(&err, needles);
         assert!(!dir.join("bundle").exists());
     }
     let err = fails(&dir, &["--config", "absent.toml", "validate"]);
     assert_mentions(&err, &["absent.toml"]);
-    let err = fails(&dir, &["run", "--start", "2022-01-01", "--end", "2021-01-01", "--out", "bundle"]);
+    let err = fails(
+        &dir,
+        &[
+            "run",
+            "--start",
+            "2022-01-01",
+            "--end",
+            "2021-01-01",
+            "--out",
+            "bundle",
+        ],
+    );
     assert_mentions(&err, &["reversed"]);
     assert!(!dir.join("bundle").exists());
 }
@@ -216,7 +264,10 @@ fn failed_run_leaves_the_previous_bundle_untouched() {
     std::fs::write(dir.join("extract/population.parquet"), b"PAR1 not really").unwrap();
     let err = fails(&dir, &["run", "--out", "bundle"]);
     assert_mentions(&err, &["population.parquet"]);
-    assert_eq!(std::fs::read(dir.join("bundle/tables/headline.csv")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(dir.join("bundle/tables/headline.csv")).unwrap(),
+        before
+    );
     let names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

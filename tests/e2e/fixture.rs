@@ -147,7 +147,9 @@ pub fn write_parquet(path: &Path, csv: &str, fields: Vec<Field>) {
     let file = std::fs::File::create(path).expect("create parquet");
     let mut writer = ArrowWriter::try_new(file, schema, None).expect("parquet writer");
     for batch in reader {
-        writer.write(&batch.expect("csv batch")).expect("write batch");
+        writer
+            .write(&batch.expect("csv batch"))
+            .expect("write batch");
     }
     writer.close().expect("close parquet");
 }

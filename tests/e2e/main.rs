@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A fresh, empty working directory for one test, removed when the test passes and kept for
-/// inspection when it fails.
+/// inspection when it fails (or always, with `VRN_SNA_KEEP_TEST_DIRS=1`).
 pub struct Workdir(PathBuf);
 
 impl std::ops::Deref for Workdir {
@@ -29,7 +29,7 @@ impl AsRef<Path> for Workdir {
 
 impl Drop for Workdir {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
+        if !std::thread::panicking() && std::env::var_os("VRN_SNA_KEEP_TEST_DIRS").is_none() {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
@@ -103,9 +103,17 @@ impl Table {
         let matches: Vec<_> = self
             .rows
             .iter()
-            .filter(|r| keys.iter().all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v)))
+            .filter(|r| {
+                keys.iter()
+                    .all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v))
+            })
             .collect();
-        assert_eq!(matches.len(), 1, "expected one row matching {keys:?}, found {}", matches.len());
+        assert_eq!(
+            matches.len(),
+            1,
+            "expected one row matching {keys:?}, found {}",
+            matches.len()
+        );
         matches[0]
     }
 }

@@ -1,0 +1,37 @@
+-- Serious violence by district, financial year and offence group
+-- One row per financial year (April to March, within the period), district and Home Office
+-- offence group of the definition, with Total group per district, Total district per group
+-- and a grand total per financial year.
+-- disclosure: panel=financial_year rows=district columns=ho_group counts=offences
+-- financial_year: e.g. 2020/21 (only the part inside the period)
+-- district: district, Unknown, or Total
+-- ho_group: offence group, or Total
+-- offences: serious-violence offences (null when suppressed)
+-- offences_suppressed: true when offences is withheld by disclosure control
+-- residents: residents of the district (period's population year)
+WITH counts AS (
+    SELECT financial_year, district, ho_group, COUNT(*) AS offences FROM sv_offences GROUP BY financial_year, district, ho_group
+),
+years AS (SELECT DISTINCT financial_year FROM sv_offences),
+districts AS (
+    SELECT DISTINCT lad_name AS district FROM lsoa
+    UNION
+    SELECT district FROM counts
+),
+pop AS (
+    SELECT district, SUM(population) AS residents FROM residents GROUP BY district
+),
+cells AS (
+    SELECT y.financial_year, d.district, g.ho_group, COALESCE(c.offences, 0) AS offences, pop.residents
+    FROM years y CROSS JOIN districts d CROSS JOIN sv_groups g
+    LEFT JOIN counts c ON c.financial_year = y.financial_year AND c.district = d.district AND c.ho_group = g.ho_group
+    LEFT JOIN pop ON pop.district = d.district
+)
+SELECT financial_year, district, ho_group, offences, residents FROM cells
+UNION ALL
+SELECT financial_year, district, 'Total', SUM(offences), MAX(residents) FROM cells GROUP BY financial_year, district
+UNION ALL
+SELECT financial_year, 'Total', ho_group, SUM(offences), SUM(residents) / COUNT(DISTINCT ho_group) FROM cells GROUP BY financial_year, ho_group
+UNION ALL
+SELECT financial_year, 'Total', 'Total', SUM(offences), SUM(residents) / COUNT(DISTINCT ho_group) FROM cells GROUP BY financial_year
+ORDER BY financial_year, district = 'Total', district, ho_group = 'Total', ho_group;

@@ -1,0 +1,445 @@
+//! Partner queries: analysts' own SQL over the same tables, views and functions that `sna run`
+//! uses, read-only unless writing is allowed, with results as an aligned table, CSV, JSON lines
+//! or Parquet.
+//!
+//! A query session opens either an extract (the contract files, reference lookups, parameters
+//! and views of `queries/views`) or a partner pack written by `sna export --partner` (its
+//! aggregate tables and the reference lookups; the row-level views are absent).
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::RecordBatch;
+use datafusion::dataframe::DataFrame;
+use datafusion::error::DataFusionError;
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::DFParser;
+use futures::StreamExt;
+use parquet::arrow::ArrowWriter;
+
+use crate::catalog::{self, CatalogError};
+use crate::config::Config;
+use crate::queries::QuerySet;
+
+/// The file that marks a directory as a partner pack.
+pub const PACK_MANIFEST: &str = "manifest.json";
+
+/// The `kind` written into a partner pack's manifest.
+pub const PACK_KIND: &str = "vrn-sna partner pack";
+
+/// Tables and views that need row-level data, absent from a partner pack.
+pub const ROW_LEVEL_NAMES: &[&str] = &[
+    "offences",
+    "persons",
+    "ae_attendances",
+    "ambulance",
+    "population",
+    "sv_offences_all",
+    "sv_offences",
+    "sv_victims",
+    "sv_offenders",
+    "sv_persons",
+    "residents",
+    "ae_assaults",
+    "persons_by_age_sex",
+];
+
+/// How results are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An aligned text table with the row count and elapsed time.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// JSON lines: one object per row.
+    Json,
+    /// Parquet (needs an output file).
+    Parquet,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "table" => Ok(Format::Table),
+            "csv" => Ok(Format::Csv),
+            "json" => Ok(Format::Json),
+            "parquet" => Ok(Format::Parquet),
+            other => Err(format!(
+                "unknown format \"{other}\"; use table, csv, json or parquet"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Table => "table",
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Parquet => "parquet",
+        })
+    }
+}
+
+/// Errors of a query session.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The data could not be opened.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The SQL could not be parsed, planned or run; DataFusion's message gives the position
+    /// where it has one.
+    #[error("{0}")]
+    Sql(String),
+    /// A statement that writes or changes the catalogue, without `--allow-write`.
+    #[error(
+        "refused: `{statement}` would write files or change the catalogue, and queries are read-only; add --allow-write to run it"
+    )]
+    Refused {
+        /// The statement, shortened.
+        statement: String,
+    },
+    /// Parquet output needs a file.
+    #[error("--format parquet needs --output PATH")]
+    ParquetNeedsOutput,
+    /// An output file could not be written.
+    #[error("{path}: {message}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// An open query session.
+pub struct QuerySession {
+    /// The DataFusion session.
+    pub ctx: SessionContext,
+    /// True when the data is a partner pack.
+    pub is_pack: bool,
+    allow_write: bool,
+}
+
+/// Whether `dir` holds a partner pack.
+pub fn is_pack(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(PACK_MANIFEST))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|manifest| manifest["kind"] == PACK_KIND)
+}
+
+impl QuerySession {
+    /// Opens the extract or partner pack in `data_dir`.
+    pub async fn open(
+        config: &Config,
+        data_dir: &Path,
+        queries: &QuerySet,
+        allow_write: bool,
+    ) -> Result<QuerySession, QueryError> {
+        if is_pack(data_dir) {
+            let ctx = catalog::new_context();
+            catalog::register_reference(&ctx, data_dir)?;
+            let mut tables: Vec<PathBuf> = std::fs::read_dir(data_dir)
+                .map_err(|e| QueryError::Write {
+                    path: data_dir.to_path_buf(),
+                    message: e.to_string(),
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+                .collect();
+            tables.sort();
+            for path in tables {
+                let name = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                catalog::register_parquet(&ctx, &name, &path).await?;
+            }
+            Ok(QuerySession {
+                ctx,
+                is_pack: true,
+                allow_write,
+            })
+        } else {
+            let catalog = catalog::open(config, data_dir, queries).await?;
+            Ok(QuerySession {
+                ctx: catalog.ctx,
+                is_pack: false,
+                allow_write,
+            })
+        }
+    }
+
+    /// Parses `sql` into statements, plans each and checks it is allowed; returns each
+    /// statement's text with its DataFrame, in order. Statements run when their DataFrame is
+    /// executed, so later statements see the effect of earlier ones only when written with
+    /// `--allow-write`.
+    pub async fn plan(&self, sql: &str) -> Result<Vec<(String, DataFrame)>, QueryError> {
+        let statements = DFParser::parse_sql(sql).map_err(|e| QueryError::Sql(e.to_string()))?;
+        let options = SQLOptions::new()
+            .with_allow_ddl(self.allow_write)
+            .with_allow_dml(self.allow_write)
+            .with_allow_statements(self.allow_write);
+        let mut planned = Vec::new();
+        for statement in statements {
+            let text = statement.to_string();
+            let state = self.ctx.state();
+            let plan = state
+                .statement_to_plan(statement)
+                .await
+                .map_err(|e| self.explain(e))?;
+            if options.verify_plan(&plan).is_err() {
+                return Err(QueryError::Refused {
+                    statement: shorten(&text),
+                });
+            }
+            let df = self
+                .ctx
+                .execute_logical_plan(plan)
+                .await
+                .map_err(|e| self.explain(e))?;
+            planned.push((text, df));
+        }
+        Ok(planned)
+    }
+
+    /// DataFusion's message, with a hint when a partner pack lacks a row-level table.
+    pub fn explain(&self, error: DataFusionError) -> QueryError {
+        let message = error.to_string();
+        if self.is_pack {
+            for name in ROW_LEVEL_NAMES {
+                let missing = message.contains("not found")
+                    && (message.contains(&format!("'{name}'"))
+                        || message.contains(&format!(".{name}'")));
+                if missing {
+                    return QueryError::Sql(format!(
+                        "{message}\n`{name}` needs row-level data, which a partner pack does not hold; \
+                         use the pack's aggregate tables (`sna tables --data PACK` lists them)"
+                    ));
+                }
+            }
+        }
+        QueryError::Sql(message)
+    }
+}
+
+fn shorten(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 80 {
+        format!("{}…", one_line.chars().take(80).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+/// What writing one result did.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    /// Rows written.
+    pub rows: usize,
+    /// Seconds from execution to the last row.
+    pub seconds: f64,
+}
+
+/// Executes `df` and writes its result in `format` to `out` (or to the file `output` when
+/// given). Parquet needs `output`.
+pub async fn write_result(
+    session: &QuerySession,
+    df: DataFrame,
+    format: Format,
+    output: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<Written, QueryError> {
+    let started = Instant::now();
+    let mut stream = df.execute_stream().await.map_err(|e| session.explain(e))?;
+    let schema = stream.schema();
+    let write_error = |path: &Path, e: &dyn fmt::Display| QueryError::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let stdout_path = PathBuf::from("standard output");
+    let mut file_sink;
+    let sink: &mut dyn Write = match output {
+        Some(path) if format != Format::Parquet => {
+            file_sink = std::io::BufWriter::new(
+                std::fs::File::create(path).map_err(|e| write_error(path, &e))?,
+            );
+            &mut file_sink
+        }
+        _ => out,
+    };
+    let target = output.unwrap_or(&stdout_path);
+    let mut rows = 0;
+    match format {
+        Format::Table => {
+            let mut batches: Vec<RecordBatch> = Vec::new();
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| session.explain(e))?;
+                rows += batch.num_rows();
+                batches.push(batch);
+            }
+            if batches.is_empty() {
+                batches.push(RecordBatch::new_empty(Arc::clone(&schema)));
+            }
+            let table = arrow::util::pretty::pretty_format_batches(&batches)
+                .map_err(|e| write_error(target, &e))?;
+            let seconds = started.elapsed().as_secs_f64();
+            writeln!(sink, "{table}\n{rows} row(s) in {seconds:.3} s")
+                .map_err(|e| write_error(target, &e))?;
+        }
+        Format::Csv => {
+            let mut writer = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut *sink);
+            let mut wrote = false;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| session.explain(e))?;
+                rows += batch.num_rows();
+                writer.write(&batch).map_err(|e| write_error(target, &e))?;
+                wrote = true;
+            }
+            if !wrote {
+                writer
+                    .write(&RecordBatch::new_empty(Arc::clone(&schema)))
+                    .map_err(|e| write_error(target, &e))?;
+            }
+        }
+        Format::Json => {
+            let mut writer = arrow::json::LineDelimitedWriter::new(&mut *sink);
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| session.explain(e))?;
+                rows += batch.num_rows();
+                writer.write(&batch).map_err(|e| write_error(target, &e))?;
+            }
+            writer.finish().map_err(|e| write_error(target, &e))?;
+        }
+        Format::Parquet => {
+            let path = output.ok_or(QueryError::ParquetNeedsOutput)?;
+            let file = std::fs::File::create(path).map_err(|e| write_error(path, &e))?;
+            let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), None)
+                .map_err(|e| write_error(path, &e))?;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| session.explain(e))?;
+                rows += batch.num_rows();
+                writer.write(&batch).map_err(|e| write_error(path, &e))?;
+            }
+            writer.close().map_err(|e| write_error(path, &e))?;
+        }
+    }
+    sink.flush().map_err(|e| write_error(target, &e))?;
+    Ok(Written {
+        rows,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// One table or view of a session, for `sna tables` and `\d`.
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    /// Name.
+    pub name: String,
+    /// `BASE TABLE` or `VIEW`.
+    pub kind: String,
+    /// `(column, type, nullable)`.
+    pub columns: Vec<(String, String, bool)>,
+}
+
+/// Every table and view of the session (not the information schema), sorted by kind and name.
+pub async fn list_tables(session: &QuerySession) -> Result<Vec<TableInfo>, QueryError> {
+    let sql = "SELECT t.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable \
+               FROM information_schema.tables t \
+               JOIN information_schema.columns c ON c.table_name = t.table_name AND c.table_schema = t.table_schema \
+               WHERE t.table_schema = 'public' \
+               ORDER BY t.table_type, t.table_name, c.ordinal_position";
+    let batches = session
+        .ctx
+        .sql(sql)
+        .await
+        .map_err(|e| session.explain(e))?
+        .collect()
+        .await
+        .map_err(|e| session.explain(e))?;
+    let mut tables: Vec<TableInfo> = Vec::new();
+    for batch in &batches {
+        let text = |i: usize| {
+            arrow::compute::cast(batch.column(i), &arrow::datatypes::DataType::Utf8)
+                .expect("information schema columns cast to text")
+        };
+        let (names, kinds, columns, types, nullable) =
+            (text(0), text(1), text(2), text(3), text(4));
+        use arrow::array::AsArray;
+        let (names, kinds, columns, types, nullable) = (
+            names.as_string::<i32>(),
+            kinds.as_string::<i32>(),
+            columns.as_string::<i32>(),
+            types.as_string::<i32>(),
+            nullable.as_string::<i32>(),
+        );
+        for row in 0..batch.num_rows() {
+            let name = names.value(row);
+            if tables.last().is_none_or(|t| t.name != name) {
+                tables.push(TableInfo {
+                    name: name.to_owned(),
+                    kind: kinds.value(row).to_owned(),
+                    columns: Vec::new(),
+                });
+            }
+            tables.last_mut().expect("just pushed").columns.push((
+                columns.value(row).to_owned(),
+                types.value(row).to_owned(),
+                nullable.value(row) == "YES",
+            ));
+        }
+    }
+    Ok(tables)
+}
+
+/// Rows of a table or view.
+pub async fn row_count(session: &QuerySession, name: &str) -> Result<u64, QueryError> {
+    let df = session
+        .ctx
+        .sql(&format!("SELECT COUNT(*) FROM \"{name}\""))
+        .await
+        .map_err(|e| session.explain(e))?;
+    let batches = df.collect().await.map_err(|e| session.explain(e))?;
+    let count = batches
+        .first()
+        .map(|b| {
+            use arrow::array::AsArray;
+            b.column(0)
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .value(0)
+        })
+        .unwrap_or(0);
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse_and_print() {
+        for name in ["table", "csv", "json", "parquet"] {
+            let format: Format = name.parse().unwrap();
+            assert_eq!(format.to_string(), name);
+        }
+        assert!("xml".parse::<Format>().unwrap_err().contains("xml"));
+    }
+
+    #[test]
+    fn long_statements_are_shortened_to_one_line() {
+        let text = format!("CREATE VIEW v AS\n  SELECT {}", "x, ".repeat(40));
+        let short = shorten(&text);
+        assert!(short.starts_with("CREATE VIEW v AS SELECT x"));
+        assert!(short.ends_with('…'));
+    }
+}

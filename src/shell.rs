@@ -1,0 +1,124 @@
+//! `sna shell`: an interactive SQL prompt over a query session, with line editing and history
+//! (rustyline). Statements may span lines and end with `;`. Backslash commands: `\d` lists
+//! tables and views, `\d NAME` shows columns and types, `\f FORMAT` switches the output
+//! format, `\?` prints help, `\q` quits. An error prints its message and the session goes on.
+//! When standard input is not a terminal, lines are read from it as they come, so the shell
+//! can be scripted.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use rustyline::DefaultEditor;
+use rustyline::error::ReadlineError;
+
+use crate::query::{self, Format, QuerySession};
+
+const HELP: &str = "\
+Statements end with ';' and may span lines.
+  \\d          list tables and views
+  \\d NAME     columns and types of NAME
+  \\f FORMAT   output format: table, csv or json
+  \\?          this help
+  \\q          quit";
+
+/// Runs the shell until `\q` or end of input.
+pub async fn run(session: &QuerySession, history: Option<PathBuf>) -> Result<(), ReadlineError> {
+    let mut editor = DefaultEditor::new()?;
+    if let Some(path) = &history {
+        let _ = editor.load_history(path);
+    }
+    let mut format = Format::Table;
+    let mut pending = String::new();
+    println!("vrn-sna SQL shell. Type \\? for help, \\q to quit.");
+    loop {
+        let prompt = if pending.is_empty() { "sna> " } else { "...> " };
+        let line = match editor.readline(prompt) {
+            Ok(line) => line,
+            Err(ReadlineError::Interrupted) => {
+                pending.clear();
+                continue;
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e),
+        };
+        let trimmed = line.trim();
+        if pending.is_empty() && trimmed.starts_with('\\') {
+            let _ = editor.add_history_entry(trimmed);
+            if !command(session, trimmed, &mut format).await {
+                break;
+            }
+            continue;
+        }
+        if trimmed.is_empty() && pending.is_empty() {
+            continue;
+        }
+        pending.push_str(&line);
+        pending.push('\n');
+        if trimmed.ends_with(';') {
+            let sql = std::mem::take(&mut pending);
+            let _ = editor.add_history_entry(sql.trim());
+            execute(session, &sql, format).await;
+        }
+    }
+    if let Some(path) = &history {
+        let _ = editor.save_history(path);
+    }
+    Ok(())
+}
+
+async fn execute(session: &QuerySession, sql: &str, format: Format) {
+    let planned = match session.plan(sql).await {
+        Ok(planned) => planned,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return;
+        }
+    };
+    let mut stdout = std::io::stdout();
+    for (_, df) in planned {
+        if let Err(e) = query::write_result(session, df, format, None, &mut stdout).await {
+            eprintln!("error: {e}");
+            return;
+        }
+    }
+    let _ = stdout.flush();
+}
+
+/// Runs a backslash command; false means quit.
+async fn command(session: &QuerySession, line: &str, format: &mut Format) -> bool {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("\\q"), _) => return false,
+        (Some("\\?"), _) => println!("{HELP}"),
+        (Some("\\f"), Some(name)) if name != "parquet" => match name.parse() {
+            Ok(f) => {
+                *format = f;
+                println!("output format: {f}");
+            }
+            Err(e) => eprintln!("error: {e}"),
+        },
+        (Some("\\f"), _) => eprintln!("error: \\f takes table, csv or json"),
+        (Some("\\d"), name) => match query::list_tables(session).await {
+            Ok(tables) => match name {
+                None => {
+                    for t in &tables {
+                        println!("{:<28} {}", t.name, t.kind.to_lowercase());
+                    }
+                }
+                Some(name) => match tables.iter().find(|t| t.name == name) {
+                    Some(t) => {
+                        println!("{} ({})", t.name, t.kind.to_lowercase());
+                        for (column, data_type, nullable) in &t.columns {
+                            let null = if *nullable { "" } else { " not null" };
+                            println!("  {column:<28} {data_type}{null}");
+                        }
+                    }
+                    None => eprintln!("error: no table or view named {name}"),
+                },
+            },
+            Err(e) => eprintln!("error: {e}"),
+        },
+        _ => eprintln!("error: unknown command {line}; \\? lists the commands"),
+    }
+    true
+}
