@@ -5,6 +5,7 @@
 mod assessment;
 mod bad_input;
 mod fixture;
+mod partner;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,443 @@
+//! Partner queries and the partner pack, through the real binary.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::{Table, assert_success, fixture, sna, stderr, stdout, workdir};
+
+fn setup(name: &str) -> crate::Workdir {
+    let dir = workdir(name);
+    fixture::write_extract(&dir.join("extract"));
+    std::fs::write(dir.join("sna.toml"), fixture::CONFIG).unwrap();
+    dir
+}
+
+#[test]
+fn query_writes_every_format() {
+    let dir = setup("query-formats");
+    let sql = "SELECT district, COUNT(*) AS offences FROM sv_offences GROUP BY district ORDER BY district";
+
+    let output = sna(&dir, &["query", sql]);
+    assert_success(&output);
+    let table = stdout(&output);
+    assert!(table.contains("| district | offences |"), "{table}");
+    assert!(table.contains("| Alpha    | 4        |"), "{table}");
+    assert!(table.contains("3 row(s) in"), "{table}");
+
+    let output = sna(&dir, &["query", "--format", "csv", sql]);
+    assert_success(&output);
+    assert_eq!(
+        stdout(&output),
+        "district,offences\nAlpha,4\nBeta,2\nUnknown,2\n"
+    );
+
+    let output = sna(&dir, &["query", "--format", "json", sql]);
+    assert_success(&output);
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["district"], "Alpha");
+    assert_eq!(lines[0]["offences"], 4);
+
+    let output = sna(&dir, &["query", "--format", "parquet", sql]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("--output"), "{}", stderr(&output));
+    let output = sna(
+        &dir,
+        &[
+            "query",
+            "--format",
+            "parquet",
+            "--output",
+            "out.parquet",
+            sql,
+        ],
+    );
+    assert_success(&output);
+    let bytes = std::fs::read(dir.join("out.parquet")).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1");
+    let output = sna(
+        &dir,
+        &[
+            "query",
+            "--data",
+            "extract",
+            "SELECT COUNT(*) AS n FROM read_parquet_check",
+        ],
+    );
+    assert!(!output.status.success());
+
+    let output = sna(
+        &dir,
+        &["query", "--format", "csv", "--output", "out.csv", sql],
+    );
+    assert_success(&output);
+    assert!(
+        std::fs::read_to_string(dir.join("out.csv"))
+            .unwrap()
+            .starts_with("district,offences\n")
+    );
+
+    std::fs::write(
+        dir.join("q.sql"),
+        "SELECT 1 AS a;\nSELECT byar_lower(65) AS lower;",
+    )
+    .unwrap();
+    let output = sna(&dir, &["query", "--file", "q.sql"]);
+    assert_success(&output);
+    let text = stdout(&output);
+    assert!(
+        text.contains("| a |") && text.contains("| lower "),
+        "both results printed: {text}"
+    );
+    assert!(text.contains("50.1631877104"), "{text}");
+}
+
+#[test]
+fn writes_are_refused_unless_allowed() {
+    let dir = setup("query-writes");
+    for sql in [
+        "CREATE VIEW v AS SELECT 1",
+        "CREATE TABLE t AS SELECT 1",
+        "COPY (SELECT 1 AS a) TO 'copied.csv'",
+        "INSERT INTO offences SELECT * FROM offences",
+        "DROP VIEW sv_offences",
+        "SET datafusion.execution.batch_size = 1",
+    ] {
+        let output = sna(&dir, &["query", sql]);
+        assert_eq!(output.status.code(), Some(1), "{sql}");
+        let err = stderr(&output);
+        assert!(
+            err.contains("refused") && err.contains("--allow-write"),
+            "{sql}: {err}"
+        );
+    }
+    assert!(!dir.join("copied.csv").exists());
+    let output = sna(
+        &dir,
+        &[
+            "query",
+            "--allow-write",
+            "COPY (SELECT 1 AS a) TO 'copied.csv' STORED AS CSV",
+        ],
+    );
+    assert_success(&output);
+    assert!(dir.join("copied.csv").exists());
+}
+
+#[test]
+fn sql_errors_show_datafusion_message_and_position() {
+    let dir = setup("query-errors");
+    let output = sna(&dir, &["query", "SELEC 1"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("Line: 1, Column: 1"), "{err}");
+    let output = sna(&dir, &["query", "SELECT nope FROM sv_offences"]);
+    assert!(stderr(&output).contains("nope"), "{}", stderr(&output));
+}
+
+#[test]
+fn tables_lists_tables_views_columns_and_rows() {
+    let dir = setup("tables");
+    let output = sna(&dir, &["tables"]);
+    assert_success(&output);
+    let text = stdout(&output);
+    for needle in [
+        "offences (base table, 15 rows)",
+        "sv_offences (view, 8 rows)",
+        "sv_victims (view",
+        "sv_offenders (view",
+        "residents (view",
+        "lsoa (base table, 4 rows)",
+        "  committed_at",
+    ] {
+        assert!(text.contains(needle), "{needle} in:\n{text}");
+    }
+}
+
+#[test]
+fn shell_reads_statements_from_stdin() {
+    let dir = setup("shell");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sna"))
+        .arg("shell")
+        .current_dir(&*dir)
+        .env("HOME", &*dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = "SELECT COUNT(*)\n  AS n FROM sv_offences;\n\\d\n\\d params\nSELECT broken;\n\\f csv\nSELECT 7 AS seven;\nCREATE VIEW v AS SELECT 1;\n\\q\n";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_success(&output);
+    let out = stdout(&output);
+    let err = stderr(&output);
+    assert!(
+        out.contains("| n |") && out.contains("| 8 |"),
+        "multi-line statement ran: {out}"
+    );
+    assert!(
+        out.contains("sv_offences") && out.contains("view"),
+        "\\d lists: {out}"
+    );
+    assert!(
+        out.contains("young_age_cutoff"),
+        "\\d params shows columns: {out}"
+    );
+    assert!(err.contains("broken"), "the error is printed: {err}");
+    assert!(
+        out.contains("seven\n7\n"),
+        "the session went on after the error, in csv: {out}"
+    );
+    assert!(err.contains("refused"), "{err}");
+}
+
+/// The layout of each pack table: panel columns, row column, column column, count column.
+const LAYOUTS: &[(&str, &[&str], &str, &str, &str)] = &[
+    ("lsoa_month", &["cohort"], "lsoa_code", "month", "offences"),
+    (
+        "district_age_sex",
+        &["role", "sex"],
+        "district",
+        "age_band",
+        "persons",
+    ),
+    (
+        "district_hour_weekday",
+        &["district"],
+        "weekday",
+        "hour",
+        "offences",
+    ),
+    (
+        "district_year_group",
+        &["financial_year"],
+        "district",
+        "ho_group",
+        "offences",
+    ),
+    (
+        "ae_district_month",
+        &["cohort"],
+        "district",
+        "month",
+        "attendances",
+    ),
+];
+
+/// An attacker's differencing: within every row and column of every panel (cells plus total),
+/// repeatedly solve any relation with exactly one unknown. Returns the cells recovered.
+fn recover_by_differencing(
+    rows: &[HashMap<String, String>],
+    panel: &[&str],
+    row: &str,
+    column: &str,
+    count: &str,
+) -> Vec<String> {
+    let key = |r: &HashMap<String, String>, dims: &[&str]| {
+        dims.iter()
+            .map(|d| r[*d].clone())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let mut relations: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let p = key(r, panel);
+        relations
+            .entry(format!("row {p} {}", r[row]))
+            .or_default()
+            .push(i);
+        relations
+            .entry(format!("col {p} {}", r[column]))
+            .or_default()
+            .push(i);
+    }
+    let mut known: Vec<Option<i64>> = rows.iter().map(|r| r[count].parse().ok()).collect();
+    let mut recovered = Vec::new();
+    loop {
+        let mut progress = false;
+        for members in relations.values() {
+            let unknown: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|&i| known[i].is_none())
+                .collect();
+            let [only] = unknown[..] else { continue };
+            let total_index = members.iter().copied().find(|&i| {
+                let r = &rows[i];
+                let in_row_relation = members.iter().all(|&j| rows[j][row] == r[row]);
+                if in_row_relation {
+                    r[column] == "Total"
+                } else {
+                    r[row] == "Total"
+                }
+            });
+            let Some(total_index) = total_index else {
+                continue;
+            };
+            let others: i64 = members
+                .iter()
+                .filter(|&&i| i != only && i != total_index)
+                .map(|&i| known[i].unwrap())
+                .sum();
+            let value = if only == total_index {
+                others
+            } else {
+                known[total_index].unwrap() - others
+            };
+            known[only] = Some(value);
+            recovered.push(format!(
+                "{} = {value}",
+                key(&rows[only], &[panel, &[row, column]].concat())
+            ));
+            progress = true;
+        }
+        if !progress {
+            return recovered;
+        }
+    }
+}
+
+#[test]
+fn the_differencing_attack_recovers_an_unprotected_cell() {
+    // Panel p: r0 = [3, 20 | 23], r1 = [12, 30 | 42], totals [15, 50 | 65]; only the 3 hidden.
+    let cell = |row: &str, column: &str, count: &str| -> HashMap<String, String> {
+        [("p", "x"), ("r", row), ("c", column), ("n", count)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let rows = vec![
+        cell("r0", "c0", ""),
+        cell("r0", "c1", "20"),
+        cell("r0", "Total", "23"),
+        cell("r1", "c0", "12"),
+        cell("r1", "c1", "30"),
+        cell("r1", "Total", "42"),
+        cell("Total", "c0", "15"),
+        cell("Total", "c1", "50"),
+        cell("Total", "Total", "65"),
+    ];
+    assert_eq!(
+        recover_by_differencing(&rows, &["p"], "r", "c", "n"),
+        vec!["x|r0|c0 = 3"]
+    );
+}
+
+fn check_pack(pack: &Path, threshold: i64) {
+    for (table, panel, row, column, count) in LAYOUTS {
+        let rows = Table::read(&pack.join(format!("{table}.csv"))).rows;
+        assert!(!rows.is_empty(), "{table} has rows");
+        for name in rows[0].keys() {
+            let lower = name.to_lowercase();
+            assert!(
+                !lower.ends_with("_id") && !lower.contains("person_id") && !lower.contains("crime"),
+                "{table}: identifier column {name}"
+            );
+            assert!(
+                !lower.contains("committed_at") && !lower.contains("arrived_at"),
+                "{table}: timestamp column {name}"
+            );
+        }
+        let flag = format!("{count}_suppressed");
+        let mut suppressed = 0;
+        for r in &rows {
+            match r[*count].as_str() {
+                "" => {
+                    assert_eq!(r[&flag], "true", "{table}: a null count is flagged");
+                    suppressed += 1;
+                }
+                text => {
+                    let value: i64 = text.parse().unwrap();
+                    assert!(
+                        value == 0 || value >= threshold,
+                        "{table}: published small count {value} in {r:?}"
+                    );
+                    assert_eq!(r[&flag], "false");
+                }
+            }
+            for value in r.values() {
+                assert!(
+                    !(value.len() > 13 && value.as_bytes()[10] == b'T'),
+                    "{table}: timestamp value {value}"
+                );
+            }
+        }
+        let recovered = recover_by_differencing(&rows, panel, row, column, count);
+        assert!(
+            recovered.is_empty(),
+            "{table}: {suppressed} suppressed, recovered {recovered:?}"
+        );
+    }
+}
+
+#[test]
+fn partner_pack_is_aggregate_only_and_resists_differencing() {
+    let dir = setup("pack");
+    let output = sna(&dir, &["export", "--partner", "--out", "pack"]);
+    assert_success(&output);
+    let pack = dir.join("pack");
+    check_pack(&pack, 5);
+    let readme = std::fs::read_to_string(pack.join("README.md")).unwrap();
+    assert!(
+        readme.contains("Counts from 1 to 4 are suppressed"),
+        "{readme}"
+    );
+    for (table, ..) in LAYOUTS {
+        assert!(
+            readme.contains(&format!("## {table}")),
+            "README lists {table}"
+        );
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pack.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["kind"], "vrn-sna partner pack");
+    assert_eq!(manifest["period_start"], "2021-01-01");
+    for table in manifest["tables"].as_array().unwrap() {
+        assert_eq!(table["parquet_sha256"].as_str().unwrap().len(), 64);
+    }
+
+    // The pack is queryable; row-level views are absent and say why.
+    let output = sna(
+        &dir,
+        &[
+            "query",
+            "--data",
+            "pack",
+            "--format",
+            "csv",
+            "SELECT offences FROM lsoa_month WHERE cohort = 'all' AND lsoa_code = 'Total' AND month = '2021-01'",
+        ],
+    );
+    assert_success(&output);
+    assert_eq!(stdout(&output), "offences\n0\n");
+    let output = sna(
+        &dir,
+        &["query", "--data", "pack", "SELECT * FROM sv_victims"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("needs row-level data"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A lower threshold suppresses less, and still resists differencing.
+    let output = sna(
+        &dir,
+        &["export", "--partner", "--out", "pack2", "--threshold", "2"],
+    );
+    assert_success(&output);
+    check_pack(&dir.join("pack2"), 2);
+}
