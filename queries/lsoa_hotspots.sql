@@ -36,7 +36,7 @@ base AS (
     LEFT JOIN pop ON pop.lsoa_code = l.lsoa_code
 ),
 gi AS (
-    SELECT b.*, gi_star_z(b.offences, b.easting, b.northing, p.hotspot_distance_m) OVER () AS gi_star_z
+    SELECT b.*, gi_star_z(b.offences, b.easting, b.northing, p.hotspot_distance_m) OVER (ORDER BY b.lsoa_code) AS gi_star_z
     FROM base b CROSS JOIN params p
 ),
 tested AS (

@@ -127,95 +127,114 @@ enum DsrOutput {
 }
 
 fn dsr(ctx: &SessionContext, name: &str, output: DsrOutput) {
-    let state_types = vec![DataType::Float64; stats::DSR_STATE_LEN];
+    let list = DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)));
     ctx.register_udaf(create_udaf(
         name,
         vec![DataType::Float64; 3],
         Arc::new(DataType::Float64),
         Volatility::Immutable,
         Arc::new(move |_: AccumulatorArgs| Ok(Box::new(DsrSql::new(output)))),
-        Arc::new(state_types),
+        Arc::new(vec![list.clone(), list.clone(), list]),
     ));
 }
 
-/// SQL aggregate state wrapping [`stats::DsrAccumulator`].
+/// SQL aggregate state for [`stats::DsrAccumulator`]: the (x, n, w) terms themselves, summed in
+/// sorted order at the end, so the result does not depend on the order in which partial
+/// aggregates are merged (floating-point addition is not associative). `dsr` runs over a
+/// handful of age-band rows per group, so keeping the terms costs nothing.
 #[derive(Debug)]
 struct DsrSql {
-    inner: stats::DsrAccumulator,
+    terms: Vec<[f64; 3]>,
     output: DsrOutput,
 }
 
 impl DsrSql {
     fn new(output: DsrOutput) -> Self {
         Self {
-            inner: stats::DsrAccumulator::default(),
+            terms: Vec::new(),
             output,
         }
     }
 }
 
+fn float_array(array: &ArrayRef) -> Result<Float64Array> {
+    Ok(cast(array, &DataType::Float64)?
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .expect("cast to Float64")
+        .clone())
+}
+
 impl Accumulator for DsrSql {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let arrays: Vec<Float64Array> = values
-            .iter()
-            .map(|a| {
-                Ok(cast(a, &DataType::Float64)?
-                    .as_any()
-                    .downcast_ref::<Float64Array>()
-                    .expect("cast to Float64")
-                    .clone())
-            })
-            .collect::<Result<_>>()?;
+        let arrays = values.iter().map(float_array).collect::<Result<Vec<_>>>()?;
         for row in 0..arrays[0].len() {
             if arrays.iter().any(|a| a.is_null(row)) {
                 continue;
             }
-            self.inner.add(
+            self.terms.push([
                 arrays[0].value(row),
                 arrays[1].value(row),
                 arrays[2].value(row),
-            );
+            ]);
         }
         Ok(())
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
+        let mut terms = self.terms.clone();
+        terms.sort_by(|a, b| {
+            a[0].total_cmp(&b[0])
+                .then(a[1].total_cmp(&b[1]))
+                .then(a[2].total_cmp(&b[2]))
+        });
+        let mut accumulator = stats::DsrAccumulator::default();
+        for [x, n, w] in terms {
+            accumulator.add(x, n, w);
+        }
         let value = match self.output {
-            DsrOutput::Value => self.inner.value(),
-            DsrOutput::Lower => self.inner.lower(),
-            DsrOutput::Upper => self.inner.upper(),
+            DsrOutput::Value => accumulator.value(),
+            DsrOutput::Lower => accumulator.lower(),
+            DsrOutput::Upper => accumulator.upper(),
         };
         Ok(ScalarValue::Float64(value.filter(|v| v.is_finite())))
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self)
+        std::mem::size_of_val(self) + self.terms.capacity() * std::mem::size_of::<[f64; 3]>()
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(self
-            .inner
-            .state()
-            .iter()
-            .map(|v| ScalarValue::Float64(Some(*v)))
+        Ok((0..3)
+            .map(|i| {
+                let values: Vec<ScalarValue> = self
+                    .terms
+                    .iter()
+                    .map(|t| ScalarValue::Float64(Some(t[i])))
+                    .collect();
+                ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Float64))
+            })
             .collect())
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let arrays: Vec<&Float64Array> = states
-            .iter()
-            .map(|a| {
-                a.as_any()
-                    .downcast_ref::<Float64Array>()
-                    .expect("Float64 state")
-            })
-            .collect();
-        for row in 0..arrays[0].len() {
-            let mut state = [0.0; stats::DSR_STATE_LEN];
-            for (slot, array) in state.iter_mut().zip(&arrays) {
-                *slot = array.value(row);
+        use arrow::array::AsArray;
+        let lists: Vec<_> = states.iter().map(|s| s.as_list::<i32>()).collect();
+        for row in 0..lists[0].len() {
+            if lists[0].is_null(row) {
+                continue;
             }
-            self.inner.merge(&stats::DsrAccumulator::from_state(state));
+            let columns = lists
+                .iter()
+                .map(|l| float_array(&l.value(row)))
+                .collect::<Result<Vec<_>>>()?;
+            for i in 0..columns[0].len() {
+                self.terms.push([
+                    columns[0].value(i),
+                    columns[1].value(i),
+                    columns[2].value(i),
+                ]);
+            }
         }
         Ok(())
     }
@@ -429,6 +448,42 @@ mod tests {
         ];
         for (got, want) in z.iter().zip(expected) {
             assert!((got.unwrap() - want).abs() < 1e-7, "{got:?} vs {want}");
+        }
+    }
+
+    #[tokio::test]
+    async fn dsr_merges_partial_aggregates_in_any_order() {
+        use datafusion::prelude::SessionConfig;
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(4));
+        register(&ctx);
+        let parts: Vec<String> = (0..8)
+            .map(|i| {
+                format!(
+                    "SELECT {} AS x, {} AS n, {} AS w",
+                    3 + i,
+                    1000 + 37 * i,
+                    5000 + 500 * i
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT dsr(x, n, w), dsr_lower(x, n, w), dsr_upper(x, n, w) FROM ({})",
+            parts.join(" UNION ALL ")
+        );
+        let first = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let mut expected = stats::DsrAccumulator::default();
+        for i in 0..8 {
+            expected.add(
+                f64::from(3 + i),
+                f64::from(1000 + 37 * i),
+                f64::from(5000 + 500 * i),
+            );
+        }
+        let value = first[0].column(0).as_primitive::<Float64Type>().value(0);
+        assert!((value - expected.value().unwrap()).abs() < 1e-9);
+        for _ in 0..5 {
+            let again = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+            assert_eq!(again, first, "same inputs, same bits");
         }
     }
 
