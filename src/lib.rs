@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod config;
 pub mod contract;
 pub mod disclosure;
+pub mod generate;
 pub mod pack;
 pub mod queries;
 pub mod query;

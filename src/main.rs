@@ -12,7 +12,7 @@ use vrn_sna::assess::{self, JobResult, Progress};
 use vrn_sna::config::{Config, LoadedConfig, parse_date};
 use vrn_sna::queries::QuerySet;
 use vrn_sna::query::{self, Format, QuerySession};
-use vrn_sna::{pack, shell, validate};
+use vrn_sna::{generate, pack, shell, validate};
 
 /// Serious-violence Strategic Needs Assessment for Violence Reduction Networks.
 #[derive(Debug, Parser)]
@@ -38,6 +38,24 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Write a realistic, reproducible sample extract (all five files).
+    Generate {
+        /// Output directory (replaced only when the new extract is complete).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Random seed; the same seed and options give byte-identical files.
+        #[arg(long, default_value_t = generate::DEFAULT_SEED)]
+        seed: u64,
+        /// Volume and area multiplier: 1 is LLR (about 1.1M residents); 50 is about England and Wales.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// First day of the data.
+        #[arg(long, value_name = "DATE", value_parser = parse_date, default_value = "2019-04-01")]
+        start: chrono::NaiveDate,
+        /// Last day of the data.
+        #[arg(long, value_name = "DATE", value_parser = parse_date, default_value = "2024-03-31")]
+        end: chrono::NaiveDate,
     },
     /// Run the assessment: every SQL job in queries/, written as a bundle of tables.
     Run {
@@ -210,6 +228,26 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let session = open_session(loaded, data, allow_write).await?;
             let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".sna_history"));
             shell::run(&session, history).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate {
+            out,
+            seed,
+            scale,
+            start,
+            end,
+        } => {
+            let summary = generate::generate(&generate::GenerateOptions {
+                out: out.clone(),
+                seed,
+                scale,
+                start,
+                end,
+            })?;
+            for (file, rows) in &summary.files {
+                eprintln!("  {file:<24} {rows:>10} rows");
+            }
+            eprintln!("Wrote a sample extract to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {

@@ -6,6 +6,7 @@ mod assessment;
 mod bad_input;
 mod fixture;
 mod partner;
+mod sample;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

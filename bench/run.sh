@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Benchmarks of vrn-sna: wall time and peak memory of `sna generate` and `sna run` at a given
+# scale, measured with GNU time. Results are appended to bench/results.md by hand after review.
+#
+#   bench/run.sh [SCALE] [START] [END]     e.g. bench/run.sh 10 2020-04-01 2021-09-30
+#
+# Scale 1 is the sample (LLR, ~1.1M residents); scale 50 is about England and Wales.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scale="${1:-1}"
+start="${2:-2019-04-01}"
+end="${3:-2024-03-31}"
+work="${BENCH_DIR:-/tmp/vrn-sna-bench}/scale-$scale"
+command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)" >&2; exit 2; }
+cargo build --release --quiet
+sna=target/release/sna
+mkdir -p "$work"
+measure() {
+    local label="$1"; shift
+    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >"$work/$label.log" 2>&1
+    read -r seconds kib <"$work/time.txt"
+    printf '| %s | %s | %s | %.1f | %.0f |\n' "$label" "$scale" "$start to $end" "$seconds" "$((kib / 1024))"
+}
+echo "| step | scale | period | wall s | peak MiB |"
+echo "| --- | --- | --- | --- | --- |"
+measure generate "$sna" generate --out "$work/extract" --scale "$scale" --start "$start" --end "$end"
+du -sh "$work/extract" >&2
+measure validate "$sna" validate --data "$work/extract"
+measure run "$sna" run --data "$work/extract" --out "$work/bundle" --quiet
+measure export "$sna" export --partner --data "$work/extract" --out "$work/pack"

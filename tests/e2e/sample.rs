@@ -1,0 +1,289 @@
+//! The committed sample (`data/sample/`): it validates with the planted problems reported, it is
+//! reproducible by `sna generate`, and over April 2020 to September 2021 the assessment
+//! reproduces the shape of LLR's published SNA findings within stated tolerances.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::{Table, assert_success, num, sna, stdout, workdir};
+
+fn sample_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample")
+}
+
+/// Percentage points.
+const PP: f64 = 3.0;
+/// Relative tolerance for ratios and prevalences.
+const RELATIVE: f64 = 0.15;
+
+fn within_pp(what: &str, got: f64, target: f64) {
+    assert!(
+        (got - target).abs() <= PP,
+        "{what}: {got:.2} is not within {PP} points of {target}"
+    );
+}
+
+fn within_relative(what: &str, got: f64, target: f64) {
+    assert!(
+        (got - target).abs() <= RELATIVE * target,
+        "{what}: {got:.4} is not within {:.0}% of {target}",
+        RELATIVE * 100.0
+    );
+}
+
+#[test]
+fn sample_validates_and_reports_the_planted_problems() {
+    let dir = workdir("sample-validate");
+    let data = sample_dir();
+    let output = sna(&dir, &["validate", "--data", data.to_str().unwrap()]);
+    assert_success(&output);
+    let report = stdout(&output);
+    for planted in [
+        "offences.parquet, column lsoa_code: ",
+        "have no LSOA",
+        "have an LSOA code that is not in the area's LSOA lookup",
+        "persons.parquet, column age: ",
+        "have no age",
+        "have sex U",
+        "Usable: no errors",
+    ] {
+        assert!(report.contains(planted), "{planted:?} in:\n{report}");
+    }
+    let output = sna(
+        &dir,
+        &["validate", "--json", "--data", data.to_str().unwrap()],
+    );
+    assert_success(&output);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let checks: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    for check in ["null_lsoa", "unknown_lsoa", "unknown_age", "unknown_sex"] {
+        assert!(checks.contains(&check), "{check} in {checks:?}");
+    }
+}
+
+#[test]
+fn sample_reproduces_the_published_sna_shape() {
+    let dir = workdir("sample-calibration");
+    let data = sample_dir();
+    let output = sna(
+        &dir,
+        &[
+            "run",
+            "--data",
+            data.to_str().unwrap(),
+            "--start",
+            "2020-04-01",
+            "--end",
+            "2021-09-30",
+            "--out",
+            "bundle",
+            "--quiet",
+        ],
+    );
+    assert_success(&output);
+    let tables = dir.join("bundle/tables");
+    let read = |name: &str| Table::read(&tables.join(format!("{name}.csv")));
+
+    let headline = read("headline");
+    let value = |id: &str| num(headline.row(&[("measure", id)]), "value");
+    // About 0.5% of residents recorded as victims and 0.3% as offenders.
+    within_relative("victim prevalence %", value("victim_prevalence_pct"), 0.5);
+    within_relative(
+        "offender prevalence %",
+        value("offender_prevalence_pct"),
+        0.3,
+    );
+    // 76% of offenders and 69% of victims male.
+    within_pp("offenders male %", value("offenders_male_pct"), 76.0);
+    within_pp("victims male %", value("victims_male_pct"), 69.0);
+    // Under-25 offender rate about 1.6 times the 25+ rate.
+    within_relative("offender rate ratio", value("offender_rate_ratio_u25"), 1.6);
+    // About 1 in 10 offences knife-enabled; about 31% linked to the night-time economy.
+    within_pp("knife %", value("knife_pct"), 10.0);
+    within_pp("NTE %", value("nte_pct"), 31.0);
+    // About 57% of offences in Leicester.
+    let top = headline.row(&[("measure", "top_district_share_pct")]);
+    assert_eq!(top["label"], "Leicester");
+    within_pp("Leicester share %", num(top, "value"), 57.0);
+    // Repeat offenders linked to about 38% of offences (52% with an under-25 offender).
+    within_pp(
+        "repeat offender share %",
+        value("repeat_offender_share_pct"),
+        38.0,
+    );
+    within_pp(
+        "repeat offender share, under 25 %",
+        value("repeat_offender_share_u25_pct"),
+        52.0,
+    );
+    // Peaks at 15:00-16:00 and 23:00-00:00.
+    let peak = value("peak_hour");
+    assert!(peak == 15.0 || peak == 23.0, "peak hour {peak}");
+    let hours = read("hour_profile");
+    let mut by_count: Vec<(i64, i64)> = hours
+        .rows
+        .iter()
+        .map(|r| (num(r, "offences") as i64, num(r, "hour") as i64))
+        .collect();
+    by_count.sort_by(|a, b| b.cmp(a));
+    let top_two: Vec<i64> = by_count.iter().take(2).map(|(_, h)| *h).collect();
+    assert!(
+        top_two.contains(&15) && top_two.contains(&23),
+        "top two hours {top_two:?}"
+    );
+
+    // About 3.5 times for robbery.
+    let ratios = read("rate_ratio_by_group");
+    within_relative(
+        "robbery offender rate ratio",
+        num(
+            ratios.row(&[("ho_group", "Robbery"), ("role", "offender")]),
+            "rate_ratio",
+        ),
+        3.5,
+    );
+
+    // Violence with injury the largest group.
+    let mix = read("offence_mix");
+    let mut groups: BTreeMap<String, f64> = BTreeMap::new();
+    for r in &mix.rows {
+        *groups.entry(r["ho_group"].clone()).or_default() += num(r, "offences");
+    }
+    let largest = groups.iter().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+    assert_eq!(largest, "Violence with injury", "{groups:?}");
+
+    // 15-19 then 10-14 the highest-rate age bands, for victims and for offenders.
+    let age_sex = read("age_sex");
+    for role in ["victim", "offender"] {
+        let mut bands: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        for r in age_sex.rows.iter().filter(|r| r["role"] == role) {
+            let entry = bands.entry(r["age_band"].clone()).or_default();
+            entry.0 += num(r, "persons");
+            entry.1 += num(r, "population");
+        }
+        let mut rates: Vec<(f64, String)> = bands
+            .into_iter()
+            .map(|(band, (p, n))| (p / n, band))
+            .collect();
+        rates.sort_by(|a, b| b.0.total_cmp(&a.0));
+        assert_eq!(rates[0].1, "15-19", "{role}: {rates:?}");
+        assert_eq!(rates[1].1, "10-14", "{role}: {rates:?}");
+    }
+
+    // A visible dip in April-May 2020 (lockdown) against the rest of the period.
+    let trend = read("trend_monthly");
+    let all: Vec<(String, f64)> = trend
+        .rows
+        .iter()
+        .filter(|r| r["cohort"] == "all")
+        .map(|r| (r["month"].clone(), num(r, "offences")))
+        .collect();
+    let lockdown: f64 = all
+        .iter()
+        .filter(|(m, _)| m == "2020-04" || m == "2020-05")
+        .map(|(_, v)| v)
+        .sum::<f64>()
+        / 2.0;
+    let others: Vec<f64> = all
+        .iter()
+        .filter(|(m, _)| m != "2020-04" && m != "2020-05")
+        .map(|(_, v)| *v)
+        .collect();
+    let mean = others.iter().sum::<f64>() / others.len() as f64;
+    assert!(
+        lockdown < 0.85 * mean,
+        "lockdown months {lockdown:.0} vs other months {mean:.0}"
+    );
+
+    // Plausible A&E assault rate for an English county: 1 to 5 per 1,000 a year (18 months here).
+    let ae = value("ae_assault_rate_per_1000") / 1.5;
+    assert!(
+        (1.0..=5.0).contains(&ae),
+        "A&E assault rate {ae:.2} per 1,000 a year"
+    );
+}
+
+#[test]
+fn committed_sample_is_what_generate_writes() {
+    let dir = workdir("regenerate");
+    assert_success(&sna(&dir, &["generate", "--out", "sample"]));
+    for file in [
+        "offences.parquet",
+        "persons.parquet",
+        "ae_attendances.parquet",
+        "ambulance.parquet",
+        "population.parquet",
+    ] {
+        let committed = std::fs::read(sample_dir().join(file)).unwrap();
+        let regenerated = std::fs::read(dir.join("sample").join(file)).unwrap();
+        assert!(
+            committed == regenerated,
+            "data/sample/{file} is not what `sna generate` writes with the defaults"
+        );
+    }
+}
+
+#[test]
+fn generate_is_deterministic_and_valid() {
+    let dir = workdir("generate");
+    let args = |out: &str| -> Vec<String> {
+        [
+            "generate",
+            "--out",
+            out,
+            "--seed",
+            "7",
+            "--scale",
+            "0.05",
+            "--start",
+            "2021-01-01",
+            "--end",
+            "2021-03-31",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    for out in ["a", "b"] {
+        let a: Vec<String> = args(out);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        assert_success(&sna(&dir, &a));
+    }
+    for file in [
+        "offences.parquet",
+        "persons.parquet",
+        "ae_attendances.parquet",
+        "ambulance.parquet",
+        "population.parquet",
+    ] {
+        let a = std::fs::read(dir.join("a").join(file)).unwrap();
+        let b = std::fs::read(dir.join("b").join(file)).unwrap();
+        assert!(a == b, "{file} differs between two runs with the same seed");
+    }
+    // Valid against the contract (the workdir has no sna.toml, so the defaults apply).
+    assert_success(&sna(&dir, &["validate", "--data", "a"]));
+    let other: Vec<&str> = vec![
+        "generate",
+        "--out",
+        "c",
+        "--seed",
+        "8",
+        "--scale",
+        "0.05",
+        "--start",
+        "2021-01-01",
+        "--end",
+        "2021-03-31",
+    ];
+    assert_success(&sna(&dir, &other));
+    assert_ne!(
+        std::fs::read(dir.join("a/offences.parquet")).unwrap(),
+        std::fs::read(dir.join("c/offences.parquet")).unwrap(),
+        "another seed gives other data"
+    );
+}
