@@ -468,9 +468,10 @@ struct Person {
 }
 
 /// Recent people to draw repeats from: a ring of the last `capacity` links, so people with more
-/// links are more likely to be drawn again (a heavy tail of prolific offenders).
+/// links are more likely to be drawn again (a heavy tail of prolific offenders). Only people in
+/// a ring are kept, so memory is bounded by the rings' capacities at any scale.
 struct Ring {
-    links: Vec<usize>,
+    links: Vec<Person>,
     next: usize,
     capacity: usize,
 }
@@ -483,16 +484,16 @@ impl Ring {
             capacity: capacity.max(1),
         }
     }
-    fn push(&mut self, person: usize) {
+    fn push(&mut self, person: &Person) {
         if self.links.len() < self.capacity {
-            self.links.push(person);
+            self.links.push(person.clone());
         } else {
-            self.links[self.next] = person;
+            self.links[self.next] = person.clone();
             self.next = (self.next + 1) % self.capacity;
         }
     }
-    fn draw(&self, rng: &mut ChaCha8Rng) -> Option<usize> {
-        (!self.links.is_empty()).then(|| self.links[rng.random_range(0..self.links.len())])
+    fn draw(&self, rng: &mut ChaCha8Rng) -> Option<Person> {
+        (!self.links.is_empty()).then(|| self.links[rng.random_range(0..self.links.len())].clone())
     }
 }
 
@@ -508,7 +509,6 @@ struct World<'a> {
     by_deprivation: WeightedIndex<f64>,
     by_population: WeightedIndex<f64>,
     band_population: [f64; 19],
-    people: Vec<Person>,
     young_offenders: Ring,
     older_offenders: Ring,
     robbers: Ring,
@@ -567,7 +567,6 @@ impl<'a> World<'a> {
             by_deprivation,
             by_population,
             band_population,
-            people: Vec::new(),
             young_offenders: Ring::new(links / 2),
             older_offenders: Ring::new(links / 2),
             robbers: Ring::new(links / 4),
@@ -606,7 +605,7 @@ impl<'a> World<'a> {
         }
     }
 
-    fn new_person(&mut self, age: u32, male: f64, now: f64, home: Option<usize>) -> usize {
+    fn new_person(&mut self, age: u32, male: f64, now: f64, home: Option<usize>) -> Person {
         let sex = if self.chance(0.01) {
             "U"
         } else if self.chance(male) {
@@ -615,15 +614,15 @@ impl<'a> World<'a> {
             "F"
         };
         let missing_age = self.chance(0.03);
-        self.people.push(Person {
+        let person = Person {
             id: self.next_person,
             born: now - f64::from(age) - self.rng.random::<f64>(),
             sex,
             home,
             missing_age,
-        });
+        };
         self.next_person += 1;
-        self.people.len() - 1
+        person
     }
 
     fn home_near(&mut self, lsoa: Option<usize>) -> Option<usize> {
@@ -803,7 +802,7 @@ impl<'a> World<'a> {
                 };
                 for _ in 0..victims {
                     let person = self.victim(offence, lsoa, when, now);
-                    person_rows.push(&crime_id, &self.people[person], "victim", when, self.areas);
+                    person_rows.push(&crime_id, &person, "victim", when, self.areas);
                 }
             }
             if self.chance(offence.offender) {
@@ -812,14 +811,14 @@ impl<'a> World<'a> {
                     x if x < 0.95 => 2,
                     _ => 3,
                 };
-                let mut linked: Vec<usize> = Vec::new();
+                let mut linked: Vec<u64> = Vec::new();
                 for _ in 0..offenders {
                     let person = self.offender(offence, lsoa, now);
-                    if !linked.contains(&person) {
-                        linked.push(person);
+                    if !linked.contains(&person.id) {
+                        linked.push(person.id);
                         person_rows.push(
                             &crime_id,
-                            &self.people[person],
+                            &person,
                             "offender",
                             when,
                             self.areas,
@@ -833,7 +832,7 @@ impl<'a> World<'a> {
         self.health(first, last, season, share, writers)
     }
 
-    fn victim(&mut self, offence: &Offence, lsoa: Option<usize>, when: f64, now: f64) -> usize {
+    fn victim(&mut self, offence: &Offence, lsoa: Option<usize>, when: f64, now: f64) -> Person {
         if offence.group.is_some()
             && self.chance(0.035)
             && let Some(person) = self.victims.draw(&mut self.rng)
@@ -850,12 +849,12 @@ impl<'a> World<'a> {
         let home = self.home_near(lsoa);
         let person = self.new_person(age, male, when.max(now), home);
         if offence.group.is_some() {
-            self.victims.push(person);
+            self.victims.push(&person);
         }
         person
     }
 
-    fn offender(&mut self, offence: &Offence, lsoa: Option<usize>, now: f64) -> usize {
+    fn offender(&mut self, offence: &Offence, lsoa: Option<usize>, now: f64) -> Person {
         let Some(group) = offence.group else {
             let age = self.age_from(&OFFENDER_RATE);
             let home = self.home_near(lsoa);
@@ -870,7 +869,7 @@ impl<'a> World<'a> {
             let age = self.age_from(&ROBBER_RATE);
             let home = self.home_near(lsoa);
             let person = self.new_person(age, 0.86, now, home);
-            self.robbers.push(person);
+            self.robbers.push(&person);
             return person;
         }
         let young = self.chance(0.46);
@@ -883,9 +882,9 @@ impl<'a> World<'a> {
             let drawn = ring.draw(&mut self.rng);
             if let Some(person) = drawn {
                 if young {
-                    self.young_offenders.push(person)
+                    self.young_offenders.push(&person)
                 } else {
-                    self.older_offenders.push(person)
+                    self.older_offenders.push(&person)
                 }
                 return person;
             }
@@ -899,9 +898,9 @@ impl<'a> World<'a> {
         let home = self.home_near(lsoa);
         let person = self.new_person(age, 0.735, now, home);
         if young {
-            self.young_offenders.push(person)
+            self.young_offenders.push(&person)
         } else {
-            self.older_offenders.push(person)
+            self.older_offenders.push(&person)
         }
         person
     }
@@ -951,7 +950,7 @@ impl<'a> World<'a> {
                     };
                     let p = self.new_person(age, if assault { 0.72 } else { 0.52 }, now, home);
                     if assault {
-                        self.patients.push(p);
+                        self.patients.push(&p);
                     }
                     p
                 }
@@ -987,7 +986,7 @@ impl<'a> World<'a> {
             self.next_attendance += 1;
             rows.push(
                 &id,
-                &self.people[person],
+                &person,
                 at,
                 outside,
                 site,
@@ -1541,12 +1540,19 @@ mod tests {
 
     #[test]
     fn the_ring_favours_people_with_more_links() {
+        let person = |id| Person {
+            id,
+            born: 2000.0,
+            sex: "F",
+            home: None,
+            missing_age: false,
+        };
         let mut ring = Ring::new(4);
-        for p in [1, 1, 1, 2] {
-            ring.push(p);
+        for id in [1, 1, 1, 2] {
+            ring.push(&person(id));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let ones = (0..1000).filter(|_| ring.draw(&mut rng) == Some(1)).count();
+        let ones = (0..1000).filter(|_| ring.draw(&mut rng).is_some_and(|p| p.id == 1)).count();
         assert!((650..850).contains(&ones), "{ones}");
     }
 }
