@@ -134,14 +134,15 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     } else {
         1.0
     };
-    let volume = opts.scale / copies;
+    // Each copy of the LSOAs carries scale / copies of LLR's residents; crime scales with the
+    // whole extract.
     let staging = Staging::new(&opts.out)?;
     let dir = staging.path();
     if copies > 1.0 {
         write_lookup(dir, &header, &areas)?;
     }
     let seasonal = seasonal_index()?;
-    let mut world = World::new(&areas, volume, opts.seed);
+    let mut world = World::new(&areas, opts.scale / copies, copies, opts.seed);
     let mut writers = Writers::create(dir)?;
     let mut month = opts.start.with_day(1).expect("day 1");
     while month <= opts.end {
@@ -499,7 +500,10 @@ impl Ring {
 
 struct World<'a> {
     areas: &'a [Area],
+    /// Residents per LSOA relative to LLR's.
     volume: f64,
+    /// Crime relative to LLR's: scale in all.
+    crime_volume: f64,
     rng: ChaCha8Rng,
     leicester: WeightedIndex<f64>,
     leicester_areas: Vec<usize>,
@@ -525,7 +529,7 @@ struct World<'a> {
 const OUTSIDE: &[&str] = &["E01013822", "E01028093", "E01009458", "E01033399"];
 
 impl<'a> World<'a> {
-    fn new(areas: &'a [Area], volume: f64, seed: u64) -> Self {
+    fn new(areas: &'a [Area], volume: f64, copies: f64, seed: u64) -> Self {
         let weighted = |filter: &dyn Fn(&Area) -> bool| {
             let indices: Vec<usize> = (0..areas.len()).filter(|&i| filter(&areas[i])).collect();
             let weights: Vec<f64> = indices
@@ -554,10 +558,12 @@ impl<'a> World<'a> {
                 band_population[(age / 5).min(18)] += people;
             }
         }
-        let links = (SV_PER_MONTH * volume * 9.0) as usize;
+        let crime_volume = volume * copies;
+        let links = (SV_PER_MONTH * crime_volume * 9.0) as usize;
         Self {
             areas,
             volume,
+            crime_volume,
             rng: ChaCha8Rng::seed_from_u64(seed),
             leicester,
             leicester_areas,
@@ -694,7 +700,7 @@ impl<'a> World<'a> {
         let mut offences: Vec<Offence> = Vec::new();
         let sv_weights: Vec<f64> = SV_MIX.iter().map(|m| m.2).collect();
         let sv_mix = WeightedIndex::new(&sv_weights).expect("weights");
-        for _ in 0..self.count(SV_PER_MONTH * self.volume * season * share) {
+        for _ in 0..self.count(SV_PER_MONTH * self.crime_volume * season * share) {
             let (code, group, _, knife) = SV_MIX[sv_mix.sample(&mut self.rng)];
             let nte = group != Group::Homicide && self.chance(NTE_SHARE);
             let at = if nte {
@@ -737,7 +743,7 @@ impl<'a> World<'a> {
             });
         }
         for &(code, per_month, domestic, public, victim, offender) in OTHER_CRIME {
-            for _ in 0..self.count(per_month * self.volume * season.sqrt() * share) {
+            for _ in 0..self.count(per_month * self.crime_volume * season.sqrt() * share) {
                 let at = self.moment(first, last, &DAY_HOURS, 1.2);
                 let lsoa = Some(self.by_crime.sample(&mut self.rng));
                 let domestic = self.chance(domestic);
@@ -915,7 +921,7 @@ impl<'a> World<'a> {
         share: f64,
         writers: &mut Writers,
     ) -> Result<(), GenerateError> {
-        let residents = 1_121_954.0 * self.volume * (self.areas.len() as f64 / 634.0);
+        let residents = 1_121_954.0 * self.crime_volume;
         let mut attendances: Vec<(NaiveDateTime, bool)> = Vec::new();
         for _ in 0..self.count(residents * 20.0 / 1000.0 / 12.0 * share * season.sqrt()) {
             let assault = self.chance(0.13 * season.sqrt());
@@ -1050,17 +1056,20 @@ impl<'a> World<'a> {
     ) -> Result<(), GenerateError> {
         for year in first_year..=last_year {
             let drift = 1.0 + 0.007 * f64::from(year - 2021);
-            let mut rows = PopulationRows::default();
-            for area in self.areas {
-                for (age, people) in single_years(&area.census).iter().enumerate() {
-                    let male = male_share(age as u32);
-                    for (sex, share) in [("F", 1.0 - male), ("M", male)] {
-                        let value = (people * share * drift * self.volume).round() as i32;
-                        rows.push(year, &area.code, sex, age as i32, value);
+            // One batch per 634 LSOAs (one copy of LLR) keeps memory flat at any scale.
+            for chunk in self.areas.chunks(634) {
+                let mut rows = PopulationRows::default();
+                for area in chunk {
+                    for (age, people) in single_years(&area.census).iter().enumerate() {
+                        let male = male_share(age as u32);
+                        for (sex, share) in [("F", 1.0 - male), ("M", male)] {
+                            let value = (people * share * drift * self.volume).round() as i32;
+                            rows.push(year, &area.code, sex, age as i32, value);
+                        }
                     }
                 }
+                writers.population.write(rows.batch())?;
             }
-            writers.population.write(rows.batch())?;
         }
         Ok(())
     }
