@@ -5,23 +5,17 @@
 //! held in memory and each query runs once.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::error::DataFusionError;
 use futures::StreamExt;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::catalog::{self, CatalogError, LookupSource};
 use crate::config::Config;
-use crate::queries::{QuerySet, SqlFile, hex};
+use crate::output::{OutputError, TableFiles, sha256_file};
+use crate::queries::{QuerySet, SqlFile};
 use crate::staging::{Staging, StagingError};
 use crate::validate::{self, Severity};
 
@@ -52,6 +46,9 @@ pub enum AssessError {
     /// The output directory could not be staged or published.
     #[error(transparent)]
     Staging(#[from] StagingError),
+    /// A table file could not be written, or an input could not be hashed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
     /// A file in the bundle could not be written, or an input could not be hashed.
     #[error("{path}: {message}")]
     Write {
@@ -241,37 +238,11 @@ async fn run_job(
     };
     let df = ctx.sql(&job.sql).await.map_err(job_error)?;
     let mut stream = df.execute_stream().await.map_err(job_error)?;
-    let schema = stream.schema();
-
-    let csv_path = tables.join(format!("{}.csv", job.name));
-    let parquet_path = tables.join(format!("{}.parquet", job.name));
-    let csv_file = File::create(&csv_path).map_err(|e| write_error(&csv_path, e))?;
-    let mut csv = arrow::csv::WriterBuilder::new()
-        .with_header(true)
-        .build(BufWriter::new(csv_file));
-    let parquet_file = File::create(&parquet_path).map_err(|e| write_error(&parquet_path, e))?;
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let mut parquet = ArrowWriter::try_new(parquet_file, Arc::clone(&schema), Some(properties))
-        .map_err(|e| write_error(&parquet_path, e))?;
-    let mut rows = 0u64;
-    let mut wrote_csv = false;
+    let mut files = TableFiles::create(tables, &job.name, stream.schema())?;
     while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(job_error)?;
-        rows += batch.num_rows() as u64;
-        csv.write(&batch).map_err(|e| write_error(&csv_path, e))?;
-        wrote_csv = true;
-        parquet
-            .write(&batch)
-            .map_err(|e| write_error(&parquet_path, e))?;
+        files.write(&batch.map_err(job_error)?)?;
     }
-    if !wrote_csv {
-        csv.write(&arrow::array::RecordBatch::new_empty(Arc::clone(&schema)))
-            .map_err(|e| write_error(&csv_path, e))?;
-    }
-    drop(csv);
-    parquet.close().map_err(|e| write_error(&parquet_path, e))?;
+    let (rows, _, _) = files.finish()?;
     Ok(JobResult {
         job: job.name.clone(),
         file: job.relative_path.clone(),
@@ -286,23 +257,12 @@ fn round_seconds(d: Duration) -> f64 {
 }
 
 fn input_record(path: &Path, rows: u64) -> Result<InputRecord, AssessError> {
-    let mut file = File::open(path).map_err(|e| write_error(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut bytes = 0u64;
-    loop {
-        let n = file.read(&mut buffer).map_err(|e| write_error(path, e))?;
-        if n == 0 {
-            break;
-        }
-        bytes += n as u64;
-        hasher.update(&buffer[..n]);
-    }
+    let (sha256, bytes) = sha256_file(path)?;
     Ok(InputRecord {
         path: path.display().to_string(),
         bytes,
         rows,
-        sha256: hex(&hasher.finalize()),
+        sha256,
     })
 }
 

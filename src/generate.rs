@@ -822,13 +822,7 @@ impl<'a> World<'a> {
                     let person = self.offender(offence, lsoa, now);
                     if !linked.contains(&person.id) {
                         linked.push(person.id);
-                        person_rows.push(
-                            &crime_id,
-                            &person,
-                            "offender",
-                            when,
-                            self.areas,
-                        );
+                        person_rows.push(&crime_id, &person, "offender", when, self.areas);
                     }
                 }
             }
@@ -991,15 +985,7 @@ impl<'a> World<'a> {
             let id = format!("AE{:09}", self.next_attendance);
             self.next_attendance += 1;
             rows.push(
-                &id,
-                &person,
-                at,
-                outside,
-                site,
-                assault,
-                weapon,
-                admitted,
-                self.areas,
+                &id, &person, at, outside, site, assault, weapon, admitted, self.areas,
             );
         }
         writers.ae.write(rows.batch())?;
@@ -1561,7 +1547,9 @@ mod tests {
             ring.push(&person(id));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let ones = (0..1000).filter(|_| ring.draw(&mut rng).is_some_and(|p| p.id == 1)).count();
+        let ones = (0..1000)
+            .filter(|_| ring.draw(&mut rng).is_some_and(|p| p.id == 1))
+            .count();
         assert!((650..850).contains(&ones), "{ones}");
     }
 }

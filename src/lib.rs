@@ -12,6 +12,7 @@ pub mod config;
 pub mod contract;
 pub mod disclosure;
 pub mod generate;
+pub mod output;
 pub mod pack;
 pub mod queries;
 pub mod query;

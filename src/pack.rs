@@ -15,14 +15,13 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch};
 use arrow::compute::{cast, concat_batches};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema};
-use parquet::arrow::ArrowWriter;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::catalog::{self, CatalogError};
 use crate::config::Config;
 use crate::disclosure::{self, Cell};
-use crate::queries::{QuerySet, SqlFile, hex};
+use crate::output::{OutputError, TableFiles, sha256_file};
+use crate::queries::{QuerySet, SqlFile};
 use crate::query::PACK_KIND;
 use crate::staging::{Staging, StagingError};
 
@@ -65,6 +64,9 @@ pub enum PackError {
     /// The pack directory could not be staged or published.
     #[error(transparent)]
     Staging(#[from] StagingError),
+    /// A table file could not be written or hashed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
     /// A file could not be written.
     #[error("{path}: {message}")]
     Write {
@@ -295,29 +297,16 @@ async fn write_table(
     let out =
         RecordBatch::try_new(Arc::clone(&out_schema), arrays).map_err(|e| sql_error(e.into()))?;
 
-    let parquet_path = dir.join(format!("{}.parquet", file.name));
-    let parquet_file =
-        std::fs::File::create(&parquet_path).map_err(|e| write_error(&parquet_path, e))?;
-    let mut writer = ArrowWriter::try_new(parquet_file, Arc::clone(&out_schema), None)
-        .map_err(|e| write_error(&parquet_path, e))?;
-    writer
-        .write(&out)
-        .map_err(|e| write_error(&parquet_path, e))?;
-    writer.close().map_err(|e| write_error(&parquet_path, e))?;
-    let csv_path = dir.join(format!("{}.csv", file.name));
-    let csv_file = std::fs::File::create(&csv_path).map_err(|e| write_error(&csv_path, e))?;
-    let mut csv = arrow::csv::WriterBuilder::new()
-        .with_header(true)
-        .build(csv_file);
-    csv.write(&out).map_err(|e| write_error(&csv_path, e))?;
-    drop(csv);
+    let mut files = TableFiles::create(dir, &file.name, Arc::clone(&out_schema))?;
+    files.write(&out)?;
+    let (_, csv_path, parquet_path) = files.finish()?;
     Ok(PackTable {
         name: file.name.clone(),
         title: file.header().title,
         rows: out.num_rows(),
         suppressed: suppressed_cells,
-        parquet_sha256: sha256_file(&parquet_path)?,
-        csv_sha256: sha256_file(&csv_path)?,
+        parquet_sha256: sha256_file(&parquet_path)?.0,
+        csv_sha256: sha256_file(&csv_path)?.0,
     })
 }
 
@@ -344,11 +333,6 @@ fn check_shareable(table: &str, schema: &Schema) -> Result<(), PackError> {
         }
     }
     Ok(())
-}
-
-fn sha256_file(path: &Path) -> Result<String, PackError> {
-    let bytes = std::fs::read(path).map_err(|e| write_error(path, e))?;
-    Ok(hex(&Sha256::digest(&bytes)))
 }
 
 fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Result<(), PackError> {

@@ -428,7 +428,10 @@ mod tests {
         close(v[0], 30.889880369197066);
         // exp(ln 2 ± 1.959963984540054 · √(1/40 + 1/20)), worked by hand.
         let v = column("SELECT ratio_lower(40, 20, 2.0)").await;
-        close(v[0], (2f64.ln() - 1.959963984540054 * (1.0f64 / 40.0 + 1.0 / 20.0).sqrt()).exp());
+        close(
+            v[0],
+            (2f64.ln() - 1.959963984540054 * (1.0f64 / 40.0 + 1.0 / 20.0).sqrt()).exp(),
+        );
         let v = column("SELECT normal_p(1.959963984540054)").await;
         assert!((v[0].unwrap() - 0.05).abs() < 1e-9);
         let v = column("SELECT rate_lower(CAST(NULL AS DOUBLE), 100, 100)").await;

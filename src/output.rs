@@ -1,0 +1,145 @@
+//! Output tables as files: each result written batch by batch to `<name>.csv` and
+//! `<name>.parquet` side by side, and SHA-256 of files for manifests. Used by the assessment
+//! bundle and the partner pack.
+
+use std::fs::File;
+use std::io::{BufWriter, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use sha2::{Digest, Sha256};
+
+use crate::queries::hex;
+
+/// A file that could not be written or read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct OutputError {
+    /// The file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl OutputError {
+    fn at(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> OutputError + '_ {
+        move |e| OutputError {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// One table being written as CSV (with a header) and Parquet (zstd).
+pub struct TableFiles {
+    csv_path: PathBuf,
+    parquet_path: PathBuf,
+    schema: SchemaRef,
+    csv: arrow::csv::Writer<BufWriter<File>>,
+    parquet: ArrowWriter<File>,
+    rows: u64,
+}
+
+impl TableFiles {
+    /// Creates `dir/<name>.csv` and `dir/<name>.parquet` for rows of `schema`.
+    pub fn create(dir: &Path, name: &str, schema: SchemaRef) -> Result<TableFiles, OutputError> {
+        let csv_path = dir.join(format!("{name}.csv"));
+        let parquet_path = dir.join(format!("{name}.parquet"));
+        let csv_file = File::create(&csv_path).map_err(|e| OutputError::at(&csv_path)(&e))?;
+        let csv = arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(BufWriter::new(csv_file));
+        let parquet_file =
+            File::create(&parquet_path).map_err(|e| OutputError::at(&parquet_path)(&e))?;
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let parquet = ArrowWriter::try_new(parquet_file, Arc::clone(&schema), Some(properties))
+            .map_err(|e| OutputError::at(&parquet_path)(&e))?;
+        Ok(TableFiles {
+            csv_path,
+            parquet_path,
+            schema,
+            csv,
+            parquet,
+            rows: 0,
+        })
+    }
+
+    /// Appends a batch to both files.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), OutputError> {
+        self.csv
+            .write(batch)
+            .map_err(|e| OutputError::at(&self.csv_path)(&e))?;
+        self.parquet
+            .write(batch)
+            .map_err(|e| OutputError::at(&self.parquet_path)(&e))?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Finishes both files (a CSV with no rows still gets its header); returns the rows written
+    /// and the two paths.
+    pub fn finish(mut self) -> Result<(u64, PathBuf, PathBuf), OutputError> {
+        if self.rows == 0 {
+            self.csv
+                .write(&RecordBatch::new_empty(Arc::clone(&self.schema)))
+                .map_err(|e| OutputError::at(&self.csv_path)(&e))?;
+        }
+        drop(self.csv);
+        self.parquet
+            .close()
+            .map_err(|e| OutputError::at(&self.parquet_path)(&e))?;
+        Ok((self.rows, self.csv_path, self.parquet_path))
+    }
+}
+
+/// SHA-256 (hex) and size in bytes of a file, read in 1 MiB blocks.
+pub fn sha256_file(path: &Path) -> Result<(String, u64), OutputError> {
+    let error = OutputError::at(path);
+    let mut file = File::open(path).map_err(|e| error(&e))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(|e| error(&e))?;
+        if n == 0 {
+            return Ok((hex(&hasher.finalize()), bytes));
+        }
+        bytes += n as u64;
+        hasher.update(&buffer[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array};
+
+    #[test]
+    fn writes_both_formats_and_hashes() {
+        let dir = std::env::temp_dir().join(format!("vrn-output-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let batch =
+            RecordBatch::try_from_iter([("n", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef)])
+                .unwrap();
+        let mut files = TableFiles::create(&dir, "t", batch.schema()).unwrap();
+        files.write(&batch).unwrap();
+        let (rows, csv, parquet) = files.finish().unwrap();
+        assert_eq!(rows, 2);
+        assert_eq!(std::fs::read_to_string(&csv).unwrap(), "n\n1\n2\n");
+        assert_eq!(&std::fs::read(&parquet).unwrap()[..4], b"PAR1");
+        let (hash, bytes) = sha256_file(&csv).unwrap();
+        assert_eq!(bytes, 6);
+        assert_eq!(hash.len(), 64);
+        let empty = TableFiles::create(&dir, "e", batch.schema()).unwrap();
+        let (_, csv, _) = empty.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(csv).unwrap(), "n\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
