@@ -7,66 +7,90 @@
 -- rows: rows (or persons) affected
 -- total: rows (or persons) in scope
 -- pct: rows as a percentage of total
-WITH checks AS (
-    SELECT 1 AS ord, 'offences' AS scope, 'committed outside the period' AS reason,
-        'left out of every measure except year_on_year and svd_outcomes' AS consequence,
-        (SELECT COUNT(*) FROM offences o CROSS JOIN params p WHERE CAST(o.committed_at AS DATE) NOT BETWEEN p.period_start AND p.period_end) AS rows,
-        (SELECT COUNT(*) FROM offences) AS total
-    UNION ALL
-    SELECT 2, 'serious-violence offences in the period', 'no LSOA recorded',
-        'counted in totals; Unknown in area breakdowns and left out of LSOA hot spots',
-        (SELECT COUNT(*) FROM sv_offences WHERE recorded_lsoa_code IS NULL),
-        (SELECT COUNT(*) FROM sv_offences)
-    UNION ALL
-    SELECT 3, 'serious-violence offences in the period', 'LSOA not in the area lookup',
-        'counted in totals; Unknown in area breakdowns and left out of LSOA hot spots',
-        (SELECT COUNT(*) FROM sv_offences WHERE recorded_lsoa_code IS NOT NULL AND lsoa_code IS NULL),
-        (SELECT COUNT(*) FROM sv_offences)
-    UNION ALL
-    SELECT 4, 'victims (distinct persons)', 'unknown age on first offence',
-        'left out of age bands, cohorts and rate ratios',
-        (SELECT COUNT(*) FROM sv_persons WHERE role = 'victim' AND age IS NULL),
-        (SELECT COUNT(*) FROM sv_persons WHERE role = 'victim')
-    UNION ALL
-    SELECT 5, 'offenders (distinct persons)', 'unknown age on first offence',
-        'left out of age bands, cohorts and rate ratios',
-        (SELECT COUNT(*) FROM sv_persons WHERE role = 'offender' AND age IS NULL),
-        (SELECT COUNT(*) FROM sv_persons WHERE role = 'offender')
-    UNION ALL
-    SELECT 6, 'victims (distinct persons)', 'sex U (unknown or other)',
-        'left out of the male percentage and of age-sex rates',
-        (SELECT COUNT(*) FROM sv_persons WHERE role = 'victim' AND sex NOT IN ('F', 'M')),
-        (SELECT COUNT(*) FROM sv_persons WHERE role = 'victim')
-    UNION ALL
-    SELECT 7, 'offenders (distinct persons)', 'sex U (unknown or other)',
-        'left out of the male percentage and of age-sex rates',
-        (SELECT COUNT(*) FROM sv_persons WHERE role = 'offender' AND sex NOT IN ('F', 'M')),
-        (SELECT COUNT(*) FROM sv_persons WHERE role = 'offender')
-    UNION ALL
-    SELECT 8, 'persons rows', 'crime_id not in offences (orphan persons)',
-        'left out of every measure',
-        (SELECT COUNT(*) FROM persons per LEFT JOIN offences o ON o.crime_id = per.crime_id WHERE o.crime_id IS NULL),
-        (SELECT COUNT(*) FROM persons)
-    UNION ALL
-    SELECT 9, 'assault A&E attendances in the period', 'patient not a resident of the area (home LSOA missing or outside the lookup)',
-        'left out of resident A&E rates',
-        (SELECT COUNT(*) FROM ae_attendances a CROSS JOIN params p LEFT JOIN lsoa l ON l.lsoa_code = a.home_lsoa
-            WHERE a.assault AND CAST(a.arrived_at AS DATE) BETWEEN p.period_start AND p.period_end AND l.lsoa_code IS NULL),
-        (SELECT COUNT(*) FROM ae_attendances a CROSS JOIN params p
-            WHERE a.assault AND CAST(a.arrived_at AS DATE) BETWEEN p.period_start AND p.period_end)
-    UNION ALL
-    SELECT 10, 'assault A&E attendances by residents in the period', 'unknown age',
-        'left out of the under-cutoff A&E cohort',
-        (SELECT COUNT(*) FROM ae_assaults a CROSS JOIN params p WHERE a.arrived_date BETWEEN p.period_start AND p.period_end AND a.age IS NULL),
-        (SELECT COUNT(*) FROM ae_assaults a CROSS JOIN params p WHERE a.arrived_date BETWEEN p.period_start AND p.period_end)
-    UNION ALL
-    SELECT 11, 'assault ambulance incidents conveyed in the period', 'unknown age',
-        'left out of ambulance_conveyed_u25_pct',
-        (SELECT COUNT(*) FROM ambulance a CROSS JOIN params p WHERE a.assault AND a.conveyed AND a.age IS NULL
-            AND CAST(a.called_at AS DATE) BETWEEN p.period_start AND p.period_end),
-        (SELECT COUNT(*) FROM ambulance a CROSS JOIN params p WHERE a.assault AND a.conveyed
-            AND CAST(a.called_at AS DATE) BETWEEN p.period_start AND p.period_end)
+WITH offence_counts AS (
+    SELECT
+        COUNT(*) AS total,
+        SUM(CASE WHEN CAST(o.committed_at AS DATE) NOT BETWEEN p.period_start AND p.period_end THEN 1 ELSE 0 END) AS outside_period
+    FROM offences o CROSS JOIN params p
+),
+sv_counts AS (
+    SELECT
+        COUNT(*) AS total,
+        SUM(CASE WHEN recorded_lsoa_code IS NULL THEN 1 ELSE 0 END) AS no_lsoa,
+        SUM(CASE WHEN recorded_lsoa_code IS NOT NULL AND lsoa_code IS NULL THEN 1 ELSE 0 END) AS outside_lookup
+    FROM sv_offences
+),
+person_counts AS (
+    SELECT
+        SUM(CASE WHEN role = 'victim' THEN 1 ELSE 0 END) AS victims,
+        SUM(CASE WHEN role = 'offender' THEN 1 ELSE 0 END) AS offenders,
+        SUM(CASE WHEN role = 'victim' AND age IS NULL THEN 1 ELSE 0 END) AS victims_no_age,
+        SUM(CASE WHEN role = 'offender' AND age IS NULL THEN 1 ELSE 0 END) AS offenders_no_age,
+        SUM(CASE WHEN role = 'victim' AND sex NOT IN ('F', 'M') THEN 1 ELSE 0 END) AS victims_sex_u,
+        SUM(CASE WHEN role = 'offender' AND sex NOT IN ('F', 'M') THEN 1 ELSE 0 END) AS offenders_sex_u
+    FROM sv_persons
+),
+orphans AS (
+    SELECT
+        (SELECT COUNT(*) FROM persons) AS total,
+        (SELECT COUNT(*) FROM persons per WHERE NOT EXISTS (SELECT 1 FROM offences o WHERE o.crime_id = per.crime_id)) AS orphans
+),
+ae_counts AS (
+    SELECT
+        COUNT(*) AS assaults,
+        SUM(CASE WHEN l.lsoa_code IS NULL THEN 1 ELSE 0 END) AS non_residents
+    FROM ae_attendances a CROSS JOIN params p LEFT JOIN lsoa l ON l.lsoa_code = a.home_lsoa
+    WHERE a.assault AND CAST(a.arrived_at AS DATE) BETWEEN p.period_start AND p.period_end
+),
+ae_resident_counts AS (
+    SELECT COUNT(*) AS residents, SUM(CASE WHEN a.age IS NULL THEN 1 ELSE 0 END) AS no_age
+    FROM ae_assaults a CROSS JOIN params p
+    WHERE a.arrived_date BETWEEN p.period_start AND p.period_end
+),
+ambulance_counts AS (
+    SELECT COUNT(*) AS conveyed, SUM(CASE WHEN a.age IS NULL THEN 1 ELSE 0 END) AS no_age
+    FROM ambulance a CROSS JOIN params p
+    WHERE a.assault AND a.conveyed AND CAST(a.called_at AS DATE) BETWEEN p.period_start AND p.period_end
+),
+checks AS (
+    SELECT * FROM (VALUES
+        (1, 'offences', 'committed outside the period', 'left out of every measure except year_on_year and svd_outcomes'),
+        (2, 'serious-violence offences in the period', 'no LSOA recorded', 'counted in totals; Unknown in area breakdowns and left out of LSOA hot spots'),
+        (3, 'serious-violence offences in the period', 'LSOA not in the area lookup', 'counted in totals; Unknown in area breakdowns and left out of LSOA hot spots'),
+        (4, 'victims (distinct persons)', 'unknown age on first offence', 'left out of age bands, cohorts and rate ratios'),
+        (5, 'offenders (distinct persons)', 'unknown age on first offence', 'left out of age bands, cohorts and rate ratios'),
+        (6, 'victims (distinct persons)', 'sex U (unknown or other)', 'left out of the male percentage and of age-sex rates'),
+        (7, 'offenders (distinct persons)', 'sex U (unknown or other)', 'left out of the male percentage and of age-sex rates'),
+        (8, 'persons rows', 'crime_id not in offences (orphan persons)', 'left out of every measure'),
+        (9, 'assault A&E attendances in the period', 'patient not a resident of the area (home LSOA missing or outside the lookup)', 'left out of resident A&E rates'),
+        (10, 'assault A&E attendances by residents in the period', 'unknown age', 'left out of the under-cutoff A&E cohort'),
+        (11, 'assault ambulance incidents conveyed in the period', 'unknown age', 'left out of ambulance_conveyed_u25_pct')
+    ) c(ord, scope, reason, consequence)
+),
+measured AS (
+    SELECT
+        c.ord, c.scope, c.reason, c.consequence,
+        CAST(CASE c.ord
+            WHEN 1 THEN o.outside_period WHEN 2 THEN s.no_lsoa WHEN 3 THEN s.outside_lookup
+            WHEN 4 THEN pc.victims_no_age WHEN 5 THEN pc.offenders_no_age
+            WHEN 6 THEN pc.victims_sex_u WHEN 7 THEN pc.offenders_sex_u
+            WHEN 8 THEN orphans.orphans WHEN 9 THEN ae.non_residents WHEN 10 THEN ar.no_age
+            ELSE amb.no_age END AS BIGINT) AS rows,
+        CAST(CASE c.ord
+            WHEN 1 THEN o.total WHEN 2 THEN s.total WHEN 3 THEN s.total
+            WHEN 4 THEN pc.victims WHEN 5 THEN pc.offenders WHEN 6 THEN pc.victims WHEN 7 THEN pc.offenders
+            WHEN 8 THEN orphans.total WHEN 9 THEN ae.assaults WHEN 10 THEN ar.residents
+            ELSE amb.conveyed END AS BIGINT) AS total
+    FROM checks c
+    CROSS JOIN offence_counts o
+    CROSS JOIN sv_counts s
+    CROSS JOIN person_counts pc
+    CROSS JOIN orphans
+    CROSS JOIN ae_counts ae
+    CROSS JOIN ae_resident_counts ar
+    CROSS JOIN ambulance_counts amb
 )
-SELECT scope, reason, consequence, rows, total, 100.0 * rows / NULLIF(total, 0) AS pct
-FROM checks
+SELECT scope, reason, consequence, COALESCE(rows, 0) AS rows, COALESCE(total, 0) AS total,
+    100.0 * rows / NULLIF(total, 0) AS pct
+FROM measured
 ORDER BY ord;

@@ -168,7 +168,7 @@ pub async fn run(
             details,
         });
     }
-    let catalog = catalog::open(config, data_dir, queries).await?;
+    let catalog = catalog::open(config, data_dir, queries, catalog::ViewMode::Cached).await?;
     let staging = Staging::new(out)?;
     let tables = staging.path().join("tables");
     std::fs::create_dir_all(&tables).map_err(|e| write_error(&tables, e))?;

@@ -75,25 +75,75 @@ pub struct Catalog {
     pub population_year: i64,
 }
 
+/// How views are created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewMode {
+    /// Every view stays a view, computed when queried (interactive sessions).
+    Lazy,
+    /// Views whose SQL header says `-- cache: yes` are computed once and held in memory, and
+    /// later views and jobs read the cached copy. DataFusion inlines a view at every reference,
+    /// so without this each job would filter and join the whole extract again for each use of
+    /// `sv_offences`, `sv_victims` and the rest. The cached views are the small filtered
+    /// serious-violence subsets, never the input tables.
+    Cached,
+}
+
 /// Builds a session over the extract in `data_dir` with the parameters of `config`, and creates
 /// the views of `queries`.
 pub async fn open(
     config: &Config,
     data_dir: &Path,
     queries: &QuerySet,
+    mode: ViewMode,
 ) -> Result<Catalog, CatalogError> {
     let catalog = open_tables(config, data_dir).await?;
     for view in &queries.views {
+        let context = format!("creating view from queries/{}", view.relative_path);
         catalog
             .ctx
             .sql(&view.sql)
             .await
-            .map_err(CatalogError::datafusion(format!(
-                "creating view from queries/{}",
-                view.relative_path
-            )))?;
+            .map_err(CatalogError::datafusion(context.clone()))?;
+        let cache = view.directive("cache").is_some_and(|v| v == "yes");
+        if mode == ViewMode::Cached
+            && cache
+            && let Some(name) = view_name(&view.sql)
+        {
+            let cached = catalog
+                .ctx
+                .table(name.as_str())
+                .await
+                .map_err(CatalogError::datafusion(context.clone()))?
+                .cache()
+                .await
+                .map_err(CatalogError::datafusion(context.clone()))?;
+            catalog
+                .ctx
+                .deregister_table(name.as_str())
+                .map_err(CatalogError::datafusion(context.clone()))?;
+            catalog
+                .ctx
+                .register_table(name.as_str(), cached.into_view())
+                .map_err(CatalogError::datafusion(context))?;
+        }
     }
     Ok(catalog)
+}
+
+/// The name in `CREATE VIEW name AS ...`.
+fn view_name(sql: &str) -> Option<String> {
+    let code: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut words = code.split_whitespace();
+    while let Some(word) = words.next() {
+        if word.eq_ignore_ascii_case("view") {
+            return words.next().map(|n| n.trim_matches('"').to_owned());
+        }
+    }
+    None
 }
 
 /// Builds a session with the extract's tables, the reference lookups, the parameters and the
@@ -445,6 +495,15 @@ fn empty_batch(spec: &TableSpec) -> RecordBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn view_names_are_read_from_the_sql() {
+        assert_eq!(
+            view_name("-- a view\nCREATE VIEW sv_offences AS\nSELECT 1").as_deref(),
+            Some("sv_offences")
+        );
+        assert_eq!(view_name("SELECT 1"), None);
+    }
 
     #[test]
     fn population_year_rule() {

@@ -166,7 +166,8 @@ pub async fn export(
     out: &Path,
     threshold: u32,
 ) -> Result<PackManifest, PackError> {
-    let catalog = catalog::open(config, &config.data_dir, queries).await?;
+    let catalog =
+        catalog::open(config, &config.data_dir, queries, catalog::ViewMode::Cached).await?;
     let staging = Staging::new(out)?;
     let mut tables = Vec::new();
     for file in &queries.partner {

@@ -169,7 +169,7 @@ impl QuerySession {
                 allow_write,
             })
         } else {
-            let catalog = catalog::open(config, data_dir, queries).await?;
+            let catalog = catalog::open(config, data_dir, queries, catalog::ViewMode::Lazy).await?;
             Ok(QuerySession {
                 ctx: catalog.ctx,
                 is_pack: false,

@@ -3,6 +3,7 @@
 -- filter (year-on-year comparisons reach back before the period). Area columns come from the
 -- LSOA lookup; an offence with a null LSOA or one outside the area is kept with district,
 -- csp and ward `Unknown`.
+-- cache: yes
 CREATE VIEW sv_offences_all AS
 SELECT
     o.crime_id,

@@ -8,6 +8,7 @@
 -- age_band: 5-year band of that age (0-4 ... 85-89, 90+)
 -- cohort: under_<cutoff> or <cutoff>_plus by that age; null when the age is unknown
 -- offences: distinct serious-violence offences the person is linked to in the period in this role
+-- cache: yes
 CREATE VIEW sv_persons AS
 WITH linked AS (
     SELECT 'victim' AS role, person_id, crime_id, committed_at, age, sex, age_band, cohort FROM sv_victims

@@ -2,6 +2,7 @@
 -- Attendances with `assault` whose patient lives in an LSOA of the lookup (non-residents and
 -- unknown home LSOAs are left out of resident rates), with month, financial year, age band
 -- and cohort (by the patient's age on arrival; null when unknown).
+-- cache: yes
 CREATE VIEW ae_assaults AS
 SELECT
     a.attendance_id,

@@ -2,6 +2,7 @@
 -- Every band and sex appears for both roles, with zero persons where there are none. Persons
 -- are placed by their age and sex on their first serious-violence offence in the period;
 -- unknown age and sex U are left out.
+-- cache: yes
 CREATE VIEW persons_by_age_sex AS
 WITH roles AS (
     SELECT 'victim' AS role UNION ALL SELECT 'offender'
