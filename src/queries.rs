@@ -160,11 +160,6 @@ impl QuerySet {
             partner: collect(BUNDLED.get_dir("partner"), "partner/"),
         }
     }
-
-    /// The job named `name`.
-    pub fn job(&self, name: &str) -> Option<&SqlFile> {
-        self.jobs.iter().find(|j| j.name == name)
-    }
 }
 
 fn read_dir_sql(dir: &Path, prefix: &str) -> Result<Vec<SqlFile>, QueryError> {
