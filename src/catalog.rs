@@ -33,6 +33,14 @@ pub enum CatalogError {
         /// What went wrong, with the line where the CSV reader gives it.
         detail: String,
     },
+    /// A file's footer is sound but its data cannot be decoded.
+    #[error("{path}: the data cannot be read (corrupt or truncated Parquet pages): {detail}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What the reader said.
+        detail: String,
+    },
     /// The population table has no rows, so no rate can be computed.
     #[error("{0}: population.parquet has no rows; rates need residents")]
     NoPopulation(PathBuf),

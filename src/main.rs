@@ -131,6 +131,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_worker_panics();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -147,6 +148,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A panic in a DataFusion worker thread (for example the Parquet decoder meeting corrupt
+/// pages) comes back to us as an error naming the file, which is reported once at the edge; the
+/// default hook would also print the panic and a backtrace. Worker panics are therefore silent
+/// here, and any other panic is one line, never a backtrace.
+fn quiet_worker_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        if std::thread::current().name() != Some("main") {
+            return;
+        }
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        eprintln!("error: internal error ({message}); please report it");
+    }));
 }
 
 /// True when the reader of standard output went away (e.g. `sna tables | head`): not an error.

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::catalog::{self, Catalog, CatalogError, LookupSource};
 use crate::config::Config;
-use crate::contract::{self, Kind, TableSpec};
+use crate::contract::{self, ExtractFile, Kind, TableSpec};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -193,6 +193,7 @@ pub async fn validate(config: &Config, data_dir: &Path) -> Result<Report, Catalo
     let catalog = catalog::open_tables(config, data_dir).await?;
     let mut checker = Checker {
         ctx: &catalog.ctx,
+        files: &catalog.files,
         findings: Vec::new(),
     };
     let mut files = Vec::new();
@@ -230,6 +231,7 @@ pub async fn validate(config: &Config, data_dir: &Path) -> Result<Report, Catalo
 
 struct Checker<'a> {
     ctx: &'a SessionContext,
+    files: &'a [ExtractFile],
     findings: Vec<Finding>,
 }
 
@@ -296,10 +298,34 @@ impl Checker<'_> {
         })
     }
 
+    /// Names the file when a query failed because its data could not be decoded (a Parquet
+    /// error, or the decoder panicking on corrupt pages); other errors pass through.
+    fn unreadable(&self, table: &str, error: CatalogError) -> CatalogError {
+        let text = error.to_string();
+        let decode_failure = text.contains("Parquet error") || text.contains("panicked");
+        let detail = match text.split_once("panicked with message \"") {
+            Some((_, rest)) => format!(
+                "the Parquet decoder failed ({})",
+                rest.split('"').next().unwrap_or(rest)
+            ),
+            None => text
+                .split_once("Parquet error")
+                .map_or(text.clone(), |(_, rest)| format!("Parquet error{rest}")),
+        };
+        match self.files.iter().find(|f| f.spec.name == table) {
+            Some(file) if decode_failure => CatalogError::Unreadable {
+                path: file.path.clone(),
+                detail,
+            },
+            _ => error,
+        }
+    }
+
     async fn run(&mut self, check: Check<'_>) -> Result<u64, CatalogError> {
         let rows = self
             .counts(&format!("SELECT COUNT(*) {}", check.from_where))
-            .await?
+            .await
+            .map_err(|e| self.unreadable(check.table, e))?
             .first()
             .copied()
             .unwrap_or(0);
@@ -323,6 +349,8 @@ impl Checker<'_> {
         Ok(rows)
     }
 
+    /// Rows, nulls and time range of one file. Counting every column's nulls decodes every
+    /// page, so a file whose footer is sound but whose data is corrupt is caught here, by name.
     async fn file_report(
         &mut self,
         spec: &TableSpec,
@@ -336,7 +364,8 @@ impl Checker<'_> {
             .collect();
         let nulls = self
             .counts(&format!("SELECT {} FROM {}", select.join(", "), spec.name))
-            .await?;
+            .await
+            .map_err(|e| self.unreadable(spec.name, e))?;
         let nulls: Vec<(String, u64)> = spec
             .columns
             .iter()

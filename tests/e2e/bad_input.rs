@@ -281,3 +281,29 @@ fn missing_data_directory_is_named() {
     let err = fails(&dir, &["validate", "--data", "nowhere"]);
     assert_mentions(&err, &["nowhere", "does not exist"]);
 }
+
+#[test]
+fn corrupt_data_pages_are_named_without_a_backtrace() {
+    let dir = workdir("corrupt-pages");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    std::fs::create_dir_all(dir.join("extract")).unwrap();
+    for entry in std::fs::read_dir(&sample).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.join("extract").join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    // Scramble bytes in the middle of the data pages; the footer stays intact.
+    let offences = dir.join("extract/offences.parquet");
+    let mut bytes = std::fs::read(&offences).unwrap();
+    for b in &mut bytes[100_000..100_400] {
+        *b = b.wrapping_mul(7).wrapping_add(13);
+    }
+    std::fs::write(&offences, bytes).unwrap();
+    let err = fails(&dir, &["validate", "--data", "extract"]);
+    assert_mentions(&err, &["offences.parquet", "cannot be read"]);
+    assert!(!err.contains("stack backtrace"), "{err}");
+    let err = fails(&dir, &["run", "--data", "extract", "--out", "bundle"]);
+    assert_mentions(&err, &["offences.parquet", "cannot be read"]);
+    assert!(!dir.join("bundle").exists());
+}
