@@ -25,6 +25,10 @@ pub const TOTAL: &str = "Total";
 pub struct Cell {
     /// Panel key (the values of the panel columns, joined).
     pub panel: String,
+    /// Group of the row (e.g. its district), when the sum of a group's rows is published
+    /// elsewhere; rows of one group in one column then form a relation too. Empty for none,
+    /// and for total rows.
+    pub group: String,
     /// Row key, or [`TOTAL`].
     pub row: String,
     /// Column key, or [`TOTAL`].
@@ -130,6 +134,7 @@ mod tests {
             for (c, v) in row.iter().enumerate() {
                 cells.push(Cell {
                     panel: panel.into(),
+                    group: String::new(),
                     row: format!("r{r}"),
                     column: format!("c{c}"),
                     count: Some(*v),
@@ -138,6 +143,7 @@ mod tests {
             }
             cells.push(Cell {
                 panel: panel.into(),
+                group: String::new(),
                 row: format!("r{r}"),
                 column: TOTAL.into(),
                 count: Some(row.iter().sum()),
@@ -146,6 +152,7 @@ mod tests {
         for (c, v) in column_totals.iter().enumerate() {
             cells.push(Cell {
                 panel: panel.into(),
+                group: String::new(),
                 row: TOTAL.into(),
                 column: format!("c{c}"),
                 count: Some(*v),
@@ -153,6 +160,7 @@ mod tests {
         }
         cells.push(Cell {
             panel: panel.into(),
+            group: String::new(),
             row: TOTAL.into(),
             column: TOTAL.into(),
             count: Some(column_totals.iter().sum()),
@@ -210,6 +218,31 @@ mod tests {
             .collect();
         assert!(b_flags.iter().all(|f| !f));
         assert!(recoverable(&cells, &flags).is_empty());
+    }
+
+    #[test]
+    fn groups_published_elsewhere_are_protected() {
+        // Three rows in two groups; group "a" holds r0 (3, small) and r1 (30). The group's sum
+        // is published in another table, so r0 must not be the only one hidden in its group.
+        let mut cells = grid("p", &[&[3, 20], &[30, 40], &[50, 60]]);
+        for cell in &mut cells {
+            cell.group = match cell.row.as_str() {
+                "r0" | "r1" => "a".into(),
+                "r2" => "b".into(),
+                _ => String::new(),
+            };
+        }
+        let flags = suppress(&cells, 5);
+        for members in relations(&cells) {
+            assert_ne!(members.iter().filter(|&&i| flags[i]).count(), 1);
+        }
+        let in_group_a_c0: Vec<usize> = (0..cells.len())
+            .filter(|&i| cells[i].group == "a" && cells[i].column == "c0")
+            .collect();
+        assert!(
+            in_group_a_c0.iter().all(|&i| flags[i]),
+            "both rows of group a in c0"
+        );
     }
 
     #[test]

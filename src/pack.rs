@@ -88,6 +88,9 @@ pub struct Layout {
     pub columns: String,
     /// The count columns to protect.
     pub counts: Vec<String>,
+    /// A column grouping rows whose sums are published in another table of the pack (e.g.
+    /// `district` in the LSOA table), protected as relations too.
+    pub groups: Option<String>,
 }
 
 impl Layout {
@@ -98,6 +101,7 @@ impl Layout {
             rows: String::new(),
             columns: String::new(),
             counts: Vec::new(),
+            groups: None,
         };
         for part in text.split_whitespace() {
             let (key, value) = part
@@ -109,6 +113,7 @@ impl Layout {
                 "rows" => layout.rows = value.to_owned(),
                 "columns" => layout.columns = value.to_owned(),
                 "counts" => layout.counts = list(),
+                "groups" => layout.groups = Some(value.to_owned()),
                 other => return Err(format!("unknown layout key `{other}`")),
             }
         }
@@ -259,6 +264,10 @@ async fn write_table(
         .collect();
     let rows = text_column(&layout.rows)?;
     let columns = text_column(&layout.columns)?;
+    let groups = match &layout.groups {
+        Some(column) => text_column(column)?,
+        None => vec![String::new(); batch.num_rows()],
+    };
 
     let mut fields: Vec<Field> = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
@@ -275,6 +284,7 @@ async fn write_table(
         let cells: Vec<Cell> = (0..batch.num_rows())
             .map(|i| Cell {
                 panel: panels[i].clone(),
+                group: groups[i].clone(),
                 row: rows[i].clone(),
                 column: columns[i].clone(),
                 count: (!counts.is_null(i)).then(|| u64::try_from(counts.value(i)).unwrap_or(0)),

@@ -2,7 +2,7 @@
 -- One row per cohort, LSOA and month of the period, with a Total month per LSOA, a Total LSOA
 -- per month and a grand total per cohort. Offences with an unknown LSOA appear only in the
 -- totals of the area (lsoa_code Unknown). Residents are those of the period's population year.
--- disclosure: panel=cohort rows=lsoa_code columns=month counts=offences
+-- disclosure: panel=cohort rows=lsoa_code columns=month counts=offences groups=district
 -- cohort: all, or under_<cutoff> (offences with at least one victim or offender under the cutoff)
 -- lsoa_code: LSOA 2021 code, Unknown, or Total
 -- lsoa_name: LSOA name

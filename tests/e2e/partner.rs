@@ -334,7 +334,7 @@ fn the_differencing_attack_recovers_an_unprotected_cell() {
     );
 }
 
-fn check_pack(pack: &Path, threshold: i64) {
+pub fn check_pack(pack: &Path, threshold: i64) {
     for (table, panel, row, column, count) in LAYOUTS {
         let rows = Table::read(&pack.join(format!("{table}.csv"))).rows;
         assert!(!rows.is_empty(), "{table} has rows");

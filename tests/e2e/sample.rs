@@ -287,3 +287,34 @@ fn generate_is_deterministic_and_valid() {
         "another seed gives other data"
     );
 }
+
+#[test]
+fn partner_pack_from_the_sample_resists_differencing() {
+    let dir = workdir("sample-pack");
+    let data = sample_dir();
+    assert_success(&sna(
+        &dir,
+        &[
+            "export",
+            "--partner",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            "pack",
+        ],
+    ));
+    crate::partner::check_pack(&dir.join("pack"), 5);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("pack/manifest.json")).unwrap())
+            .unwrap();
+    let suppressed: u64 = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["suppressed"].as_u64().unwrap())
+        .sum();
+    assert!(
+        suppressed > 100,
+        "the sample has small cells to protect ({suppressed} suppressed)"
+    );
+}
