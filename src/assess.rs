@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::catalog::{self, CatalogError, LookupSource};
 use crate::config::Config;
-use crate::output::{OutputError, TableFiles, sha256_file};
+use crate::output::{OutputError, TableFiles, create_dir, sha256_file, write_json, write_text};
 use crate::queries::{QuerySet, SqlFile};
 use crate::staging::{Staging, StagingError};
 use crate::validate::{self, Severity};
@@ -49,14 +49,6 @@ pub enum AssessError {
     /// A table file could not be written, or an input could not be hashed.
     #[error(transparent)]
     Output(#[from] OutputError),
-    /// A file in the bundle could not be written, or an input could not be hashed.
-    #[error("{path}: {message}")]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
 }
 
 /// What a run did, for the terminal and the manifest.
@@ -171,7 +163,7 @@ pub async fn run(
     let catalog = catalog::open(config, data_dir, queries, catalog::ViewMode::Cached).await?;
     let staging = Staging::new(out)?;
     let tables = staging.path().join("tables");
-    std::fs::create_dir_all(&tables).map_err(|e| write_error(&tables, e))?;
+    create_dir(&tables)?;
 
     progress.start(queries.jobs.len());
     let mut jobs = Vec::new();
@@ -184,8 +176,7 @@ pub async fn run(
 
     write_tables_readme(&tables, queries, config)?;
     let report_path = staging.path().join("data_quality.json");
-    let report_json = serde_json::to_string_pretty(&report).expect("report serialises");
-    std::fs::write(&report_path, report_json).map_err(|e| write_error(&report_path, e))?;
+    write_json(&report_path, &report)?;
 
     let mut inputs = Vec::new();
     for file in &catalog.files {
@@ -212,17 +203,9 @@ pub async fn run(
         finished_at: chrono::Utc::now().to_rfc3339(),
     };
     let manifest_path = staging.path().join("manifest.json");
-    let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
-    std::fs::write(&manifest_path, json).map_err(|e| write_error(&manifest_path, e))?;
+    write_json(&manifest_path, &manifest)?;
     staging.publish()?;
     Ok(manifest)
-}
-
-fn write_error(path: &Path, e: impl std::fmt::Display) -> AssessError {
-    AssessError::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
 }
 
 async fn run_job(
@@ -303,5 +286,5 @@ fn write_tables_readme(
         }
     }
     let path = tables.join("README.md");
-    std::fs::write(&path, out).map_err(|e| write_error(&path, e))
+    Ok(write_text(&path, &out)?)
 }

@@ -99,6 +99,22 @@ impl TableFiles {
     }
 }
 
+/// Writes `text` to `path`.
+pub fn write_text(path: &Path, text: &str) -> Result<(), OutputError> {
+    std::fs::write(path, text).map_err(|e| OutputError::at(path)(&e))
+}
+
+/// Writes `value` to `path` as pretty-printed JSON.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), OutputError> {
+    let json = serde_json::to_string_pretty(value).map_err(|e| OutputError::at(path)(&e))?;
+    write_text(path, &json)
+}
+
+/// Creates a directory and its parents.
+pub fn create_dir(path: &Path) -> Result<(), OutputError> {
+    std::fs::create_dir_all(path).map_err(|e| OutputError::at(path)(&e))
+}
+
 /// SHA-256 (hex) and size in bytes of a file, read in 1 MiB blocks.
 pub fn sha256_file(path: &Path) -> Result<(String, u64), OutputError> {
     let error = OutputError::at(path);

@@ -9,7 +9,7 @@
 //! timestamps; the writer refuses a table that would.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch};
@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::catalog::{self, CatalogError};
 use crate::config::Config;
 use crate::disclosure::{self, Cell};
-use crate::output::{OutputError, TableFiles, sha256_file};
+use crate::output::{OutputError, TableFiles, sha256_file, write_json, write_text};
 use crate::queries::{QuerySet, SqlFile};
 use crate::query::PACK_KIND;
 use crate::staging::{Staging, StagingError};
@@ -67,14 +67,6 @@ pub enum PackError {
     /// A table file could not be written or hashed.
     #[error(transparent)]
     Output(#[from] OutputError),
-    /// A file could not be written.
-    #[error("{path}: {message}")]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
 }
 
 /// How a pack table is laid out for disclosure control.
@@ -191,17 +183,9 @@ pub async fn export(
     };
     write_readme(staging.path(), queries, &manifest)?;
     let path = staging.path().join(crate::query::PACK_MANIFEST);
-    let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
-    std::fs::write(&path, json).map_err(|e| write_error(&path, e))?;
+    write_json(&path, &manifest)?;
     staging.publish()?;
     Ok(manifest)
-}
-
-fn write_error(path: &Path, e: impl std::fmt::Display) -> PackError {
-    PackError::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
 }
 
 async fn write_table(
@@ -392,7 +376,7 @@ fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Resu
         let _ = writeln!(out);
     }
     let path = dir.join("README.md");
-    std::fs::write(&path, out).map_err(|e| write_error(&path, e))
+    Ok(write_text(&path, &out)?)
 }
 
 #[cfg(test)]
