@@ -13,9 +13,11 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::catalog::{self, CatalogError, LookupSource};
+use crate::charts::{self, ChartError, ChartRecord};
 use crate::config::Config;
 use crate::output::{OutputError, TableFiles, create_dir, sha256_file, write_json, write_text};
 use crate::queries::{QuerySet, SqlFile};
+use crate::report::{self, ReportError};
 use crate::staging::{Staging, StagingError};
 use crate::validate::{self, Severity};
 
@@ -49,6 +51,12 @@ pub enum AssessError {
     /// A table file could not be written, or an input could not be hashed.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A chart could not be drawn.
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+    /// The report could not be written.
+    #[error(transparent)]
+    Report(#[from] ReportError),
 }
 
 /// What a run did, for the terminal and the manifest.
@@ -96,6 +104,8 @@ pub struct Manifest {
     pub inputs: Vec<InputRecord>,
     /// Every job.
     pub jobs: Vec<JobResult>,
+    /// Every chart, drawn or skipped (with why).
+    pub charts: Vec<ChartRecord>,
     /// Start time (UTC, RFC 3339).
     pub started_at: String,
     /// End time (UTC, RFC 3339).
@@ -175,6 +185,14 @@ pub async fn run(
     progress.finish();
 
     write_tables_readme(&tables, queries, config)?;
+    let chart_inputs = charts::Inputs {
+        tables: tables.clone(),
+        period: config.period_words(),
+        definition: config.serious_violence.describe(),
+        cutoff: config.young_age_cutoff,
+        boundaries: Some(boundaries(data_dir)?),
+    };
+    let chart_records = charts::render_all(&chart_inputs, &staging.path().join("charts"))?;
     let report_path = staging.path().join("data_quality.json");
     write_json(&report_path, &report)?;
 
@@ -188,6 +206,26 @@ pub async fn run(
             .unwrap_or(0);
         inputs.push(input_record(path, rows)?);
     }
+    let finished_at = chrono::Utc::now();
+    let report_inputs = report::ReportInputs {
+        config,
+        population_year: catalog.population_year,
+        sources: inputs
+            .iter()
+            .map(|i| report::Source {
+                path: i.path.clone(),
+                rows: i.rows,
+            })
+            .collect(),
+        charts: &chart_records,
+        tables: queries
+            .jobs
+            .iter()
+            .map(|j| (j.name.clone(), j.header().title))
+            .collect(),
+        generated_at: finished_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    };
+    report::write(staging.path(), &report_inputs)?;
     let manifest = Manifest {
         tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
         config: config.clone(),
@@ -199,8 +237,9 @@ pub async fn run(
             .map_or_else(|| "bundled".to_owned(), |p| p.display().to_string()),
         inputs,
         jobs,
+        charts: chart_records,
         started_at: started_at.to_rfc3339(),
-        finished_at: chrono::Utc::now().to_rfc3339(),
+        finished_at: finished_at.to_rfc3339(),
     };
     let manifest_path = staging.path().join("manifest.json");
     write_json(&manifest_path, &manifest)?;
@@ -233,6 +272,23 @@ async fn run_job(
         rows,
         seconds: round_seconds(started.elapsed()),
     })
+}
+
+/// The LSOA boundaries for the map: the extract's own `reference/lsoa_boundaries.geojson`
+/// when it has one, otherwise the bundled boundaries of the area.
+fn boundaries(data_dir: &Path) -> Result<(String, String), AssessError> {
+    let own = data_dir.join("reference").join("lsoa_boundaries.geojson");
+    if own.exists() {
+        let text = std::fs::read_to_string(&own).map_err(|e| OutputError {
+            path: own.clone(),
+            message: e.to_string(),
+        })?;
+        return Ok((own.display().to_string(), text));
+    }
+    Ok((
+        "data/reference/lsoa_boundaries.geojson".to_owned(),
+        crate::reference::LSOA_BOUNDARIES_GEOJSON.to_owned(),
+    ))
 }
 
 fn round_seconds(d: Duration) -> f64 {

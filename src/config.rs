@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The configuration file read when `--config` is not given.
@@ -276,6 +276,19 @@ impl Config {
         self.start + (self.end - self.start) / 2
     }
 
+    /// The period in words: "April 2020 to September 2021" when it runs from the first of a
+    /// month to the last of a month, otherwise "3 April 2020 to 15 September 2021".
+    pub fn period_words(&self) -> String {
+        let whole_months =
+            self.start.day() == 1 && self.end.succ_opt().is_none_or(|d| d.day() == 1);
+        let format = if whole_months { "%B %Y" } else { "%-d %B %Y" };
+        format!(
+            "{} to {}",
+            self.start.format(format),
+            self.end.format(format)
+        )
+    }
+
     /// A file-name-safe slug from the title and period, e.g.
     /// `leicester-leicestershire-and-rutland-serious-violence-sna-2020-04-01-to-2021-09-30`.
     pub fn slug(&self) -> String {
@@ -374,6 +387,16 @@ mod tests {
         };
         let err = c.check("test").unwrap_err().to_string();
         assert!(err.contains("young_age_cutoff"), "{err}");
+    }
+
+    #[test]
+    fn period_in_words() {
+        let mut config = Config::default();
+        config.start = parse_date("2020-04-01").unwrap();
+        config.end = parse_date("2021-09-30").unwrap();
+        assert_eq!(config.period_words(), "April 2020 to September 2021");
+        config.start = parse_date("2020-04-03").unwrap();
+        assert_eq!(config.period_words(), "3 April 2020 to 30 September 2021");
     }
 
     #[test]

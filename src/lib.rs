@@ -8,15 +8,18 @@
 
 pub mod assess;
 pub mod catalog;
+pub mod charts;
 pub mod config;
 pub mod contract;
 pub mod disclosure;
+pub mod findings;
 pub mod generate;
 pub mod output;
 pub mod pack;
 pub mod queries;
 pub mod query;
 pub mod reference;
+pub mod report;
 pub mod shell;
 pub mod staging;
 pub mod stats;

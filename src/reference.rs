@@ -23,3 +23,7 @@ pub const CENSUS2021_CSV: &str = include_str!("../data/reference/population_cens
 /// (`data/reference/police_uk_lsoa_month.csv`); the sample generator's spatial and seasonal
 /// pattern.
 pub const POLICE_UK_CSV: &str = include_str!("../data/reference/police_uk_lsoa_month.csv");
+
+/// Generalised LSOA 2021 boundaries of the area as GeoJSON (WGS84) with an `lsoa_code`
+/// property (`data/reference/lsoa_boundaries.geojson`), for the hot-spot map.
+pub const LSOA_BOUNDARIES_GEOJSON: &str = include_str!("../data/reference/lsoa_boundaries.geojson");

@@ -1,0 +1,660 @@
+//! `hotspot_map`: a choropleth of LSOA serious-violence rates from the bundled boundaries, with
+//! Getis-Ord Gi* hot spots outlined, district boundaries and names, class breaks in a legend
+//! and a scale bar.
+//!
+//! Longitude and latitude are projected equirectangularly about the area's mean latitude
+//! (x = longitude × cos(latitude₀)), which keeps shapes and the aspect ratio true to within a
+//! fraction of a percent across a county; one unit of either axis is then one degree of
+//! latitude (111.32 km).
+
+use std::collections::BTreeMap;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::frame::Frame;
+use super::style::{self, GREY, INK, size, viridis};
+use super::{ChartError, DrawResult, Figure, Inputs, Plot, boxed_label};
+
+/// Chart title.
+pub const TITLE: &str = "Serious violence by neighbourhood (LSOA), with hot spots";
+
+const LEGEND_WIDTH: i32 = 290;
+const KM_PER_DEGREE: f64 = 111.32;
+const CLASSES: usize = 5;
+/// Hot-spot outlines: Okabe-Ito orange, which stands out on every viridis class.
+const HOTSPOT: RGBColor = style::ORANGE;
+
+/// One LSOA ring, projected.
+#[derive(Debug, Clone)]
+struct Ring {
+    points: Vec<(f64, f64)>,
+    class: usize,
+    hotspot: bool,
+    area: f64,
+}
+
+/// The map's geometry and classes.
+#[derive(Debug, Clone)]
+pub struct HotspotMap {
+    rings: Vec<Ring>,
+    district_edges: Vec<((f64, f64), (f64, f64))>,
+    labels: Vec<(String, (f64, f64))>,
+    /// Class bounds: `breaks[k]..=breaks[k + 1]`.
+    breaks: Vec<f64>,
+    bounds: (f64, f64, f64, f64),
+    hotspots: usize,
+}
+
+struct Lsoa {
+    district: String,
+    rate: f64,
+    hotspot: bool,
+}
+
+/// Builds the map from `lsoa_hotspots` and the boundaries.
+pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
+    let table = inputs.table("lsoa_hotspots")?;
+    let mut lsoas = BTreeMap::new();
+    let mut offences = 0.0;
+    for row in table.rows() {
+        offences += row.count("offences")?;
+        lsoas.insert(
+            row.text("lsoa_code")?.to_owned(),
+            Lsoa {
+                district: row.text("district")?.to_owned(),
+                rate: row.count("rate_per_1000")?,
+                hotspot: row.flag("hotspot")?,
+            },
+        );
+    }
+    if offences == 0.0 {
+        return Ok(Err("lsoa_hotspots has no offences in any LSOA".into()));
+    }
+    let Some((origin, text)) = &inputs.boundaries else {
+        return Ok(Err("no LSOA boundaries were found".into()));
+    };
+    let shapes = read_boundaries(origin, text)?;
+    let mut rates: Vec<f64> = lsoas.values().map(|l| l.rate).collect();
+    rates.sort_by(f64::total_cmp);
+    let breaks = class_breaks(&rates, CLASSES);
+
+    let lat0 = {
+        let (sum, n) = shapes
+            .iter()
+            .flat_map(|(_, rings)| rings.iter().flatten())
+            .fold((0.0, 0.0), |(s, n), p| (s + p.1, n + 1.0));
+        if n > 0.0 { sum / n } else { 0.0 }
+    };
+    let k = lat0.to_radians().cos();
+    let mut rings = Vec::new();
+    let mut edges: BTreeMap<
+        ((i64, i64), (i64, i64)),
+        (usize, Vec<String>, (f64, f64), (f64, f64)),
+    > = BTreeMap::new();
+    let mut district_points: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+    for (code, outer_rings) in &shapes {
+        let Some(lsoa) = lsoas.get(code) else {
+            continue;
+        };
+        for ring in outer_rings {
+            let points: Vec<(f64, f64)> = ring.iter().map(|&(lon, lat)| (lon * k, lat)).collect();
+            let area = shoelace(&points).abs();
+            let (cx, cy) = mean(&points);
+            let entry = district_points
+                .entry(lsoa.district.clone())
+                .or_insert((0.0, 0.0, 0.0));
+            *entry = (entry.0 + cx, entry.1 + cy, entry.2 + 1.0);
+            for pair in points.windows(2) {
+                let (a, b) = (pair[0], pair[1]);
+                let (ka, kb) = (quantise(a), quantise(b));
+                let key = if ka <= kb { (ka, kb) } else { (kb, ka) };
+                let e = edges.entry(key).or_insert((0, Vec::new(), a, b));
+                e.0 += 1;
+                e.1.push(lsoa.district.clone());
+            }
+            rings.push(Ring {
+                points,
+                class: class_of(&breaks, lsoa.rate),
+                hotspot: lsoa.hotspot,
+                area,
+            });
+        }
+    }
+    if rings.is_empty() {
+        return Ok(Err(format!(
+            "none of the LSOAs in lsoa_hotspots has a boundary in {origin} (for another area, \
+             put its LSOA boundaries in <data>/reference/lsoa_boundaries.geojson)"
+        )));
+    }
+    // Enclosing LSOAs first, so enclaves drawn later stay visible (rings have no holes here).
+    rings.sort_by(|a, b| b.area.total_cmp(&a.area));
+    // Edges between different districts, or on the area's edge, are district boundaries.
+    let district_edges = edges
+        .values()
+        .filter(|(count, districts, _, _)| {
+            *count == 1 || districts.iter().any(|d| *d != districts[0])
+        })
+        .map(|(_, _, a, b)| (*a, *b))
+        .collect();
+    let labels = district_points
+        .into_iter()
+        .map(|(name, (x, y, n))| (name, (x / n, y / n)))
+        .collect();
+    let bounds = rings.iter().flat_map(|r| r.points.iter()).fold(
+        (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ),
+        |(x0, y0, x1, y1), &(x, y)| (x0.min(x), y0.min(y), x1.max(x), y1.max(y)),
+    );
+    let hotspots = lsoas.values().filter(|l| l.hotspot).count();
+    let map = HotspotMap {
+        rings,
+        district_edges,
+        labels,
+        breaks,
+        bounds,
+        hotspots,
+    };
+    let alt = format!(
+        "Map of {} LSOAs shaded in {} classes of serious-violence offences per 1,000 residents \
+         (light: {:.2} to {:.2}; dark: {:.2} to {:.2}), with district boundaries and names; {} \
+         LSOAs identified as Gi* hot spots are outlined in orange; a black square marks the area enlarged in the inset.",
+        lsoas.len(),
+        map.breaks.len() - 1,
+        map.breaks[0],
+        map.breaks[1],
+        map.breaks[map.breaks.len() - 2],
+        map.breaks[map.breaks.len() - 1],
+        hotspots
+    );
+    Ok(Ok(Figure {
+        name: "hotspot_map",
+        frame: Frame {
+            title: TITLE.into(),
+            subtitle: format!(
+                "{}; offences per 1,000 residents by LSOA; hot spots by Getis-Ord Gi*",
+                inputs.period
+            ),
+            legend: Vec::new(),
+            caption: inputs.police_caption(&format!(
+                "Classes are quintiles of the LSOA rates. Hot spot: Gi* z > 0 on offence counts, \
+                 significant at 5% after Benjamini-Hochberg control across LSOAs (table \
+                 lsoa_hotspots); the black square on the map is the inset. Boundaries: {origin} (ONS LSOA 2021, generalised; Open \
+                 Government Licence v3.0, contains OS data © Crown copyright and database \
+                 right)."
+            )),
+        },
+        alt,
+        tables: vec!["lsoa_hotspots"],
+        height: 180 + map_height(map.bounds).max(590),
+        plot: Plot::Map(map),
+    }))
+}
+
+/// Reads (LSOA code, outer rings as (lon, lat)) from GeoJSON with an `lsoa_code` property.
+fn read_boundaries(
+    origin: &str,
+    text: &str,
+) -> Result<Vec<(String, Vec<Vec<(f64, f64)>>)>, ChartError> {
+    let error = |message: String| ChartError::Boundaries {
+        path: origin.to_owned(),
+        message,
+    };
+    let geojson: geojson::GeoJson = text
+        .parse()
+        .map_err(|e: geojson::Error| error(e.to_string()))?;
+    let geojson::GeoJson::FeatureCollection(collection) = geojson else {
+        return Err(error("not a GeoJSON FeatureCollection".into()));
+    };
+    let mut shapes = Vec::new();
+    for (i, feature) in collection.features.iter().enumerate() {
+        let code = feature
+            .property("lsoa_code")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| error(format!("feature {i} has no string property `lsoa_code`")))?;
+        let polygons: Vec<&Vec<Vec<geojson::Position>>> =
+            match feature.geometry.as_ref().map(|g| &g.value) {
+                Some(geojson::GeometryValue::Polygon { coordinates }) => vec![coordinates],
+                Some(geojson::GeometryValue::MultiPolygon { coordinates }) => {
+                    coordinates.iter().collect()
+                }
+                _ => {
+                    return Err(error(format!(
+                        "feature {i} ({code}) is not a Polygon or MultiPolygon"
+                    )));
+                }
+            };
+        let rings = polygons
+            .into_iter()
+            .filter_map(|polygon| polygon.first())
+            .map(|ring| {
+                ring.iter()
+                    .filter(|p| p.len() >= 2)
+                    .map(|p| (p[0], p[1]))
+                    .collect()
+            })
+            .collect();
+        shapes.push((code.to_owned(), rings));
+    }
+    Ok(shapes)
+}
+
+/// Quantile class bounds of sorted `values`: `classes + 1` bounds from the minimum to the
+/// maximum, duplicates removed (so fewer classes when many values tie, e.g. at zero).
+pub fn class_breaks(sorted: &[f64], classes: usize) -> Vec<f64> {
+    if sorted.is_empty() {
+        return vec![0.0, 1.0];
+    }
+    let mut breaks = vec![sorted[0]];
+    for k in 1..classes {
+        let index = (k * sorted.len()).div_ceil(classes).saturating_sub(1);
+        let value = sorted[index.min(sorted.len() - 1)];
+        if value > *breaks.last().unwrap_or(&f64::NEG_INFINITY) {
+            breaks.push(value);
+        }
+    }
+    let max = sorted[sorted.len() - 1];
+    if max > *breaks.last().unwrap_or(&f64::NEG_INFINITY) || breaks.len() == 1 {
+        breaks.push(max.max(breaks[0] + 1e-9));
+    }
+    breaks
+}
+
+/// The class of `value`: the first class whose upper bound it does not exceed.
+pub fn class_of(breaks: &[f64], value: f64) -> usize {
+    let classes = breaks.len().saturating_sub(1).max(1);
+    (1..breaks.len())
+        .find(|&k| value <= breaks[k])
+        .map_or(classes - 1, |k| k - 1)
+}
+
+/// The fill colour of class `k` of `n`: light (low) to dark (high) along viridis.
+fn class_color(k: usize, n: usize) -> RGBColor {
+    if n <= 1 {
+        return viridis(0.5);
+    }
+    viridis(1.0 - k as f64 / (n - 1) as f64 * 0.9)
+}
+
+fn quantise((x, y): (f64, f64)) -> (i64, i64) {
+    ((x * 1e6).round() as i64, (y * 1e6).round() as i64)
+}
+
+fn shoelace(points: &[(f64, f64)]) -> f64 {
+    points
+        .windows(2)
+        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+        .sum::<f64>()
+        / 2.0
+}
+
+fn mean(points: &[(f64, f64)]) -> (f64, f64) {
+    let n = points.len().max(1) as f64;
+    let (x, y) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), p| (a + p.0, b + p.1));
+    (x / n, y / n)
+}
+
+/// A rectangle of projected coordinates: (x0, y0, x1, y1).
+type Bounds = (f64, f64, f64, f64);
+
+/// Where projected coordinates land in a pixel rectangle, one scale for both axes.
+#[derive(Debug, Clone, Copy)]
+struct Transform {
+    bounds: Bounds,
+    scale: f64,
+    left: f64,
+    top: f64,
+}
+
+impl Transform {
+    /// Fits `bounds` centred in a `width` × `height` pixel box with `pad` pixels each side.
+    fn fit(bounds: Bounds, width: f64, height: f64, pad: f64) -> Transform {
+        let (x0, y0, x1, y1) = bounds;
+        let scale = ((width - 2.0 * pad) / (x1 - x0)).min((height - 2.0 * pad) / (y1 - y0));
+        Transform {
+            bounds,
+            scale,
+            left: (width - (x1 - x0) * scale) / 2.0,
+            top: (height - (y1 - y0) * scale) / 2.0,
+        }
+    }
+
+    fn px(&self, (x, y): (f64, f64)) -> (i32, i32) {
+        (
+            (self.left + (x - self.bounds.0) * self.scale).round() as i32,
+            (self.top + (self.bounds.3 - y) * self.scale).round() as i32,
+        )
+    }
+}
+
+/// Clips a closed ring to a rectangle (Sutherland-Hodgman). Hand-written: these fifteen
+/// lines are all the inset needs, where a geometry crate would bring a whole boolean-ops
+/// engine.
+fn clip(ring: &[(f64, f64)], (x0, y0, x1, y1): Bounds) -> Vec<(f64, f64)> {
+    let edges: [(fn((f64, f64), f64) -> bool, bool, f64); 4] = [
+        (|p, v| p.0 >= v, true, x0),
+        (|p, v| p.0 <= v, true, x1),
+        (|p, v| p.1 >= v, false, y0),
+        (|p, v| p.1 <= v, false, y1),
+    ];
+    let mut points = ring.to_vec();
+    for (inside, vertical, v) in edges {
+        let input = std::mem::take(&mut points);
+        for (i, &b) in input.iter().enumerate() {
+            let a = input[(i + input.len() - 1) % input.len()];
+            let cross = |a: (f64, f64), b: (f64, f64)| {
+                if vertical {
+                    let t = (v - a.0) / (b.0 - a.0);
+                    (v, a.1 + t * (b.1 - a.1))
+                } else {
+                    let t = (v - a.1) / (b.1 - a.1);
+                    (a.0 + t * (b.0 - a.0), v)
+                }
+            };
+            match (inside(a, v), inside(b, v)) {
+                (true, true) => points.push(b),
+                (true, false) => points.push(cross(a, b)),
+                (false, true) => {
+                    points.push(cross(a, b));
+                    points.push(b);
+                }
+                (false, false) => {}
+            }
+        }
+    }
+    points
+}
+
+fn contains((x0, y0, x1, y1): Bounds, (x, y): (f64, f64)) -> bool {
+    x >= x0 && x <= x1 && y >= y0 && y <= y1
+}
+
+/// Pixel height the main map needs at the chart's width, for the figure's height.
+fn map_height(bounds: Bounds) -> u32 {
+    let width = f64::from(super::WIDTH) - f64::from(LEGEND_WIDTH as u32) - 16.0;
+    let (x0, y0, x1, y1) = bounds;
+    (width * (y1 - y0) / (x1 - x0).max(1e-12))
+        .round()
+        .clamp(300.0, 900.0) as u32
+}
+
+/// The inset's extent: the hot spots with a margin, at least 4 km across, made square.
+fn inset_bounds(rings: &[Ring]) -> Option<Bounds> {
+    let hot = rings
+        .iter()
+        .filter(|r| r.hotspot)
+        .flat_map(|r| r.points.iter());
+    let (x0, y0, x1, y1) = hot.fold(
+        (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ),
+        |(a, b, c, d), &(x, y)| (a.min(x), b.min(y), c.max(x), d.max(y)),
+    );
+    if !x0.is_finite() {
+        return None;
+    }
+    let half = ((x1 - x0).max(y1 - y0) * 0.6).max(2.0 / KM_PER_DEGREE);
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    Some((cx - half, cy - half, cx + half, cy + half))
+}
+
+impl HotspotMap {
+    /// Draws the map, a zoomed inset of the hot spots, and the legend.
+    pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (width, height) = area.dim_in_pixel();
+        let (map_area, side) = area.split_horizontally(width as i32 - LEGEND_WIDTH);
+        let (mw, mh) = map_area.dim_in_pixel();
+        let main = Transform::fit(self.bounds, f64::from(mw), f64::from(mh), 10.0);
+        let inset = inset_bounds(&self.rings);
+        self.draw_layer(&map_area, &main, None, 2)?;
+        if let Some(b) = inset {
+            let (a, c) = (main.px((b.0, b.3)), main.px((b.2, b.1)));
+            map_area.draw(&Rectangle::new([a, c], RGBColor(0, 0, 0).stroke_width(2)))?;
+        }
+        self.draw_labels(&map_area, &main)?;
+
+        let legend_bottom = self.draw_legend(&side, &main)?;
+        if let Some(b) = inset {
+            let (sw, _) = side.dim_in_pixel();
+            let top = legend_bottom + 14;
+            let size_px = (i32::try_from(sw).unwrap_or(0) - 16).min(height as i32 - top - 8);
+            if size_px > 80 {
+                let frame = side.margin(top, 0, 8, 0);
+                let box_area = frame
+                    .clone()
+                    .shrink((0, 24), (size_px as u32, size_px as u32));
+                frame.draw(&Text::new(
+                    "Inset: the hot spots",
+                    (0, 0),
+                    style::bold(size::LABEL - 1.0, INK),
+                ))?;
+                let t =
+                    Transform::fit(b, f64::from(size_px as u32), f64::from(size_px as u32), 0.0);
+                self.draw_layer(&box_area, &t, Some(b), 3)?;
+                box_area.draw(&Rectangle::new(
+                    [(0, 0), (size_px - 1, size_px - 1)],
+                    RGBColor(0, 0, 0).stroke_width(2),
+                ))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills, district boundaries and hot-spot outlines, clipped to `clip_to` when given.
+    fn draw_layer<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        t: &Transform,
+        clip_to: Option<Bounds>,
+        hot_width: u32,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let classes = self.breaks.len() - 1;
+        for ring in &self.rings {
+            let points = match clip_to {
+                Some(b) => clip(&ring.points, b),
+                None => ring.points.clone(),
+            };
+            if points.len() < 3 {
+                continue;
+            }
+            let pixels: Vec<(i32, i32)> = points.iter().map(|&p| t.px(p)).collect();
+            area.draw(&Polygon::new(
+                pixels.clone(),
+                class_color(ring.class, classes).filled(),
+            ))?;
+            let mut outline = pixels;
+            outline.push(outline[0]);
+            area.draw(&PathElement::new(outline, WHITE.mix(0.35).stroke_width(1)))?;
+        }
+        let keep =
+            |a: (f64, f64), b: (f64, f64)| clip_to.is_none_or(|c| contains(c, a) && contains(c, b));
+        for &(a, b) in &self.district_edges {
+            if keep(a, b) {
+                area.draw(&PathElement::new(
+                    vec![t.px(a), t.px(b)],
+                    INK.stroke_width(2),
+                ))?;
+            }
+        }
+        for ring in self.rings.iter().filter(|r| r.hotspot) {
+            for pair in ring.points.windows(2) {
+                if keep(pair[0], pair[1]) {
+                    area.draw(&PathElement::new(
+                        vec![t.px(pair[0]), t.px(pair[1])],
+                        HOTSPOT.stroke_width(hot_width),
+                    ))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn draw_labels<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        t: &Transform,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let label = style::bold(size::LABEL - 1.0, INK);
+        let (aw, _) = area.dim_in_pixel();
+        let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+        for (name, at) in &self.labels {
+            let (w, h) = area.estimate_text_size(name, &label)?;
+            let (w, h) = (w as i32 + 6, h as i32 + 4);
+            let (mut cx, mut cy) = t.px(*at);
+            cx = cx.clamp(w / 2 + 2, aw as i32 - w / 2 - 2);
+            while placed.iter().any(|&(a, b, c, d)| {
+                cx - w / 2 < c && cx + w / 2 > a && cy - h / 2 < d && cy + h / 2 > b
+            }) {
+                cy += h;
+            }
+            placed.push((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2));
+            boxed_label(area, name, (cx, cy), &label)?;
+        }
+        Ok(())
+    }
+
+    /// The legend: classes, hot-spot outline, district boundary, scale bar. Returns its bottom.
+    fn draw_legend<DB: DrawingBackend>(
+        &self,
+        legend: &DrawingArea<DB, Shift>,
+        main: &Transform,
+    ) -> DrawResult<i32>
+    where
+        DB::ErrorType: 'static,
+    {
+        let classes = self.breaks.len() - 1;
+        let text = style::text(size::LABEL, INK);
+        let centred = |s: &TextStyle<'static>| s.clone().pos(Pos::new(HPos::Left, VPos::Center));
+        let mut y = 4;
+        legend.draw(&Text::new(
+            "Offences per 1,000 residents",
+            (8, y),
+            style::bold(size::LABEL - 1.0, INK),
+        ))?;
+        y += 26;
+        for k in (0..classes).rev() {
+            legend.draw(&Rectangle::new(
+                [(8, y), (36, y + 20)],
+                class_color(k, classes).filled(),
+            ))?;
+            legend.draw(&Rectangle::new(
+                [(8, y), (36, y + 20)],
+                GREY.stroke_width(1),
+            ))?;
+            legend.draw(&Text::new(
+                format!("{:.2} – {:.2}", self.breaks[k], self.breaks[k + 1]),
+                (44, y + 10),
+                centred(&text),
+            ))?;
+            y += 26;
+        }
+        y += 6;
+        legend.draw(&Rectangle::new(
+            [(8, y), (36, y + 20)],
+            class_color(classes - 1, classes).filled(),
+        ))?;
+        legend.draw(&PathElement::new(
+            vec![(8, y), (36, y), (36, y + 20), (8, y + 20), (8, y)],
+            HOTSPOT.stroke_width(3),
+        ))?;
+        legend.draw(&Text::new(
+            format!("Gi* hot spot ({} LSOAs)", self.hotspots),
+            (44, y + 10),
+            centred(&text),
+        ))?;
+        y += 28;
+        legend.draw(&PathElement::new(
+            vec![(8, y + 10), (36, y + 10)],
+            INK.stroke_width(2),
+        ))?;
+        legend.draw(&Text::new(
+            "District boundary",
+            (44, y + 10),
+            centred(&text),
+        ))?;
+        y += 32;
+        let (x0, _, x1, _) = self.bounds;
+        let km = if (x1 - x0) * KM_PER_DEGREE > 60.0 {
+            10.0
+        } else {
+            5.0
+        };
+        let bar = (km / KM_PER_DEGREE * main.scale).round() as i32;
+        legend.draw(&Rectangle::new([(8, y), (8 + bar, y + 7)], INK.filled()))?;
+        legend.draw(&Text::new(
+            format!("{km:.0} km (main map); north is up"),
+            (8, y + 11),
+            style::text(size::LABEL - 2.0, GREY),
+        ))?;
+        Ok(y + 30)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_keeps_the_part_inside() {
+        let square = [(0.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 2.0)];
+        let clipped = clip(&square, (1.0, 1.0, 3.0, 3.0));
+        assert_eq!(
+            shoelace(&[clipped.clone(), vec![clipped[0]]].concat()).abs(),
+            1.0
+        );
+        assert!(clip(&square, (5.0, 5.0, 6.0, 6.0)).is_empty());
+    }
+
+    #[test]
+    fn quintile_breaks_and_classes() {
+        let values: Vec<f64> = (1..=10).map(f64::from).collect();
+        let breaks = class_breaks(&values, 5);
+        assert_eq!(breaks, vec![1.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(class_of(&breaks, 1.0), 0);
+        assert_eq!(class_of(&breaks, 2.0), 0);
+        assert_eq!(class_of(&breaks, 3.0), 1);
+        assert_eq!(class_of(&breaks, 10.0), 4);
+    }
+
+    #[test]
+    fn tied_values_give_fewer_classes() {
+        let values = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0];
+        let breaks = class_breaks(&values, 5);
+        assert_eq!(breaks, vec![0.0, 1.0, 3.0]);
+        assert_eq!(class_of(&breaks, 0.0), 0);
+        assert_eq!(class_of(&breaks, 2.0), 1);
+        assert_eq!(class_breaks(&[2.0, 2.0], 5).len(), 2);
+    }
+
+    #[test]
+    fn reads_polygons_and_names_bad_features() {
+        let text = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"lsoa_code":"A"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]}"#;
+        let shapes = read_boundaries("b.geojson", text).unwrap();
+        assert_eq!(shapes[0].0, "A");
+        assert_eq!(shapes[0].1[0].len(), 4);
+        let bad = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]}"#;
+        let e = read_boundaries("b.geojson", bad).unwrap_err().to_string();
+        assert!(e.contains("b.geojson") && e.contains("lsoa_code"), "{e}");
+    }
+}

@@ -1,0 +1,422 @@
+//! The bundle's charts, drawn with plotters from the result tables as `charts/<name>.svg` and
+//! `charts/<name>.png`.
+//!
+//! Every chart is a [`Figure`]: its [`frame::Frame`] (title, subtitle with the period, legend
+//! row, caption with source and definition), alt text, the tables it is drawn from, and a
+//! [`Plot`] that draws the data into the space the frame leaves. The same drawing code renders
+//! both formats, so the SVG and PNG always agree; SVGs are byte-identical for the same tables.
+//! A chart whose data are empty is not drawn: [`render_all`] reports it as skipped, with why.
+
+pub mod data;
+pub mod frame;
+mod map;
+mod offences;
+mod people;
+mod places;
+pub mod style;
+pub use offences::thousands;
+mod time;
+mod trend;
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use serde::Serialize;
+
+use self::data::{Table, TableError};
+use self::frame::Frame;
+use self::style::{GREY, INK, size};
+
+/// Width of every chart in pixels: readable at 900 px without scaling.
+pub const WIDTH: u32 = 900;
+
+/// What a drawing step returns: plotters' backend errors are boxed so one drawing function
+/// serves both backends.
+pub type DrawResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Errors in making the charts.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    /// A table was missing, unreadable or lacked a column.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// The boundaries file could not be read.
+    #[error("{path}: {message}")]
+    Boundaries {
+        /// The GeoJSON file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Drawing or writing a chart file failed.
+    #[error("chart {chart} ({path}): {message}")]
+    Draw {
+        /// Chart name.
+        chart: String,
+        /// File being written.
+        path: PathBuf,
+        /// The backend's error.
+        message: String,
+    },
+}
+
+/// What the charts are drawn from, besides the tables.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// The bundle's `tables/` directory.
+    pub tables: PathBuf,
+    /// The period in words, e.g. "April 2020 to September 2021".
+    pub period: String,
+    /// The serious-violence definition in words.
+    pub definition: String,
+    /// The priority-cohort age cutoff (under this age).
+    pub cutoff: u32,
+    /// The LSOA boundaries as GeoJSON text, with where it came from.
+    pub boundaries: Option<(String, String)>,
+}
+
+impl Inputs {
+    /// Reads a table of the bundle.
+    pub fn table(&self, name: &str) -> Result<Table, ChartError> {
+        Ok(Table::read(&self.tables, name)?)
+    }
+
+    /// The standard caption: a source line and the serious-violence definition.
+    pub fn police_caption(&self, extra: &str) -> String {
+        format!(
+            "Source: police recorded crime extract; population: residents of the extract's \
+             population table. {} {extra}",
+            self.definition
+        )
+    }
+}
+
+/// A chart ready to render.
+pub struct Figure {
+    /// File stem: `charts/<name>.svg` and `.png`.
+    pub name: &'static str,
+    /// Title, subtitle, legend and caption.
+    pub frame: Frame,
+    /// Alt text: what the chart shows, in words.
+    pub alt: String,
+    /// The tables it is drawn from.
+    pub tables: Vec<&'static str>,
+    /// Height in pixels.
+    pub height: u32,
+    /// The data drawing.
+    pub plot: Plot,
+}
+
+/// The data drawing of each kind of chart.
+pub enum Plot {
+    /// Monthly rates with bands.
+    Trend(trend::Trend),
+    /// Population pyramids of victims and offenders.
+    AgeSex(people::AgeSex),
+    /// Hour × weekday heatmap and hour profile.
+    Time(time::TimeHeatmap),
+    /// Rates by district with whiskers.
+    Districts(places::Districts),
+    /// Choropleth of LSOA rates with hot spots.
+    Map(map::HotspotMap),
+    /// Offence mix bars.
+    OffenceMix(offences::OffenceMix),
+    /// Lorenz curve of offences over offenders.
+    Concentration(offences::Concentration),
+    /// Knife and NTE shares by district.
+    KnifeNte(places::KnifeNte),
+    /// Harm against count by district.
+    Harm(places::HarmVsCount),
+}
+
+impl Plot {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        match self {
+            Plot::Trend(p) => p.draw(area),
+            Plot::AgeSex(p) => p.draw(area),
+            Plot::Time(p) => p.draw(area),
+            Plot::Districts(p) => p.draw(area),
+            Plot::Map(p) => p.draw(area),
+            Plot::OffenceMix(p) => p.draw(area),
+            Plot::Concentration(p) => p.draw(area),
+            Plot::KnifeNte(p) => p.draw(area),
+            Plot::Harm(p) => p.draw(area),
+        }
+    }
+}
+
+/// A chart as written, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartRecord {
+    /// File stem.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// Subtitle.
+    pub subtitle: String,
+    /// Caption.
+    pub caption: String,
+    /// Alt text.
+    pub alt: String,
+    /// The tables it is drawn from (names, without `.csv`).
+    pub tables: Vec<String>,
+    /// Whether it was drawn; when not, `skipped` says why.
+    pub drawn: bool,
+    /// Why it was not drawn.
+    pub skipped: Option<String>,
+}
+
+/// The charts in report order; each builder returns `Ok(Err(reason))` when its data are empty.
+type Builder = fn(&Inputs) -> Result<Result<Figure, String>, ChartError>;
+
+/// Every chart's name, title and builder, in the order of an SNA.
+pub const CHARTS: [(&str, &str, Builder); 10] = [
+    ("trend_police", trend_police::TITLE, trend_police::build),
+    ("trend_ae", trend_ae::TITLE, trend_ae::build),
+    ("age_sex", people::TITLE, people::build),
+    ("time_heatmap", time::TITLE, time::build),
+    (
+        "districts",
+        places::DISTRICTS_TITLE,
+        places::build_districts,
+    ),
+    ("hotspot_map", map::TITLE, map::build),
+    ("offence_mix", offences::MIX_TITLE, offences::build_mix),
+    (
+        "repeat_concentration",
+        offences::CONCENTRATION_TITLE,
+        offences::build_concentration,
+    ),
+    (
+        "knife_nte",
+        places::KNIFE_NTE_TITLE,
+        places::build_knife_nte,
+    ),
+    ("harm_vs_count", places::HARM_TITLE, places::build_harm),
+];
+
+/// Draws every chart into `dir` (SVG and PNG); returns a record per chart, drawn or skipped.
+pub fn render_all(inputs: &Inputs, dir: &Path) -> Result<Vec<ChartRecord>, ChartError> {
+    style::register_fonts();
+    std::fs::create_dir_all(dir).map_err(|e| ChartError::Draw {
+        chart: "all".into(),
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut records = Vec::new();
+    for (name, title, build) in CHARTS {
+        match build(inputs)? {
+            Ok(figure) => {
+                render(&figure, dir)?;
+                records.push(ChartRecord {
+                    name: name.to_owned(),
+                    title: figure.frame.title.clone(),
+                    subtitle: figure.frame.subtitle.clone(),
+                    caption: figure.frame.caption.clone(),
+                    alt: figure.alt.clone(),
+                    tables: figure.tables.iter().map(|t| (*t).to_owned()).collect(),
+                    drawn: true,
+                    skipped: None,
+                });
+            }
+            Err(reason) => records.push(ChartRecord {
+                name: name.to_owned(),
+                title: title.to_owned(),
+                subtitle: String::new(),
+                caption: String::new(),
+                alt: String::new(),
+                tables: Vec::new(),
+                drawn: false,
+                skipped: Some(reason),
+            }),
+        }
+    }
+    Ok(records)
+}
+
+/// Writes `dir/<name>.svg` and `dir/<name>.png`.
+pub fn render(figure: &Figure, dir: &Path) -> Result<(), ChartError> {
+    let size = (WIDTH, figure.height);
+    let svg = dir.join(format!("{}.svg", figure.name));
+    let error = |path: &Path, e: Box<dyn std::error::Error + Send + Sync>| ChartError::Draw {
+        chart: figure.name.to_owned(),
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    draw_on(SVGBackend::new(&svg, size).into_drawing_area(), figure).map_err(|e| error(&svg, e))?;
+    let png = dir.join(format!("{}.png", figure.name));
+    draw_on(BitMapBackend::new(&png, size).into_drawing_area(), figure)
+        .map_err(|e| error(&png, e))?;
+    Ok(())
+}
+
+fn draw_on<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, figure: &Figure) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let area = frame::draw(&root, &figure.frame)?;
+    figure.plot.draw(&area)?;
+    root.present()?;
+    Ok(())
+}
+
+/// The mesh every cartesian chart uses: light grid, axis descriptions and tick labels in the
+/// bundled font.
+pub fn axis_mesh<'a, 'b, DB: DrawingBackend>(
+    chart: &'b mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x_desc: &str,
+    y_desc: &str,
+) -> plotters::chart::MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, DB> {
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style(style::text(size::AXIS, INK))
+        .label_style(style::text(size::LABEL, INK))
+        .bold_line_style(GREY.mix(0.25))
+        .light_line_style(TRANSPARENT)
+        .axis_style(GREY)
+        .x_label_formatter(&tick_label)
+        .y_label_formatter(&tick_label);
+    mesh
+}
+
+/// A tick label with no needless decimals: whole numbers with thousands separators, others
+/// with up to two decimal places.
+pub fn tick_label(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        thousands(v.round())
+    } else {
+        let text = format!("{v:.2}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+/// A formatter for a categorical axis drawn on f64 positions 0, 1, 2, ...: the label of each
+/// whole position, nothing between.
+pub fn category_label(labels: &[String], v: f64) -> String {
+    let i = v.round();
+    if (v - i).abs() > 1e-6 || i < 0.0 {
+        return String::new();
+    }
+    labels.get(i as usize).cloned().unwrap_or_default()
+}
+
+/// `YYYY-MM` as "Apr 2020".
+pub fn month_label(month: &str) -> String {
+    chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map(|d| d.format("%b %Y").to_string())
+        .unwrap_or_else(|_| month.to_owned())
+}
+
+mod trend_police {
+    use super::*;
+
+    pub const TITLE: &str = "Serious violence per 1,000 residents, by month";
+
+    pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
+        let table = inputs.table("trend_monthly")?;
+        let Some(trend) = trend::from_table(
+            &table,
+            inputs,
+            "offences",
+            "Offences per 1,000 residents (per month)",
+        )?
+        else {
+            return Ok(Err("trend_monthly has no serious-violence offences".into()));
+        };
+        let alt = trend.describe("serious violence offences");
+        Ok(Ok(Figure {
+            name: "trend_police",
+            frame: Frame {
+                title: TITLE.into(),
+                subtitle: format!("{}; all ages and under-{}s", inputs.period, inputs.cutoff),
+                legend: trend.legend(),
+                caption: inputs.police_caption(&format!(
+                    "Under-{c}s: offences with a victim or offender aged under {c}, per 1,000 \
+                     residents aged under {c}. Bands: 95% CI (exact Poisson under 10, Byar \
+                     otherwise).",
+                    c = inputs.cutoff
+                )),
+            },
+            alt,
+            tables: vec!["trend_monthly"],
+            height: 560,
+            plot: Plot::Trend(trend),
+        }))
+    }
+}
+
+mod trend_ae {
+    use super::*;
+
+    pub const TITLE: &str = "Assault-related A&E attendances per 1,000 residents, by month";
+
+    pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
+        let table = inputs.table("trend_ae_monthly")?;
+        let Some(trend) = trend::from_table(
+            &table,
+            inputs,
+            "attendances",
+            "Attendances per 1,000 residents (per month)",
+        )?
+        else {
+            return Ok(Err("trend_ae_monthly has no assault attendances".into()));
+        };
+        let alt = trend.describe("assault-related A&E attendances by residents");
+        Ok(Ok(Figure {
+            name: "trend_ae",
+            frame: Frame {
+                title: TITLE.into(),
+                subtitle: format!("{}; all ages and under-{}s", inputs.period, inputs.cutoff),
+                legend: trend.legend(),
+                caption: format!(
+                    "Source: emergency department extract (attendances with injury intent \
+                     recorded as assault, by residents of the area); population: residents. \
+                     Under-{c}s by age on arrival, per 1,000 residents aged under {c}. Bands: \
+                     95% CI (exact Poisson under 10, Byar otherwise).",
+                    c = inputs.cutoff
+                ),
+            },
+            alt,
+            tables: vec!["trend_ae_monthly"],
+            height: 560,
+            plot: Plot::Trend(trend),
+        }))
+    }
+}
+
+/// Draws a text label with a white box behind it, centred on `at` (pixels of `area`).
+pub fn boxed_label<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    at: (i32, i32),
+    style: &TextStyle,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let (w, h) = area.estimate_text_size(text, style)?;
+    let (w, h) = (w as i32, h as i32);
+    area.draw(&Rectangle::new(
+        [
+            (at.0 - w / 2 - 3, at.1 - h / 2 - 2),
+            (at.0 + w / 2 + 3, at.1 + h / 2 + 2),
+        ],
+        WHITE.mix(0.85).filled(),
+    ))?;
+    area.draw(&Text::new(
+        text.to_owned(),
+        at,
+        style.clone().pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Center,
+        )),
+    ))?;
+    Ok(())
+}

@@ -1,0 +1,462 @@
+//! The bundle's documents: `index.html` (the SNA report, self-contained and offline) and
+//! `summary.md` (the key findings for a board paper), rendered with minijinja from the
+//! templates in `templates/`.
+//!
+//! Rust gathers what the report says (findings, figures with numbers, formatted tables, data
+//! sources, definitions); the templates decide how it reads, so wording and layout can be
+//! edited without touching the pipeline.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::charts::ChartRecord;
+use crate::charts::data::{Row, Table, TableError};
+use crate::config::Config;
+use crate::findings::{self, count_text, pct_text, rate_text, ratio_text};
+use crate::output::{OutputError, write_text};
+
+const REPORT_TEMPLATE: &str = include_str!("../templates/report.html.j2");
+const SUMMARY_TEMPLATE: &str = include_str!("../templates/summary.md.j2");
+
+/// The order figures appear in the report, which numbers them.
+pub const FIGURE_ORDER: [&str; 10] = [
+    "trend_police",
+    "age_sex",
+    "districts",
+    "hotspot_map",
+    "harm_vs_count",
+    "time_heatmap",
+    "offence_mix",
+    "knife_nte",
+    "repeat_concentration",
+    "trend_ae",
+];
+
+/// Errors in writing the documents.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A table the report needs was unreadable.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// A template failed to render (a bug in an edited template, with its line).
+    #[error("template {name}: {message}")]
+    Template {
+        /// Template name.
+        name: String,
+        /// minijinja's message.
+        message: String,
+    },
+    /// A document could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// A source file of the run, for the report's data-sources section.
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    /// Path as given.
+    pub path: String,
+    /// Rows.
+    pub rows: u64,
+}
+
+/// What the report is built from, besides the tables.
+#[derive(Debug, Clone)]
+pub struct ReportInputs<'a> {
+    /// The run's configuration.
+    pub config: &'a Config,
+    /// Population year used.
+    pub population_year: i64,
+    /// Inputs with rows.
+    pub sources: Vec<Source>,
+    /// Charts, drawn or skipped.
+    pub charts: &'a [ChartRecord],
+    /// Every job (table) name with its one-line title.
+    pub tables: Vec<(String, String)>,
+    /// Generation time, RFC 3339.
+    pub generated_at: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FigureView {
+    number: usize,
+    name: String,
+    title: String,
+    subtitle: String,
+    caption: String,
+    alt: String,
+    tables: Vec<String>,
+    drawn: bool,
+    skipped: Option<String>,
+}
+
+/// A table formatted for reading.
+#[derive(Debug, Serialize)]
+struct TableView {
+    csv: String,
+    columns: Vec<String>,
+    numeric: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Method {
+    label: String,
+    definition: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Context {
+    title: String,
+    period: String,
+    start: String,
+    end: String,
+    generated_at: String,
+    tool: String,
+    definition: String,
+    cutoff: u32,
+    population_year: i64,
+    threshold: u32,
+    sources: Vec<Source>,
+    findings: Vec<String>,
+    figures: BTreeMap<String, FigureView>,
+    tables: BTreeMap<String, TableView>,
+    all_tables: Vec<(String, String)>,
+    methods: Vec<Method>,
+}
+
+/// How a column is shown.
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Text,
+    Count,
+    Rate,
+    Pct,
+    Decimal,
+    /// The value with its `lower_95`–`upper_95` limits.
+    RateCi,
+    PctCi,
+    RatioCi,
+    YesNo,
+}
+
+/// Writes `index.html` and `summary.md` into `dir` (the staged bundle).
+pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportError> {
+    let tables_dir = dir.join("tables");
+    let headline = Table::read(&tables_dir, "headline")?;
+    let hotspots = Table::read(&tables_dir, "lsoa_hotspots")?;
+    let year_on_year = Table::read(&tables_dir, "year_on_year")?;
+    let findings = findings::key_findings(
+        &headline,
+        Some(&hotspots),
+        Some(&year_on_year),
+        inputs.config.young_age_cutoff,
+    )?;
+    let context = Context {
+        title: inputs.config.title.clone(),
+        period: inputs.config.period_words(),
+        start: inputs.config.start.to_string(),
+        end: inputs.config.end.to_string(),
+        generated_at: inputs.generated_at.clone(),
+        tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
+        definition: inputs.config.serious_violence.describe(),
+        cutoff: inputs.config.young_age_cutoff,
+        population_year: inputs.population_year,
+        threshold: inputs.config.disclosure_threshold,
+        sources: inputs.sources.clone(),
+        findings: findings.clone(),
+        figures: figures(inputs.charts),
+        tables: tables(&tables_dir, inputs.config.young_age_cutoff)?,
+        all_tables: inputs.tables.clone(),
+        methods: headline
+            .rows()
+            .map(|r| {
+                Ok(Method {
+                    label: r.text("label")?.to_owned(),
+                    definition: r.text("definition")?.to_owned(),
+                })
+            })
+            .collect::<Result<_, TableError>>()?,
+    };
+    let mut env = Environment::new();
+    let template_error = |name: &str, e: minijinja::Error| ReportError::Template {
+        name: name.to_owned(),
+        message: format!("{e:#}"),
+    };
+    env.add_template("report.html", REPORT_TEMPLATE)
+        .map_err(|e| template_error("templates/report.html.j2", e))?;
+    env.add_template("summary.md", SUMMARY_TEMPLATE)
+        .map_err(|e| template_error("templates/summary.md.j2", e))?;
+    for (name, file, source) in [
+        ("report.html", "index.html", "templates/report.html.j2"),
+        ("summary.md", "summary.md", "templates/summary.md.j2"),
+    ] {
+        let text = env
+            .get_template(name)
+            .and_then(|t| t.render(minijinja::value::Serde(&context)))
+            .map_err(|e| template_error(source, e))?;
+        write_text(&dir.join(file), &text)?;
+    }
+    Ok(findings)
+}
+
+fn figures(charts: &[ChartRecord]) -> BTreeMap<String, FigureView> {
+    let mut number = 0;
+    let mut out = BTreeMap::new();
+    for name in FIGURE_ORDER {
+        let Some(chart) = charts.iter().find(|c| c.name == name) else {
+            continue;
+        };
+        if chart.drawn {
+            number += 1;
+        }
+        out.insert(
+            name.to_owned(),
+            FigureView {
+                number: if chart.drawn { number } else { 0 },
+                name: chart.name.clone(),
+                title: chart.title.clone(),
+                subtitle: chart.subtitle.clone(),
+                caption: chart.caption.clone(),
+                alt: chart.alt.clone(),
+                tables: chart.tables.clone(),
+                drawn: chart.drawn,
+                skipped: chart.skipped.clone(),
+            },
+        );
+    }
+    out
+}
+
+/// The tables shown in the report, formatted.
+fn tables(dir: &Path, cutoff: u32) -> Result<BTreeMap<String, TableView>, ReportError> {
+    use Format::*;
+    let mut out = BTreeMap::new();
+    let mut add = |key: &str,
+                   table: &str,
+                   filter: &dyn Fn(&Row) -> bool,
+                   limit: usize,
+                   columns: &[(&str, &str, Format)]|
+     -> Result<(), ReportError> {
+        let t = Table::read(dir, table)?;
+        out.insert(key.to_owned(), view(&t, table, filter, limit, columns)?);
+        Ok(())
+    };
+    let all = |_: &Row| true;
+    add(
+        "year_on_year",
+        "year_on_year",
+        &all,
+        usize::MAX,
+        &[
+            ("ho_group", "Offence group", Text),
+            ("current", "Last 12 months", Count),
+            ("previous", "12 months before", Count),
+            ("change", "Change", Count),
+            ("change_pct", "Change (%)", Pct),
+            ("ratio", "Ratio (95% CI)", RatioCi),
+            ("significant", "Significant", YesNo),
+        ],
+    )?;
+    add(
+        "rate_ratio",
+        "rate_ratio_by_group",
+        &all,
+        usize::MAX,
+        &[
+            ("ho_group", "Offence group", Text),
+            ("role", "Role", Text),
+            ("young_persons", &format!("Under {cutoff}"), Count),
+            ("young_rate_per_1000", "Rate per 1,000", Rate),
+            ("older_persons", &format!("{cutoff} and over"), Count),
+            ("older_rate_per_1000", "Rate per 1,000", Rate),
+            ("rate_ratio", "Rate ratio (95% CI)", RatioCi),
+        ],
+    )?;
+    add(
+        "age_standardised",
+        "age_standardised",
+        &all,
+        usize::MAX,
+        &[
+            ("role", "Role", Text),
+            ("sex", "Sex", Text),
+            ("persons", "Persons", Count),
+            (
+                "dsr_per_100000",
+                "Age-standardised rate per 100,000 (95% CI)",
+                RateCi,
+            ),
+        ],
+    )?;
+    for (key, level) in [("districts", "district"), ("csps", "csp")] {
+        add(
+            key,
+            "areas",
+            &|r: &Row| r.text("level").is_ok_and(|l| l == level),
+            usize::MAX,
+            &[
+                ("area_name", "Area", Text),
+                ("offences", "Offences", Count),
+                ("population", "Residents", Count),
+                ("rate_per_1000", "Rate per 1,000 (95% CI)", RateCi),
+                ("share_pct", "Share of offences (%)", Decimal),
+            ],
+        )?;
+    }
+    add(
+        "hotspots",
+        "lsoa_hotspots",
+        &all,
+        10,
+        &[
+            ("rank", "Rank", Text),
+            ("lsoa_code", "LSOA", Text),
+            ("lsoa_name", "LSOA name", Text),
+            ("ward_name", "Ward", Text),
+            ("district", "District", Text),
+            ("offences", "Offences", Count),
+            ("rate_per_1000", "Rate per 1,000 (95% CI)", RateCi),
+            ("gi_star_z", "Gi* z", Decimal),
+            ("hotspot", "Hot spot", YesNo),
+        ],
+    )?;
+    add(
+        "knife_cohort",
+        "knife",
+        &|r: &Row| r.text("breakdown").is_ok_and(|b| b == "cohort"),
+        usize::MAX,
+        &[
+            ("category", "Cohort", Text),
+            ("offences", "Offences", Count),
+            ("knife_offences", "Knife-enabled", Count),
+            ("knife_pct", "Knife-enabled (%, 95% CI)", PctCi),
+        ],
+    )?;
+    add(
+        "repeat",
+        "repeat_offending",
+        &|r: &Row| r.text("breakdown").is_ok_and(|b| b == "top_share"),
+        usize::MAX,
+        &[
+            ("population", "Population", Text),
+            ("category", "Group", Text),
+            ("persons", "Persons", Count),
+            ("events", "Events", Count),
+            ("pct_events", "Share of events (%, 95% CI)", PctCi),
+        ],
+    )?;
+    add(
+        "repeat_counts",
+        "repeat_offending",
+        &|r: &Row| r.text("breakdown").is_ok_and(|b| b == "events_per_person"),
+        usize::MAX,
+        &[
+            ("population", "Population", Text),
+            ("category", "Events per person", Text),
+            ("persons", "Persons", Count),
+            ("pct_persons", "Share of persons (%)", Pct),
+            ("events", "Events", Count),
+            ("pct_events", "Share of events (%, 95% CI)", PctCi),
+        ],
+    )?;
+    add(
+        "ambulance",
+        "ambulance",
+        &|r: &Row| r.flag("conveyed").unwrap_or(false),
+        usize::MAX,
+        &[
+            ("cohort", "Cohort", Text),
+            ("incidents", "Conveyed to A&E", Count),
+            ("cohort_incidents", "All assault incidents", Count),
+            ("pct", "Conveyed (%, 95% CI)", PctCi),
+        ],
+    )?;
+    add(
+        "svd_outcomes",
+        "svd_outcomes",
+        &all,
+        usize::MAX,
+        &[
+            ("financial_year", "Financial year", Text),
+            ("measure", "Measure", Text),
+            ("age_group", "Age group", Text),
+            ("count", "Count", Count),
+            ("rate_per_1000", "Rate per 1,000 (95% CI)", RateCi),
+        ],
+    )?;
+    add(
+        "data_quality",
+        "data_quality",
+        &all,
+        usize::MAX,
+        &[
+            ("scope", "Scope", Text),
+            ("reason", "Reason", Text),
+            ("consequence", "Consequence", Text),
+            ("rows", "Rows", Count),
+            ("total", "Out of", Count),
+            ("pct", "%", Pct),
+        ],
+    )?;
+    Ok(out)
+}
+
+fn view(
+    table: &Table,
+    name: &str,
+    filter: &dyn Fn(&Row) -> bool,
+    limit: usize,
+    columns: &[(&str, &str, Format)],
+) -> Result<TableView, ReportError> {
+    let mut rows = Vec::new();
+    for row in table.rows().filter(|r| filter(r)).take(limit) {
+        let mut cells = Vec::new();
+        for (column, _, format) in columns {
+            cells.push(cell(&row, column, *format)?);
+        }
+        rows.push(cells);
+    }
+    Ok(TableView {
+        csv: format!("tables/{name}.csv"),
+        columns: columns.iter().map(|c| c.1.to_owned()).collect(),
+        numeric: columns
+            .iter()
+            .map(|c| !matches!(c.2, Format::Text))
+            .collect(),
+        rows,
+    })
+}
+
+fn cell(row: &Row, column: &str, format: Format) -> Result<String, TableError> {
+    let with_ci = |f: fn(f64) -> String, unit: &str| -> Result<String, TableError> {
+        let Some(v) = row.number(column)? else {
+            return Ok("–".to_owned());
+        };
+        Ok(match (row.number("lower_95")?, row.number("upper_95")?) {
+            (Some(lo), Some(hi)) => format!("{}{unit} ({}–{})", f(v), f(lo), f(hi)),
+            _ => format!("{}{unit}", f(v)),
+        })
+    };
+    let number = |f: fn(f64) -> String| -> Result<String, TableError> {
+        Ok(row.number(column)?.map_or_else(|| "–".to_owned(), f))
+    };
+    match format {
+        Format::Text => Ok(row.text(column)?.replace('_', " ")),
+        Format::Count => number(count_text),
+        Format::Rate => number(rate_text),
+        Format::Pct => number(pct_text),
+        Format::Decimal => number(|v| format!("{v:.2}")),
+        Format::RateCi => with_ci(rate_text, ""),
+        Format::PctCi => with_ci(pct_text, ""),
+        Format::RatioCi => with_ci(ratio_text, ""),
+        Format::YesNo => Ok(match row.text(column)? {
+            "true" => "yes".to_owned(),
+            "false" => "no".to_owned(),
+            _ => "–".to_owned(),
+        }),
+    }
+}
