@@ -391,9 +391,11 @@ mod tests {
 
     #[test]
     fn period_in_words() {
-        let mut config = Config::default();
-        config.start = parse_date("2020-04-01").unwrap();
-        config.end = parse_date("2021-09-30").unwrap();
+        let mut config = Config {
+            start: parse_date("2020-04-01").unwrap(),
+            end: parse_date("2021-09-30").unwrap(),
+            ..Config::default()
+        };
         assert_eq!(config.period_words(), "April 2020 to September 2021");
         config.start = parse_date("2020-04-03").unwrap();
         assert_eq!(config.period_words(), "3 April 2020 to 30 September 2021");

@@ -39,174 +39,176 @@ pub fn key_findings(
             upper: row.number("upper_95")?,
         }))
     };
+    // A measure with a value: null measures (too few data) give no sentence.
+    let valued = |id: &str| -> Result<Option<(Measure, f64)>, TableError> {
+        Ok(measure(id)?.and_then(|m| m.value.map(|v| (m, v))))
+    };
     let mut out = Vec::new();
-    if let (Some(count), Some(rate)) = (measure("sv_offences")?, measure("sv_rate_per_1000")?) {
-        if let (Some(n), Some(r)) = (count.value, rate.value) {
-            out.push(format!(
-                "There were {} serious violence offences in the period: {} per 1,000 residents{}.",
-                count_text(n),
-                rate_text(r),
-                ci(&rate, rate_text, "")
-            ));
-        }
+    if let (Some((_, n)), Some((rate, r))) = (valued("sv_offences")?, valued("sv_rate_per_1000")?) {
+        out.push(format!(
+            "There were {} serious violence offences in the period: {} per 1,000 residents{}.",
+            count_text(n),
+            rate_text(r),
+            ci(&rate, rate_text, "")
+        ));
     }
-    if let (Some(v), Some(o)) = (
-        measure("victim_prevalence_pct")?,
-        measure("offender_prevalence_pct")?,
+    if let (Some((_, v)), Some((_, o))) = (
+        valued("victim_prevalence_pct")?,
+        valued("offender_prevalence_pct")?,
     ) {
-        if let (Some(vv), Some(ov)) = (v.value, o.value) {
-            out.push(format!(
-                "{}% of residents were recorded as victims of serious violence and {}% as offenders.",
-                pct_text(vv),
-                pct_text(ov)
-            ));
-        }
+        out.push(format!(
+            "{}% of residents were recorded as victims of serious violence and {}% as offenders.",
+            pct_text(v),
+            pct_text(o)
+        ));
     }
     for (id, who) in [
         ("offenders_male_pct", "offenders"),
         ("victims_male_pct", "victims"),
     ] {
-        if let Some(m) = measure(id)? {
-            if let Some(v) = m.value {
-                out.push(format!(
-                    "{}% of {who} were male{}.",
-                    pct_text(v),
-                    ci(&m, pct_text, "%")
-                ));
-            }
+        if let Some((m, v)) = valued(id)? {
+            out.push(format!(
+                "{}% of {who} were male{}.",
+                pct_text(v),
+                ci(&m, pct_text, "%")
+            ));
         }
     }
     for (id, verb) in [
         ("offender_rate_ratio_u25", "offended"),
         ("victim_rate_ratio_u25", "were victims"),
     ] {
-        if let Some(m) = measure(id)? {
-            if let Some(v) = m.value {
-                out.push(format!(
-                    "Under-{cutoff}s {verb} at {} times the rate of those {cutoff} and over{}.",
-                    ratio_text(v),
-                    ci(&m, ratio_text, "")
-                ));
-            }
-        }
-    }
-    if let Some(m) = measure("top_district_share_pct")? {
-        if let Some(v) = m.value {
+        if let Some((m, v)) = valued(id)? {
             out.push(format!(
-                "{} accounted for {}% of serious violence with a known location{}.",
-                m.label,
-                pct_text(v),
-                ci(&m, pct_text, "%")
+                "Under-{cutoff}s {verb} at {} times the rate of those {cutoff} and over{}.",
+                ratio_text(v),
+                ci(&m, ratio_text, "")
             ));
         }
     }
-    if let Some(table) = hotspots {
-        let total = table.rows().count();
-        let hot: Vec<_> = table
-            .rows()
-            .filter(|r| r.flag("hotspot").unwrap_or(false))
-            .collect();
-        if let Some(first) = table
-            .rows()
-            .find(|r| r.text("rank").is_ok_and(|v| v == "1"))
-        {
-            if !hot.is_empty() && first.flag("hotspot")? {
-                out.push(format!(
-                    "{} of {} neighbourhoods (LSOAs) were serious-violence hot spots; the strongest \
-                     was {} in {} ward, {}.",
-                    hot.len(),
-                    total,
-                    first.text("lsoa_name")?,
-                    first.text("ward_name")?,
-                    first.text("district")?
-                ));
-            }
-        }
+    if let Some((m, v)) = valued("top_district_share_pct")? {
+        out.push(format!(
+            "{} accounted for {}% of serious violence with a known location{}.",
+            m.label,
+            pct_text(v),
+            ci(&m, pct_text, "%")
+        ));
     }
-    if let Some(m) = measure("knife_pct")? {
-        if let Some(v) = m.value {
-            out.push(format!(
-                "{}% of offences were knife-enabled{}.",
-                pct_text(v),
-                ci(&m, pct_text, "%")
-            ));
-        }
+    if let Some(sentence) = hotspot_sentence(hotspots)? {
+        out.push(sentence);
     }
-    if let Some(m) = measure("nte_pct")? {
-        if let Some(v) = m.value {
-            out.push(format!(
-                "{}% of offences were linked to the night-time economy{}.",
-                pct_text(v),
-                ci(&m, pct_text, "%")
-            ));
-        }
+    if let Some((m, v)) = valued("knife_pct")? {
+        out.push(format!(
+            "{}% of offences were knife-enabled{}.",
+            pct_text(v),
+            ci(&m, pct_text, "%")
+        ));
     }
-    if let Some(m) = measure("peak_hour")? {
-        if let (Some(n), Some(total)) = (m.numerator, m.denominator) {
-            if total > 0.0 {
-                out.push(format!(
-                    "Offences peaked between {}, with {} offences ({}% of the total).",
-                    m.label.replace('–', " and "),
-                    count_text(n),
-                    pct_text(100.0 * n / total)
-                ));
-            }
-        }
+    if let Some((m, v)) = valued("nte_pct")? {
+        out.push(format!(
+            "{}% of offences were linked to the night-time economy{}.",
+            pct_text(v),
+            ci(&m, pct_text, "%")
+        ));
     }
-    if let Some(m) = measure("repeat_offender_share_pct")? {
-        if let Some(v) = m.value {
-            out.push(format!(
-                "{}% of offences with a known offender were linked to a repeat offender (two or \
-                 more offences in the period){}.",
-                pct_text(v),
-                ci(&m, pct_text, "%")
-            ));
-        }
+    if let Some(m) = measure("peak_hour")?
+        && let (Some(n), Some(total)) = (m.numerator, m.denominator)
+        && total > 0.0
+    {
+        out.push(format!(
+            "Offences peaked between {}, with {} offences ({}% of the total).",
+            m.label.replace('–', " and "),
+            count_text(n),
+            pct_text(100.0 * n / total)
+        ));
     }
-    if let Some(table) = year_on_year {
-        if let Some(row) = table.rows_where("ho_group", "All serious violence").next() {
-            if let (Some(change), Some(current), Some(previous)) = (
-                row.number("change_pct")?,
-                row.number("current")?,
-                row.number("previous")?,
-            ) {
-                let direction = if change >= 0.0 { "higher" } else { "lower" };
-                let significance = if row.flag("significant")? {
-                    "a statistically significant change"
-                } else {
-                    "not statistically significant"
-                };
-                out.push(format!(
-                    "Offences in the last 12 months were {}% {direction} than in the 12 months \
-                     before ({} against {}; {significance}).",
-                    pct_text(change.abs()),
-                    count_text(current),
-                    count_text(previous)
-                ));
-            }
-        }
+    if let Some((m, v)) = valued("repeat_offender_share_pct")? {
+        out.push(format!(
+            "{}% of offences with a known offender were linked to a repeat offender (two or \
+             more offences in the period){}.",
+            pct_text(v),
+            ci(&m, pct_text, "%")
+        ));
     }
-    if let Some(m) = measure("ae_assault_rate_per_1000")? {
-        if let (Some(v), Some(n)) = (m.value, m.numerator) {
-            out.push(format!(
-                "Residents made {} assault-related A&E attendances: {} per 1,000 residents{}.",
-                count_text(n),
-                rate_text(v),
-                ci(&m, rate_text, "")
-            ));
-        }
+    if let Some(sentence) = year_on_year_sentence(year_on_year)? {
+        out.push(sentence);
     }
-    if let Some(m) = measure("ambulance_conveyed_u25_pct")? {
-        if let Some(v) = m.value {
-            out.push(format!(
-                "{}% of assault ambulance incidents conveyed to A&E were for patients aged under \
-                 {cutoff}{}.",
-                pct_text(v),
-                ci(&m, pct_text, "%")
-            ));
-        }
+    if let Some((m, v)) = valued("ae_assault_rate_per_1000")?
+        && let Some(n) = m.numerator
+    {
+        out.push(format!(
+            "Residents made {} assault-related A&E attendances: {} per 1,000 residents{}.",
+            count_text(n),
+            rate_text(v),
+            ci(&m, rate_text, "")
+        ));
+    }
+    if let Some((m, v)) = valued("ambulance_conveyed_u25_pct")? {
+        out.push(format!(
+            "{}% of assault ambulance incidents conveyed to A&E were for patients aged under \
+             {cutoff}{}.",
+            pct_text(v),
+            ci(&m, pct_text, "%")
+        ));
     }
     Ok(out)
+}
+
+/// How many LSOAs are hot spots, and the strongest, when there is one.
+fn hotspot_sentence(table: Option<&Table>) -> Result<Option<String>, TableError> {
+    let Some(table) = table else {
+        return Ok(None);
+    };
+    let hot = table
+        .rows()
+        .filter(|r| r.flag("hotspot").unwrap_or(false))
+        .count();
+    let Some(first) = table
+        .rows()
+        .find(|r| r.text("rank").is_ok_and(|v| v == "1"))
+    else {
+        return Ok(None);
+    };
+    if hot == 0 || !first.flag("hotspot")? {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "{} of {} neighbourhoods (LSOAs) were serious-violence hot spots; the strongest was {} \
+         in {} ward, {}.",
+        hot,
+        table.rows().count(),
+        first.text("lsoa_name")?,
+        first.text("ward_name")?,
+        first.text("district")?
+    )))
+}
+
+/// The last 12 months against the 12 before, when the data reach back.
+fn year_on_year_sentence(table: Option<&Table>) -> Result<Option<String>, TableError> {
+    let Some(row) = table.and_then(|t| t.rows_where("ho_group", "All serious violence").next())
+    else {
+        return Ok(None);
+    };
+    let (Some(change), Some(current), Some(previous)) = (
+        row.number("change_pct")?,
+        row.number("current")?,
+        row.number("previous")?,
+    ) else {
+        return Ok(None);
+    };
+    let direction = if change >= 0.0 { "higher" } else { "lower" };
+    let significance = if row.flag("significant")? {
+        "a statistically significant change"
+    } else {
+        "not statistically significant"
+    };
+    Ok(Some(format!(
+        "Offences in the last 12 months were {}% {direction} than in the 12 months before ({} \
+         against {}; {significance}).",
+        pct_text(change.abs()),
+        count_text(current),
+        count_text(previous)
+    )))
 }
 
 /// " (95% CI a–b)" when both limits are present.

@@ -47,6 +47,17 @@ pub struct HotspotMap {
     hotspots: usize,
 }
 
+/// A projected or geographic point.
+type Point = (f64, f64);
+/// An LSOA code with its outer rings.
+type Shape = (String, Vec<Vec<Point>>);
+/// An edge keyed by its quantised end points, lower first.
+type EdgeKey = ((i64, i64), (i64, i64));
+/// How many rings share an edge, their districts, and the edge's end points.
+type EdgeUse = (usize, Vec<String>, Point, Point);
+/// A clipping edge: inside test, whether it is vertical, and its coordinate.
+type ClipEdge = (fn(Point, f64) -> bool, bool, f64);
+
 struct Lsoa {
     district: String,
     rate: f64,
@@ -89,10 +100,7 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
     };
     let k = lat0.to_radians().cos();
     let mut rings = Vec::new();
-    let mut edges: BTreeMap<
-        ((i64, i64), (i64, i64)),
-        (usize, Vec<String>, (f64, f64), (f64, f64)),
-    > = BTreeMap::new();
+    let mut edges: BTreeMap<EdgeKey, EdgeUse> = BTreeMap::new();
     let mut district_points: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
     for (code, outer_rings) in &shapes {
         let Some(lsoa) = lsoas.get(code) else {
@@ -197,10 +205,7 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
 }
 
 /// Reads (LSOA code, outer rings as (lon, lat)) from GeoJSON with an `lsoa_code` property.
-fn read_boundaries(
-    origin: &str,
-    text: &str,
-) -> Result<Vec<(String, Vec<Vec<(f64, f64)>>)>, ChartError> {
+fn read_boundaries(origin: &str, text: &str) -> Result<Vec<Shape>, ChartError> {
     let error = |message: String| ChartError::Boundaries {
         path: origin.to_owned(),
         message,
@@ -338,7 +343,7 @@ impl Transform {
 /// lines are all the inset needs, where a geometry crate would bring a whole boolean-ops
 /// engine.
 fn clip(ring: &[(f64, f64)], (x0, y0, x1, y1): Bounds) -> Vec<(f64, f64)> {
-    let edges: [(fn((f64, f64), f64) -> bool, bool, f64); 4] = [
+    let edges: [ClipEdge; 4] = [
         (|p, v| p.0 >= v, true, x0),
         (|p, v| p.0 <= v, true, x1),
         (|p, v| p.1 >= v, false, y0),

@@ -116,7 +116,7 @@ pub enum Plot {
     /// Population pyramids of victims and offenders.
     AgeSex(people::AgeSex),
     /// Hour × weekday heatmap and hour profile.
-    Time(time::TimeHeatmap),
+    Time(Box<time::TimeHeatmap>),
     /// Rates by district with whiskers.
     Districts(places::Districts),
     /// Choropleth of LSOA rates with hot spots.

@@ -78,7 +78,7 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
         alt,
         tables: vec!["time_profile", "hour_profile"],
         height: 760,
-        plot: Plot::Time(chart),
+        plot: Plot::Time(Box::new(chart)),
     }))
 }
 

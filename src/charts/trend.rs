@@ -20,6 +20,9 @@ pub const LOCKDOWNS: [(&str, &str); 3] = [
     ("2021-01-06", "2021-03-28"),
 ];
 
+/// A monthly rate with its lower and upper 95% limits.
+pub type Estimate = (f64, f64, f64);
+
 /// One line of a trend chart.
 #[derive(Debug, Clone)]
 pub struct Series {
@@ -32,7 +35,7 @@ pub struct Series {
     /// Dashed instead of solid.
     pub dashed: bool,
     /// (rate, lower, upper) per month, aligned with [`Trend::months`].
-    pub points: Vec<Option<(f64, f64, f64)>>,
+    pub points: Vec<Option<Estimate>>,
 }
 
 /// A monthly trend chart.
@@ -196,7 +199,7 @@ impl Trend {
                     return String::new();
                 }
                 let i = i as usize;
-                if i % step == 0 {
+                if i.is_multiple_of(step) {
                     month_label(&months[i])
                 } else {
                     String::new()
@@ -251,8 +254,8 @@ impl Trend {
 }
 
 /// Consecutive months with values, as (index, point) runs (gaps break lines and bands).
-fn runs(points: &[Option<(f64, f64, f64)>]) -> Vec<Vec<(f64, (f64, f64, f64))>> {
-    let mut out: Vec<Vec<(f64, (f64, f64, f64))>> = vec![Vec::new()];
+fn runs(points: &[Option<Estimate>]) -> Vec<Vec<(f64, Estimate)>> {
+    let mut out: Vec<Vec<(f64, Estimate)>> = vec![Vec::new()];
     for (i, p) in points.iter().enumerate() {
         match p {
             Some(p) => out.last_mut().map(|r| r.push((i as f64, *p))).unwrap_or(()),

@@ -187,22 +187,7 @@ pub fn write_extract(dir: &Path) {
             utf8("home_lsoa"),
         ],
     );
-    write_parquet(
-        &dir.join("ae_attendances.parquet"),
-        AE,
-        vec![
-            utf8("attendance_id"),
-            utf8("patient_id"),
-            timestamp("arrived_at"),
-            int("age"),
-            utf8("sex"),
-            utf8("home_lsoa"),
-            utf8("site"),
-            boolean("assault"),
-            utf8("weapon"),
-            boolean("admitted"),
-        ],
-    );
+    write_parquet(&dir.join("ae_attendances.parquet"), AE, ae_fields());
     write_parquet(
         &dir.join("ambulance.parquet"),
         AMBULANCE,
@@ -227,6 +212,22 @@ pub fn write_extract(dir: &Path) {
             Field::new("population", DataType::Int64, true),
         ],
     );
+}
+
+/// The columns of `ae_attendances.parquet`.
+pub fn ae_fields() -> Vec<Field> {
+    vec![
+        utf8("attendance_id"),
+        utf8("patient_id"),
+        timestamp("arrived_at"),
+        int("age"),
+        utf8("sex"),
+        utf8("home_lsoa"),
+        utf8("site"),
+        boolean("assault"),
+        utf8("weapon"),
+        boolean("admitted"),
+    ]
 }
 
 /// A config file for the fixture: the period is calendar 2021.

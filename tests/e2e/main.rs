@@ -6,6 +6,7 @@ mod assessment;
 mod bad_input;
 mod fixture;
 mod partner;
+mod report;
 mod sample;
 
 use std::collections::HashMap;
