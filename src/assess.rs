@@ -28,7 +28,7 @@ pub enum AssessError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
     /// Validation found errors that would make the assessment wrong.
-    #[error("the extract in {data_dir} has data errors; no bundle was written:\n{details}")]
+    #[error("the extract in {data_dir} has data errors:\n{details}")]
     Unusable {
         /// The extract directory.
         data_dir: PathBuf,
@@ -142,34 +142,7 @@ pub async fn run(
     let started_at = chrono::Utc::now();
     let data_dir = config.data_dir.as_path();
     let report = validate::validate(config, data_dir).await?;
-    if !report.usable() {
-        let details = report
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .map(|f| {
-                format!(
-                    "  {}{}: {}{}",
-                    f.file,
-                    f.column
-                        .as_deref()
-                        .map(|c| format!(", column {c}"))
-                        .unwrap_or_default(),
-                    f.message,
-                    if f.examples.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (e.g. {})", f.examples.join(", "))
-                    }
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        return Err(AssessError::Unusable {
-            data_dir: data_dir.to_path_buf(),
-            details,
-        });
-    }
+    ensure_usable(&report, data_dir)?;
     let catalog = catalog::open(config, data_dir, queries, catalog::ViewMode::Cached).await?;
     let staging = Staging::new(out)?;
     let tables = staging.path().join("tables");
@@ -247,7 +220,42 @@ pub async fn run(
     Ok(manifest)
 }
 
-async fn run_job(
+/// Fails with [`AssessError::Unusable`], listing every error, when validation found errors
+/// that would make the results wrong.
+pub fn ensure_usable(report: &validate::Report, data_dir: &Path) -> Result<(), AssessError> {
+    if report.usable() {
+        return Ok(());
+    }
+    let details = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| {
+            format!(
+                "  {}{}: {}{}",
+                f.file,
+                f.column
+                    .as_deref()
+                    .map(|c| format!(", column {c}"))
+                    .unwrap_or_default(),
+                f.message,
+                if f.examples.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (e.g. {})", f.examples.join(", "))
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Err(AssessError::Unusable {
+        data_dir: data_dir.to_path_buf(),
+        details,
+    })
+}
+
+/// Runs one SQL job and streams its result into `tables/<job>.csv` and `.parquet`.
+pub async fn run_job(
     ctx: &datafusion::prelude::SessionContext,
     job: &SqlFile,
     tables: &Path,

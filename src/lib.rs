@@ -3,8 +3,9 @@
 //!
 //! Data flows one way: [`config`] → [`catalog`] (the extract checked against [`contract`],
 //! the [`reference`] lookups, the [`udf`] statistics functions and the views in `queries/`) →
-//! [`assess`] (the SQL jobs) → the bundle written through [`staging`]. Partners reach the same
-//! catalog through [`query`] and [`shell`].
+//! [`assess`] (the SQL jobs) → [`charts`] and [`report`] → the bundle written through
+//! [`staging`]. [`refresh`] keeps a dashboard of the latest months current for a scheduler.
+//! Partners reach the same catalog through [`query`] and [`shell`].
 
 pub mod assess;
 pub mod catalog;
@@ -19,6 +20,7 @@ pub mod pack;
 pub mod queries;
 pub mod query;
 pub mod reference;
+pub mod refresh;
 pub mod report;
 pub mod shell;
 pub mod staging;

@@ -12,6 +12,7 @@ use vrn_sna::assess::{self, JobResult, Progress};
 use vrn_sna::config::{Config, LoadedConfig, parse_date};
 use vrn_sna::queries::QuerySet;
 use vrn_sna::query::{self, Format, QuerySession};
+use vrn_sna::refresh::{self, Done};
 use vrn_sna::{generate, pack, shell, validate};
 
 /// Serious-violence Strategic Needs Assessment for Violence Reduction Networks.
@@ -122,6 +123,41 @@ enum Command {
         #[arg(long, value_name = "N")]
         threshold: Option<u32>,
     },
+    /// Refresh the dashboard of the latest months, for cron or a systemd timer.
+    ///
+    /// Builds monthly SPC charts over the latest complete months, and districts, times and hot
+    /// spots over the last 12, into a new version that replaces the dashboard in one step.
+    /// Does nothing (and says "up to date") when the inputs, queries and configuration are
+    /// unchanged since the last successful refresh. Each attempt is recorded in
+    /// <DASHBOARD>.status.json beside the dashboard.
+    #[command(after_help = "\
+Exit codes:
+  0   refreshed, or up to date
+  1   failed (bad input or configuration); the previous dashboard is unchanged and
+      <DASHBOARD>.status.json says why
+  2   usage error
+  75  another refresh holds the lock and did not release it within --wait")]
+    Refresh {
+        /// Extract directory (overrides the config's data_dir).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// The dashboard path, a symbolic link to the current version (default:
+        /// <output_dir>/dashboard).
+        #[arg(long, value_name = "DIR")]
+        dashboard: Option<PathBuf>,
+        /// Months in the trend window: the latest N complete months in the data.
+        #[arg(long, value_name = "N", default_value_t = refresh::DEFAULT_MONTHS)]
+        months: u32,
+        /// Rebuild even when nothing changed.
+        #[arg(long)]
+        force: bool,
+        /// Seconds to wait for another refresh of the same dashboard to finish.
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        wait: u64,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// List every table and view with its columns, types and row count.
     Tables {
         /// Extract or partner pack directory (overrides the config's data_dir).
@@ -180,6 +216,25 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Command::Refresh {
+        data,
+        dashboard,
+        months,
+        force,
+        wait,
+        quiet,
+    } = cli.command
+    {
+        let options = RefreshArgs {
+            data,
+            dashboard,
+            months,
+            force,
+            wait,
+            quiet,
+        };
+        return refresh_command(cli.config, options).await;
+    }
     let loaded = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Validate { data, json } => {
@@ -302,6 +357,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Refresh { .. } => unreachable!("handled above"),
         Command::Tables { data } => {
             let session = open_session(loaded, data, false).await?;
             let mut stdout = std::io::stdout().lock();
@@ -318,6 +374,91 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The arguments of `sna refresh`.
+struct RefreshArgs {
+    data: Option<PathBuf>,
+    dashboard: Option<PathBuf>,
+    months: u32,
+    force: bool,
+    wait: u64,
+    quiet: bool,
+}
+
+/// `sna refresh`: a configuration that cannot be loaded is a failure recorded in the status
+/// file like any other, when the dashboard is known from `--dashboard`.
+async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Result<ExitCode> {
+    let loaded = Config::load(config_path.as_deref())
+        .map_err(anyhow::Error::from)
+        .and_then(|loaded| {
+            let mut config = loaded.config;
+            if let Some(dir) = args.data.clone() {
+                config.data_dir = dir;
+            }
+            let queries = QuerySet::load(&config.queries_dir)?;
+            Ok((config, queries))
+        });
+    let dashboard = match (&args.dashboard, &loaded) {
+        (Some(path), _) => path.clone(),
+        (None, Ok((config, _))) => config.output_dir.join("dashboard"),
+        (None, Err(e)) => anyhow::bail!("{e:#}"),
+    };
+    let options = refresh::Options {
+        dashboard: dashboard.clone(),
+        months: args.months,
+        force: args.force,
+        wait: std::time::Duration::from_secs(args.wait),
+    };
+    let report = refresh::refresh(
+        loaded
+            .as_ref()
+            .map(|(c, q)| (c, q))
+            .map_err(|e| format!("{e:#}")),
+        &options,
+    )
+    .await;
+    if let Some(holder) = &report.took_over_from
+        && !args.quiet
+    {
+        eprintln!("note: took over the lock left by a refresh that did not finish ({holder})");
+    }
+    match report.result {
+        Ok(Done::Refreshed {
+            data_up_to, months, ..
+        }) => {
+            if !args.quiet {
+                eprintln!(
+                    "Refreshed {}: data up to {data_up_to} ({months} months), in {:.1} s",
+                    dashboard.display(),
+                    report.seconds
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Done::UpToDate { data_up_to }) => {
+            if !args.quiet {
+                eprintln!(
+                    "{} is up to date (data up to {}): nothing changed since the last refresh",
+                    dashboard.display(),
+                    data_up_to.as_deref().unwrap_or("unknown")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ refresh::RefreshError::Lock(_)) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(e.exit_code()))
+        }
+        Err(e) => {
+            eprintln!(
+                "error: refresh of {} failed: {e}\nThe dashboard is unchanged; {} records the failure.",
+                dashboard.display(),
+                refresh::status::Status::path_for(&dashboard).display()
+            );
+            Ok(ExitCode::from(e.exit_code()))
         }
     }
 }

@@ -27,7 +27,8 @@ pub struct OutputError {
 }
 
 impl OutputError {
-    fn at(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> OutputError + '_ {
+    /// A constructor of errors about `path`.
+    pub fn at(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> OutputError + '_ {
         move |e| OutputError {
             path: path.to_path_buf(),
             message: e.to_string(),

@@ -115,6 +115,8 @@ pub struct QuerySet {
     pub jobs: Vec<SqlFile>,
     /// Tables of the partner pack (`partner/*.sql`), in file-name order.
     pub partner: Vec<SqlFile>,
+    /// Tables of the refreshed dashboard (`refresh/*.sql`), in file-name order.
+    pub refresh: Vec<SqlFile>,
 }
 
 impl QuerySet {
@@ -126,10 +128,25 @@ impl QuerySet {
                 views: read_dir_sql(&dir.join("views"), "views/")?,
                 jobs: read_dir_sql(dir, "")?,
                 partner: read_dir_sql(&dir.join("partner"), "partner/")?,
+                refresh: read_dir_sql(&dir.join("refresh"), "refresh/")?,
             })
         } else {
             Ok(QuerySet::bundled())
         }
+    }
+
+    /// The job named `name` (a top-level `queries/<name>.sql`).
+    pub fn job(&self, name: &str) -> Option<&SqlFile> {
+        self.jobs.iter().find(|j| j.name == name)
+    }
+
+    /// Every SQL file of the set, views first.
+    pub fn all(&self) -> impl Iterator<Item = &SqlFile> {
+        self.views
+            .iter()
+            .chain(&self.jobs)
+            .chain(&self.partner)
+            .chain(&self.refresh)
     }
 
     /// The copy of `queries/` compiled into the binary.
@@ -158,6 +175,7 @@ impl QuerySet {
             views: collect(BUNDLED.get_dir("views"), "views/"),
             jobs: collect(Some(&BUNDLED), ""),
             partner: collect(BUNDLED.get_dir("partner"), "partner/"),
+            refresh: collect(BUNDLED.get_dir("refresh"), "refresh/"),
         }
     }
 }

@@ -36,6 +36,10 @@ pub enum Marker {
     Triangle,
     /// Filled square.
     Square,
+    /// Open circle drawn around a point.
+    Ring,
+    /// Open diamond drawn around a point.
+    Diamond,
     /// No marker.
     None,
 }
@@ -215,6 +219,17 @@ where
         Marker::Square => screen.draw(&Rectangle::new(
             [(at.0 - 5, at.1 - 5), (at.0 + 5, at.1 + 5)],
             color.filled(),
+        ))?,
+        Marker::Ring => screen.draw(&Circle::new(at, 9, color.stroke_width(3)))?,
+        Marker::Diamond => screen.draw(&PathElement::new(
+            vec![
+                (at.0, at.1 - 12),
+                (at.0 + 12, at.1),
+                (at.0, at.1 + 12),
+                (at.0 - 12, at.1),
+                (at.0, at.1 - 12),
+            ],
+            color.stroke_width(3),
         ))?,
         Marker::None => {}
     }

@@ -13,6 +13,7 @@ mod map;
 mod offences;
 mod people;
 mod places;
+mod spc;
 pub mod style;
 pub use offences::thousands;
 mod time;
@@ -129,6 +130,8 @@ pub enum Plot {
     KnifeNte(places::KnifeNte),
     /// Harm against count by district.
     Harm(places::HarmVsCount),
+    /// A monthly rate with SPC centre line, limits and signals.
+    Spc(spc::SpcChart),
 }
 
 impl Plot {
@@ -146,6 +149,7 @@ impl Plot {
             Plot::Concentration(p) => p.draw(area),
             Plot::KnifeNte(p) => p.draw(area),
             Plot::Harm(p) => p.draw(area),
+            Plot::Spc(p) => p.draw(area),
         }
     }
 }
@@ -172,7 +176,7 @@ pub struct ChartRecord {
 }
 
 /// The charts in report order; each builder returns `Ok(Err(reason))` when its data are empty.
-type Builder = fn(&Inputs) -> Result<Result<Figure, String>, ChartError>;
+pub type Builder = fn(&Inputs) -> Result<Result<Figure, String>, ChartError>;
 
 /// Every chart's name, title and builder, in the order of an SNA.
 pub const CHARTS: [(&str, &str, Builder); 10] = [
@@ -200,8 +204,30 @@ pub const CHARTS: [(&str, &str, Builder); 10] = [
     ("harm_vs_count", places::HARM_TITLE, places::build_harm),
 ];
 
-/// Draws every chart into `dir` (SVG and PNG); returns a record per chart, drawn or skipped.
+/// The dashboard's charts over its whole window: the SPC charts.
+pub const DASHBOARD_TREND_CHARTS: [(&str, &str, Builder); 3] = [
+    ("spc_police", dashboard::POLICE_TITLE, dashboard::police),
+    ("spc_police_young", dashboard::YOUNG_TITLE, dashboard::young),
+    ("spc_ae", dashboard::AE_TITLE, dashboard::ae),
+];
+
+/// The dashboard's charts over its last 12 months.
+pub const DASHBOARD_RECENT_CHARTS: [(&str, &str, Builder); 1] =
+    [("time_heatmap", time::TITLE, time::build)];
+
+/// Draws every chart of the assessment into `dir` (SVG and PNG); returns a record per chart,
+/// drawn or skipped.
 pub fn render_all(inputs: &Inputs, dir: &Path) -> Result<Vec<ChartRecord>, ChartError> {
+    render_set(&CHARTS, inputs, dir)
+}
+
+/// Draws the charts of `set` into `dir` (SVG and PNG); returns a record per chart, drawn or
+/// skipped.
+pub fn render_set(
+    set: &[(&str, &str, Builder)],
+    inputs: &Inputs,
+    dir: &Path,
+) -> Result<Vec<ChartRecord>, ChartError> {
     style::register_fonts();
     std::fs::create_dir_all(dir).map_err(|e| ChartError::Draw {
         chart: "all".into(),
@@ -209,7 +235,7 @@ pub fn render_all(inputs: &Inputs, dir: &Path) -> Result<Vec<ChartRecord>, Chart
         message: e.to_string(),
     })?;
     let mut records = Vec::new();
-    for (name, title, build) in CHARTS {
+    for &(name, title, build) in set {
         match build(inputs)? {
             Ok(figure) => {
                 render(&figure, dir)?;
@@ -312,6 +338,59 @@ pub fn month_label(month: &str) -> String {
     chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
         .map(|d| d.format("%b %Y").to_string())
         .unwrap_or_else(|_| month.to_owned())
+}
+
+mod dashboard {
+    use super::*;
+
+    pub const POLICE_TITLE: &str = "Serious violence per 1,000 residents: is it changing?";
+    pub const YOUNG_TITLE: &str = "Serious violence involving young people: is it changing?";
+    pub const AE_TITLE: &str = "Assault-related A&E attendances: is it changing?";
+
+    pub fn police(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
+        spc::build(
+            inputs,
+            spc::Spec {
+                name: "spc_police",
+                title: POLICE_TITLE,
+                series: "police_all".into(),
+                what: "serious violence offences, all ages".into(),
+                y_label: "Offences per 1,000 residents (per month)".into(),
+                source: inputs.police_caption(""),
+            },
+        )
+    }
+
+    pub fn young(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
+        let c = inputs.cutoff;
+        spc::build(
+            inputs,
+            spc::Spec {
+                name: "spc_police_young",
+                title: YOUNG_TITLE,
+                series: format!("police_under_{c}"),
+                what: format!("offences with a victim or offender aged under {c}"),
+                y_label: format!("Offences per 1,000 under-{c}s (per month)"),
+                source: inputs.police_caption(&format!("Rate per 1,000 residents aged under {c}.")),
+            },
+        )
+    }
+
+    pub fn ae(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
+        spc::build(
+            inputs,
+            spc::Spec {
+                name: "spc_ae",
+                title: AE_TITLE,
+                series: "ae_all".into(),
+                what: "assault-related A&E attendances by residents, all ages".into(),
+                y_label: "Attendances per 1,000 residents (per month)".into(),
+                source: "Source: emergency department extract (attendances with injury intent \
+                         recorded as assault, by residents of the area); population: residents."
+                    .into(),
+            },
+        )
+    }
 }
 
 mod trend_police {

@@ -1,0 +1,131 @@
+-- Serious violence by district: the last 12 months against the 12 months before
+-- One row per district of the area, then `Unknown` (offences with no LSOA or one outside the
+-- lookup) and `All districts`. The last 12 months are the dashboard's latest 12 complete months
+-- (`params.period_start` to `params.period_end`); the previous 12 months are the 12 before
+-- them. Current rates use the population year of the last 12 months (`params.population_year`);
+-- previous rates use the year before it (or the nearest earlier year in the population table,
+-- else the earliest). Offences in `Unknown` count towards `All districts` but have no rate.
+-- district: local authority district, `Unknown` or `All districts`
+-- current_start: first day of the last 12 months
+-- current_end: last day of the last 12 months
+-- previous_start: first day of the previous 12 months
+-- previous_end: last day of the previous 12 months
+-- offences_current: serious-violence offences in the last 12 months
+-- offences_previous: serious-violence offences in the previous 12 months
+-- difference: offences_current minus offences_previous
+-- change_pct: 100 x (offences_current - offences_previous) / offences_previous; null when offences_previous is 0
+-- population_current: residents (population year of the last 12 months)
+-- population_previous: residents (population year of the previous 12 months)
+-- rate_current: offences per 1,000 residents in the last 12 months
+-- rate_current_lower_95: lower 95% limit of rate_current (exact Poisson under 10 offences, Byar otherwise)
+-- rate_current_upper_95: upper 95% limit of rate_current
+-- rate_previous: offences per 1,000 residents in the previous 12 months
+-- rate_previous_lower_95: lower 95% limit of rate_previous
+-- rate_previous_upper_95: upper 95% limit of rate_previous
+-- rate_difference: rate_current minus rate_previous
+-- caveat: `small numbers: fewer than 10 offences in a period` when either count is under 10, else empty
+WITH bounds AS (
+    SELECT
+        p.period_start AS current_start,
+        p.period_end AS current_end,
+        CAST(p.period_start - INTERVAL '1 year' AS DATE) AS previous_start,
+        CAST(p.period_start - INTERVAL '1 day' AS DATE) AS previous_end,
+        p.population_year
+    FROM params p
+),
+previous_year AS (
+    SELECT COALESCE(
+        (SELECT MAX(pop.year) FROM population pop CROSS JOIN bounds b WHERE pop.year <= b.population_year - 1),
+        (SELECT MIN(pop.year) FROM population pop)
+    ) AS year
+),
+districts AS (
+    SELECT DISTINCT lad_name AS district FROM lsoa
+),
+offences AS (
+    SELECT
+        s.district,
+        SUM(CASE WHEN s.committed_date BETWEEN b.current_start AND b.current_end THEN 1 ELSE 0 END) AS current_count,
+        SUM(CASE WHEN s.committed_date BETWEEN b.previous_start AND b.previous_end THEN 1 ELSE 0 END) AS previous_count
+    FROM sv_offences_all s
+    CROSS JOIN bounds b
+    WHERE s.committed_date BETWEEN b.previous_start AND b.current_end
+    GROUP BY s.district
+),
+population_current AS (
+    SELECT district, SUM(population) AS population FROM residents GROUP BY district
+),
+population_previous AS (
+    SELECT l.lad_name AS district, SUM(CAST(pop.population AS BIGINT)) AS population
+    FROM population pop
+    JOIN lsoa l ON l.lsoa_code = pop.lsoa_code
+    JOIN previous_year y ON y.year = pop.year
+    GROUP BY l.lad_name
+),
+by_district AS (
+    SELECT
+        1 AS sort_group,
+        d.district,
+        COALESCE(o.current_count, 0) AS offences_current,
+        COALESCE(o.previous_count, 0) AS offences_previous,
+        pc.population AS population_current,
+        pp.population AS population_previous
+    FROM districts d
+    LEFT JOIN offences o ON o.district = d.district
+    LEFT JOIN population_current pc ON pc.district = d.district
+    LEFT JOIN population_previous pp ON pp.district = d.district
+),
+unknown AS (
+    SELECT
+        2 AS sort_group,
+        'Unknown' AS district,
+        COALESCE(SUM(o.current_count), 0) AS offences_current,
+        COALESCE(SUM(o.previous_count), 0) AS offences_previous,
+        CAST(NULL AS BIGINT) AS population_current,
+        CAST(NULL AS BIGINT) AS population_previous
+    FROM offences o
+    WHERE o.district = 'Unknown'
+),
+everything AS (
+    SELECT
+        3 AS sort_group,
+        'All districts' AS district,
+        COALESCE(SUM(o.current_count), 0) AS offences_current,
+        COALESCE(SUM(o.previous_count), 0) AS offences_previous,
+        (SELECT SUM(population) FROM population_current) AS population_current,
+        (SELECT SUM(population) FROM population_previous) AS population_previous
+    FROM offences o
+),
+rows AS (
+    SELECT * FROM by_district
+    UNION ALL SELECT * FROM unknown
+    UNION ALL SELECT * FROM everything
+)
+SELECT
+    r.district,
+    b.current_start,
+    b.current_end,
+    b.previous_start,
+    b.previous_end,
+    r.offences_current,
+    r.offences_previous,
+    r.offences_current - r.offences_previous AS difference,
+    100.0 * (r.offences_current - r.offences_previous) / NULLIF(r.offences_previous, 0) AS change_pct,
+    r.population_current,
+    r.population_previous,
+    1000.0 * r.offences_current / NULLIF(r.population_current, 0) AS rate_current,
+    CASE WHEN r.population_current > 0 THEN rate_lower(r.offences_current, r.population_current, 1000) END AS rate_current_lower_95,
+    CASE WHEN r.population_current > 0 THEN rate_upper(r.offences_current, r.population_current, 1000) END AS rate_current_upper_95,
+    1000.0 * r.offences_previous / NULLIF(r.population_previous, 0) AS rate_previous,
+    CASE WHEN r.population_previous > 0 THEN rate_lower(r.offences_previous, r.population_previous, 1000) END AS rate_previous_lower_95,
+    CASE WHEN r.population_previous > 0 THEN rate_upper(r.offences_previous, r.population_previous, 1000) END AS rate_previous_upper_95,
+    1000.0 * r.offences_current / NULLIF(r.population_current, 0)
+        - 1000.0 * r.offences_previous / NULLIF(r.population_previous, 0) AS rate_difference,
+    CASE
+        WHEN r.offences_current < 10 OR r.offences_previous < 10
+            THEN 'small numbers: fewer than 10 offences in a period'
+        ELSE ''
+    END AS caveat
+FROM rows r
+CROSS JOIN bounds b
+ORDER BY r.sort_group, r.offences_current DESC, r.district;

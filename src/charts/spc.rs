@@ -1,0 +1,237 @@
+//! Statistical process control charts of the dashboard (`spc_police`, `spc_police_young`,
+//! `spc_ae`): a monthly rate with its centre line (mean), control limits at mean ± 3 SD, and
+//! each signal marked with its own shape (beyond a limit, run of 8, trend of 6).
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::frame::{Frame, LegendEntry, Mark, Marker, draw_marker};
+use super::style::{self, BLUE, GREEN, GREY, INK, ORANGE, VERMILLION, size};
+use super::{ChartError, DrawResult, Figure, Inputs, Plot, axis_mesh, month_label};
+
+/// An SPC chart's data, read from the `spc` table.
+#[derive(Debug, Clone)]
+pub struct SpcChart {
+    /// Months `YYYY-MM`.
+    pub months: Vec<String>,
+    /// Rate per 1,000 per month (`None` without population).
+    pub rates: Vec<Option<f64>>,
+    /// Centre line.
+    pub mean: f64,
+    /// Lower control limit.
+    pub lower: f64,
+    /// Upper control limit.
+    pub upper: f64,
+    /// Per month: (beyond a limit, in a run, in a trend).
+    pub flags: Vec<(bool, bool, bool)>,
+    /// Y axis description.
+    pub y_label: String,
+}
+
+/// What distinguishes one SPC chart from another.
+pub struct Spec {
+    /// File stem.
+    pub name: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// Series key in the `spc` table.
+    pub series: String,
+    /// Words for the subtitle, after the period.
+    pub what: String,
+    /// Y axis description.
+    pub y_label: String,
+    /// Source sentence of the caption.
+    pub source: String,
+}
+
+/// Builds the chart of `spec.series` from the `spc` table.
+pub fn build(inputs: &Inputs, spec: Spec) -> Result<Result<Figure, String>, ChartError> {
+    let table = inputs.table("spc")?;
+    let mut chart = SpcChart {
+        months: Vec::new(),
+        rates: Vec::new(),
+        mean: f64::NAN,
+        lower: f64::NAN,
+        upper: f64::NAN,
+        flags: Vec::new(),
+        y_label: spec.y_label.clone(),
+    };
+    let mut events = 0.0;
+    for row in table.rows_where("series", &spec.series) {
+        chart.months.push(row.text("month")?.to_owned());
+        chart.rates.push(row.number("rate_per_1000")?);
+        events += row.count("events")?;
+        chart.mean = row.number("mean")?.unwrap_or(f64::NAN);
+        chart.lower = row.number("lower_limit")?.unwrap_or(f64::NAN);
+        chart.upper = row.number("upper_limit")?.unwrap_or(f64::NAN);
+        chart.flags.push((
+            row.flag("beyond_limit")?,
+            row.flag("run")?,
+            row.flag("trend")?,
+        ));
+    }
+    if chart.months.len() < 2 || events == 0.0 || !chart.upper.is_finite() {
+        return Ok(Err(format!(
+            "spc has no events or fewer than two months for {}",
+            spec.series
+        )));
+    }
+    let alt = chart.describe(&spec.what);
+    Ok(Ok(Figure {
+        name: spec.name,
+        frame: Frame {
+            title: spec.title.to_owned(),
+            subtitle: format!("{}; {}", inputs.period, spec.what),
+            legend: SpcChart::legend(),
+            caption: format!(
+                "{} Centre line: mean of the months shown; control limits: mean ± 3 standard \
+                 deviations (sample SD of the monthly rates). Signals: a month beyond a limit; 8 \
+                 or more months in a row on one side of the mean; 6 or more months each rising \
+                 or each falling.",
+                spec.source
+            ),
+        },
+        alt,
+        tables: vec!["spc", "spc_signals"],
+        height: 600,
+        plot: Plot::Spc(chart),
+    }))
+}
+
+impl SpcChart {
+    fn legend() -> Vec<LegendEntry> {
+        vec![
+            LegendEntry::new("Monthly rate", BLUE, Mark::Line(Marker::Circle)),
+            LegendEntry::new("Mean", INK, Mark::Line(Marker::None)),
+            LegendEntry::new("Control limits (±3 SD)", GREY, Mark::Dashed(Marker::None)),
+            LegendEntry::new("Beyond a limit", VERMILLION, Mark::Point(Marker::Triangle)),
+            LegendEntry::new("Run of 8", ORANGE, Mark::Point(Marker::Ring)),
+            LegendEntry::new("Trend of 6", GREEN, Mark::Point(Marker::Diamond)),
+        ]
+    }
+
+    /// Alt text: the range, the centre line and the signals.
+    pub fn describe(&self, what: &str) -> String {
+        let values: Vec<f64> = self.rates.iter().flatten().copied().collect();
+        let (min, max) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(*v), b.max(*v))
+            });
+        let count = |f: fn(&(bool, bool, bool)) -> bool| self.flags.iter().filter(|x| f(x)).count();
+        format!(
+            "Statistical process control chart of {what} per 1,000 residents by month, {} to {}: \
+             monthly rates from {min:.3} to {max:.3}, mean {:.3}, control limits {:.3} to {:.3}. \
+             Months beyond a limit: {}; months in a run of 8 or more: {}; months in a trend of \
+             6 or more: {}.",
+            month_label(&self.months[0]),
+            month_label(&self.months[self.months.len() - 1]),
+            self.mean,
+            self.lower,
+            self.upper,
+            count(|f| f.0),
+            count(|f| f.1),
+            count(|f| f.2),
+        )
+    }
+
+    /// Draws the chart into `area`.
+    pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let n = self.months.len();
+        // The axis frames the limits and the data rather than starting at zero, so that
+        // month-to-month variation is visible; it never goes below zero (rates cannot).
+        let values = self.rates.iter().flatten().copied();
+        let high = values.clone().fold(self.upper, f64::max);
+        let low = values.fold(self.lower, f64::min).max(0.0);
+        let pad = 0.1 * (high - low).max(high * 0.05);
+        let (bottom, top) = ((low - pad).max(0.0), high + pad);
+        let mut chart = ChartBuilder::on(area)
+            .margin_left(8)
+            .margin_right(70)
+            .margin_top(6)
+            .x_label_area_size(46)
+            .y_label_area_size(82)
+            .build_cartesian_2d(-0.5..(n as f64 - 0.5), bottom..top)?;
+        let step = [1, 2, 3, 6, 12, 24]
+            .into_iter()
+            .find(|s| n.div_ceil(*s) <= 8)
+            .unwrap_or(60);
+        let months = self.months.clone();
+        axis_mesh(&mut chart, "Month", &self.y_label)
+            .x_labels(n.min(60))
+            .x_label_formatter(&move |v: &f64| {
+                let i = v.round();
+                if (v - i).abs() > 1e-6 || i < 0.0 || i as usize >= months.len() {
+                    return String::new();
+                }
+                let i = i as usize;
+                if i.is_multiple_of(step) {
+                    month_label(&months[i])
+                } else {
+                    String::new()
+                }
+            })
+            .draw()?;
+        let span = (-0.5, n as f64 - 0.5);
+        chart.draw_series(LineSeries::new(
+            [(span.0, self.mean), (span.1, self.mean)],
+            INK.stroke_width(2),
+        ))?;
+        for limit in [self.lower, self.upper] {
+            if limit >= bottom {
+                chart.draw_series(DashedLineSeries::new(
+                    [(span.0, limit), (span.1, limit)],
+                    9,
+                    5,
+                    GREY.stroke_width(2),
+                ))?;
+            }
+        }
+        let plot = chart.plotting_area();
+        let label = style::text(size::LABEL - 1.0, GREY).pos(Pos::new(HPos::Left, VPos::Center));
+        for (value, text) in [
+            (self.upper, "UCL"),
+            (self.mean, "Mean"),
+            (self.lower, "LCL"),
+        ] {
+            if value >= bottom {
+                let (x, y) = plot.map_coordinate(&(span.1, value));
+                plot.strip_coord_spec().draw(&Text::new(
+                    text,
+                    (x + 6 - plot.get_base_pixel().0, y - plot.get_base_pixel().1),
+                    label.clone(),
+                ))?;
+            }
+        }
+        let line: Vec<(f64, f64)> = self
+            .rates
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.map(|r| (i as f64, r)))
+            .collect();
+        chart.draw_series(LineSeries::new(line.clone(), BLUE.stroke_width(3)))?;
+        let plot = chart.plotting_area();
+        for (i, r) in self.rates.iter().enumerate() {
+            let Some(r) = r else { continue };
+            let at = plot.map_coordinate(&(i as f64, *r));
+            draw_marker(plot, Marker::Circle, at, BLUE)?;
+            let (beyond, run, trend) = self.flags[i];
+            if run {
+                draw_marker(plot, Marker::Ring, at, ORANGE)?;
+            }
+            if trend {
+                draw_marker(plot, Marker::Diamond, at, GREEN)?;
+            }
+            if beyond {
+                let above = *r > self.upper;
+                let offset = if above { -16 } else { 16 };
+                draw_marker(plot, Marker::Triangle, (at.0, at.1 + offset), VERMILLION)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,218 @@
+//! The input fingerprint that tells a refresh whether anything changed.
+//!
+//! Every regular file under the extract directory (hidden files, such as a generator's
+//! partial output, excepted) is stamped with its size, modification time and SHA-256; the
+//! SQL of `queries/`, the resolved configuration, the window length and the tool version are
+//! added. The digest covers sizes and content hashes but not modification times, so copying
+//! an unchanged extract over itself (as a nightly export job does) is not a change. Times
+//! are kept in the stamps so that a file whose size and modification time match the last
+//! successful refresh is not hashed again: the check that nothing changed reads no data.
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::output::sha256_file;
+use crate::queries::{QuerySet, hex};
+
+/// Errors in fingerprinting the inputs.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot fingerprint {path}: {message}")]
+pub struct FingerprintError {
+    path: PathBuf,
+    message: String,
+}
+
+/// One input file as fingerprinted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    /// Path relative to the extract directory, `/`-separated.
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub modified_ns: u128,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+}
+
+/// The fingerprint of one refresh's inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// SHA-256 over everything below, hex.
+    pub digest: String,
+    /// The extract's files.
+    pub files: Vec<FileStamp>,
+}
+
+/// What besides the extract's files goes into the fingerprint.
+pub struct Settings<'a> {
+    /// The SQL files.
+    pub queries: &'a QuerySet,
+    /// The resolved configuration as JSON.
+    pub config_json: &'a str,
+    /// The window length in months.
+    pub months: u32,
+}
+
+/// Fingerprints `data_dir` and `settings`, reusing the hashes of `known` files whose size and
+/// modification time are unchanged.
+pub fn fingerprint(
+    data_dir: &Path,
+    settings: &Settings<'_>,
+    known: &[FileStamp],
+) -> Result<Fingerprint, FingerprintError> {
+    let mut paths = Vec::new();
+    collect_files(data_dir, data_dir, &mut paths)?;
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    for (relative, path) in paths {
+        let error = |message: String| FingerprintError {
+            path: path.clone(),
+            message,
+        };
+        let metadata = std::fs::metadata(&path).map_err(|e| error(e.to_string()))?;
+        let modified_ns = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let bytes = metadata.len();
+        let reused = known
+            .iter()
+            .find(|k| k.path == relative && k.bytes == bytes && k.modified_ns == modified_ns)
+            .map(|k| k.sha256.clone());
+        let sha256 = match reused {
+            Some(hash) => hash,
+            None => sha256_file(&path).map_err(|e| error(e.to_string()))?.0,
+        };
+        files.push(FileStamp {
+            path: relative,
+            bytes,
+            modified_ns,
+            sha256,
+        });
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(format!("tool vrn-sna {}\n", env!("CARGO_PKG_VERSION")));
+    hasher.update(format!("months {}\n", settings.months));
+    hasher.update(format!("config {}\n", settings.config_json));
+    for sql in settings.queries.all() {
+        hasher.update(format!("query {} {}\n", sql.relative_path, sql.sha256()));
+    }
+    for file in &files {
+        hasher.update(format!(
+            "file {} {} {}\n",
+            file.path, file.bytes, file.sha256
+        ));
+    }
+    Ok(Fingerprint {
+        digest: hex(&hasher.finalize()),
+        files,
+    })
+}
+
+/// Every regular file under `dir` (not following hidden entries), as (relative, full) paths.
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), FingerprintError> {
+    let error = |e: std::io::Error| FingerprintError {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    };
+    for entry in std::fs::read_dir(dir).map_err(error)? {
+        let entry = entry.map_err(error)?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let kind = std::fs::metadata(&path).map_err(error)?;
+        if kind.is_dir() {
+            collect_files(root, &path, out)?;
+        } else if kind.is_file() {
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            out.push((relative, path));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extract(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("vrn-sna-fingerprint-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("reference")).unwrap();
+        std::fs::write(dir.join("offences.parquet"), b"offences").unwrap();
+        std::fs::write(dir.join("reference/lsoa.csv"), b"lsoa").unwrap();
+        std::fs::write(dir.join(".offences.parquet.partial"), b"ignored").unwrap();
+        dir
+    }
+
+    fn settings(queries: &QuerySet) -> Settings<'_> {
+        Settings {
+            queries,
+            config_json: "{}",
+            months: 36,
+        }
+    }
+
+    #[test]
+    fn content_and_settings_change_the_digest_but_times_do_not() {
+        let dir = extract("change");
+        let queries = QuerySet::bundled();
+        let first = fingerprint(&dir, &settings(&queries), &[]).unwrap();
+        let paths: Vec<&str> = first.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["offences.parquet", "reference/lsoa.csv"]);
+
+        // Rewritten with the same bytes: a new modification time, the same digest.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(dir.join("offences.parquet"), b"offences").unwrap();
+        let same = fingerprint(&dir, &settings(&queries), &first.files).unwrap();
+        assert_eq!(same.digest, first.digest);
+
+        std::fs::write(dir.join("offences.parquet"), b"offenceS").unwrap();
+        let changed = fingerprint(&dir, &settings(&queries), &same.files).unwrap();
+        assert_ne!(changed.digest, first.digest);
+
+        let longer = Settings {
+            months: 24,
+            ..settings(&queries)
+        };
+        assert_ne!(
+            fingerprint(&dir, &longer, &[]).unwrap().digest,
+            changed.digest
+        );
+        let mut edited = queries.clone();
+        edited.jobs[0].sql.push_str("\n-- edited");
+        assert_ne!(
+            fingerprint(&dir, &settings(&edited), &[]).unwrap().digest,
+            changed.digest
+        );
+    }
+
+    #[test]
+    fn unchanged_stamps_reuse_the_known_hash() {
+        let dir = extract("reuse");
+        let queries = QuerySet::bundled();
+        let mut known = fingerprint(&dir, &settings(&queries), &[]).unwrap().files;
+        // A stamp with the same size and time is trusted without reading the file.
+        known[0].sha256 = "trusted".to_owned();
+        let again = fingerprint(&dir, &settings(&queries), &known).unwrap();
+        assert_eq!(again.files[0].sha256, "trusted");
+    }
+}

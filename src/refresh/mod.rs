@@ -1,0 +1,560 @@
+//! `sna refresh`: keeps a dashboard of the latest months current, for a scheduler.
+//!
+//! One refresh, under the dashboard's [`lock`]:
+//! 1. [`fingerprint`] the inputs; when they match the last successful refresh and the
+//!    dashboard is in place, say so in the status file and stop (no query runs);
+//! 2. find the [`window`]: the latest N complete months in the data;
+//! 3. validate the extract, then build a new version in a draft directory: the monthly trend
+//!    jobs over the window with [`spc`] signals, the district, time and hot-spot jobs over the
+//!    last 12 months (`queries/refresh/` and the assessment's own jobs), the charts and the
+//!    [`page`];
+//! 4. [`publish`] it in one step, and record the attempt in the [`status`] file.
+//!
+//! Any failure leaves the published dashboard exactly as it was and records why.
+
+pub mod fingerprint;
+pub mod lock;
+pub mod page;
+pub mod publish;
+pub mod spc;
+pub mod status;
+pub mod window;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{Months, NaiveDate};
+use datafusion::arrow::array::{Array, Date32Array};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+
+use self::fingerprint::{Fingerprint, FingerprintError, Settings};
+use self::lock::{Lock, LockError};
+use self::page::{PageError, PageInputs, SignalView};
+use self::publish::{PublishError, Versions};
+use self::spc::SpcError;
+use self::status::{Outcome, Status};
+use self::window::{SourceDates, Window};
+use crate::assess::{self, AssessError, JobResult};
+use crate::catalog::{self, CatalogError, ViewMode};
+use crate::charts::{self, ChartError, ChartRecord};
+use crate::config::Config;
+use crate::output::{OutputError, create_dir, write_json};
+use crate::queries::{QuerySet, SqlFile};
+use crate::validate;
+
+/// Exit code when the refresh failed (the previous dashboard is untouched).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code when another refresh holds the lock (sysexits' EX_TEMPFAIL: try again later).
+pub const EXIT_LOCKED: u8 = 75;
+
+/// Default number of months in the window.
+pub const DEFAULT_MONTHS: u32 = 36;
+
+/// The assessment's jobs run over the whole window.
+const WINDOW_JOBS: [&str; 2] = ["trend_monthly", "trend_ae_monthly"];
+/// The assessment's jobs run over the last 12 months (before `queries/refresh/`).
+const RECENT_JOBS: [&str; 3] = ["time_profile", "hour_profile", "lsoa_hotspots"];
+
+/// Errors of a refresh.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Another refresh holds the lock.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The inputs could not be read to fingerprint them.
+    #[error(transparent)]
+    Fingerprint(#[from] FingerprintError),
+    /// The data hold no complete month.
+    #[error(
+        "{0}: no complete calendar month in the data (a month counts when every source has records on its first and last days)"
+    )]
+    NoCompleteMonth(PathBuf),
+    /// A job the dashboard needs is missing from `queries/`.
+    #[error("queries/{0}.sql is missing; the dashboard needs it")]
+    MissingJob(String),
+    /// A query to find the data's dates failed.
+    #[error("finding the dates of {table}: {source}")]
+    Dates {
+        /// The table.
+        table: String,
+        /// DataFusion's error.
+        source: DataFusionError,
+    },
+    /// The extract or its reference data could not be opened.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// Validation failed, or a job failed.
+    #[error(transparent)]
+    Assess(#[from] AssessError),
+    /// The SPC tables could not be built.
+    #[error(transparent)]
+    Spc(#[from] SpcError),
+    /// A chart could not be drawn.
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+    /// The page could not be written.
+    #[error(transparent)]
+    Page(#[from] PageError),
+    /// A file could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// The new version could not be published.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+impl RefreshError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RefreshError::Lock(LockError::Held { .. }) => EXIT_LOCKED,
+            _ => EXIT_FAILED,
+        }
+    }
+}
+
+/// How to refresh.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The dashboard path (a symbolic link to the current version).
+    pub dashboard: PathBuf,
+    /// Months in the window.
+    pub months: u32,
+    /// Rebuild even when nothing changed.
+    pub force: bool,
+    /// How long to wait for another refresh's lock.
+    pub wait: Duration,
+}
+
+/// What a successful refresh did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Done {
+    /// A new version was published.
+    Refreshed {
+        /// The last complete month, `YYYY-MM`.
+        data_up_to: String,
+        /// Months in the window.
+        months: u32,
+        /// The version directory's name.
+        version: String,
+    },
+    /// Nothing changed since the last refresh.
+    UpToDate {
+        /// The last complete month of the dashboard, `YYYY-MM`.
+        data_up_to: Option<String>,
+    },
+}
+
+/// A refresh's result, with what the caller should tell the operator.
+#[derive(Debug)]
+pub struct Report {
+    /// The result.
+    pub result: Result<Done, RefreshError>,
+    /// The process whose lock was taken over, when the last holder died mid-refresh.
+    pub took_over_from: Option<String>,
+    /// Seconds taken.
+    pub seconds: f64,
+}
+
+/// The dashboard's `manifest.json`: what it was built from.
+#[derive(Debug, Serialize)]
+struct Manifest<'a> {
+    tool: String,
+    config: &'a Config,
+    months_requested: u32,
+    window_start: String,
+    window_end: String,
+    last12_start: String,
+    fingerprint: &'a str,
+    inputs: &'a [fingerprint::FileStamp],
+    jobs: Vec<JobResult>,
+    charts: Vec<ChartRecord>,
+    refreshed_at: String,
+}
+
+/// Refreshes the dashboard of `options` from `config`'s extract.
+///
+/// `loaded` is `Err` with the reason when the configuration or the queries could not be
+/// loaded; the failure is then recorded in the status file like any other.
+pub async fn refresh(loaded: Result<(&Config, &QuerySet), String>, options: &Options) -> Report {
+    let started = Instant::now();
+    let attempted_at = chrono::Utc::now();
+    let lock = match Lock::acquire(&options.dashboard, options.wait) {
+        Ok(lock) => lock,
+        Err(e) => {
+            return Report {
+                result: Err(e.into()),
+                took_over_from: None,
+                seconds: started.elapsed().as_secs_f64(),
+            };
+        }
+    };
+    let previous = Status::read(&options.dashboard);
+    let mut seen: Option<Fingerprint> = None;
+    let result = match loaded {
+        Ok((config, queries)) => {
+            attempt(config, queries, options, previous.as_ref(), &mut seen).await
+        }
+        Err(reason) => Err(RefreshError::Config(reason)),
+    };
+    let seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    let status = next_status(previous, attempted_at, seconds, seen.as_ref(), &result);
+    let result = match status.write(&options.dashboard) {
+        Ok(()) => result,
+        Err(e) => result.and(Err(e.into())),
+    };
+    Report {
+        result,
+        took_over_from: lock.taken_over_from.clone(),
+        seconds,
+    }
+}
+
+/// The status file after an attempt.
+fn next_status(
+    previous: Option<Status>,
+    attempted_at: chrono::DateTime<chrono::Utc>,
+    seconds: f64,
+    seen: Option<&Fingerprint>,
+    result: &Result<Done, RefreshError>,
+) -> Status {
+    let mut status = previous.unwrap_or_else(|| Status {
+        tool: String::new(),
+        attempted_at: String::new(),
+        outcome: Outcome::Failed,
+        reason: None,
+        fingerprint: None,
+        duration_seconds: 0.0,
+        last_refreshed_at: None,
+        last_refreshed_fingerprint: None,
+        data_up_to: None,
+        version: None,
+        files: Vec::new(),
+    });
+    status.tool = format!("vrn-sna {}", env!("CARGO_PKG_VERSION"));
+    status.attempted_at = attempted_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    status.duration_seconds = seconds;
+    status.fingerprint = seen.map(|f| f.digest.clone());
+    status.reason = None;
+    match result {
+        Ok(Done::Refreshed {
+            data_up_to,
+            version,
+            ..
+        }) => {
+            status.outcome = Outcome::Refreshed;
+            status.last_refreshed_at = Some(status.attempted_at.clone());
+            status.last_refreshed_fingerprint = status.fingerprint.clone();
+            status.data_up_to = Some(data_up_to.clone());
+            status.version = Some(version.clone());
+            status.files = seen.map(|f| f.files.clone()).unwrap_or_default();
+        }
+        Ok(Done::UpToDate { .. }) => {
+            status.outcome = Outcome::UpToDate;
+            // The same content, perhaps with new modification times: keep the newest stamps
+            // so the next check need not hash again.
+            status.files = seen.map(|f| f.files.clone()).unwrap_or_default();
+        }
+        Err(e) => {
+            status.outcome = Outcome::Failed;
+            status.reason = Some(e.to_string());
+        }
+    }
+    status
+}
+
+async fn attempt(
+    config: &Config,
+    queries: &QuerySet,
+    options: &Options,
+    previous: Option<&Status>,
+    seen: &mut Option<Fingerprint>,
+) -> Result<Done, RefreshError> {
+    config
+        .check("configuration")
+        .map_err(|e| RefreshError::Config(e.to_string()))?;
+    if options.months == 0 {
+        return Err(RefreshError::Config("--months must be at least 1".into()));
+    }
+    let config_json =
+        serde_json::to_string(config).map_err(|e| RefreshError::Config(e.to_string()))?;
+    let known = previous.map(|p| p.files.as_slice()).unwrap_or_default();
+    let fingerprint = fingerprint::fingerprint(
+        &config.data_dir,
+        &Settings {
+            queries,
+            config_json: &config_json,
+            months: options.months,
+        },
+        known,
+    )?;
+    *seen = Some(fingerprint.clone());
+    let versions = Versions::new(&options.dashboard);
+    let published = versions.current();
+    if !options.force
+        && let Some(previous) = previous
+        && previous.last_refreshed_fingerprint.as_deref() == Some(fingerprint.digest.as_str())
+        && published.is_some()
+        && published == previous.version
+    {
+        return Ok(Done::UpToDate {
+            data_up_to: previous.data_up_to.clone(),
+        });
+    }
+    versions.prepare()?;
+    build(config, queries, options, &fingerprint, &versions).await
+}
+
+async fn build(
+    config: &Config,
+    queries: &QuerySet,
+    options: &Options,
+    fingerprint: &Fingerprint,
+    versions: &Versions,
+) -> Result<Done, RefreshError> {
+    let data_dir = config.data_dir.as_path();
+    let window = find_window(config, options.months).await?;
+    let recent = window.last(12);
+    let window_config = with_period(config, window.start, window.end);
+    let recent_config = with_period(config, recent.start, recent.end);
+
+    let report = validate::validate(&window_config, data_dir)
+        .await
+        .map_err(AssessError::from)?;
+    assess::ensure_usable(&report, data_dir)?;
+
+    let draft = versions.draft()?;
+    let tables = draft.path().join("tables");
+    create_dir(&tables)?;
+    let mut jobs = Vec::new();
+
+    let catalog = catalog::open(&window_config, data_dir, queries, ViewMode::Cached).await?;
+    for name in WINDOW_JOBS {
+        jobs.push(assess::run_job(&catalog.ctx, job(queries, name)?, &tables).await?);
+    }
+    drop(catalog);
+    let specs = spc::series_specs(config.young_age_cutoff);
+    let series = spc::compute(&tables, &specs)?;
+    let signals = spc::write(&tables, &series)?;
+
+    let catalog = catalog::open(&recent_config, data_dir, queries, ViewMode::Cached).await?;
+    for name in RECENT_JOBS {
+        jobs.push(assess::run_job(&catalog.ctx, job(queries, name)?, &tables).await?);
+        register_output(&catalog.ctx, &tables, name).await?;
+    }
+    for refresh_job in &queries.refresh {
+        jobs.push(assess::run_job(&catalog.ctx, refresh_job, &tables).await?);
+        register_output(&catalog.ctx, &tables, &refresh_job.name).await?;
+    }
+    for name in ["district_change", "hotspots_top10"] {
+        if !queries.refresh.iter().any(|j| j.name == name) {
+            return Err(RefreshError::MissingJob(format!("refresh/{name}")));
+        }
+    }
+    drop(catalog);
+
+    let charts_dir = draft.path().join("charts");
+    let chart_inputs = |period: String| charts::Inputs {
+        tables: tables.clone(),
+        period,
+        definition: config.serious_violence.describe(),
+        cutoff: config.young_age_cutoff,
+        boundaries: None,
+    };
+    let mut chart_records = charts::render_set(
+        &charts::DASHBOARD_TREND_CHARTS,
+        &chart_inputs(window_config.period_words()),
+        &charts_dir,
+    )?;
+    chart_records.extend(charts::render_set(
+        &charts::DASHBOARD_RECENT_CHARTS,
+        &chart_inputs(format!("Last 12 months: {}", recent_config.period_words())),
+        &charts_dir,
+    )?);
+
+    let refreshed_at = chrono::Utc::now();
+    let previous12 = with_period(
+        config,
+        recent.start - Months::new(12),
+        recent.start.pred_opt().unwrap_or(recent.start),
+    );
+    let mut notes = Vec::new();
+    if window.months < options.months {
+        notes.push(format!(
+            "The data hold {} complete months, fewer than the {} asked for; the trends show all of them.",
+            window.months, options.months
+        ));
+    }
+    let page_inputs = PageInputs {
+        title: config.title.clone(),
+        data_up_to: spc::month_words(&window.last_month()),
+        refreshed_at: refreshed_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        window: window_config.period_words(),
+        window_months: window.months,
+        last12: recent_config.period_words(),
+        previous12: previous12.period_words(),
+        definition: config.serious_violence.describe(),
+        cutoff: config.young_age_cutoff,
+        tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
+        notes,
+        charts: chart_records.clone(),
+        signals: series
+            .iter()
+            .flat_map(|s| {
+                signals
+                    .iter()
+                    .filter(|g| g.series == s.spec.key)
+                    .map(|g| SignalView::new(&s.spec.label, g))
+            })
+            .collect(),
+        tables: table_titles(queries),
+    };
+    page::write(draft.path(), &page_inputs)?;
+    let manifest = Manifest {
+        tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
+        config,
+        months_requested: options.months,
+        window_start: window.start.to_string(),
+        window_end: window.end.to_string(),
+        last12_start: recent.start.to_string(),
+        fingerprint: &fingerprint.digest,
+        inputs: &fingerprint.files,
+        jobs,
+        charts: chart_records,
+        refreshed_at: refreshed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    write_json(&draft.path().join("manifest.json"), &manifest)?;
+
+    let version = format!(
+        "{}-{}",
+        refreshed_at.format("%Y%m%dT%H%M%S%.3fZ"),
+        std::process::id()
+    );
+    versions.publish(draft, &version)?;
+    Ok(Done::Refreshed {
+        data_up_to: window.last_month(),
+        months: window.months,
+        version,
+    })
+}
+
+fn job<'a>(queries: &'a QuerySet, name: &str) -> Result<&'a SqlFile, RefreshError> {
+    queries
+        .job(name)
+        .ok_or_else(|| RefreshError::MissingJob(name.to_owned()))
+}
+
+/// Registers a job's Parquet output as a table, so later refresh jobs can read it.
+async fn register_output(
+    ctx: &SessionContext,
+    tables: &Path,
+    name: &str,
+) -> Result<(), RefreshError> {
+    let path = tables.join(format!("{name}.parquet"));
+    catalog::register_parquet(ctx, name, &path).await?;
+    Ok(())
+}
+
+/// Every table of the dashboard with its title, in page order.
+fn table_titles(queries: &QuerySet) -> Vec<(String, String)> {
+    let mut out = vec![
+        (
+            "spc".to_owned(),
+            "every month of every SPC series with its rate, mean, limits and signal flags"
+                .to_owned(),
+        ),
+        (
+            "spc_signals".to_owned(),
+            "each signal: series, rule, months and what happened".to_owned(),
+        ),
+    ];
+    for name in WINDOW_JOBS.iter().chain(&RECENT_JOBS) {
+        if let Some(job) = queries.job(name) {
+            out.push(((*name).to_owned(), job.header().title));
+        }
+    }
+    for job in &queries.refresh {
+        out.push((job.name.clone(), job.header().title));
+    }
+    out
+}
+
+fn with_period(config: &Config, start: NaiveDate, end: NaiveDate) -> Config {
+    let mut c = config.clone();
+    c.start = start;
+    c.end = end;
+    c
+}
+
+/// The window from the first and last dates of police offences and (when supplied) A&E
+/// attendances.
+async fn find_window(config: &Config, months: u32) -> Result<Window, RefreshError> {
+    let catalog = catalog::open_tables(config, &config.data_dir).await?;
+    let mut sources = Vec::new();
+    for (table, column) in [
+        ("offences", "committed_at"),
+        ("ae_attendances", "arrived_at"),
+    ] {
+        if let Some(dates) = source_dates(&catalog.ctx, table, column).await? {
+            sources.push(dates);
+        } else if table == "offences" {
+            return Err(RefreshError::NoCompleteMonth(config.data_dir.clone()));
+        }
+    }
+    window::window(&sources, months)
+        .ok_or_else(|| RefreshError::NoCompleteMonth(config.data_dir.clone()))
+}
+
+async fn source_dates(
+    ctx: &SessionContext,
+    table: &str,
+    column: &str,
+) -> Result<Option<SourceDates>, RefreshError> {
+    let error = |source| RefreshError::Dates {
+        table: table.to_owned(),
+        source,
+    };
+    let sql = format!(
+        "SELECT CAST(MIN(\"{column}\") AS DATE) AS first, CAST(MAX(\"{column}\") AS DATE) AS last FROM {table}"
+    );
+    let batches = ctx
+        .sql(&sql)
+        .await
+        .map_err(error)?
+        .collect()
+        .await
+        .map_err(error)?;
+    let Some(batch) = batches.first().filter(|b| b.num_rows() == 1) else {
+        return Ok(None);
+    };
+    let date = |i: usize| {
+        batch
+            .column(i)
+            .as_any()
+            .downcast_ref::<Date32Array>()
+            .filter(|a| !a.is_null(0))
+            .and_then(|a| a.value_as_date(0))
+    };
+    Ok(match (date(0), date(1)) {
+        (Some(first), Some(last)) => Some(SourceDates { first, last }),
+        _ => None,
+    })
+}
+
+/// `dir/<prefix><name of path><suffix>`: a file beside `path`.
+fn sibling(path: &Path, prefix: &str, suffix: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dashboard".to_owned());
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    parent.join(format!("{prefix}{name}{suffix}"))
+}

@@ -1,0 +1,421 @@
+//! Statistical process control of the dashboard's monthly rates: the `spc` table (every month
+//! of every series with its centre line, limits and signal flags) and the `spc_signals` table
+//! (each signal as one row: a point beyond a limit, a run of 8 or more months on one side of
+//! the mean, a trend of 6 or more months rising or falling).
+//!
+//! The rules are [`crate::stats::spc_signals`]; this module applies them to the monthly tables
+//! and says what each signal means in words.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
+use arrow::record_batch::RecordBatch;
+
+use crate::charts::data::{Table, TableError};
+use crate::output::{OutputError, TableFiles};
+use crate::stats::{SPC_RUN_LENGTH, SPC_TREND_LENGTH, SpcResult, spc_signals};
+
+/// Errors in building the SPC tables.
+#[derive(Debug, thiserror::Error)]
+pub enum SpcError {
+    /// A monthly table could not be read.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// An SPC table could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// One monthly series to chart.
+#[derive(Debug, Clone)]
+pub struct SeriesSpec {
+    /// Series key in the tables, e.g. `police_all`.
+    pub key: String,
+    /// What it measures, e.g. "Serious violence offences per 1,000 residents, all ages".
+    pub label: String,
+    /// Source table, e.g. `trend_monthly`.
+    pub table: &'static str,
+    /// The cohort in the source table, e.g. `all` or `under_25`.
+    pub cohort: String,
+    /// The count column in the source table.
+    pub events: &'static str,
+}
+
+/// A series with its SPC result.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// The spec.
+    pub spec: SeriesSpec,
+    /// Months `YYYY-MM` in order.
+    pub months: Vec<String>,
+    /// Events per month.
+    pub events: Vec<f64>,
+    /// Rate per 1,000 per month (`NaN` where there is no population).
+    pub rates: Vec<f64>,
+    /// Centre line, limits and flags.
+    pub spc: SpcResult,
+}
+
+/// A signal as one row of `spc_signals`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// Series key.
+    pub series: String,
+    /// `beyond_limit`, `run` or `trend`.
+    pub rule: &'static str,
+    /// First month involved.
+    pub first_month: String,
+    /// Last month involved.
+    pub last_month: String,
+    /// Months involved.
+    pub months: usize,
+    /// `above`, `below`, `rising` or `falling`.
+    pub direction: &'static str,
+    /// The signal in words.
+    pub description: String,
+}
+
+/// The dashboard's series: police all ages and under the cutoff, and A&E all ages.
+pub fn series_specs(cutoff: u32) -> Vec<SeriesSpec> {
+    vec![
+        SeriesSpec {
+            key: "police_all".into(),
+            label: "Serious violence offences per 1,000 residents, all ages".into(),
+            table: "trend_monthly",
+            cohort: "all".into(),
+            events: "offences",
+        },
+        SeriesSpec {
+            key: format!("police_under_{cutoff}"),
+            label: format!(
+                "Serious violence offences involving under-{cutoff}s per 1,000 residents aged under {cutoff}"
+            ),
+            table: "trend_monthly",
+            cohort: format!("under_{cutoff}"),
+            events: "offences",
+        },
+        SeriesSpec {
+            key: "ae_all".into(),
+            label: "Assault-related A&E attendances per 1,000 residents, all ages".into(),
+            table: "trend_ae_monthly",
+            cohort: "all".into(),
+            events: "attendances",
+        },
+    ]
+}
+
+/// Reads each series from its monthly table in `tables` and applies the SPC rules.
+pub fn compute(tables: &Path, specs: &[SeriesSpec]) -> Result<Vec<Series>, SpcError> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let table = Table::read(tables, spec.table)?;
+        let mut rows = Vec::new();
+        for row in table.rows_where("cohort", &spec.cohort) {
+            rows.push((
+                row.text("month")?.to_owned(),
+                row.count(spec.events)?,
+                row.number("rate_per_1000")?.unwrap_or(f64::NAN),
+            ));
+        }
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let rates: Vec<f64> = rows.iter().map(|r| r.2).collect();
+        out.push(Series {
+            spec: spec.clone(),
+            spc: spc_signals(&rates),
+            months: rows.iter().map(|r| r.0.clone()).collect(),
+            events: rows.iter().map(|r| r.1).collect(),
+            rates,
+        });
+    }
+    Ok(out)
+}
+
+/// The signals of a series, one per point beyond a limit and one per run or trend.
+pub fn signals(series: &Series) -> Vec<Signal> {
+    let spc = &series.spc;
+    let mut out = Vec::new();
+    let signal = |rule, a: usize, b: usize, direction, description: String| Signal {
+        series: series.spec.key.clone(),
+        rule,
+        first_month: series.months[a].clone(),
+        last_month: series.months[b].clone(),
+        months: b - a + 1,
+        direction,
+        description,
+    };
+    for (i, flags) in spc.flags.iter().enumerate() {
+        if flags.beyond_limit {
+            let above = series.rates[i] > spc.upper;
+            out.push(signal(
+                "beyond_limit",
+                i,
+                i,
+                if above { "above" } else { "below" },
+                format!(
+                    "{}: {:.3} per 1,000 is {} the {} control limit ({:.3})",
+                    month_words(&series.months[i]),
+                    series.rates[i],
+                    if above { "above" } else { "below" },
+                    if above { "upper" } else { "lower" },
+                    if above { spc.upper } else { spc.lower },
+                ),
+            ));
+        }
+    }
+    for (a, b) in stretches(spc.flags.len(), |i| {
+        spc.flags[i].run.then(|| series.rates[i] > spc.mean)
+    }) {
+        let above = series.rates[a] > spc.mean;
+        out.push(signal(
+            "run",
+            a,
+            b,
+            if above { "above" } else { "below" },
+            format!(
+                "{} to {}: {} months in a row {} the mean ({:.3}); a run of {} or more is a signal",
+                month_words(&series.months[a]),
+                month_words(&series.months[b]),
+                b - a + 1,
+                if above { "above" } else { "below" },
+                spc.mean,
+                SPC_RUN_LENGTH
+            ),
+        ));
+    }
+    // A trend's direction is that of the steps into its points; a turning point ends one
+    // trend and starts the next, so it belongs to both.
+    let step = |i: usize| -> Option<bool> {
+        let flagged = i > 0 && spc.flags[i].trend && spc.flags[i - 1].trend;
+        (flagged && series.rates[i] != series.rates[i - 1])
+            .then(|| series.rates[i] > series.rates[i - 1])
+    };
+    for (a, b) in stretches(spc.flags.len(), step) {
+        let (first, last) = (a - 1, b);
+        let rising = series.rates[b] > series.rates[a - 1];
+        out.push(signal(
+            "trend",
+            first,
+            last,
+            if rising { "rising" } else { "falling" },
+            format!(
+                "{} to {}: {} months each {} than the month before; a trend of {} or more is a signal",
+                month_words(&series.months[first]),
+                month_words(&series.months[last]),
+                last - first + 1,
+                if rising { "higher" } else { "lower" },
+                SPC_TREND_LENGTH
+            ),
+        ));
+    }
+    out.sort_by(|x, y| {
+        (&x.first_month, x.rule, &x.last_month).cmp(&(&y.first_month, y.rule, &y.last_month))
+    });
+    out
+}
+
+/// Maximal stretches of consecutive indexes with the same `Some` class.
+fn stretches(len: usize, class: impl Fn(usize) -> Option<bool>) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start: Option<(usize, bool)> = None;
+    for i in 0..=len {
+        let c = if i < len { class(i) } else { None };
+        match (start, c) {
+            (Some((_, s)), Some(now)) if s == now => {}
+            (Some((a, _)), _) => {
+                out.push((a, i - 1));
+                start = c.map(|now| (i, now));
+            }
+            (None, Some(now)) => start = Some((i, now)),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// `YYYY-MM` as "March 2024".
+pub fn month_words(month: &str) -> String {
+    chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map(|d| d.format("%B %Y").to_string())
+        .unwrap_or_else(|_| month.to_owned())
+}
+
+/// Writes `tables/spc.{csv,parquet}` and `tables/spc_signals.{csv,parquet}`.
+pub fn write(tables: &Path, series: &[Series]) -> Result<Vec<Signal>, SpcError> {
+    let mut columns: (Vec<String>, Vec<String>, Vec<i64>, Vec<Option<f64>>) = Default::default();
+    let mut limits: (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) = Default::default();
+    let mut flags: (Vec<bool>, Vec<bool>, Vec<bool>) = Default::default();
+    let mut all_signals = Vec::new();
+    for s in series {
+        for (i, month) in s.months.iter().enumerate() {
+            columns.0.push(s.spec.key.clone());
+            columns.1.push(month.clone());
+            columns.2.push(s.events[i] as i64);
+            columns.3.push(s.rates[i].is_finite().then_some(s.rates[i]));
+            limits.0.push(s.spc.mean);
+            limits.1.push(s.spc.sd);
+            limits.2.push(s.spc.lower);
+            limits.3.push(s.spc.upper);
+            flags.0.push(s.spc.flags[i].beyond_limit);
+            flags.1.push(s.spc.flags[i].run);
+            flags.2.push(s.spc.flags[i].trend);
+        }
+        all_signals.extend(signals(s));
+    }
+    let batch = RecordBatch::try_from_iter([
+        ("series", Arc::new(StringArray::from(columns.0)) as ArrayRef),
+        ("month", Arc::new(StringArray::from(columns.1))),
+        ("events", Arc::new(Int64Array::from(columns.2))),
+        ("rate_per_1000", Arc::new(Float64Array::from(columns.3))),
+        ("mean", Arc::new(Float64Array::from(limits.0))),
+        ("sd", Arc::new(Float64Array::from(limits.1))),
+        ("lower_limit", Arc::new(Float64Array::from(limits.2))),
+        ("upper_limit", Arc::new(Float64Array::from(limits.3))),
+        ("beyond_limit", Arc::new(BooleanArray::from(flags.0))),
+        ("run", Arc::new(BooleanArray::from(flags.1))),
+        ("trend", Arc::new(BooleanArray::from(flags.2))),
+    ]);
+    write_batch(tables, "spc", batch)?;
+    let signals_batch = RecordBatch::try_from_iter([
+        (
+            "series",
+            Arc::new(StringArray::from_iter_values(
+                all_signals.iter().map(|s| s.series.as_str()),
+            )) as ArrayRef,
+        ),
+        (
+            "rule",
+            Arc::new(StringArray::from_iter_values(
+                all_signals.iter().map(|s| s.rule),
+            )),
+        ),
+        (
+            "first_month",
+            Arc::new(StringArray::from_iter_values(
+                all_signals.iter().map(|s| s.first_month.as_str()),
+            )),
+        ),
+        (
+            "last_month",
+            Arc::new(StringArray::from_iter_values(
+                all_signals.iter().map(|s| s.last_month.as_str()),
+            )),
+        ),
+        (
+            "months",
+            Arc::new(Int64Array::from_iter_values(
+                all_signals.iter().map(|s| s.months as i64),
+            )),
+        ),
+        (
+            "direction",
+            Arc::new(StringArray::from_iter_values(
+                all_signals.iter().map(|s| s.direction),
+            )),
+        ),
+        (
+            "description",
+            Arc::new(StringArray::from_iter_values(
+                all_signals.iter().map(|s| s.description.as_str()),
+            )),
+        ),
+    ]);
+    write_batch(tables, "spc_signals", signals_batch)?;
+    Ok(all_signals)
+}
+
+fn write_batch(
+    tables: &Path,
+    name: &str,
+    batch: Result<RecordBatch, arrow::error::ArrowError>,
+) -> Result<(), SpcError> {
+    let path = tables.join(format!("{name}.csv"));
+    let batch = batch.map_err(|e| OutputError::at(&path)(&e))?;
+    let mut files = TableFiles::create(tables, name, batch.schema())?;
+    files.write(&batch)?;
+    files.finish()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(rates: &[f64]) -> Series {
+        let months: Vec<String> = (0..rates.len())
+            .map(|i| format!("{}-{:02}", 2021 + i / 12, i % 12 + 1))
+            .collect();
+        Series {
+            spec: series_specs(25).remove(0),
+            events: rates.iter().map(|r| r * 100.0).collect(),
+            spc: spc_signals(rates),
+            months,
+            rates: rates.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_point_beyond_the_upper_limit_is_one_signal() {
+        let mut rates = vec![1.0, 1.1, 0.9, 1.0, 1.1, 0.9, 1.0, 1.1, 0.9, 1.0, 1.1, 0.9];
+        rates.extend([1.0, 1.1, 0.9, 1.0, 1.1, 0.9, 5.0]);
+        let found = signals(&series(&rates));
+        let beyond: Vec<&Signal> = found.iter().filter(|s| s.rule == "beyond_limit").collect();
+        assert_eq!(beyond.len(), 1, "{found:?}");
+        assert_eq!(beyond[0].first_month, "2022-07");
+        assert_eq!(beyond[0].direction, "above");
+        assert!(
+            beyond[0]
+                .description
+                .starts_with("July 2022: 5.000 per 1,000 is above the upper control limit")
+        );
+    }
+
+    #[test]
+    fn a_run_of_eight_below_the_mean_is_one_signal_and_seven_is_none() {
+        // Mean 1.0: eight months below, then alternating around the mean.
+        let mut rates = vec![0.9; 8];
+        rates.extend([1.3, 0.9, 1.3, 0.9, 1.3, 0.9, 1.3]);
+        let found = signals(&series(&rates));
+        let runs: Vec<&Signal> = found.iter().filter(|s| s.rule == "run").collect();
+        assert_eq!(runs.len(), 1, "{found:?}");
+        assert_eq!(
+            (
+                runs[0].first_month.as_str(),
+                runs[0].last_month.as_str(),
+                runs[0].months,
+                runs[0].direction
+            ),
+            ("2021-01", "2021-08", 8, "below")
+        );
+        let mut seven = vec![0.9; 7];
+        seven.extend([1.3, 0.9, 1.3, 0.9, 1.3, 0.9, 1.2]);
+        assert!(signals(&series(&seven)).iter().all(|s| s.rule != "run"));
+    }
+
+    #[test]
+    fn rising_then_falling_trends_share_the_turning_point() {
+        let rates = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0];
+        let found = signals(&series(&rates));
+        let trends: Vec<(&str, &str, usize, &str)> = found
+            .iter()
+            .filter(|s| s.rule == "trend")
+            .map(|s| {
+                (
+                    s.first_month.as_str(),
+                    s.last_month.as_str(),
+                    s.months,
+                    s.direction,
+                )
+            })
+            .collect();
+        assert_eq!(
+            trends,
+            [
+                ("2021-01", "2021-06", 6, "rising"),
+                ("2021-06", "2021-11", 6, "falling")
+            ]
+        );
+        let five = [1.0, 1.1, 1.2, 1.3, 1.4, 1.0, 1.2, 1.0, 1.2];
+        assert!(signals(&series(&five)).iter().all(|s| s.rule != "trend"));
+    }
+}
