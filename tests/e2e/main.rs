@@ -6,6 +6,7 @@ mod assessment;
 mod bad_input;
 mod fixture;
 mod partner;
+mod refresh;
 mod report;
 mod sample;
 

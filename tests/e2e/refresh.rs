@@ -1,0 +1,411 @@
+//! `sna refresh`: the dashboard a scheduler keeps current. Built from a copy of the committed
+//! sample (data from April 2019 to March 2024), so each test can change its inputs.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::{Table, Workdir, assert_success, sna, stderr, workdir};
+
+/// A working directory with a copy of the sample extract in `extract/`.
+fn setup(name: &str) -> Workdir {
+    let dir = workdir(name);
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    std::fs::create_dir_all(dir.join("extract")).unwrap();
+    for entry in std::fs::read_dir(&sample).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && path.extension().is_some_and(|e| e == "parquet") {
+            std::fs::copy(&path, dir.join("extract").join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+fn refresh(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "refresh",
+        "--data",
+        "extract",
+        "--dashboard",
+        "site/dashboard",
+    ];
+    args.extend_from_slice(extra);
+    sna(dir, &args)
+}
+
+fn status(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("site/dashboard.status.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Every file under the dashboard (through its link) with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.insert(
+                    path.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    let root = dir.join("site/dashboard");
+    let mut out = BTreeMap::new();
+    walk(&root, &root, &mut out);
+    out
+}
+
+/// Asserts that the dashboard is whole: every image and CSV the page links to exists.
+fn assert_whole(dir: &Path) {
+    let root = dir.join("site/dashboard");
+    let html = std::fs::read_to_string(root.join("index.html")).unwrap();
+    let mut links = 0;
+    for attribute in ["src=\"", "href=\""] {
+        for part in html.split(attribute).skip(1) {
+            let target = &part[..part.find('"').unwrap()];
+            if target.starts_with('#') {
+                continue;
+            }
+            assert!(!target.contains("://"), "outside link {target}");
+            assert!(
+                root.join(target).is_file(),
+                "{target} is linked but missing"
+            );
+            links += 1;
+        }
+    }
+    assert!(links > 20, "only {links} links");
+}
+
+/// Writes `offences.parquet` of `extract` again, keeping offences before `before`.
+fn trim_offences(dir: &Path, before: &str) {
+    let out = sna(
+        dir,
+        &[
+            "query",
+            &format!(
+                "SELECT * FROM offences WHERE committed_at < TIMESTAMP '{before} 00:00:00' ORDER BY crime_id"
+            ),
+            "--data",
+            "extract",
+            "--format",
+            "parquet",
+            "--output",
+            "trimmed.parquet",
+        ],
+    );
+    assert_success(&out);
+    std::fs::rename(
+        dir.join("trimmed.parquet"),
+        dir.join("extract/offences.parquet"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn refresh_builds_the_dashboard_then_says_up_to_date() {
+    let dir = setup("refresh-up-to-date");
+    let out = refresh(&dir, &[]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("data up to 2024-03 (36 months)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let link = std::fs::read_link(dir.join("site/dashboard")).expect("dashboard is a link");
+    assert!(link.is_relative());
+    let html = std::fs::read_to_string(dir.join("site/dashboard/index.html")).unwrap();
+    assert!(html.contains("Data up to March 2024"), "no data-up-to line");
+    assert!(html.contains("refreshed at 20"), "no refreshed-at line");
+    for chart in ["spc_police", "spc_police_young", "spc_ae", "time_heatmap"] {
+        for ext in ["svg", "png"] {
+            assert!(
+                dir.join(format!("site/dashboard/charts/{chart}.{ext}"))
+                    .is_file(),
+                "{chart}.{ext}"
+            );
+        }
+        let img = format!("<img src=\"charts/{chart}.png\" width=\"900\" alt=\"");
+        let at = html
+            .find(&img)
+            .unwrap_or_else(|| panic!("{chart} not on the page"));
+        let alt = &html[at + img.len()..];
+        assert!(alt.find('"').unwrap() > 80, "{chart} has no real alt text");
+    }
+    for table in [
+        "spc",
+        "spc_signals",
+        "district_change",
+        "hotspots_top10",
+        "time_profile",
+    ] {
+        assert!(
+            html.contains(&format!("href=\"tables/{table}.csv\"")),
+            "{table}"
+        );
+    }
+    assert_whole(&dir);
+
+    // The monthly series cover the 36 complete months, April 2021 to March 2024.
+    let spc = Table::read(&dir.join("site/dashboard/tables/spc.csv"));
+    let months: Vec<&str> = spc
+        .rows
+        .iter()
+        .filter(|r| r["series"] == "police_all")
+        .map(|r| r["month"].as_str())
+        .collect();
+    assert_eq!(months.len(), 36);
+    assert_eq!((months[0], months[35]), ("2021-04", "2024-03"));
+    // District change: each district's difference and % change follow from its counts.
+    let change = Table::read(&dir.join("site/dashboard/tables/district_change.csv"));
+    let all = change.row(&[("district", "All districts")]);
+    assert_eq!(all["current_start"], "2023-04-01");
+    assert_eq!(all["previous_end"], "2023-03-31");
+    for row in &change.rows {
+        let (now, before): (f64, f64) = (
+            row["offences_current"].parse().unwrap(),
+            row["offences_previous"].parse().unwrap(),
+        );
+        assert_eq!(row["difference"].parse::<f64>().unwrap(), now - before);
+        if before > 0.0 {
+            let pct: f64 = row["change_pct"].parse().unwrap();
+            assert!((pct - 100.0 * (now - before) / before).abs() < 1e-9);
+        }
+        let small = now < 10.0 || before < 10.0;
+        assert_eq!(!row["caveat"].is_empty(), small, "{row:?}");
+    }
+    let hotspots = Table::read(&dir.join("site/dashboard/tables/hotspots_top10.csv"));
+    assert_eq!(hotspots.rows.len(), 10);
+
+    let first = status(&dir);
+    assert_eq!(first["outcome"], "refreshed");
+    assert_eq!(first["data_up_to"], "2024-03");
+    assert!(first["fingerprint"].as_str().unwrap().len() == 64);
+    assert!(first["duration_seconds"].as_f64().unwrap() > 0.0);
+
+    // Nothing changed: no work, the same version, and the status says so.
+    let before = snapshot(&dir);
+    let again = refresh(&dir, &[]);
+    assert_success(&again);
+    assert!(stderr(&again).contains("up to date"), "{}", stderr(&again));
+    assert_eq!(
+        std::fs::read_link(dir.join("site/dashboard")).unwrap(),
+        link
+    );
+    assert_eq!(snapshot(&dir), before);
+    let second = status(&dir);
+    assert_eq!(second["outcome"], "up_to_date");
+    assert_eq!(second["fingerprint"], first["fingerprint"]);
+    assert_eq!(second["last_refreshed_at"], first["last_refreshed_at"]);
+
+    // --force rebuilds anyway, into a new version; the previous one is kept beside it.
+    let forced = refresh(&dir, &["--force"]);
+    assert_success(&forced);
+    assert!(stderr(&forced).contains("Refreshed"), "{}", stderr(&forced));
+    let new_link = std::fs::read_link(dir.join("site/dashboard")).unwrap();
+    assert_ne!(new_link, link);
+    assert!(dir.join("site").join(&link).join("index.html").is_file());
+    assert_eq!(status(&dir)["outcome"], "refreshed");
+}
+
+#[test]
+fn refresh_picks_up_a_new_month() {
+    let dir = setup("refresh-new-month");
+    trim_offences(&dir, "2024-03-01");
+    assert_success(&refresh(&dir, &[]));
+    let html = std::fs::read_to_string(dir.join("site/dashboard/index.html")).unwrap();
+    assert!(html.contains("Data up to February 2024"));
+    let trend = Table::read(&dir.join("site/dashboard/tables/trend_monthly.csv"));
+    assert!(trend.rows.iter().all(|r| r["month"] != "2024-03"));
+
+    // March's offences arrive: the next refresh shows March.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/offences.parquet");
+    std::fs::copy(&sample, dir.join("extract/offences.parquet")).unwrap();
+    let out = refresh(&dir, &[]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("data up to 2024-03"),
+        "{}",
+        stderr(&out)
+    );
+    let html = std::fs::read_to_string(dir.join("site/dashboard/index.html")).unwrap();
+    assert!(html.contains("Data up to March 2024"));
+    let trend = Table::read(&dir.join("site/dashboard/tables/trend_monthly.csv"));
+    let march = trend.row(&[("month", "2024-03"), ("cohort", "all")]);
+    assert!(march["offences"].parse::<u64>().unwrap() > 0);
+    assert_eq!(status(&dir)["data_up_to"], "2024-03");
+    assert_whole(&dir);
+}
+
+#[test]
+fn a_failed_refresh_leaves_the_dashboard_exactly_as_it_was() {
+    let dir = setup("refresh-failure");
+    assert_success(&refresh(&dir, &[]));
+    let before = snapshot(&dir);
+    let link = std::fs::read_link(dir.join("site/dashboard")).unwrap();
+    let refreshed_at = status(&dir)["last_refreshed_at"].clone();
+
+    // A corrupt extract file.
+    std::fs::write(dir.join("extract/offences.parquet"), b"not a parquet file").unwrap();
+    let out = refresh(&dir, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("offences.parquet"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("The dashboard is unchanged"));
+    assert_eq!(snapshot(&dir), before);
+    assert_eq!(
+        std::fs::read_link(dir.join("site/dashboard")).unwrap(),
+        link
+    );
+    let failed = status(&dir);
+    assert_eq!(failed["outcome"], "failed");
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap()
+            .contains("offences.parquet"),
+        "{failed}"
+    );
+    assert_eq!(failed["last_refreshed_at"], refreshed_at);
+    assert_eq!(failed["data_up_to"], "2024-03");
+    let versions = std::fs::read_dir(dir.join("site/.dashboard.versions"))
+        .unwrap()
+        .count();
+    assert_eq!(versions, 1, "the failed draft was left behind");
+
+    // A bad configuration, with the dashboard named on the command line.
+    std::fs::write(dir.join("bad.toml"), "young_age_cutoff = 500\n").unwrap();
+    let out = sna(
+        &dir,
+        &[
+            "--config",
+            "bad.toml",
+            "refresh",
+            "--dashboard",
+            "site/dashboard",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let failed = status(&dir);
+    assert_eq!(failed["outcome"], "failed");
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap()
+            .contains("young_age_cutoff"),
+        "{failed}"
+    );
+    assert_eq!(snapshot(&dir), before);
+}
+
+#[test]
+fn a_held_lock_makes_a_refresh_wait_or_give_up() {
+    let dir = setup("refresh-lock");
+    std::fs::create_dir_all(dir.join("site")).unwrap();
+    let lock_path = dir.join("site/.dashboard.lock");
+    let holder = File::create(&lock_path).unwrap();
+    holder.lock().unwrap();
+
+    let out = refresh(&dir, &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another refresh of this dashboard is running"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("site/dashboard").exists());
+    assert!(!dir.join("site/dashboard.status.json").exists());
+
+    // With --wait, it goes ahead once the holder lets go.
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        holder.unlock().unwrap();
+        drop(holder);
+    });
+    let out = refresh(&dir, &["--wait", "120"]);
+    releaser.join().unwrap();
+    assert_success(&out);
+    assert_whole(&dir);
+}
+
+#[test]
+fn a_lock_left_by_a_dead_refresh_is_taken_over() {
+    let dir = setup("refresh-stale-lock");
+    std::fs::create_dir_all(dir.join("site")).unwrap();
+    // A refresh that died mid-run leaves its note in the (unlocked) lock file.
+    std::fs::write(
+        dir.join("site/.dashboard.lock"),
+        "process 4194304, started 2026-01-01T02:00:00Z",
+    )
+    .unwrap();
+    let out = refresh(&dir, &[]);
+    assert_success(&out);
+    assert!(
+        stderr(&out)
+            .contains("took over the lock left by a refresh that did not finish (process 4194304"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("site/.dashboard.lock")).unwrap(),
+        ""
+    );
+}
+
+#[test]
+fn concurrent_refreshes_leave_one_consistent_dashboard() {
+    let dir = setup("refresh-concurrent");
+    let spawn = |wait: &str| {
+        Command::new(env!("CARGO_BIN_EXE_sna"))
+            .args([
+                "refresh",
+                "--data",
+                "extract",
+                "--dashboard",
+                "site/dashboard",
+                "--force",
+                "--wait",
+                wait,
+            ])
+            .current_dir(&*dir)
+            .output()
+    };
+    // Without waiting: each either refreshes or is refused with the lock code.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("0").unwrap());
+        let b = s.spawn(|| spawn("0").unwrap());
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let codes = [a.status.code(), b.status.code()];
+    assert!(
+        codes.iter().all(|c| matches!(c, Some(0) | Some(75))),
+        "{codes:?}"
+    );
+    assert!(codes.contains(&Some(0)), "{codes:?}");
+    assert_whole(&dir);
+
+    // Waiting: both refresh, one after the other.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("300").unwrap());
+        let b = s.spawn(|| spawn("300").unwrap());
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_success(&a);
+    assert_success(&b);
+    assert_whole(&dir);
+    assert_eq!(status(&dir)["outcome"], "refreshed");
+    let versions = std::fs::read_dir(dir.join("site/.dashboard.versions"))
+        .unwrap()
+        .count();
+    assert_eq!(versions, 2, "current and previous versions only");
+}
