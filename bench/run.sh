@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks of vrn-sna: wall time and peak memory of `sna generate` and `sna run` at a given
-# scale, measured with GNU time. Results are appended to bench/results.md by hand after review.
+# Benchmarks of vrn-sna: wall time and peak memory of `sna generate`, `run`, `export` and
+# `refresh` at a given scale, measured with GNU time. Results are appended to bench/results.md
+# by hand after review.
 #
 #   bench/run.sh [SCALE] [START] [END]     e.g. bench/run.sh 10 2020-04-01 2021-09-30
 #
@@ -28,3 +29,6 @@ du -sh "$work/extract" >&2
 measure validate "$sna" validate --data "$work/extract"
 measure run "$sna" run --data "$work/extract" --out "$work/bundle" --quiet
 measure export "$sna" export --partner --data "$work/extract" --out "$work/pack"
+# Refresh: a full build of the dashboard, then the up-to-date check with nothing changed.
+measure refresh "$sna" refresh --data "$work/extract" --dashboard "$work/site/dashboard" --force --quiet
+measure refresh-up-to-date "$sna" refresh --data "$work/extract" --dashboard "$work/site/dashboard" --quiet
