@@ -137,27 +137,7 @@ Exit codes:
       <DASHBOARD>.status.json says why
   2   usage error
   75  another refresh holds the lock and did not release it within --wait")]
-    Refresh {
-        /// Extract directory (overrides the config's data_dir).
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// The dashboard path, a symbolic link to the current version (default:
-        /// <output_dir>/dashboard).
-        #[arg(long, value_name = "DIR")]
-        dashboard: Option<PathBuf>,
-        /// Months in the trend window: the latest N complete months in the data.
-        #[arg(long, value_name = "N", default_value_t = refresh::DEFAULT_MONTHS)]
-        months: u32,
-        /// Rebuild even when nothing changed.
-        #[arg(long)]
-        force: bool,
-        /// Seconds to wait for another refresh of the same dashboard to finish.
-        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
-        wait: u64,
-        /// Print nothing but errors.
-        #[arg(long)]
-        quiet: bool,
-    },
+    Refresh(RefreshArgs),
     /// List every table and view with its columns, types and row count.
     Tables {
         /// Extract or partner pack directory (overrides the config's data_dir).
@@ -216,24 +196,8 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
-    if let Command::Refresh {
-        data,
-        dashboard,
-        months,
-        force,
-        wait,
-        quiet,
-    } = cli.command
-    {
-        let options = RefreshArgs {
-            data,
-            dashboard,
-            months,
-            force,
-            wait,
-            quiet,
-        };
-        return refresh_command(cli.config, options).await;
+    if let Command::Refresh(args) = cli.command {
+        return refresh_command(cli.config, args).await;
     }
     let loaded = Config::load(cli.config.as_deref())?;
     match cli.command {
@@ -357,7 +321,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Refresh { .. } => unreachable!("handled above"),
+        Command::Refresh(_) => unreachable!("handled above"),
         Command::Tables { data } => {
             let session = open_session(loaded, data, false).await?;
             let mut stdout = std::io::stdout().lock();
@@ -379,12 +343,26 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 /// The arguments of `sna refresh`.
+#[derive(Debug, clap::Args)]
 struct RefreshArgs {
+    /// Extract directory (overrides the config's data_dir).
+    #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// The dashboard path, a symbolic link to the current version (default:
+    /// <output_dir>/dashboard).
+    #[arg(long, value_name = "DIR")]
     dashboard: Option<PathBuf>,
+    /// Months in the trend window: the latest N complete months in the data.
+    #[arg(long, value_name = "N", default_value_t = refresh::DEFAULT_MONTHS)]
     months: u32,
+    /// Rebuild even when nothing changed.
+    #[arg(long)]
     force: bool,
+    /// Seconds to wait for another refresh of the same dashboard to finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     wait: u64,
+    /// Print nothing but errors.
+    #[arg(long)]
     quiet: bool,
 }
 

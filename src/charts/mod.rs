@@ -333,6 +333,28 @@ pub fn category_label(labels: &[String], v: f64) -> String {
     labels.get(i as usize).cloned().unwrap_or_default()
 }
 
+/// Tick labels for a month axis with month `i` at position `i`: whole positions only, every
+/// first, third, sixth ... month labelled so that at most eight labels show.
+pub fn month_ticks(months: &[String]) -> impl Fn(&f64) -> String + use<> {
+    let step = [1, 2, 3, 6, 12, 24]
+        .into_iter()
+        .find(|s| months.len().div_ceil(*s) <= 8)
+        .unwrap_or(60);
+    let months = months.to_vec();
+    move |v: &f64| {
+        let i = v.round();
+        if (v - i).abs() > 1e-6 || i < 0.0 || i as usize >= months.len() {
+            return String::new();
+        }
+        let i = i as usize;
+        if i.is_multiple_of(step) {
+            month_label(&months[i])
+        } else {
+            String::new()
+        }
+    }
+}
+
 /// `YYYY-MM` as "Apr 2020".
 pub fn month_label(month: &str) -> String {
     chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")

@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::frame::{Frame, LegendEntry, Mark, Marker, draw_marker};
 use super::style::{self, BLUE, GREEN, GREY, INK, ORANGE, VERMILLION, size};
-use super::{ChartError, DrawResult, Figure, Inputs, Plot, axis_mesh, month_label};
+use super::{ChartError, DrawResult, Figure, Inputs, Plot, axis_mesh, month_label, month_ticks};
 
 /// An SPC chart's data, read from the `spc` table.
 #[derive(Debug, Clone)]
@@ -156,25 +156,10 @@ impl SpcChart {
             .x_label_area_size(46)
             .y_label_area_size(82)
             .build_cartesian_2d(-0.5..(n as f64 - 0.5), bottom..top)?;
-        let step = [1, 2, 3, 6, 12, 24]
-            .into_iter()
-            .find(|s| n.div_ceil(*s) <= 8)
-            .unwrap_or(60);
-        let months = self.months.clone();
+        let ticks = month_ticks(&self.months);
         axis_mesh(&mut chart, "Month", &self.y_label)
             .x_labels(n.min(60))
-            .x_label_formatter(&move |v: &f64| {
-                let i = v.round();
-                if (v - i).abs() > 1e-6 || i < 0.0 || i as usize >= months.len() {
-                    return String::new();
-                }
-                let i = i as usize;
-                if i.is_multiple_of(step) {
-                    month_label(&months[i])
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&ticks)
             .draw()?;
         let span = (-0.5, n as f64 - 0.5);
         chart.draw_series(LineSeries::new(

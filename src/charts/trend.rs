@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::data::Table;
 use super::frame::{LegendEntry, Mark, Marker, draw_marker};
 use super::style::{self, BLUE, GREY, LIGHT, VERMILLION, size};
-use super::{ChartError, DrawResult, Inputs, axis_mesh, month_label};
+use super::{ChartError, DrawResult, Inputs, axis_mesh, month_label, month_ticks};
 
 /// England's national lockdowns (stay-at-home rules), first and last day. Source: Institute
 /// for Government, "Timeline of UK government coronavirus lockdowns and restrictions"; the
@@ -189,22 +189,10 @@ impl Trend {
             .x_label_area_size(46)
             .y_label_area_size(82)
             .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0.0..top)?;
-        let step = label_step(n);
-        let months = self.months.clone();
+        let ticks = month_ticks(&self.months);
         axis_mesh(&mut chart, "Month", &self.y_label)
             .x_labels(n.min(60))
-            .x_label_formatter(&move |v: &f64| {
-                let i = v.round();
-                if (v - i).abs() > 1e-6 || i < 0.0 || i as usize >= months.len() {
-                    return String::new();
-                }
-                let i = i as usize;
-                if i.is_multiple_of(step) {
-                    month_label(&months[i])
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&ticks)
             .draw()?;
         for &(a, b) in &self.shading {
             chart.draw_series(std::iter::once(Rectangle::new(
@@ -263,14 +251,6 @@ fn runs(points: &[Option<Estimate>]) -> Vec<Vec<(f64, Estimate)>> {
         }
     }
     out.into_iter().filter(|r| !r.is_empty()).collect()
-}
-
-/// Every how many months a tick is labelled, so at most eight labels show.
-fn label_step(months: usize) -> usize {
-    [1, 2, 3, 6, 12, 24]
-        .into_iter()
-        .find(|s| months.div_ceil(*s) <= 8)
-        .unwrap_or(60)
 }
 
 /// The lockdowns as spans of month-index coordinates (month i covers i-0.5 to i+0.5).
@@ -339,10 +319,24 @@ mod tests {
 
     #[test]
     fn at_most_eight_month_labels() {
-        assert_eq!(label_step(6), 1);
-        assert_eq!(label_step(18), 3);
-        assert_eq!(label_step(36), 6);
-        assert_eq!(label_step(60), 12);
+        for (n, step) in [(6, 1), (18, 3), (36, 6), (60, 12)] {
+            let months: Vec<String> = (0..n)
+                .map(|i| format!("{}-{:02}", 2020 + i / 12, i % 12 + 1))
+                .collect();
+            let ticks = crate::charts::month_ticks(&months);
+            let labelled: Vec<usize> = (0..n).filter(|&i| !ticks(&(i as f64)).is_empty()).collect();
+            assert_eq!(
+                labelled,
+                (0..n).step_by(step).collect::<Vec<_>>(),
+                "{n} months"
+            );
+            assert!(labelled.len() <= 8);
+            assert_eq!(ticks(&0.5), "");
+        }
+        assert_eq!(
+            crate::charts::month_ticks(&["2020-04".to_owned()])(&0.0),
+            "Apr 2020"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use crate::{Table, Workdir, assert_success, sna, stderr, workdir};
@@ -59,6 +59,15 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     walk(&root, &root, &mut out);
     out
+}
+
+/// Asserts that the status file records a failure whose reason mentions `expected`.
+fn assert_failed(dir: &Path, expected: &str) -> serde_json::Value {
+    let failed = status(dir);
+    assert_eq!(failed["outcome"], "failed");
+    let reason = failed["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains(expected), "{failed}");
+    failed
 }
 
 /// Asserts that the dashboard is whole: every image and CSV the page links to exists.
@@ -267,15 +276,7 @@ fn a_failed_refresh_leaves_the_dashboard_exactly_as_it_was() {
         std::fs::read_link(dir.join("site/dashboard")).unwrap(),
         link
     );
-    let failed = status(&dir);
-    assert_eq!(failed["outcome"], "failed");
-    assert!(
-        failed["reason"]
-            .as_str()
-            .unwrap()
-            .contains("offences.parquet"),
-        "{failed}"
-    );
+    let failed = assert_failed(&dir, "offences.parquet");
     assert_eq!(failed["last_refreshed_at"], refreshed_at);
     assert_eq!(failed["data_up_to"], "2024-03");
     let versions = std::fs::read_dir(dir.join("site/.dashboard.versions"))
@@ -296,15 +297,7 @@ fn a_failed_refresh_leaves_the_dashboard_exactly_as_it_was() {
         ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let failed = status(&dir);
-    assert_eq!(failed["outcome"], "failed");
-    assert!(
-        failed["reason"]
-            .as_str()
-            .unwrap()
-            .contains("young_age_cutoff"),
-        "{failed}"
-    );
+    assert_failed(&dir, "young_age_cutoff");
     assert_eq!(snapshot(&dir), before);
 }
 
@@ -365,25 +358,11 @@ fn a_lock_left_by_a_dead_refresh_is_taken_over() {
 #[test]
 fn concurrent_refreshes_leave_one_consistent_dashboard() {
     let dir = setup("refresh-concurrent");
-    let spawn = |wait: &str| {
-        Command::new(env!("CARGO_BIN_EXE_sna"))
-            .args([
-                "refresh",
-                "--data",
-                "extract",
-                "--dashboard",
-                "site/dashboard",
-                "--force",
-                "--wait",
-                wait,
-            ])
-            .current_dir(&*dir)
-            .output()
-    };
+    let spawn = |wait: &str| refresh(&dir, &["--force", "--wait", wait]);
     // Without waiting: each either refreshes or is refused with the lock code.
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| spawn("0").unwrap());
-        let b = s.spawn(|| spawn("0").unwrap());
+        let a = s.spawn(|| spawn("0"));
+        let b = s.spawn(|| spawn("0"));
         (a.join().unwrap(), b.join().unwrap())
     });
     let codes = [a.status.code(), b.status.code()];
@@ -396,8 +375,8 @@ fn concurrent_refreshes_leave_one_consistent_dashboard() {
 
     // Waiting: both refresh, one after the other.
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| spawn("300").unwrap());
-        let b = s.spawn(|| spawn("300").unwrap());
+        let a = s.spawn(|| spawn("300"));
+        let b = s.spawn(|| spawn("300"));
         (a.join().unwrap(), b.join().unwrap())
     });
     assert_success(&a);
