@@ -35,7 +35,7 @@ use self::page::{PageError, PageInputs, SignalView};
 use self::publish::{PublishError, Versions};
 use self::spc::SpcError;
 use self::status::{Outcome, Status};
-use self::window::{SourceDates, Window};
+use self::window::SourceDates;
 use crate::assess::{self, AssessError, JobResult};
 use crate::catalog::{self, CatalogError, ViewMode};
 use crate::charts::{self, ChartError, ChartRecord};
@@ -318,8 +318,11 @@ async fn build(
     versions: &Versions,
 ) -> Result<Done, RefreshError> {
     let data_dir = config.data_dir.as_path();
-    let window = find_window(config, options.months).await?;
-    let recent = window.last(12);
+    let sources = find_sources(config).await?;
+    let no_month = || RefreshError::NoCompleteMonth(config.data_dir.clone());
+    let window = window::window(&sources, options.months).ok_or_else(no_month)?;
+    let recent = window::window(&sources, 12).ok_or_else(no_month)?;
+    let (first_month, _) = window::available(&sources).ok_or_else(no_month)?;
     let window_config = with_period(config, window.start, window.end);
     let recent_config = with_period(config, recent.start, recent.end);
 
@@ -388,6 +391,19 @@ async fn build(
         notes.push(format!(
             "The data hold {} complete months, fewer than the {} asked for; the trends show all of them.",
             window.months, options.months
+        ));
+    }
+    if recent.months < 12 {
+        notes.push(format!(
+            "The data hold only {} complete months: the district, time and hot-spot sections cover those months, not 12.",
+            recent.months
+        ));
+    }
+    if first_month > previous12.start {
+        notes.push(format!(
+            "The previous 12 months ({}) are not all in the data: the district comparison counts only the months from {} on.",
+            previous12.period_words(),
+            spc::month_words(&first_month.format("%Y-%m").to_string())
         ));
     }
     let page_inputs = PageInputs {
@@ -491,23 +507,23 @@ fn with_period(config: &Config, start: NaiveDate, end: NaiveDate) -> Config {
     c
 }
 
-/// The window from the first and last dates of police offences and (when supplied) A&E
-/// attendances.
-async fn find_window(config: &Config, months: u32) -> Result<Window, RefreshError> {
+/// The first and last record dates of police offences and (when supplied) A&E attendances.
+async fn find_sources(config: &Config) -> Result<Vec<SourceDates>, RefreshError> {
     let catalog = catalog::open_tables(config, &config.data_dir).await?;
     let mut sources = Vec::new();
     for (table, column) in [
         ("offences", "committed_at"),
         ("ae_attendances", "arrived_at"),
     ] {
-        if let Some(dates) = source_dates(&catalog.ctx, table, column).await? {
-            sources.push(dates);
-        } else if table == "offences" {
-            return Err(RefreshError::NoCompleteMonth(config.data_dir.clone()));
+        match source_dates(&catalog.ctx, table, column).await? {
+            Some(dates) => sources.push(dates),
+            None if table == "offences" => {
+                return Err(RefreshError::NoCompleteMonth(config.data_dir.clone()));
+            }
+            None => {}
         }
     }
-    window::window(&sources, months)
-        .ok_or_else(|| RefreshError::NoCompleteMonth(config.data_dir.clone()))
+    Ok(sources)
 }
 
 async fn source_dates(

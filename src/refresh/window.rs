@@ -29,19 +29,6 @@ pub struct Window {
 }
 
 impl Window {
-    /// The last `n` months of the window (all of it when shorter).
-    pub fn last(&self, n: u32) -> Window {
-        if n >= self.months {
-            return *self;
-        }
-        let start = first_of_month(self.end) - Months::new(n - 1);
-        Window {
-            start,
-            end: self.end,
-            months: n,
-        }
-    }
-
     /// The last month as `YYYY-MM`.
     pub fn last_month(&self) -> String {
         self.end.format("%Y-%m").to_string()
@@ -64,8 +51,8 @@ pub fn complete_months(dates: SourceDates) -> Option<(NaiveDate, NaiveDate)> {
     (first <= last).then_some((first, last))
 }
 
-/// The latest `months` months complete in every source; `None` when no month is.
-pub fn window(sources: &[SourceDates], months: u32) -> Option<Window> {
+/// The first and last months (first days) complete in every source; `None` when no month is.
+pub fn available(sources: &[SourceDates]) -> Option<(NaiveDate, NaiveDate)> {
     let mut first: Option<NaiveDate> = None;
     let mut last: Option<NaiveDate> = None;
     for source in sources {
@@ -74,7 +61,13 @@ pub fn window(sources: &[SourceDates], months: u32) -> Option<Window> {
         last = Some(last.map_or(b, |l| l.min(b)));
     }
     let (first, last) = (first?, last?);
-    if first > last || months == 0 {
+    (first <= last).then_some((first, last))
+}
+
+/// The latest `months` months complete in every source; `None` when no month is.
+pub fn window(sources: &[SourceDates], months: u32) -> Option<Window> {
+    let (first, last) = available(sources)?;
+    if months == 0 {
         return None;
     }
     let wanted = last - Months::new(months - 1);
@@ -151,7 +144,7 @@ mod tests {
             (w.start, w.end, w.months),
             (d("2023-07-01"), d("2024-03-31"), 9)
         );
-        assert_eq!(w.last(12), w);
+        assert_eq!(window(&[dates("2023-06-10", "2024-03-31")], 12), Some(w));
         assert_eq!(window(&[dates("2024-03-05", "2024-03-31")], 36), None);
         assert_eq!(window(&[], 36), None);
     }

@@ -92,15 +92,13 @@ fn assert_whole(dir: &Path) {
     assert!(links > 20, "only {links} links");
 }
 
-/// Writes `offences.parquet` of `extract` again, keeping offences before `before`.
-fn trim_offences(dir: &Path, before: &str) {
+/// Writes `offences.parquet` of `extract` again, keeping the offences that `condition` keeps.
+fn trim_offences(dir: &Path, condition: &str) {
     let out = sna(
         dir,
         &[
             "query",
-            &format!(
-                "SELECT * FROM offences WHERE committed_at < TIMESTAMP '{before} 00:00:00' ORDER BY crime_id"
-            ),
+            &format!("SELECT * FROM offences WHERE {condition} ORDER BY crime_id"),
             "--data",
             "extract",
             "--format",
@@ -227,7 +225,7 @@ fn refresh_builds_the_dashboard_then_says_up_to_date() {
 #[test]
 fn refresh_picks_up_a_new_month() {
     let dir = setup("refresh-new-month");
-    trim_offences(&dir, "2024-03-01");
+    trim_offences(&dir, "committed_at < TIMESTAMP '2024-03-01 00:00:00'");
     assert_success(&refresh(&dir, &[]));
     let html = std::fs::read_to_string(dir.join("site/dashboard/index.html")).unwrap();
     assert!(html.contains("Data up to February 2024"));
@@ -387,4 +385,44 @@ fn concurrent_refreshes_leave_one_consistent_dashboard() {
         .unwrap()
         .count();
     assert_eq!(versions, 2, "current and previous versions only");
+}
+
+#[test]
+fn short_windows_and_short_data_are_said_on_the_page() {
+    let dir = setup("refresh-short");
+    assert_success(&refresh(&dir, &["--months", "6"]));
+    let spc = Table::read(&dir.join("site/dashboard/tables/spc.csv"));
+    let months: Vec<&str> = spc
+        .rows
+        .iter()
+        .filter(|r| r["series"] == "ae_all")
+        .map(|r| r["month"].as_str())
+        .collect();
+    assert_eq!(
+        months,
+        [
+            "2023-10", "2023-11", "2023-12", "2024-01", "2024-02", "2024-03"
+        ]
+    );
+    // Places and times still cover the last 12 months, whatever the trend window.
+    let change = Table::read(&dir.join("site/dashboard/tables/district_change.csv"));
+    assert_eq!(
+        change.row(&[("district", "All districts")])["current_start"],
+        "2023-04-01"
+    );
+    let html = std::fs::read_to_string(dir.join("site/dashboard/index.html")).unwrap();
+    assert!(!html.contains("class=\"notes\""), "no caveats expected");
+
+    // An extract holding only October 2023 to March 2024.
+    trim_offences(&dir, "committed_at >= TIMESTAMP '2023-10-01 00:00:00'");
+    assert_success(&refresh(&dir, &[]));
+    let html = std::fs::read_to_string(dir.join("site/dashboard/index.html")).unwrap();
+    assert!(html.contains("The data hold 6 complete months, fewer than the 36 asked for"));
+    assert!(html.contains("The data hold only 6 complete months"));
+    assert!(html.contains("are not all in the data"));
+    let change = Table::read(&dir.join("site/dashboard/tables/district_change.csv"));
+    let all = change.row(&[("district", "All districts")]);
+    assert_eq!(all["current_start"], "2023-10-01");
+    assert_eq!(all["offences_previous"], "0");
+    assert_eq!(all["change_pct"], "");
 }
