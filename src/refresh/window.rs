@@ -130,10 +130,14 @@ mod tests {
             (d("2021-02-01"), d("2024-01-31"), 36)
         );
         assert_eq!(w.last_month(), "2024-01");
-        let last12 = w.last(12);
+        let last12 = window(&[police, ae], 12).unwrap();
         assert_eq!(
             (last12.start, last12.end, last12.months),
             (d("2023-02-01"), d("2024-01-31"), 12)
+        );
+        assert_eq!(
+            available(&[police, ae]),
+            Some((d("2019-04-01"), d("2024-01-01")))
         );
     }
 
