@@ -107,6 +107,7 @@ impl Versions {
             Ok(_) => return Err(PublishError::NotOurs(self.dashboard.clone())),
             Err(_) => {}
         }
+        self.remove_leftover_links()?;
         std::fs::create_dir_all(&self.store).map_err(io("creating", &self.store))?;
         for entry in std::fs::read_dir(&self.store).map_err(io("reading", &self.store))? {
             let path = entry.map_err(io("reading", &self.store))?.path();
@@ -115,6 +116,25 @@ impl Versions {
                 .is_some_and(|n| n.to_string_lossy().starts_with(".draft-"))
             {
                 std::fs::remove_dir_all(&path).map_err(io("removing", &path))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes new links left beside the dashboard by a refresh killed just before its swap.
+    fn remove_leftover_links(&self) -> Result<(), PublishError> {
+        let prefix = super::sibling(&self.dashboard, ".", ".link-");
+        let (Some(parent), Some(prefix)) = (prefix.parent(), prefix.file_name()) else {
+            return Ok(());
+        };
+        let prefix = prefix.to_string_lossy().into_owned();
+        for entry in std::fs::read_dir(parent).map_err(io("reading", parent))? {
+            let path = entry.map_err(io("reading", parent))?.path();
+            let is_leftover = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&prefix));
+            if is_leftover {
+                std::fs::remove_file(&path).map_err(io("removing", &path))?;
             }
         }
         Ok(())
@@ -222,6 +242,22 @@ mod tests {
         assert_eq!(kept, ["v2", "v3"]);
         let link = std::fs::read_link(&dashboard).unwrap();
         assert!(link.is_relative(), "{}", link.display());
+    }
+
+    #[test]
+    fn leftovers_of_a_killed_refresh_are_removed() {
+        let dashboard = dashboard("leftovers");
+        let versions = Versions::new(&dashboard);
+        versions.prepare().unwrap();
+        versions.publish(build(&versions, "one"), "v1").unwrap();
+        let store = dashboard.with_file_name(".dashboard.versions");
+        std::fs::create_dir_all(store.join(".draft-4194304")).unwrap();
+        let link = dashboard.with_file_name(".dashboard.link-4194304");
+        symlink_dir(Path::new(".dashboard.versions/v1"), &link).unwrap();
+        versions.prepare().unwrap();
+        assert!(!store.join(".draft-4194304").exists());
+        assert!(std::fs::symlink_metadata(&link).is_err());
+        assert_eq!(versions.current().as_deref(), Some("v1"));
     }
 
     #[test]
