@@ -431,8 +431,13 @@ async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Res
             Ok(ExitCode::from(e.exit_code()))
         }
         Err(e) => {
+            let state = if dashboard.exists() {
+                "The dashboard is unchanged"
+            } else {
+                "No dashboard was published"
+            };
             eprintln!(
-                "error: refresh of {} failed: {e}\nThe dashboard is unchanged; {} records the failure.",
+                "error: refresh of {} failed: {e}\n{state}; {} records the failure.",
                 dashboard.display(),
                 refresh::status::Status::path_for(&dashboard).display()
             );

@@ -57,6 +57,9 @@ const WINDOW_JOBS: [&str; 2] = ["trend_monthly", "trend_ae_monthly"];
 /// The assessment's jobs run over the last 12 months (before `queries/refresh/`).
 const RECENT_JOBS: [&str; 3] = ["time_profile", "hour_profile", "lsoa_hotspots"];
 
+/// The dashboard's own jobs in `queries/refresh/` (others there run too).
+const REFRESH_JOBS: [&str; 2] = ["district_change", "hotspots_top10"];
+
 /// Errors of a refresh.
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
@@ -318,6 +321,14 @@ async fn build(
     versions: &Versions,
 ) -> Result<Done, RefreshError> {
     let data_dir = config.data_dir.as_path();
+    for name in WINDOW_JOBS.iter().chain(&RECENT_JOBS) {
+        job(queries, name)?;
+    }
+    for name in REFRESH_JOBS {
+        if !queries.refresh.iter().any(|j| j.name == name) {
+            return Err(RefreshError::MissingJob(format!("refresh/{name}")));
+        }
+    }
     let sources = find_sources(config).await?;
     let no_month = || RefreshError::NoCompleteMonth(config.data_dir.clone());
     let window = window::window(&sources, options.months).ok_or_else(no_month)?;
@@ -353,11 +364,6 @@ async fn build(
     for refresh_job in &queries.refresh {
         jobs.push(assess::run_job(&catalog.ctx, refresh_job, &tables).await?);
         register_output(&catalog.ctx, &tables, &refresh_job.name).await?;
-    }
-    for name in ["district_change", "hotspots_top10"] {
-        if !queries.refresh.iter().any(|j| j.name == name) {
-            return Err(RefreshError::MissingJob(format!("refresh/{name}")));
-        }
     }
     drop(catalog);
 
