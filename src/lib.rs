@@ -25,5 +25,6 @@ pub mod report;
 pub mod shell;
 pub mod staging;
 pub mod stats;
+pub mod table_view;
 pub mod udf;
 pub mod validate;

@@ -15,11 +15,21 @@ use serde::Serialize;
 use crate::charts::ChartRecord;
 use crate::charts::data::{Row, Table, TableError};
 use crate::config::Config;
-use crate::findings::{self, count_text, pct_text, rate_text, ratio_text};
+use crate::findings;
 use crate::output::{OutputError, write_text};
+use crate::table_view::{Format, HOTSPOT_COLUMNS, TableView, view};
 
 const REPORT_TEMPLATE: &str = include_str!("../templates/report.html.j2");
 const SUMMARY_TEMPLATE: &str = include_str!("../templates/summary.md.j2");
+const MACROS_TEMPLATE: &str = include_str!("../templates/macros.html.j2");
+
+/// A template environment holding `macros.html` (the `figure` and `table` macros shared by
+/// the report and the dashboard), for a document template to import from.
+pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = Environment::new();
+    env.add_template("macros.html", MACROS_TEMPLATE)?;
+    Ok(env)
+}
 
 /// The order figures appear in the report, which numbers them.
 pub const FIGURE_ORDER: [&str; 10] = [
@@ -93,15 +103,6 @@ struct FigureView {
     skipped: Option<String>,
 }
 
-/// A table formatted for reading.
-#[derive(Debug, Serialize)]
-struct TableView {
-    csv: String,
-    columns: Vec<String>,
-    numeric: Vec<bool>,
-    rows: Vec<Vec<String>>,
-}
-
 #[derive(Debug, Serialize)]
 struct Method {
     label: String,
@@ -126,21 +127,6 @@ struct Context {
     tables: BTreeMap<String, TableView>,
     all_tables: Vec<(String, String)>,
     methods: Vec<Method>,
-}
-
-/// How a column is shown.
-#[derive(Debug, Clone, Copy)]
-enum Format {
-    Text,
-    Count,
-    Rate,
-    Pct,
-    Decimal,
-    /// The value with its `lower_95`–`upper_95` limits.
-    RateCi,
-    PctCi,
-    RatioCi,
-    YesNo,
 }
 
 /// Writes `index.html` and `summary.md` into `dir` (the staged bundle).
@@ -181,11 +167,11 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
             })
             .collect::<Result<_, TableError>>()?,
     };
-    let mut env = Environment::new();
     let template_error = |name: &str, e: minijinja::Error| ReportError::Template {
         name: name.to_owned(),
         message: format!("{e:#}"),
     };
+    let mut env = environment().map_err(|e| template_error("templates/macros.html.j2", e))?;
     env.add_template("report.html", REPORT_TEMPLATE)
         .map_err(|e| template_error("templates/report.html.j2", e))?;
     env.add_template("summary.md", SUMMARY_TEMPLATE)
@@ -307,23 +293,7 @@ fn tables(dir: &Path, cutoff: u32) -> Result<BTreeMap<String, TableView>, Report
             ],
         )?;
     }
-    add(
-        "hotspots",
-        "lsoa_hotspots",
-        &all,
-        10,
-        &[
-            ("rank", "Rank", Text),
-            ("lsoa_code", "LSOA", Text),
-            ("lsoa_name", "LSOA name", Text),
-            ("ward_name", "Ward", Text),
-            ("district", "District", Text),
-            ("offences", "Offences", Count),
-            ("rate_per_1000", "Rate per 1,000 (95% CI)", RateCi),
-            ("gi_star_z", "Gi* z", Decimal),
-            ("hotspot", "Hot spot", YesNo),
-        ],
-    )?;
+    add("hotspots", "lsoa_hotspots", &all, 10, &HOTSPOT_COLUMNS)?;
     add(
         "knife_cohort",
         "knife",
@@ -403,60 +373,4 @@ fn tables(dir: &Path, cutoff: u32) -> Result<BTreeMap<String, TableView>, Report
         ],
     )?;
     Ok(out)
-}
-
-fn view(
-    table: &Table,
-    name: &str,
-    filter: &dyn Fn(&Row) -> bool,
-    limit: usize,
-    columns: &[(&str, &str, Format)],
-) -> Result<TableView, ReportError> {
-    let mut rows = Vec::new();
-    for row in table.rows().filter(|r| filter(r)).take(limit) {
-        let mut cells = Vec::new();
-        for (column, _, format) in columns {
-            cells.push(cell(&row, column, *format)?);
-        }
-        rows.push(cells);
-    }
-    Ok(TableView {
-        csv: format!("tables/{name}.csv"),
-        columns: columns.iter().map(|c| c.1.to_owned()).collect(),
-        numeric: columns
-            .iter()
-            .map(|c| !matches!(c.2, Format::Text))
-            .collect(),
-        rows,
-    })
-}
-
-fn cell(row: &Row, column: &str, format: Format) -> Result<String, TableError> {
-    let with_ci = |f: fn(f64) -> String, unit: &str| -> Result<String, TableError> {
-        let Some(v) = row.number(column)? else {
-            return Ok("–".to_owned());
-        };
-        Ok(match (row.number("lower_95")?, row.number("upper_95")?) {
-            (Some(lo), Some(hi)) => format!("{}{unit} ({}–{})", f(v), f(lo), f(hi)),
-            _ => format!("{}{unit}", f(v)),
-        })
-    };
-    let number = |f: fn(f64) -> String| -> Result<String, TableError> {
-        Ok(row.number(column)?.map_or_else(|| "–".to_owned(), f))
-    };
-    match format {
-        Format::Text => Ok(row.text(column)?.replace('_', " ")),
-        Format::Count => number(count_text),
-        Format::Rate => number(rate_text),
-        Format::Pct => number(pct_text),
-        Format::Decimal => number(|v| format!("{v:.2}")),
-        Format::RateCi => with_ci(rate_text, ""),
-        Format::PctCi => with_ci(pct_text, ""),
-        Format::RatioCi => with_ci(ratio_text, ""),
-        Format::YesNo => Ok(match row.text(column)? {
-            "true" => "yes".to_owned(),
-            "false" => "no".to_owned(),
-            _ => "–".to_owned(),
-        }),
-    }
 }

@@ -6,14 +6,13 @@
 
 use std::path::Path;
 
-use minijinja::Environment;
 use serde::Serialize;
 
 use super::spc::Signal;
 use crate::charts::ChartRecord;
-use crate::charts::data::{Row, Table, TableError};
-use crate::findings::{count_text, pct_text, rate_text};
+use crate::charts::data::{Table, TableError};
 use crate::output::{OutputError, write_text};
+use crate::table_view::{Format, HOTSPOT_COLUMNS, TableView, view};
 
 const TEMPLATE: &str = include_str!("../../templates/dashboard.html.j2");
 
@@ -30,6 +29,27 @@ pub enum PageError {
     #[error(transparent)]
     Output(#[from] OutputError),
 }
+
+/// The columns of `district_change` as the page shows them.
+const DISTRICT_COLUMNS: [(&str, &str, Format); 9] = [
+    ("district", "District", Format::Text),
+    ("offences_previous", "Previous 12 months", Format::Count),
+    ("offences_current", "Last 12 months", Format::Count),
+    ("difference", "Difference", Format::SignedCount),
+    ("change_pct", "Change", Format::SignedPct),
+    (
+        "rate_previous",
+        "Rate per 1,000 before (95% CI)",
+        Format::RateCiOf("rate_previous_lower_95", "rate_previous_upper_95"),
+    ),
+    (
+        "rate_current",
+        "Rate per 1,000 now (95% CI)",
+        Format::RateCiOf("rate_current_lower_95", "rate_current_upper_95"),
+    ),
+    ("rate_difference", "Rate difference", Format::SignedRate),
+    ("caveat", "Caveat", Format::Text),
+];
 
 /// What the page says besides the tables.
 #[derive(Debug, Clone, Serialize)]
@@ -94,27 +114,35 @@ impl SignalView {
 #[derive(Debug, Serialize)]
 struct Context<'a> {
     page: &'a PageInputs,
-    districts: Vec<Vec<String>>,
-    hotspots: Vec<Vec<String>>,
+    districts: TableView,
+    hotspots: TableView,
 }
 
 /// Writes `dir/index.html` from the tables in `dir/tables`.
 pub fn write(dir: &Path, inputs: &PageInputs) -> Result<(), PageError> {
     let tables = dir.join("tables");
-    let districts = Table::read(&tables, "district_change")?
-        .rows()
-        .map(|r| district_row(&r))
-        .collect::<Result<_, _>>()?;
-    let hotspots = Table::read(&tables, "hotspots_top10")?
-        .rows()
-        .map(|r| hotspot_row(&r))
-        .collect::<Result<_, _>>()?;
+    let all = |_: &crate::charts::data::Row| true;
+    let districts = view(
+        &Table::read(&tables, "district_change")?,
+        "district_change",
+        &all,
+        usize::MAX,
+        &DISTRICT_COLUMNS,
+    )?;
+    let hotspots = view(
+        &Table::read(&tables, "hotspots_top10")?,
+        "hotspots_top10",
+        &all,
+        usize::MAX,
+        &HOTSPOT_COLUMNS,
+    )?;
     let context = Context {
         page: inputs,
         districts,
         hotspots,
     };
-    let mut env = Environment::new();
+    let mut env =
+        crate::report::environment().map_err(|e| PageError::Template(format!("{e:#}")))?;
     env.add_template("dashboard.html", TEMPLATE)
         .map_err(|e| PageError::Template(format!("{e:#}")))?;
     let html = env
@@ -123,68 +151,4 @@ pub fn write(dir: &Path, inputs: &PageInputs) -> Result<(), PageError> {
         .map_err(|e| PageError::Template(format!("{e:#}")))?;
     write_text(&dir.join("index.html"), &html)?;
     Ok(())
-}
-
-fn optional(row: &Row<'_>, column: &str, format: fn(f64) -> String) -> Result<String, TableError> {
-    Ok(row.number(column)?.map_or_else(|| "–".to_owned(), format))
-}
-
-fn with_ci(row: &Row<'_>, value: &str, lower: &str, upper: &str) -> Result<String, TableError> {
-    Ok(
-        match (row.number(value)?, row.number(lower)?, row.number(upper)?) {
-            (Some(v), Some(lo), Some(hi)) => {
-                format!("{} ({}–{})", rate_text(v), rate_text(lo), rate_text(hi))
-            }
-            (Some(v), _, _) => rate_text(v),
-            _ => "–".to_owned(),
-        },
-    )
-}
-
-fn signed(v: f64, format: fn(f64) -> String) -> String {
-    if v > 0.0 {
-        format!("+{}", format(v))
-    } else if v < 0.0 {
-        format!("−{}", format(-v))
-    } else {
-        format(v)
-    }
-}
-
-fn district_row(row: &Row<'_>) -> Result<Vec<String>, TableError> {
-    Ok(vec![
-        row.text("district")?.to_owned(),
-        count_text(row.count("offences_previous")?),
-        count_text(row.count("offences_current")?),
-        signed(row.count("difference")?, count_text),
-        optional(row, "change_pct", |v| format!("{}%", signed(v, pct_text)))?,
-        with_ci(
-            row,
-            "rate_previous",
-            "rate_previous_lower_95",
-            "rate_previous_upper_95",
-        )?,
-        with_ci(
-            row,
-            "rate_current",
-            "rate_current_lower_95",
-            "rate_current_upper_95",
-        )?,
-        optional(row, "rate_difference", |v| signed(v, rate_text))?,
-        row.text("caveat")?.to_owned(),
-    ])
-}
-
-fn hotspot_row(row: &Row<'_>) -> Result<Vec<String>, TableError> {
-    Ok(vec![
-        count_text(row.count("rank")?),
-        row.text("lsoa_code")?.to_owned(),
-        row.text("lsoa_name")?.to_owned(),
-        row.text("ward_name")?.to_owned(),
-        row.text("district")?.to_owned(),
-        count_text(row.count("offences")?),
-        with_ci(row, "rate_per_1000", "lower_95", "upper_95")?,
-        optional(row, "gi_star_z", |v| format!("{v:.2}"))?,
-        if row.flag("hotspot")? { "yes" } else { "no" }.to_owned(),
-    ])
 }
