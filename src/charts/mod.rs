@@ -84,6 +84,16 @@ impl Inputs {
         Ok(Table::read(&self.tables, name)?)
     }
 
+    /// The caption of A&E charts: the source line, then `extra`.
+    pub fn ae_caption(&self, extra: &str) -> String {
+        format!(
+            "Source: emergency department extract (attendances with injury intent recorded as \
+             assault, by residents of the area); population: residents. {extra}"
+        )
+        .trim_end()
+        .to_owned()
+    }
+
     /// The standard caption: a source line and the serious-violence definition.
     pub fn police_caption(&self, extra: &str) -> String {
         format!(
@@ -91,6 +101,8 @@ impl Inputs {
              population table. {} {extra}",
             self.definition
         )
+        .trim_end()
+        .to_owned()
     }
 }
 
@@ -180,8 +192,8 @@ pub type Builder = fn(&Inputs) -> Result<Result<Figure, String>, ChartError>;
 
 /// Every chart's name, title and builder, in the order of an SNA.
 pub const CHARTS: [(&str, &str, Builder); 10] = [
-    ("trend_police", trend_police::TITLE, trend_police::build),
-    ("trend_ae", trend_ae::TITLE, trend_ae::build),
+    ("trend_police", trends::POLICE_TITLE, trends::police),
+    ("trend_ae", trends::AE_TITLE, trends::ae),
     ("age_sex", people::TITLE, people::build),
     ("time_heatmap", time::TITLE, time::build),
     (
@@ -407,85 +419,83 @@ mod dashboard {
                 series: "ae_all".into(),
                 what: "assault-related A&E attendances by residents, all ages".into(),
                 y_label: "Attendances per 1,000 residents (per month)".into(),
-                source: "Source: emergency department extract (attendances with injury intent \
-                         recorded as assault, by residents of the area); population: residents."
-                    .into(),
+                source: inputs.ae_caption(""),
             },
         )
     }
 }
 
-mod trend_police {
+/// The monthly trend charts: the police and A&E rates, all ages and the priority cohort.
+mod trends {
     use super::*;
 
-    pub const TITLE: &str = "Serious violence per 1,000 residents, by month";
+    pub const POLICE_TITLE: &str = "Serious violence per 1,000 residents, by month";
+    pub const AE_TITLE: &str = "Assault-related A&E attendances per 1,000 residents, by month";
 
-    pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
-        let table = inputs.table("trend_monthly")?;
-        let Some(trend) = trend::from_table(
-            &table,
+    const BANDS: &str = "Bands: 95% CI (exact Poisson under 10, Byar otherwise).";
+
+    pub fn police(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
+        let c = inputs.cutoff;
+        build(
             inputs,
-            "offences",
-            "Offences per 1,000 residents (per month)",
-        )?
-        else {
-            return Ok(Err("trend_monthly has no serious-violence offences".into()));
-        };
-        let alt = trend.describe("serious violence offences");
-        Ok(Ok(Figure {
-            name: "trend_police",
-            frame: Frame {
-                title: TITLE.into(),
-                subtitle: format!("{}; all ages and under-{}s", inputs.period, inputs.cutoff),
-                legend: trend.legend(),
+            Spec {
+                name: "trend_police",
+                title: POLICE_TITLE,
+                table: "trend_monthly",
+                events: "offences",
+                y_label: "Offences per 1,000 residents (per month)",
+                what: "serious violence offences",
                 caption: inputs.police_caption(&format!(
                     "Under-{c}s: offences with a victim or offender aged under {c}, per 1,000 \
-                     residents aged under {c}. Bands: 95% CI (exact Poisson under 10, Byar \
-                     otherwise).",
-                    c = inputs.cutoff
+                     residents aged under {c}. {BANDS}"
                 )),
             },
-            alt,
-            tables: vec!["trend_monthly"],
-            height: 560,
-            plot: Plot::Trend(trend),
-        }))
+        )
     }
-}
 
-mod trend_ae {
-    use super::*;
-
-    pub const TITLE: &str = "Assault-related A&E attendances per 1,000 residents, by month";
-
-    pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
-        let table = inputs.table("trend_ae_monthly")?;
-        let Some(trend) = trend::from_table(
-            &table,
+    pub fn ae(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
+        let c = inputs.cutoff;
+        build(
             inputs,
-            "attendances",
-            "Attendances per 1,000 residents (per month)",
-        )?
-        else {
-            return Ok(Err("trend_ae_monthly has no assault attendances".into()));
+            Spec {
+                name: "trend_ae",
+                title: AE_TITLE,
+                table: "trend_ae_monthly",
+                events: "attendances",
+                y_label: "Attendances per 1,000 residents (per month)",
+                what: "assault-related A&E attendances by residents",
+                caption: inputs.ae_caption(&format!(
+                    "Under-{c}s by age on arrival, per 1,000 residents aged under {c}. {BANDS}"
+                )),
+            },
+        )
+    }
+
+    struct Spec {
+        name: &'static str,
+        title: &'static str,
+        table: &'static str,
+        events: &'static str,
+        y_label: &'static str,
+        what: &'static str,
+        caption: String,
+    }
+
+    fn build(inputs: &Inputs, spec: Spec) -> Result<Result<Figure, String>, ChartError> {
+        let table = inputs.table(spec.table)?;
+        let Some(trend) = trend::from_table(&table, inputs, spec.events, spec.y_label)? else {
+            return Ok(Err(format!("{} has no {}", spec.table, spec.what)));
         };
-        let alt = trend.describe("assault-related A&E attendances by residents");
         Ok(Ok(Figure {
-            name: "trend_ae",
+            name: spec.name,
+            alt: trend.describe(spec.what),
             frame: Frame {
-                title: TITLE.into(),
+                title: spec.title.into(),
                 subtitle: format!("{}; all ages and under-{}s", inputs.period, inputs.cutoff),
                 legend: trend.legend(),
-                caption: format!(
-                    "Source: emergency department extract (attendances with injury intent \
-                     recorded as assault, by residents of the area); population: residents. \
-                     Under-{c}s by age on arrival, per 1,000 residents aged under {c}. Bands: \
-                     95% CI (exact Poisson under 10, Byar otherwise).",
-                    c = inputs.cutoff
-                ),
+                caption: spec.caption,
             },
-            alt,
-            tables: vec!["trend_ae_monthly"],
+            tables: vec![spec.table],
             height: 560,
             plot: Plot::Trend(trend),
         }))

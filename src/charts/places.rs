@@ -2,6 +2,7 @@
 //! (knife-enabled and night-time-economy shares) and `harm_vs_count` (harm beside volume).
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -305,11 +306,7 @@ where
 }
 
 fn whisker<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     (lo, hi): (f64, f64),
     y: f64,
 ) -> DrawResult
@@ -326,6 +323,35 @@ where
     Ok(())
 }
 
+/// A chart with one row per district, the first at the top, over x from 0 to `x_max`;
+/// draws its axes and returns it for the data.
+fn district_rows<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    names: impl DoubleEndedIterator<Item = String>,
+    x_max: f64,
+    x_desc: &str,
+    margin_top: u32,
+) -> DrawResult<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>>
+where
+    DB::ErrorType: 'static,
+{
+    let names: Vec<String> = names.rev().collect();
+    let n = names.len();
+    let mut chart = ChartBuilder::on(area)
+        .margin_left(8)
+        .margin_right(30)
+        .margin_top(margin_top)
+        .x_label_area_size(48)
+        .y_label_area_size(label_width(area, &names)?)
+        .build_cartesian_2d(0.0..x_max, -0.5..(n as f64 - 0.5))?;
+    axis_mesh(&mut chart, x_desc, "")
+        .disable_y_mesh()
+        .y_labels(2 * n + 1)
+        .y_label_formatter(&|v: &f64| category_label(&names, *v))
+        .draw()?;
+    Ok(chart)
+}
+
 impl Districts {
     /// Draws horizontal bars with whiskers and the area-rate line.
     pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult
@@ -333,7 +359,6 @@ impl Districts {
         DB::ErrorType: 'static,
     {
         let n = self.rows.len();
-        let names: Vec<String> = self.rows.iter().rev().map(|r| r.0.clone()).collect();
         let top = self
             .rows
             .iter()
@@ -342,22 +367,14 @@ impl Districts {
             .fold(0.0_f64, f64::max)
             .max(1e-9)
             * 1.1;
-        let mut chart = ChartBuilder::on(area)
-            .margin_left(8)
-            .margin_right(30)
-            .margin_top(30)
-            .x_label_area_size(48)
-            .y_label_area_size(label_width(area, &names)?)
-            .build_cartesian_2d(0.0..top, -0.5..(n as f64 - 0.5))?;
-        axis_mesh(
-            &mut chart,
+        let names = self.rows.iter().map(|r| r.0.clone());
+        let mut chart = district_rows(
+            area,
+            names,
+            top,
             "Offences per 1,000 residents (whole period)",
-            "",
-        )
-        .disable_y_mesh()
-        .y_labels(2 * n + 1)
-        .y_label_formatter(&|v: &f64| category_label(&names, *v))
-        .draw()?;
+            30,
+        )?;
         for (i, (_, e)) in self.rows.iter().rev().enumerate() {
             let y = i as f64;
             chart.draw_series([Rectangle::new(
@@ -390,7 +407,6 @@ impl KnifeNte {
         DB::ErrorType: 'static,
     {
         let n = self.rows.len();
-        let names: Vec<String> = self.rows.iter().rev().map(|r| r.0.clone()).collect();
         let top = self
             .rows
             .iter()
@@ -398,18 +414,14 @@ impl KnifeNte {
             .fold(0.0_f64, f64::max)
             .max(1.0)
             * 1.1;
-        let mut chart = ChartBuilder::on(area)
-            .margin_left(8)
-            .margin_right(30)
-            .margin_top(8)
-            .x_label_area_size(48)
-            .y_label_area_size(label_width(area, &names)?)
-            .build_cartesian_2d(0.0..top.min(100.0), -0.5..(n as f64 - 0.5))?;
-        axis_mesh(&mut chart, "Share of serious-violence offences (%)", "")
-            .disable_y_mesh()
-            .y_labels(2 * n + 1)
-            .y_label_formatter(&|v: &f64| category_label(&names, *v))
-            .draw()?;
+        let names = self.rows.iter().map(|r| r.0.clone());
+        let mut chart = district_rows(
+            area,
+            names,
+            top.min(100.0),
+            "Share of serious-violence offences (%)",
+            8,
+        )?;
         for (share, color) in [(self.area.0, BLUE), (self.area.1, VERMILLION)] {
             if let Some(v) = share {
                 chart.draw_series(DashedLineSeries::new(

@@ -239,7 +239,9 @@ fn charts_with_empty_data_are_skipped_with_a_note() {
     assert!(!bundle.join("charts/hotspot_map.png").exists());
     let html = unescape(&std::fs::read_to_string(bundle.join("index.html")).unwrap());
     assert!(
-        html.contains("was not drawn: trend_ae_monthly has no assault attendances"),
+        html.contains(
+            "was not drawn: trend_ae_monthly has no assault-related A&E attendances by residents"
+        ),
         "the report says why"
     );
     assert!(html.contains("none of the LSOAs in lsoa_hotspots has a boundary"));
