@@ -226,19 +226,7 @@ fn next_status(
     seen: Option<&Fingerprint>,
     result: &Result<Done, RefreshError>,
 ) -> Status {
-    let mut status = previous.unwrap_or_else(|| Status {
-        tool: String::new(),
-        attempted_at: String::new(),
-        outcome: Outcome::Failed,
-        reason: None,
-        fingerprint: None,
-        duration_seconds: 0.0,
-        last_refreshed_at: None,
-        last_refreshed_fingerprint: None,
-        data_up_to: None,
-        version: None,
-        files: Vec::new(),
-    });
+    let mut status = previous.unwrap_or_default();
     status.tool = format!("vrn-sna {}", env!("CARGO_PKG_VERSION"));
     status.attempted_at = attempted_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     status.duration_seconds = seconds;

@@ -11,7 +11,7 @@ use super::fingerprint::FileStamp;
 use crate::output::OutputError;
 
 /// What an attempt did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// A new dashboard was built and published.
@@ -19,11 +19,12 @@ pub enum Outcome {
     /// Nothing changed since the last successful refresh; nothing was done.
     UpToDate,
     /// The attempt failed; the previous dashboard, if any, is untouched.
+    #[default]
     Failed,
 }
 
 /// The contents of the status file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Status {
     /// `vrn-sna <version>` of the last attempt.
     pub tool: String,
