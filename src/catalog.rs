@@ -10,7 +10,7 @@ use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::datasource::MemTable;
+use datafusion::datasource::{MemTable, TableProvider};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 
@@ -81,6 +81,10 @@ pub struct Catalog {
     pub lsoa_source: LookupSource,
     /// The mid-year population year used for the whole period.
     pub population_year: i64,
+    /// The configuration it was opened with.
+    config: Config,
+    /// Cached views whose definitions do not involve the period, for [`open_for_period`].
+    period_free: Vec<(String, Arc<dyn TableProvider>)>,
 }
 
 /// How views are created.
@@ -105,37 +109,116 @@ pub async fn open(
     mode: ViewMode,
 ) -> Result<Catalog, CatalogError> {
     let catalog = open_tables(config, data_dir).await?;
+    create_views(catalog, queries, mode, &[]).await
+}
+
+/// Opens the catalog of `config`, a configuration that differs from the one `earlier` was
+/// opened with only in its period, with cached views; `earlier` is consumed. The cached views whose definitions do
+/// not involve the period (`sv_offences_all`, `ae_assaults`: whole-extract scans) are taken
+/// from `earlier` instead of being computed again. When the configurations differ in more
+/// than the period nothing is reused.
+pub async fn open_for_period(
+    config: &Config,
+    data_dir: &Path,
+    queries: &QuerySet,
+    earlier: Catalog,
+) -> Result<Catalog, CatalogError> {
+    let mut same = config.clone();
+    same.start = earlier.config.start;
+    same.end = earlier.config.end;
+    let reuse = if same == earlier.config {
+        earlier.period_free
+    } else {
+        Vec::new()
+    };
+    // `earlier`'s session, with its period-bound caches, is dropped here, before the new one
+    // is built.
+    let catalog = open_tables(config, data_dir).await?;
+    create_views(catalog, queries, ViewMode::Cached, &reuse).await
+}
+
+/// Words in a view's SQL that tie it to the period.
+const PERIOD_WORDS: [&str; 4] = [
+    "period_start",
+    "period_end",
+    "period_months",
+    "population_year",
+];
+
+async fn create_views(
+    mut catalog: Catalog,
+    queries: &QuerySet,
+    mode: ViewMode,
+    reuse: &[(String, Arc<dyn TableProvider>)],
+) -> Result<Catalog, CatalogError> {
+    // Views that involve the period, directly or through an earlier view.
+    let mut period_bound: Vec<String> = Vec::new();
     for view in &queries.views {
         let context = format!("creating view from queries/{}", view.relative_path);
+        let name = view_name(&view.sql);
+        let words = sql_words(&view.sql);
+        let bound = words
+            .iter()
+            .any(|w| PERIOD_WORDS.contains(&w.as_str()) || period_bound.contains(w));
+        if bound && let Some(name) = &name {
+            period_bound.push(name.to_ascii_lowercase());
+        }
+        let cache = mode == ViewMode::Cached && view.directive("cache").is_some_and(|v| v == "yes");
+        let Some(name) = name.filter(|_| cache) else {
+            catalog
+                .ctx
+                .sql(&view.sql)
+                .await
+                .map_err(CatalogError::datafusion(context))?;
+            continue;
+        };
+        let reused = reuse
+            .iter()
+            .find(|(n, _)| !bound && *n == name)
+            .map(|(_, provider)| Arc::clone(provider));
+        let provider = match reused {
+            Some(provider) => provider,
+            None => {
+                catalog
+                    .ctx
+                    .sql(&view.sql)
+                    .await
+                    .map_err(CatalogError::datafusion(context.clone()))?;
+                let cached = catalog
+                    .ctx
+                    .table(name.as_str())
+                    .await
+                    .map_err(CatalogError::datafusion(context.clone()))?
+                    .cache()
+                    .await
+                    .map_err(CatalogError::datafusion(context.clone()))?
+                    .into_view();
+                catalog
+                    .ctx
+                    .deregister_table(name.as_str())
+                    .map_err(CatalogError::datafusion(context.clone()))?;
+                cached
+            }
+        };
         catalog
             .ctx
-            .sql(&view.sql)
-            .await
-            .map_err(CatalogError::datafusion(context.clone()))?;
-        let cache = view.directive("cache").is_some_and(|v| v == "yes");
-        if mode == ViewMode::Cached
-            && cache
-            && let Some(name) = view_name(&view.sql)
-        {
-            let cached = catalog
-                .ctx
-                .table(name.as_str())
-                .await
-                .map_err(CatalogError::datafusion(context.clone()))?
-                .cache()
-                .await
-                .map_err(CatalogError::datafusion(context.clone()))?;
-            catalog
-                .ctx
-                .deregister_table(name.as_str())
-                .map_err(CatalogError::datafusion(context.clone()))?;
-            catalog
-                .ctx
-                .register_table(name.as_str(), cached.into_view())
-                .map_err(CatalogError::datafusion(context))?;
+            .register_table(name.as_str(), Arc::clone(&provider))
+            .map_err(CatalogError::datafusion(context))?;
+        if !bound {
+            catalog.period_free.push((name, provider));
         }
     }
     Ok(catalog)
+}
+
+/// The lower-case identifiers of `sql`, comments left out.
+fn sql_words(sql: &str) -> Vec<String> {
+    sql.lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .flat_map(|l| l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
 }
 
 /// The name in `CREATE VIEW name AS ...`.
@@ -187,6 +270,8 @@ pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, Ca
         files,
         lsoa_source,
         population_year,
+        config: config.clone(),
+        period_free: Vec::new(),
     })
 }
 
@@ -511,6 +596,70 @@ mod tests {
             Some("sv_offences")
         );
         assert_eq!(view_name("SELECT 1"), None);
+    }
+
+    #[test]
+    fn period_words_are_found_outside_comments() {
+        let words = sql_words("-- period_start in a comment\nSELECT s.* FROM sv_offences_all s");
+        assert!(words.contains(&"sv_offences_all".to_owned()));
+        assert!(!words.contains(&"period_start".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn a_new_period_reuses_only_the_views_that_do_not_involve_it() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+        let queries = QuerySet::bundled();
+        let config = Config::default();
+        let first = open(&config, &data, &queries, ViewMode::Cached)
+            .await
+            .unwrap();
+        let free: Vec<&str> = first.period_free.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(free, ["sv_offences_all", "ae_assaults"]);
+        let provider = |c: &Catalog, name: &str| {
+            c.period_free
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, p)| Arc::clone(p))
+                .unwrap()
+        };
+        let all = provider(&first, "sv_offences_all");
+
+        let mut later = config.clone();
+        later.start = chrono::NaiveDate::from_ymd_opt(2021, 4, 1).unwrap();
+        later.end = chrono::NaiveDate::from_ymd_opt(2022, 3, 31).unwrap();
+        let second = open_for_period(&later, &data, &queries, first)
+            .await
+            .unwrap();
+        assert!(Arc::ptr_eq(&provider(&second, "sv_offences_all"), &all));
+        let count = |c: &Catalog, sql: &'static str| {
+            let ctx = c.ctx.clone();
+            async move {
+                let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+                batches[0]
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+                    .unwrap()
+                    .value(0)
+            }
+        };
+        // The period-bound view follows the new period.
+        let outside = count(
+            &second,
+            "SELECT COUNT(*) FROM sv_offences s CROSS JOIN params p \
+             WHERE s.committed_date NOT BETWEEN p.period_start AND p.period_end",
+        )
+        .await;
+        assert_eq!(outside, 0);
+        assert!(count(&second, "SELECT COUNT(*) FROM sv_offences").await > 0);
+
+        // A configuration that differs in more than the period reuses nothing.
+        let mut other = later.clone();
+        other.serious_violence.exclude_domestic = !other.serious_violence.exclude_domestic;
+        let third = open_for_period(&other, &data, &queries, second)
+            .await
+            .unwrap();
+        assert!(!Arc::ptr_eq(&provider(&third, "sv_offences_all"), &all));
     }
 
     #[test]

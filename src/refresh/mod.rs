@@ -339,12 +339,12 @@ async fn build(
     for name in WINDOW_JOBS {
         jobs.push(assess::run_job(&catalog.ctx, job(queries, name)?, &tables).await?);
     }
-    drop(catalog);
     let specs = spc::series_specs(config.young_age_cutoff);
     let series = spc::compute(&tables, &specs)?;
     let signals = spc::write(&tables, &series)?;
 
-    let catalog = catalog::open(&recent_config, data_dir, queries, ViewMode::Cached).await?;
+    // The last 12 months reuse the window catalog's whole-extract views.
+    let catalog = catalog::open_for_period(&recent_config, data_dir, queries, catalog).await?;
     for name in RECENT_JOBS {
         jobs.push(assess::run_job(&catalog.ctx, job(queries, name)?, &tables).await?);
         register_output(&catalog.ctx, &tables, name).await?;
