@@ -220,3 +220,79 @@ impl SpcChart {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::spc_signals;
+
+    /// A hand-made series with a rising trend, a run above the mean and a point beyond the
+    /// upper limit, written as the `spc` table.
+    fn write_table(dir: &std::path::Path) {
+        let mut rates = vec![1.0, 1.05, 0.95, 1.0, 1.05, 0.95, 1.0, 1.05, 0.95, 1.0];
+        rates.extend([0.9, 0.95, 1.0, 1.05, 1.1, 1.15]);
+        rates.extend([
+            1.02, 0.98, 1.0, 1.03, 0.97, 1.0, 1.02, 0.98, 1.0, 1.01, 0.99, 1.0,
+        ]);
+        rates.push(1.6);
+        let spc = spc_signals(&rates);
+        let mut csv = String::from(
+            "series,month,events,rate_per_1000,mean,sd,lower_limit,upper_limit,beyond_limit,run,trend\n",
+        );
+        for (i, r) in rates.iter().enumerate() {
+            let f = spc.flags[i];
+            csv.push_str(&format!(
+                "police_all,{}-{:02},{},{r},{},{},{},{},{},{},{}\n",
+                2021 + i / 12,
+                i % 12 + 1,
+                (r * 1000.0) as i64,
+                spc.mean,
+                spc.sd,
+                spc.lower,
+                spc.upper,
+                f.beyond_limit,
+                f.run,
+                f.trend
+            ));
+        }
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("spc.csv"), csv).unwrap();
+    }
+
+    #[test]
+    fn every_kind_of_signal_is_drawn_and_described() {
+        let dir = std::env::temp_dir().join(format!("vrn-sna-spc-chart-{}", std::process::id()));
+        write_table(&dir.join("tables"));
+        let inputs = Inputs {
+            tables: dir.join("tables"),
+            period: "January 2021 to May 2023".into(),
+            definition: "Serious violence = test.".into(),
+            cutoff: 25,
+            boundaries: None,
+        };
+        let spec = Spec {
+            name: "spc_police",
+            title: "Test",
+            series: "police_all".into(),
+            what: "test offences".into(),
+            y_label: "Offences per 1,000 residents (per month)".into(),
+            source: inputs.police_caption(""),
+        };
+        let figure = build(&inputs, spec).unwrap().unwrap();
+        assert!(
+            figure.alt.contains("Months beyond a limit: 1;"),
+            "{}",
+            figure.alt
+        );
+        assert!(
+            figure.alt.contains("months in a trend of 6 or more: 6."),
+            "{}",
+            figure.alt
+        );
+        super::super::style::register_fonts();
+        super::super::render(&figure, &dir).unwrap();
+        assert!(dir.join("spc_police.png").is_file());
+        let svg = std::fs::read_to_string(dir.join("spc_police.svg")).unwrap();
+        assert!(svg.contains("Beyond a limit") && svg.contains("Trend of 6"));
+    }
+}
