@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::output::{OutputError, TableFiles, create_dir, sha256_file, write_json, write_text};
 use crate::queries::{QuerySet, SqlFile};
 use crate::report::{self, ReportError};
-use crate::staging::{Staging, StagingError};
+use crate::staging::{OutputKind, Staging, StagingError};
 use crate::validate::{self, Severity};
 
 /// Errors of an assessment run. Any of them leaves no bundle behind.
@@ -90,6 +90,9 @@ pub struct InputRecord {
 /// The bundle's `manifest.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
+    /// Always `vrn-sna assessment bundle`: marks the directory as a bundle that a later run
+    /// may replace.
+    pub kind: &'static str,
     /// `vrn-sna <version>`.
     pub tool: String,
     /// The resolved configuration.
@@ -110,6 +113,13 @@ pub struct Manifest {
     pub started_at: String,
     /// End time (UTC, RFC 3339).
     pub finished_at: String,
+    /// Every file of the bundle, relative to it: a later run replaces the bundle only when it
+    /// holds nothing else.
+    pub files: Vec<String>,
+    /// True when the file system could not swap the bundle in one step (see
+    /// [`crate::staging::Published::gap`]); not part of the manifest file.
+    #[serde(skip)]
+    pub replaced_in_two_steps: bool,
 }
 
 /// Reports progress while jobs run.
@@ -141,10 +151,12 @@ pub async fn run(
 ) -> Result<Manifest, AssessError> {
     let started_at = chrono::Utc::now();
     let data_dir = config.data_dir.as_path();
+    // The destination is checked first, before minutes of work are spent on an output that
+    // could not be published.
+    let staging = Staging::new(out, OutputKind::Bundle, &[data_dir])?;
     let report = validate::validate(config, data_dir).await?;
     ensure_usable(&report, data_dir)?;
     let catalog = catalog::open(config, data_dir, queries, catalog::ViewMode::Cached).await?;
-    let staging = Staging::new(out)?;
     let tables = staging.path().join("tables");
     create_dir(&tables)?;
 
@@ -199,7 +211,8 @@ pub async fn run(
         generated_at: finished_at.format("%Y-%m-%d %H:%M UTC").to_string(),
     };
     report::write(staging.path(), &report_inputs)?;
-    let manifest = Manifest {
+    let mut manifest = Manifest {
+        kind: OutputKind::Bundle.marker(),
         tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
         config: config.clone(),
         config_file: config_file.map(|p| p.display().to_string()),
@@ -213,10 +226,12 @@ pub async fn run(
         charts: chart_records,
         started_at: started_at.to_rfc3339(),
         finished_at: finished_at.to_rfc3339(),
+        files: staging.files()?,
+        replaced_in_two_steps: false,
     };
     let manifest_path = staging.path().join("manifest.json");
     write_json(&manifest_path, &manifest)?;
-    staging.publish()?;
+    manifest.replaced_in_two_steps = staging.publish()?.gap;
     Ok(manifest)
 }
 
@@ -286,7 +301,8 @@ pub async fn run_job(
 /// when it has one, otherwise the bundled boundaries of the area.
 fn boundaries(data_dir: &Path) -> Result<(String, String), AssessError> {
     let own = data_dir.join("reference").join("lsoa_boundaries.geojson");
-    if own.exists() {
+    if std::fs::symlink_metadata(&own).is_ok() {
+        crate::contract::ensure_regular_file(&own).map_err(CatalogError::from)?;
         let text = std::fs::read_to_string(&own).map_err(|e| OutputError {
             path: own.clone(),
             message: e.to_string(),

@@ -54,6 +54,80 @@ pub enum CatalogError {
     },
 }
 
+/// Whether an error's text says that data could not be decoded: a Parquet error, or the
+/// decoder panicking on corrupt pages (DataFusion returns a worker's panic as an error).
+pub fn is_decode_failure(text: &str) -> bool {
+    text.contains("Parquet error") || text.contains("panicked")
+}
+
+/// The first of `files` whose data cannot be decoded, with what the decoder said. Every page
+/// of every file is read, batch by batch, so this is for explaining a failure, not for the
+/// normal path. The decoder may panic on corrupt pages; that is caught on its own thread.
+pub fn find_unreadable(files: &[PathBuf]) -> Option<(PathBuf, String)> {
+    files.iter().find_map(|path| {
+        let owned = path.clone();
+        let decoded = std::thread::Builder::new()
+            .name("decode-check".to_owned())
+            .spawn(move || -> Result<(), String> {
+                use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+                let file = std::fs::File::open(&owned).map_err(|e| e.to_string())?;
+                let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                    .and_then(|b| b.build())
+                    .map_err(|e| e.to_string())?;
+                for batch in reader {
+                    batch.map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())
+            .and_then(|handle| {
+                handle.join().unwrap_or_else(|panic| {
+                    let message = crate::text::panic_message(panic.as_ref());
+                    Err(format!("the Parquet decoder failed ({message})"))
+                })
+            });
+        decoded.err().map(|detail| (path.clone(), detail))
+    })
+}
+
+/// `error`, or when it is a failure to decode data, an [`CatalogError::Unreadable`] naming the
+/// file of `files` that cannot be decoded.
+pub fn name_unreadable(files: &[PathBuf], error: CatalogError) -> CatalogError {
+    if !is_decode_failure(&error.to_string()) {
+        return error;
+    }
+    match find_unreadable(files) {
+        Some((path, detail)) => CatalogError::Unreadable { path, detail },
+        None => error,
+    }
+}
+
+/// Runs `work` over the Parquet `files`, turning a panic that reaches it (DataFusion re-raises
+/// a worker's panic, such as the decoder's on corrupt pages, in the polling thread) into an
+/// error naming the file that cannot be decoded.
+pub async fn guarded<T, E: From<CatalogError>>(
+    files: &[PathBuf],
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = crate::text::panic_message(panic.as_ref());
+            let error = match find_unreadable(files) {
+                Some((path, detail)) => CatalogError::Unreadable { path, detail },
+                None => CatalogError::DataFusion {
+                    context: "running a query".to_owned(),
+                    source: DataFusionError::Execution(format!(
+                        "a query worker panicked: {message}"
+                    )),
+                },
+            };
+            Err(error.into())
+        }
+    }
+}
+
 impl CatalogError {
     /// Wraps a DataFusion error with what was being done.
     pub fn datafusion(context: impl Into<String>) -> impl FnOnce(DataFusionError) -> CatalogError {
@@ -87,6 +161,13 @@ pub struct Catalog {
     period_free: Vec<(String, Arc<dyn TableProvider>)>,
 }
 
+impl Catalog {
+    /// The extract's Parquet files.
+    pub fn input_paths(&self) -> Vec<PathBuf> {
+        self.files.iter().map(|f| f.path.clone()).collect()
+    }
+}
+
 /// How views are created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViewMode {
@@ -109,7 +190,10 @@ pub async fn open(
     mode: ViewMode,
 ) -> Result<Catalog, CatalogError> {
     let catalog = open_tables(config, data_dir).await?;
-    create_views(catalog, queries, mode, &[]).await
+    let files = catalog.input_paths();
+    guarded(&files, create_views(catalog, queries, mode, &[]))
+        .await
+        .map_err(|e| name_unreadable(&files, e))
 }
 
 /// Opens the catalog of `config`, a configuration that differs from the one `earlier` was
@@ -134,7 +218,13 @@ pub async fn open_for_period(
     // `earlier`'s session, with its period-bound caches, is dropped here, before the new one
     // is built.
     let catalog = open_tables(config, data_dir).await?;
-    create_views(catalog, queries, ViewMode::Cached, &reuse).await
+    let files = catalog.input_paths();
+    guarded(
+        &files,
+        create_views(catalog, queries, ViewMode::Cached, &reuse),
+    )
+    .await
+    .map_err(|e| name_unreadable(&files, e))
 }
 
 /// Words in a view's SQL that tie it to the period.
@@ -241,7 +331,7 @@ fn view_name(sql: &str) -> Option<String> {
 /// statistics functions, but no views.
 pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, CatalogError> {
     let files = contract::check_extract(data_dir)?;
-    let ctx = new_context();
+    let ctx = new_context(config)?;
     for spec in contract::TABLES {
         match files.iter().find(|f| f.spec.name == spec.name) {
             Some(file) => register_parquet(&ctx, spec.name, &file.path).await?,
@@ -275,11 +365,45 @@ pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, Ca
     })
 }
 
-/// A session with the information schema on and the statistics functions registered.
-pub fn new_context() -> SessionContext {
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_information_schema(true));
+/// A session with the information schema on, the statistics functions registered, and query
+/// memory bounded by `config`'s memory limit: sorts, aggregates and joins spill to the
+/// operating system's temporary directory past it, and what cannot spill fails with
+/// "Resources exhausted" instead of growing until the machine kills the process.
+pub fn new_context(config: &Config) -> Result<SessionContext, CatalogError> {
+    use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    let pool = TrackConsumersPool::new(
+        FairSpillPool::new(config.memory_limit_bytes()),
+        std::num::NonZeroUsize::new(3).expect("non-zero"),
+    );
+    // Spilling is bounded too, so that a runaway query (a cross join sorted) fails instead of
+    // filling the disk: eight times the memory limit.
+    let limit = config.memory_limit_bytes();
+    let disk = datafusion::execution::disk_manager::DiskManagerBuilder::default()
+        .with_max_temp_directory_size(u64::try_from(limit).unwrap_or(u64::MAX).saturating_mul(8));
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(pool))
+        .with_disk_manager_builder(disk)
+        .build_arc()
+        .map_err(CatalogError::datafusion("starting the query engine"))?;
+    let ctx = SessionContext::new_with_config_rt(
+        SessionConfig::new().with_information_schema(true),
+        runtime,
+    );
     crate::udf::register(&ctx);
-    ctx
+    Ok(ctx)
+}
+
+/// When `error` is DataFusion running out of the memory it was given, a sentence saying so and
+/// what to do.
+pub fn memory_exhausted(error: &DataFusionError, config: &Config) -> Option<String> {
+    match error.find_root() {
+        DataFusionError::ResourcesExhausted(detail) => Some(format!(
+            "the query needs more memory than the memory limit of {:.1} MiB allows, even spilling to disk ({detail}). Raise `memory_limit` in sna.toml, or narrow the query",
+            config.memory_limit_bytes() as f64 / f64::from(1 << 20)
+        )),
+        _ => None,
+    }
 }
 
 /// Registers a Parquet file as table `name`.
@@ -301,7 +425,11 @@ pub fn register_reference(
     data_dir: &Path,
 ) -> Result<LookupSource, CatalogError> {
     let override_path = data_dir.join("reference").join("lsoa.csv");
-    let lsoa_source = if override_path.is_file() {
+    let has_override = std::fs::symlink_metadata(&override_path).is_ok();
+    if has_override {
+        contract::ensure_regular_file(&override_path)?;
+    }
+    let lsoa_source = if has_override {
         let text =
             std::fs::read_to_string(&override_path).map_err(|e| CatalogError::Reference {
                 source_name: override_path.display().to_string(),

@@ -133,6 +133,10 @@ pub struct Config {
     pub disclosure_threshold: u32,
     /// Neighbourhood distance in metres for the Getis–Ord Gi* hot-spot statistic.
     pub hotspot_distance_m: f64,
+    /// Memory DataFusion may hold for query work (sorts, joins, aggregates) before spilling to
+    /// disk, e.g. `"2 GiB"` or `"512 MiB"`; unset means half of physical memory, at most 4 GiB.
+    /// A query that cannot fit even by spilling fails with a message naming the limit.
+    pub memory_limit: Option<String>,
     /// Which offences count as serious violence.
     pub serious_violence: SeriousViolence,
 }
@@ -149,6 +153,7 @@ impl Default for Config {
             young_age_cutoff: 25,
             disclosure_threshold: 5,
             hotspot_distance_m: 1500.0,
+            memory_limit: None,
             serious_violence: SeriousViolence::default(),
         }
     }
@@ -226,6 +231,28 @@ impl Config {
                 ),
             ));
         }
+        for (key, date) in [("start", self.start), ("end", self.end)] {
+            if !(EARLIEST_DATE..=LATEST_DATE).contains(&date) {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "({date}) is outside the dates an assessment covers ({EARLIEST_DATE} to {LATEST_DATE})"
+                    ),
+                ));
+            }
+        }
+        let months = self.period_month_count();
+        if months > MAX_PERIOD_MONTHS {
+            return Err(invalid(
+                "end",
+                format!(
+                    "the period {} to {} spans {months} months; an assessment covers at most {MAX_PERIOD_MONTHS} ({} years): choose a shorter period",
+                    self.start,
+                    self.end,
+                    MAX_PERIOD_MONTHS / 12
+                ),
+            ));
+        }
         if self.young_age_cutoff == 0 || self.young_age_cutoff > 110 {
             return Err(invalid(
                 "young_age_cutoff",
@@ -246,6 +273,18 @@ impl Config {
                     self.hotspot_distance_m
                 ),
             ));
+        }
+        if let Some(text) = &self.memory_limit {
+            parse_bytes(text)
+                .filter(|b| *b >= MIN_MEMORY_LIMIT)
+                .ok_or_else(|| {
+                    invalid(
+                        "memory_limit",
+                        format!(
+                            "must be a size of at least 16 MiB such as \"2 GiB\" or \"512 MiB\", got \"{text}\""
+                        ),
+                    )
+                })?;
         }
         if self.title.trim().is_empty() {
             return Err(invalid("title", "must not be empty".to_owned()));
@@ -271,6 +310,20 @@ impl Config {
         Ok(())
     }
 
+    /// The memory limit in bytes: `memory_limit`, or half of physical memory capped at 4 GiB.
+    pub fn memory_limit_bytes(&self) -> usize {
+        self.memory_limit
+            .as_deref()
+            .and_then(parse_bytes)
+            .unwrap_or_else(default_memory_limit)
+    }
+
+    /// Calendar months the period touches, counting part months.
+    pub fn period_month_count(&self) -> u32 {
+        let months = |d: NaiveDate| d.year() * 12 + d.month0() as i32;
+        u32::try_from(months(self.end) - months(self.start) + 1).unwrap_or(0)
+    }
+
     /// The period's mid-point, which picks the population year for the whole period.
     pub fn mid_point(&self) -> NaiveDate {
         self.start + (self.end - self.start) / 2
@@ -292,17 +345,90 @@ impl Config {
     /// A file-name-safe slug from the title and period, e.g.
     /// `leicester-leicestershire-and-rutland-serious-violence-sna-2020-04-01-to-2021-09-30`.
     pub fn slug(&self) -> String {
-        let mut slug = String::new();
-        for c in self.title.chars() {
-            if c.is_ascii_alphanumeric() {
-                slug.push(c.to_ascii_lowercase());
-            } else if !slug.ends_with('-') && !slug.is_empty() {
-                slug.push('-');
-            }
-        }
-        let slug = slug.trim_end_matches('-');
-        format!("{slug}-{}-to-{}", self.start, self.end)
+        let title = slug_words(&self.title, MAX_TITLE_SLUG);
+        let title = if title.is_empty() { "sna" } else { &title };
+        format!("{title}-{}-to-{}", self.start, self.end)
     }
+}
+
+/// The longest period an assessment covers: per-month tables have a row a month, and a period
+/// of centuries (a typo, or `0001-01-01` to `9999-12-31`) would run for hours.
+pub const MAX_PERIOD_MONTHS: u32 = 50 * 12;
+
+/// The earliest and latest dates a period may have. Timestamps are computed in nanoseconds,
+/// which end in April 2262.
+const EARLIEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
+const LATEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2199, 12, 31).expect("valid date");
+
+/// The smallest `memory_limit` accepted: below this nothing useful runs.
+const MIN_MEMORY_LIMIT: usize = 16 << 20;
+
+/// Half of physical memory (from `/proc/meminfo` on Linux), at most 4 GiB; 4 GiB where physical
+/// memory cannot be read.
+fn default_memory_limit() -> usize {
+    const CAP: usize = 4 << 30;
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                })
+        });
+    total_kib.map_or(CAP, |kib| (kib.saturating_mul(1024) / 2).min(CAP))
+}
+
+/// A size such as `2 GiB`, `512MiB`, `1.5 GB` or `1048576` (bytes). Hand-written: six units
+/// and a number are less than a dependency would bring.
+pub fn parse_bytes(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        _ => return None,
+    };
+    let bytes = number * scale;
+    (bytes.is_finite() && bytes >= 0.0 && bytes < usize::MAX as f64).then_some(bytes as usize)
+}
+
+/// The most characters of a title kept in a directory name: with the period and the
+/// `-partner-pack` and staging suffixes the name stays far below file systems' 255 bytes.
+const MAX_TITLE_SLUG: usize = 80;
+
+/// Lower-case ASCII words of `text` joined by `-`, non-Latin letters transliterated
+/// (`deunicode`: "Gwasanaeth Tân" → "gwasanaeth-tan", "Гродно" → "grodno"), cut at a word
+/// boundary to at most `max` characters.
+pub fn slug_words(text: &str, max: usize) -> String {
+    let ascii = deunicode::deunicode(text);
+    let mut slug = String::new();
+    for c in ascii.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let mut slug = slug.trim_end_matches('-').to_owned();
+    if slug.len() > max {
+        let cut = slug[..=max].rfind('-').filter(|i| *i > 0).unwrap_or(max);
+        slug.truncate(cut);
+    }
+    slug.trim_end_matches('-').to_owned()
 }
 
 /// Accepts a TOML local date (`2020-04-01`) or a string holding one (`"2020-04-01"`).
@@ -399,6 +525,78 @@ mod tests {
         assert_eq!(config.period_words(), "April 2020 to September 2021");
         config.start = parse_date("2020-04-03").unwrap();
         assert_eq!(config.period_words(), "3 April 2020 to 30 September 2021");
+    }
+
+    #[test]
+    fn memory_limits_parse_and_default() {
+        assert_eq!(parse_bytes("2 GiB"), Some(2 << 30));
+        assert_eq!(parse_bytes("512MiB"), Some(512 << 20));
+        assert_eq!(parse_bytes("1.5 GB"), Some(1_500_000_000));
+        assert_eq!(parse_bytes("1048576"), Some(1 << 20));
+        assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(parse_bytes("2 TB"), None);
+        let mut c = Config::default();
+        let default = c.memory_limit_bytes();
+        assert!(default > 0 && default <= 4 << 30);
+        c.memory_limit = Some("64 MiB".to_owned());
+        assert!(c.check("test").is_ok());
+        assert_eq!(c.memory_limit_bytes(), 64 << 20);
+        c.memory_limit = Some("1 KiB".to_owned());
+        let error = c.check("test").unwrap_err().to_string();
+        assert!(
+            error.contains("memory_limit") && error.contains("1 KiB"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn periods_of_centuries_are_refused() {
+        let mut c = Config {
+            start: NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),
+            end: NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
+            ..Config::default()
+        };
+        let error = c.check("test").unwrap_err().to_string();
+        assert!(
+            error.contains("`start`") && error.contains("0001-01-01"),
+            "{error}"
+        );
+        c.start = NaiveDate::from_ymd_opt(1950, 1, 1).unwrap();
+        c.end = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap();
+        let error = c.check("test").unwrap_err().to_string();
+        assert!(error.contains("1812 months"), "{error}");
+        c.start = NaiveDate::from_ymd_opt(2000, 1, 31).unwrap();
+        c.end = NaiveDate::from_ymd_opt(2049, 12, 1).unwrap();
+        assert_eq!(c.period_month_count(), 600);
+        assert!(c.check("test").is_ok());
+        c.end = NaiveDate::from_ymd_opt(2050, 1, 1).unwrap();
+        assert!(c.check("test").is_err());
+    }
+
+    #[test]
+    fn slugs_transliterate_and_stay_short() {
+        let mut c = Config {
+            title: "Gwasanaeth Tân — Trais Difrifol".to_owned(),
+            ..Config::default()
+        };
+        assert_eq!(
+            c.slug(),
+            "gwasanaeth-tan-trais-difrifol-2020-04-01-to-2021-09-30"
+        );
+        c.title = "Гродно".to_owned();
+        assert_eq!(c.slug(), "grodno-2020-04-01-to-2021-09-30");
+        c.title = "!!!".to_owned();
+        assert_eq!(c.slug(), "sna-2020-04-01-to-2021-09-30");
+        c.title = "word ".repeat(60);
+        let slug = c.slug();
+        assert!(slug.len() <= MAX_TITLE_SLUG + 25, "{slug}");
+        assert!(slug.starts_with("word-word-") && slug.ends_with("-2020-04-01-to-2021-09-30"));
+        assert!(!slug.contains("--"), "{slug}");
+        c.title = "x".repeat(300);
+        assert_eq!(
+            c.slug().len(),
+            MAX_TITLE_SLUG + "-2020-04-01-to-2021-09-30".len()
+        );
     }
 
     #[test]

@@ -287,6 +287,14 @@ pub enum ContractError {
         /// The Arrow type found.
         found: String,
     },
+    /// The path is not a regular file (a directory, a named pipe, a socket or a device).
+    #[error("{path}: is {what}, not a file; an extract's inputs must be regular files")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead, with its article.
+        what: &'static str,
+    },
     /// An I/O error reading the file.
     #[error("{path}: {source}")]
     Io {
@@ -325,6 +333,7 @@ pub fn check_extract(dir: &Path) -> Result<Vec<ExtractFile>, ContractError> {
             }
             return Err(ContractError::MissingFile { path });
         }
+        ensure_regular_file(&path)?;
         let (schema, rows, bytes) = read_footer(&path)?;
         check_schema(&path, spec, &schema)?;
         files.push(ExtractFile {
@@ -335,6 +344,46 @@ pub fn check_extract(dir: &Path) -> Result<Vec<ExtractFile>, ContractError> {
         });
     }
     Ok(files)
+}
+
+/// Refuses a path that is not a regular file (symbolic links are followed), so that a
+/// directory is named as one and a named pipe is never opened (reading it would wait forever).
+pub fn ensure_regular_file(path: &Path) -> Result<(), ContractError> {
+    let meta = std::fs::metadata(path).map_err(|source| ContractError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        file_type_name(&meta.file_type())
+    };
+    Err(ContractError::NotAFile {
+        path: path.to_path_buf(),
+        what,
+    })
+}
+
+#[cfg(unix)]
+fn file_type_name(file_type: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_block_device() || file_type.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+#[cfg(not(unix))]
+fn file_type_name(_: &std::fs::FileType) -> &'static str {
+    "not a regular file"
 }
 
 /// Reads a Parquet file's footer: its Arrow schema, row count and size.

@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::reference;
-use crate::staging::{Staging, StagingError};
+use crate::staging::{OutputKind, Staging, StagingError};
 
 /// Options of `sna generate`.
 #[derive(Debug, Clone)]
@@ -62,6 +62,8 @@ pub const DEFAULT_SEED: u64 = 20_240_331;
 pub struct GenerateSummary {
     /// File name and rows.
     pub files: Vec<(String, u64)>,
+    /// True when the file system could not swap the extract in one step.
+    pub replaced_in_two_steps: bool,
 }
 
 /// Errors of `sna generate`.
@@ -136,7 +138,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     };
     // Each copy of the LSOAs carries scale / copies of LLR's residents; crime scales with the
     // whole extract.
-    let staging = Staging::new(&opts.out)?;
+    let staging = Staging::new(&opts.out, OutputKind::Extract, &[])?;
     let dir = staging.path();
     if copies > 1.0 {
         write_lookup(dir, &header, &areas)?;
@@ -157,8 +159,39 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     }
     world.population(opts.start.year(), opts.end.year(), &mut writers)?;
     let files = writers.close()?;
-    staging.publish()?;
-    Ok(GenerateSummary { files })
+    write_manifest(&staging, opts, &files)?;
+    let published = staging.publish()?;
+    Ok(GenerateSummary {
+        files,
+        replaced_in_two_steps: published.gap,
+    })
+}
+
+/// The extract's `manifest.json`: what it is, how it was made and its files. Nothing in it
+/// varies between runs with the same options, so the same seed still gives byte-identical
+/// files.
+fn write_manifest(
+    staging: &Staging,
+    opts: &GenerateOptions,
+    files: &[(String, u64)],
+) -> Result<(), GenerateError> {
+    let manifest = serde_json::json!({
+        "kind": OutputKind::Extract.marker(),
+        "made_by": "sna generate",
+        "seed": opts.seed,
+        "scale": opts.scale,
+        "start": opts.start.to_string(),
+        "end": opts.end.to_string(),
+        "rows": files.iter().map(|(name, rows)| (name.clone(), *rows)).collect::<std::collections::BTreeMap<_, _>>(),
+        "note": "Synthetic data: every person and event is invented (docs/sample-data.md).",
+        "files": staging.files()?,
+    });
+    let path = staging.path().join(crate::staging::MANIFEST);
+    let text = serde_json::to_string_pretty(&manifest).expect("JSON values serialise");
+    std::fs::write(&path, text + "\n").map_err(|e| GenerateError::Write {
+        path: path.clone(),
+        detail: e.to_string(),
+    })
 }
 
 fn reference_error(file: &'static str) -> impl Fn(String) -> GenerateError {
@@ -1357,6 +1390,7 @@ impl PopulationRows {
 struct Sink {
     path: PathBuf,
     schema: SchemaRef,
+    parquet_schema: SchemaRef,
     writer: ArrowWriter<File>,
     rows: u64,
 }
@@ -1375,11 +1409,15 @@ impl Sink {
             ))
             .set_created_by(format!("vrn-sna generate {}", env!("CARGO_PKG_VERSION")))
             .build();
-        let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties))
+        // Written with standard logical types: the model's times in seconds become
+        // TIMESTAMP(MILLIS), which every Parquet reader reads as a time.
+        let parquet_schema = crate::output::parquet_schema(&schema);
+        let writer = ArrowWriter::try_new(file, Arc::clone(&parquet_schema), Some(properties))
             .map_err(|e| error(&e))?;
         Ok(Sink {
             path,
             schema,
+            parquet_schema,
             writer,
             rows: 0,
         })
@@ -1393,6 +1431,8 @@ impl Sink {
         let batch =
             RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| error(&e))?;
         self.rows += batch.num_rows() as u64;
+        let batch =
+            crate::output::to_parquet_batch(&batch, &self.parquet_schema).map_err(|e| error(&e))?;
         self.writer.write(&batch).map_err(|e| error(&e))
     }
 

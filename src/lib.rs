@@ -26,5 +26,6 @@ pub mod shell;
 pub mod staging;
 pub mod stats;
 pub mod table_view;
+pub mod text;
 pub mod udf;
 pub mod validate;

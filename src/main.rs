@@ -146,24 +146,97 @@ Exit codes:
     },
 }
 
+/// Stack for the thread that parses, plans and drives queries, and for DataFusion's workers.
+/// Planning and optimising recurse over the expression tree: a `WHERE` of thousands of `OR`
+/// terms overflows the default 8 MiB (an abort with no message). The memory is reserved, not
+/// used, until a deep query needs it; deeper still is refused by [`query::MAX_EXPRESSION_DEPTH`].
+const STACK_BYTES: usize = 256 << 20;
+
 fn main() -> ExitCode {
     quiet_worker_panics();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
+    let worker = std::thread::Builder::new()
+        .name("main".to_owned())
+        .stack_size(STACK_BYTES)
+        .spawn(move || run_cli(cli));
+    match worker.map(|handle| handle.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(STACK_BYTES)
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    // A panic re-raised from a query worker (`resume_unwind`) skips the panic hook; caught
+    // here, it is still said, never a silent exit.
+    let outcome = runtime.block_on(async {
+        use futures::FutureExt;
+        std::panic::AssertUnwindSafe(dispatch(cli))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                Err(anyhow::anyhow!(
+                    "internal error ({}); please report it",
+                    vrn_sna::text::panic_message(panic.as_ref())
+                ))
+            })
+    });
+    match outcome {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // Messages quote values from data: nothing in them may act on the terminal.
+            eprintln!("error: {}", vrn_sna::text::printable(&format!("{e:#}")));
+            if is_refusal(&e) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// True when the command refused to write where it was asked to (a directory or file it does
+/// not own, the extract itself): a usage error, exit 2, with nothing changed.
+fn is_refusal(error: &anyhow::Error) -> bool {
+    use vrn_sna::staging::StagingError;
+    error.chain().any(|cause| {
+        // The commands' errors wrap the staging error transparently, so it is found through
+        // them rather than as a cause of its own.
+        let staging = cause
+            .downcast_ref::<StagingError>()
+            .or_else(|| match cause.downcast_ref::<assess::AssessError>() {
+                Some(assess::AssessError::Staging(e)) => Some(e),
+                _ => None,
+            })
+            .or_else(|| match cause.downcast_ref::<pack::PackError>() {
+                Some(pack::PackError::Staging(e)) => Some(e),
+                _ => None,
+            })
+            .or_else(|| match cause.downcast_ref::<generate::GenerateError>() {
+                Some(generate::GenerateError::Staging(e)) => Some(e),
+                _ => None,
+            });
+        staging.is_some_and(StagingError::is_refusal)
+            || matches!(
+                cause.downcast_ref::<query::QueryError>(),
+                Some(query::QueryError::OutputRefused { .. })
+            )
+    })
 }
 
 /// A panic in a DataFusion worker thread (for example the Parquet decoder meeting corrupt
@@ -175,13 +248,11 @@ fn quiet_worker_panics() {
         if std::thread::current().name() != Some("main") {
             return;
         }
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown".to_owned());
-        eprintln!("error: internal error ({message}); please report it");
+        let message = vrn_sna::text::panic_message(info.payload());
+        eprintln!(
+            "error: internal error ({}); please report it",
+            vrn_sna::text::printable(&message)
+        );
     }));
 }
 
@@ -234,13 +305,20 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             output,
             allow_write,
         } => {
-            let sql = match (sql, file) {
+            let sql = match (sql, &file) {
                 (Some(sql), _) => sql,
-                (None, Some(file)) => std::fs::read_to_string(&file)
-                    .with_context(|| format!("cannot read {}", file.display()))?,
+                (None, Some(file)) => read_sql_file(file)?,
                 (None, None) => unreachable!("clap requires SQL or --file"),
             };
-            let session = open_session(loaded, data, allow_write).await?;
+            let config_file = loaded.source.clone();
+            let mut session = open_session(loaded, data, allow_write).await?;
+            for read in file.iter().chain(config_file.iter()) {
+                session.reads(read);
+            }
+            if let Some(path) = &output {
+                // Refused before any work, so nothing runs for a result that cannot be kept.
+                session.check_output(path)?;
+            }
             let planned = session.plan(&sql).await?;
             let many = planned.len() > 1;
             if output.is_some() && many && format != Format::Table {
@@ -287,6 +365,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 eprintln!("  {file:<24} {rows:>10} rows");
             }
             eprintln!("Wrote a sample extract to {}", out.display());
+            note_two_steps(summary.replaced_in_two_steps, &out);
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {
@@ -312,6 +391,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let manifest = pack::export(&config, &queries, &out, config.disclosure_threshold)
                 .await
                 .with_context(|| format!("partner pack not written to {}", out.display()))?;
+            note_two_steps(manifest.replaced_in_two_steps, &out);
             let suppressed: usize = manifest.tables.iter().map(|t| t.suppressed).sum();
             eprintln!(
                 "Wrote {} tables to {} ({suppressed} cells suppressed; threshold {})",
@@ -447,6 +527,12 @@ async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Res
     }
 }
 
+/// Reads an SQL file, refusing anything but a regular file (a named pipe would block).
+fn read_sql_file(file: &std::path::Path) -> Result<String> {
+    vrn_sna::contract::ensure_regular_file(file)?;
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
 /// Opens a query session over `data` (or the config's data directory).
 async fn open_session(
     loaded: LoadedConfig,
@@ -496,6 +582,7 @@ async fn run(
     )
     .await
     .with_context(|| format!("assessment not written to {}", out.display()))?;
+    note_two_steps(manifest.replaced_in_two_steps, &out);
     if !quiet {
         let rows: u64 = manifest.jobs.iter().map(|j| j.rows).sum();
         eprintln!(
@@ -505,6 +592,17 @@ async fn run(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says when the previous output was replaced in two renames rather than one exchange, so a
+/// reader may have found nothing there for a moment.
+fn note_two_steps(two_steps: bool, out: &std::path::Path) {
+    if two_steps {
+        eprintln!(
+            "note: this file system cannot exchange two directories in one step, so {} was replaced by two renames; for a moment in between it was missing",
+            out.display()
+        );
+    }
 }
 
 /// A progress bar on a terminal; one line per job otherwise (for logs).

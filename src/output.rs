@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -36,11 +36,62 @@ impl OutputError {
     }
 }
 
+/// The schema as written to Parquet, so that other tools read every column as what it is:
+/// `Timestamp(Second)`, which Parquet has no logical type for (it would be a bare INT64 that
+/// DuckDB, pandas and Power BI read as a number), becomes `Timestamp(Millisecond)`, and `Date64`
+/// becomes `Date32` (DATE). Other types are written as they are.
+pub fn parquet_schema(schema: &SchemaRef) -> SchemaRef {
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| needs_cast(f.data_type()).is_some())
+    {
+        return Arc::clone(schema);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match needs_cast(f.data_type()) {
+            Some(to) => f.as_ref().clone().with_data_type(to),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+fn needs_cast(data_type: &DataType) -> Option<DataType> {
+    match data_type {
+        DataType::Timestamp(TimeUnit::Second, tz) => {
+            Some(DataType::Timestamp(TimeUnit::Millisecond, tz.clone()))
+        }
+        DataType::Date64 => Some(DataType::Date32),
+        _ => None,
+    }
+}
+
+/// `batch` with its columns cast to `schema` (from [`parquet_schema`]).
+pub fn to_parquet_batch(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    if batch.schema_ref() == schema {
+        return Ok(batch.clone());
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| arrow::compute::cast(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(Arc::clone(schema), columns)
+}
+
 /// One table being written as CSV (with a header) and Parquet (zstd).
 pub struct TableFiles {
     csv_path: PathBuf,
     parquet_path: PathBuf,
     schema: SchemaRef,
+    parquet_schema: SchemaRef,
     csv: arrow::csv::Writer<BufWriter<File>>,
     parquet: ArrowWriter<File>,
     rows: u64,
@@ -60,12 +111,15 @@ impl TableFiles {
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .build();
-        let parquet = ArrowWriter::try_new(parquet_file, Arc::clone(&schema), Some(properties))
-            .map_err(|e| OutputError::at(&parquet_path)(&e))?;
+        let parquet_schema = parquet_schema(&schema);
+        let parquet =
+            ArrowWriter::try_new(parquet_file, Arc::clone(&parquet_schema), Some(properties))
+                .map_err(|e| OutputError::at(&parquet_path)(&e))?;
         Ok(TableFiles {
             csv_path,
             parquet_path,
             schema,
+            parquet_schema,
             csv,
             parquet,
             rows: 0,
@@ -77,8 +131,10 @@ impl TableFiles {
         self.csv
             .write(batch)
             .map_err(|e| OutputError::at(&self.csv_path)(&e))?;
+        let standard = to_parquet_batch(batch, &self.parquet_schema)
+            .map_err(|e| OutputError::at(&self.parquet_path)(&e))?;
         self.parquet
-            .write(batch)
+            .write(&standard)
             .map_err(|e| OutputError::at(&self.parquet_path)(&e))?;
         self.rows += batch.num_rows() as u64;
         Ok(())
@@ -137,6 +193,47 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), OutputError> {
 mod tests {
     use super::*;
     use arrow::array::{ArrayRef, Int64Array};
+
+    #[test]
+    fn timestamps_in_seconds_are_written_as_parquet_timestamps() {
+        use arrow::array::{Date64Array, TimestampSecondArray};
+        use parquet::basic::{LogicalType, TimeUnit as ParquetUnit};
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let dir = std::env::temp_dir().join(format!("vrn-output-ts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "at",
+                Arc::new(TimestampSecondArray::from(vec![1_600_000_000])) as ArrayRef,
+            ),
+            (
+                "day",
+                Arc::new(Date64Array::from(vec![86_400_000])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let mut files = TableFiles::create(&dir, "t", batch.schema()).unwrap();
+        files.write(&batch).unwrap();
+        let (_, csv, parquet) = files.finish().unwrap();
+        let reader = SerializedFileReader::new(File::open(&parquet).unwrap()).unwrap();
+        let columns = reader
+            .metadata()
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .to_vec();
+        assert_eq!(
+            columns[0].logical_type_ref(),
+            Some(&LogicalType::timestamp(false, ParquetUnit::MILLIS))
+        );
+        assert_eq!(columns[1].logical_type_ref(), Some(&LogicalType::Date));
+        // The CSV keeps the values as they were.
+        assert_eq!(
+            std::fs::read_to_string(csv).unwrap(),
+            "at,day\n2020-09-13T12:26:40,1970-01-02T00:00:00\n"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn writes_both_formats_and_hashes() {

@@ -22,8 +22,7 @@ use crate::config::Config;
 use crate::disclosure::{self, Cell};
 use crate::output::{OutputError, TableFiles, sha256_file, write_json, write_text};
 use crate::queries::{QuerySet, SqlFile};
-use crate::query::PACK_KIND;
-use crate::staging::{Staging, StagingError};
+use crate::staging::{OutputKind, Staging, StagingError};
 
 /// Errors in writing a partner pack. Any of them leaves no pack behind.
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +135,8 @@ pub struct PackTable {
 /// The pack's `manifest.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PackManifest {
-    /// Always [`PACK_KIND`]; marks the directory as a pack for `sna query --data`.
+    /// Always `vrn-sna partner pack`; marks the directory as a pack for `sna query --data`
+    /// and as one a later export may replace.
     pub kind: &'static str,
     /// `vrn-sna <version>`.
     pub tool: String,
@@ -154,6 +154,12 @@ pub struct PackManifest {
     pub tables: Vec<PackTable>,
     /// When the pack was written (UTC, RFC 3339).
     pub created_at: String,
+    /// Every file of the pack, relative to it: a later export replaces the pack only when it
+    /// holds nothing else.
+    pub files: Vec<String>,
+    /// True when the file system could not swap the pack in one step; not written.
+    #[serde(skip)]
+    pub replaced_in_two_steps: bool,
 }
 
 /// Writes the partner pack for `config`'s period into `out`.
@@ -163,15 +169,28 @@ pub async fn export(
     out: &Path,
     threshold: u32,
 ) -> Result<PackManifest, PackError> {
+    let staging = Staging::new(out, OutputKind::PartnerPack, &[&config.data_dir])?;
     let catalog =
         catalog::open(config, &config.data_dir, queries, catalog::ViewMode::Cached).await?;
-    let staging = Staging::new(out)?;
     let mut tables = Vec::new();
+    let inputs = catalog.input_paths();
     for file in &queries.partner {
-        tables.push(write_table(&catalog.ctx, file, staging.path(), u64::from(threshold)).await?);
+        let writing = write_table(&catalog.ctx, file, staging.path(), u64::from(threshold));
+        let table = catalog::guarded(&inputs, writing)
+            .await
+            .map_err(|e| match e {
+                PackError::Sql { ref message, .. } if catalog::is_decode_failure(message) => {
+                    match catalog::find_unreadable(&inputs) {
+                        Some((path, detail)) => CatalogError::Unreadable { path, detail }.into(),
+                        None => e,
+                    }
+                }
+                other => other,
+            })?;
+        tables.push(table);
     }
-    let manifest = PackManifest {
-        kind: PACK_KIND,
+    let mut manifest = PackManifest {
+        kind: OutputKind::PartnerPack.marker(),
         tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
         title: config.title.clone(),
         period_start: config.start.to_string(),
@@ -180,11 +199,14 @@ pub async fn export(
         definition: config.serious_violence.describe(),
         tables,
         created_at: chrono::Utc::now().to_rfc3339(),
+        files: Vec::new(),
+        replaced_in_two_steps: false,
     };
     write_readme(staging.path(), queries, &manifest)?;
+    manifest.files = staging.files()?;
     let path = staging.path().join(crate::query::PACK_MANIFEST);
     write_json(&path, &manifest)?;
-    staging.publish()?;
+    manifest.replaced_in_two_steps = staging.publish()?.gap;
     Ok(manifest)
 }
 

@@ -26,10 +26,7 @@ use crate::config::Config;
 use crate::queries::QuerySet;
 
 /// The file that marks a directory as a partner pack.
-pub const PACK_MANIFEST: &str = "manifest.json";
-
-/// The `kind` written into a partner pack's manifest.
-pub const PACK_KIND: &str = "vrn-sna partner pack";
+pub const PACK_MANIFEST: &str = crate::staging::MANIFEST;
 
 /// Tables and views that need row-level data, absent from a partner pack.
 pub const ROW_LEVEL_NAMES: &[&str] = &[
@@ -108,6 +105,14 @@ pub enum QueryError {
     /// Parquet output needs a file.
     #[error("--format parquet needs --output PATH")]
     ParquetNeedsOutput,
+    /// The output file is one the query reads, or cannot be a file.
+    #[error("refused: --output {path} {reason}. Nothing was written: choose another file")]
+    OutputRefused {
+        /// The output path.
+        path: PathBuf,
+        /// Why it may not be written.
+        reason: String,
+    },
     /// An output file could not be written.
     #[error("{path}: {message}")]
     Write {
@@ -125,14 +130,25 @@ pub struct QuerySession {
     /// True when the data is a partner pack.
     pub is_pack: bool,
     allow_write: bool,
+    /// Files and directories the session reads, which an `--output` may not replace.
+    reads: Vec<PathBuf>,
+    /// The configuration it was opened with.
+    config: Config,
+    /// The Parquet files behind the tables, to name the one that cannot be decoded.
+    inputs: Vec<PathBuf>,
 }
 
 /// Whether `dir` holds a partner pack.
 pub fn is_pack(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join(PACK_MANIFEST))
-        .ok()
+    let manifest = dir.join(PACK_MANIFEST);
+    manifest
+        .is_file()
+        .then(|| std::fs::read_to_string(&manifest).ok())
+        .flatten()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .is_some_and(|manifest| manifest["kind"] == PACK_KIND)
+        .is_some_and(|manifest| {
+            manifest["kind"] == crate::staging::OutputKind::PartnerPack.marker()
+        })
 }
 
 impl QuerySession {
@@ -144,7 +160,7 @@ impl QuerySession {
         allow_write: bool,
     ) -> Result<QuerySession, QueryError> {
         if is_pack(data_dir) {
-            let ctx = catalog::new_context();
+            let ctx = catalog::new_context(config)?;
             catalog::register_reference(&ctx, data_dir)?;
             let mut tables: Vec<PathBuf> = std::fs::read_dir(data_dir)
                 .map_err(|e| QueryError::Write {
@@ -155,6 +171,7 @@ impl QuerySession {
                 .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
                 .collect();
             tables.sort();
+            let inputs = tables.clone();
             for path in tables {
                 let name = path
                     .file_stem()
@@ -167,15 +184,54 @@ impl QuerySession {
                 ctx,
                 is_pack: true,
                 allow_write,
+                reads: vec![data_dir.to_path_buf()],
+                config: config.clone(),
+                inputs,
             })
         } else {
             let catalog = catalog::open(config, data_dir, queries, catalog::ViewMode::Lazy).await?;
+            let inputs = catalog.input_paths();
             Ok(QuerySession {
                 ctx: catalog.ctx,
                 is_pack: false,
                 allow_write,
+                reads: vec![data_dir.to_path_buf(), config.queries_dir.clone()],
+                config: config.clone(),
+                inputs,
             })
         }
+    }
+
+    /// Records another file the session reads (the SQL file, the configuration), which an
+    /// `--output` may not replace.
+    pub fn reads(&mut self, path: &Path) {
+        self.reads.push(path.to_path_buf());
+    }
+
+    /// Refuses an output path that is a directory, or is or lies inside anything the session
+    /// reads.
+    pub fn check_output(&self, path: &Path) -> Result<(), QueryError> {
+        let refuse = |reason: String| QueryError::OutputRefused {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if path.is_dir() {
+            return Err(refuse("is a directory".to_owned()));
+        }
+        let target = crate::staging::resolve(path);
+        for read in &self.reads {
+            let read_resolved = crate::staging::resolve(read);
+            if target == read_resolved {
+                return Err(refuse("is a file this query reads".to_owned()));
+            }
+            if target.starts_with(&read_resolved) {
+                return Err(refuse(format!(
+                    "is inside {}, which this query reads",
+                    read.display()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Parses `sql` into statements, plans each and checks it is allowed; returns each
@@ -213,7 +269,15 @@ impl QuerySession {
 
     /// DataFusion's message, with a hint when a partner pack lacks a row-level table.
     pub fn explain(&self, error: DataFusionError) -> QueryError {
+        if let Some(message) = catalog::memory_exhausted(&error, &self.config) {
+            return QueryError::Sql(message);
+        }
         let message = error.to_string();
+        if catalog::is_decode_failure(&message)
+            && let Some((path, detail)) = catalog::find_unreadable(&self.inputs)
+        {
+            return QueryError::Catalog(CatalogError::Unreadable { path, detail });
+        }
         if self.is_pack {
             for name in ROW_LEVEL_NAMES {
                 let missing = message.contains("not found")
@@ -240,6 +304,26 @@ fn shorten(text: &str) -> String {
     }
 }
 
+impl QuerySession {
+    /// Runs `work`, turning a panic that reaches it into an error. DataFusion re-raises a
+    /// worker's panic (the Parquet decoder meeting corrupt pages panics) in the thread that
+    /// polls the stream, where it would end the process without a word; here it becomes an
+    /// error that [`QuerySession::explain`] can trace to the file.
+    pub async fn guarded<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, QueryError>>,
+    ) -> Result<T, QueryError> {
+        use futures::FutureExt;
+        match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => Err(self.explain(DataFusionError::Execution(format!(
+                "a query worker panicked: {}",
+                crate::text::panic_message(panic.as_ref())
+            )))),
+        }
+    }
+}
+
 /// What writing one result did.
 #[derive(Debug, Clone, Copy)]
 pub struct Written {
@@ -258,7 +342,25 @@ pub async fn write_result(
     output: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<Written, QueryError> {
+    session
+        .guarded(write_unguarded(session, df, format, output, out))
+        .await
+}
+
+async fn write_unguarded(
+    session: &QuerySession,
+    df: DataFrame,
+    format: Format,
+    output: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<Written, QueryError> {
     let started = Instant::now();
+    if format == Format::Parquet && output.is_none() {
+        return Err(QueryError::ParquetNeedsOutput);
+    }
+    if let Some(path) = output {
+        session.check_output(path)?;
+    }
     let mut stream = df.execute_stream().await.map_err(|e| session.explain(e))?;
     let schema = stream.schema();
     let write_error = |path: &Path, e: &dyn fmt::Display| QueryError::Write {
@@ -266,15 +368,30 @@ pub async fn write_result(
         message: e.to_string(),
     };
     let stdout_path = PathBuf::from("standard output");
-    let mut file_sink;
-    let sink: &mut dyn Write = match output {
-        Some(path) if format != Format::Parquet => {
-            file_sink = std::io::BufWriter::new(
-                std::fs::File::create(path).map_err(|e| write_error(path, &e))?,
-            );
-            &mut file_sink
+    // A result file is written to a hidden temporary sibling and renamed over `output` only
+    // when the whole result is written: a query that fails part-way leaves the previous file
+    // as it was, and the temporary file is removed when dropped.
+    let mut temp = match output {
+        Some(path) => Some(partial_file(path).map_err(|e| write_error(path, &e))?),
+        None => None,
+    };
+    let parquet_file = match (&temp, format, output) {
+        (Some(file), Format::Parquet, Some(path)) => Some(
+            file.as_file()
+                .try_clone()
+                .map_err(|e| write_error(path, &e))?,
+        ),
+        _ => None,
+    };
+    let mut file_sink = match (&mut temp, format) {
+        (Some(file), f) if f != Format::Parquet => {
+            Some(std::io::BufWriter::new(file.as_file_mut()))
         }
-        _ => out,
+        _ => None,
+    };
+    let sink: &mut dyn Write = match &mut file_sink {
+        Some(file) => file,
+        None => out,
     };
     let target = output.unwrap_or(&stdout_path);
     let mut rows = 0;
@@ -290,8 +407,11 @@ pub async fn write_result(
                 batches.push(RecordBatch::new_empty(Arc::clone(&schema)));
             }
             let table = arrow::util::pretty::pretty_format_batches(&batches)
-                .map_err(|e| write_error(target, &e))?;
+                .map_err(|e| write_error(target, &e))?
+                .to_string();
             let seconds = started.elapsed().as_secs_f64();
+            // The table is for reading: values that would act on a terminal are escaped.
+            let table = crate::text::printable(&table);
             writeln!(sink, "{table}\n{rows} row(s) in {seconds:.3} s")
                 .map_err(|e| write_error(target, &e))?;
         }
@@ -323,22 +443,46 @@ pub async fn write_result(
         }
         Format::Parquet => {
             let path = output.ok_or(QueryError::ParquetNeedsOutput)?;
-            let file = std::fs::File::create(path).map_err(|e| write_error(path, &e))?;
-            let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), None)
+            let file = parquet_file.ok_or(QueryError::ParquetNeedsOutput)?;
+            let standard = crate::output::parquet_schema(&schema);
+            let mut writer = ArrowWriter::try_new(file, Arc::clone(&standard), None)
                 .map_err(|e| write_error(path, &e))?;
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| session.explain(e))?;
                 rows += batch.num_rows();
+                let batch = crate::output::to_parquet_batch(&batch, &standard)
+                    .map_err(|e| write_error(path, &e))?;
                 writer.write(&batch).map_err(|e| write_error(path, &e))?;
             }
             writer.close().map_err(|e| write_error(path, &e))?;
         }
     }
     sink.flush().map_err(|e| write_error(target, &e))?;
+    drop(file_sink);
+    if let (Some(file), Some(path)) = (temp, output) {
+        file.as_file()
+            .sync_all()
+            .map_err(|e| write_error(path, &e))?;
+        file.persist(path)
+            .map_err(|e| write_error(path, &e.error))?;
+    }
     Ok(Written {
         rows,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// A hidden temporary file beside `path` (`.<name>.<random>.partial`), removed when dropped.
+fn partial_file(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempfile_in(parent)
 }
 
 /// One table or view of a session, for `sna tables` and `\d`.
@@ -404,6 +548,10 @@ pub async fn list_tables(session: &QuerySession) -> Result<Vec<TableInfo>, Query
 
 /// Rows of a table or view.
 pub async fn row_count(session: &QuerySession, name: &str) -> Result<u64, QueryError> {
+    session.guarded(count_rows(session, name)).await
+}
+
+async fn count_rows(session: &QuerySession, name: &str) -> Result<u64, QueryError> {
     let df = session
         .ctx
         .sql(&format!("SELECT COUNT(*) FROM \"{name}\""))

@@ -38,7 +38,15 @@ pub async fn run(session: &QuerySession, history: Option<PathBuf>) -> Result<(),
                 pending.clear();
                 continue;
             }
-            Err(ReadlineError::Eof) => break,
+            Err(ReadlineError::Eof) => {
+                // A last statement without its `;` at the end of input still runs.
+                if !pending.trim().is_empty() {
+                    let sql = std::mem::take(&mut pending);
+                    let _ = editor.add_history_entry(sql.trim());
+                    execute(session, &sql, format).await;
+                }
+                break;
+            }
             Err(e) => return Err(e),
         };
         let trimmed = line.trim();
@@ -70,14 +78,14 @@ async fn execute(session: &QuerySession, sql: &str, format: Format) {
     let planned = match session.plan(sql).await {
         Ok(planned) => planned,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::text::printable(&e.to_string()));
             return;
         }
     };
     let mut stdout = std::io::stdout();
     for (_, df) in planned {
         if let Err(e) = query::write_result(session, df, format, None, &mut stdout).await {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::text::printable(&e.to_string()));
             return;
         }
     }

@@ -49,6 +49,10 @@ pub const EXIT_FAILED: u8 = 1;
 /// Exit code when another refresh holds the lock (sysexits' EX_TEMPFAIL: try again later).
 pub const EXIT_LOCKED: u8 = 75;
 
+/// Exit code when the dashboard path may not be written (the extract, or something that is
+/// not a dashboard): a usage error, as for a bad argument.
+pub const EXIT_USAGE: u8 = 2;
+
 /// Default number of months in the window.
 pub const DEFAULT_MONTHS: u32 = 36;
 
@@ -109,6 +113,9 @@ pub enum RefreshError {
     /// The new version could not be published.
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// The dashboard path is, holds or lies inside the extract.
+    #[error(transparent)]
+    Place(#[from] crate::staging::StagingError),
 }
 
 impl RefreshError {
@@ -116,6 +123,7 @@ impl RefreshError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RefreshError::Lock(LockError::Held { .. }) => EXIT_LOCKED,
+            RefreshError::Place(_) | RefreshError::Publish(PublishError::NotOurs(_)) => EXIT_USAGE,
             _ => EXIT_FAILED,
         }
     }
@@ -187,6 +195,17 @@ struct Manifest<'a> {
 pub async fn refresh(loaded: Result<(&Config, &QuerySet), String>, options: &Options) -> Report {
     let started = Instant::now();
     let attempted_at = chrono::Utc::now();
+    // Checked before the lock or status file is written beside the dashboard: neither may land
+    // inside the extract.
+    if let Ok((config, _)) = &loaded
+        && let Err(e) = crate::staging::check_clear_of(&options.dashboard, &[&config.data_dir])
+    {
+        return Report {
+            result: Err(e.into()),
+            took_over_from: None,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+    }
     let lock = match Lock::acquire(&options.dashboard, options.wait) {
         Ok(lock) => lock,
         Err(e) => {

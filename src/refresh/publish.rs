@@ -93,7 +93,18 @@ impl Versions {
     /// that died. Call with the lock held.
     pub fn prepare(&self) -> Result<(), PublishError> {
         match std::fs::symlink_metadata(&self.dashboard) {
-            Ok(meta) if meta.file_type().is_symlink() => {}
+            Ok(meta) if meta.file_type().is_symlink() => {
+                // Ours only when it points at a version in our store; a link of the user's
+                // (say to a web root) is left alone.
+                let target =
+                    std::fs::read_link(&self.dashboard).map_err(io("reading", &self.dashboard))?;
+                let store_name = self.store.file_name().unwrap_or_default();
+                let ours = target.parent().and_then(Path::file_name) == Some(store_name)
+                    && target.components().count() == 2;
+                if !ours {
+                    return Err(PublishError::NotOurs(self.dashboard.clone()));
+                }
+            }
             Ok(meta) if meta.is_dir() => {
                 let empty = std::fs::read_dir(&self.dashboard)
                     .map_err(io("reading", &self.dashboard))?
@@ -121,18 +132,24 @@ impl Versions {
         Ok(())
     }
 
-    /// Removes new links left beside the dashboard by a refresh killed just before its swap.
+    /// Removes what a refresh killed at the wrong moment left beside the dashboard: a new link
+    /// made just before its swap, a status file half-written.
     fn remove_leftover_links(&self) -> Result<(), PublishError> {
-        let prefix = super::sibling(&self.dashboard, ".", ".link-");
-        let (Some(parent), Some(prefix)) = (prefix.parent(), prefix.file_name()) else {
+        let link = super::sibling(&self.dashboard, ".", ".link-");
+        let status = super::sibling(&self.dashboard, ".", ".status.");
+        let (Some(parent), Some(link), Some(status)) =
+            (link.parent(), link.file_name(), status.file_name())
+        else {
             return Ok(());
         };
-        let prefix = prefix.to_string_lossy().into_owned();
+        let (link, status) = (link.to_string_lossy(), status.to_string_lossy());
         for entry in std::fs::read_dir(parent).map_err(io("reading", parent))? {
             let path = entry.map_err(io("reading", parent))?.path();
-            let is_leftover = path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(&prefix));
+            let is_leftover = path.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.starts_with(link.as_ref())
+                    || (n.starts_with(status.as_ref()) && n.ends_with(".tmp"))
+            });
             if is_leftover {
                 std::fs::remove_file(&path).map_err(io("removing", &path))?;
             }
@@ -254,9 +271,12 @@ mod tests {
         std::fs::create_dir_all(store.join(".draft-4194304")).unwrap();
         let link = dashboard.with_file_name(".dashboard.link-4194304");
         symlink_dir(Path::new(".dashboard.versions/v1"), &link).unwrap();
+        let status = dashboard.with_file_name(".dashboard.status.4194304.tmp");
+        std::fs::write(&status, "{\"half").unwrap();
         versions.prepare().unwrap();
         assert!(!store.join(".draft-4194304").exists());
         assert!(std::fs::symlink_metadata(&link).is_err());
+        assert!(!status.exists(), "a half-written status file is removed");
         assert_eq!(versions.current().as_deref(), Some("v1"));
     }
 
@@ -288,5 +308,18 @@ mod tests {
         let error = versions.prepare().unwrap_err();
         assert!(matches!(error, PublishError::NotOurs(_)), "{error}");
         assert!(dashboard.join("notes.txt").exists());
+    }
+
+    #[test]
+    fn a_symbolic_link_of_the_users_is_refused() {
+        let dashboard = dashboard("user-link");
+        let site = dashboard.with_file_name("www");
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::write(site.join("index.html"), "mine").unwrap();
+        symlink_dir(Path::new("www"), &dashboard).unwrap();
+        let versions = Versions::new(&dashboard);
+        let error = versions.prepare().unwrap_err();
+        assert!(matches!(error, PublishError::NotOurs(_)), "{error}");
+        assert_eq!(std::fs::read_link(&dashboard).unwrap(), Path::new("www"));
     }
 }

@@ -152,23 +152,7 @@ C02,ZZ9,2021-03-07T15:30:00,2021-03-07,A1,street,false,false,false,1000,1000
     crate::fixture::write_parquet(
         &dir.join("extract/offences.parquet"),
         offences,
-        vec![
-            Field::new("crime_id", DataType::Utf8, true),
-            Field::new("offence_code", DataType::Utf8, true),
-            Field::new(
-                "committed_at",
-                DataType::Timestamp(arrow::datatypes::TimeUnit::Second, None),
-                true,
-            ),
-            Field::new("recorded_date", DataType::Date32, true),
-            Field::new("lsoa_code", DataType::Utf8, true),
-            Field::new("location_type", DataType::Utf8, true),
-            Field::new("domestic", DataType::Boolean, true),
-            Field::new("knife", DataType::Boolean, true),
-            Field::new("nte", DataType::Boolean, true),
-            Field::new("easting", DataType::Int32, true),
-            Field::new("northing", DataType::Int32, true),
-        ],
+        crate::fixture::offence_fields(),
     );
     crate::fixture::write_parquet(
         &dir.join("extract/persons.parquet"),
@@ -282,24 +266,20 @@ fn missing_data_directory_is_named() {
     assert_mentions(&err, &["nowhere", "does not exist"]);
 }
 
-#[test]
-fn corrupt_data_pages_are_named_without_a_backtrace() {
-    let dir = workdir("corrupt-pages");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-    std::fs::create_dir_all(dir.join("extract")).unwrap();
-    for entry in std::fs::read_dir(&sample).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, dir.join("extract").join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    // Scramble bytes in the middle of the data pages; the footer stays intact.
-    let offences = dir.join("extract/offences.parquet");
-    let mut bytes = std::fs::read(&offences).unwrap();
+/// Scrambles bytes in the middle of a Parquet file's data pages; the footer stays intact.
+pub fn scramble_pages(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
     for b in &mut bytes[100_000..100_400] {
         *b = b.wrapping_mul(7).wrapping_add(13);
     }
-    std::fs::write(&offences, bytes).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn corrupt_data_pages_are_named_without_a_backtrace() {
+    let dir = workdir("corrupt-pages");
+    crate::copy_sample_extract(&dir);
+    scramble_pages(&dir.join("extract/offences.parquet"));
     let err = fails(&dir, &["validate", "--data", "extract"]);
     assert_mentions(&err, &["offences.parquet", "cannot be read"]);
     assert!(!err.contains("stack backtrace"), "{err}");

@@ -158,23 +158,7 @@ pub fn write_parquet(path: &Path, csv: &str, fields: Vec<Field>) {
 pub fn write_extract(dir: &Path) {
     std::fs::create_dir_all(dir.join("reference")).expect("create extract dir");
     std::fs::write(dir.join("reference/lsoa.csv"), LSOA_CSV).expect("write lsoa.csv");
-    write_parquet(
-        &dir.join("offences.parquet"),
-        OFFENCES,
-        vec![
-            utf8("crime_id"),
-            utf8("offence_code"),
-            timestamp("committed_at"),
-            Field::new("recorded_date", DataType::Date32, true),
-            utf8("lsoa_code"),
-            utf8("location_type"),
-            boolean("domestic"),
-            boolean("knife"),
-            boolean("nte"),
-            int("easting"),
-            int("northing"),
-        ],
-    );
+    write_parquet(&dir.join("offences.parquet"), OFFENCES, offence_fields());
     write_parquet(
         &dir.join("persons.parquet"),
         PERSONS,
@@ -212,6 +196,23 @@ pub fn write_extract(dir: &Path) {
             Field::new("population", DataType::Int64, true),
         ],
     );
+}
+
+/// The columns of `offences.parquet` (`CSV` text with the header of [`OFFENCES`] fits them).
+pub fn offence_fields() -> Vec<Field> {
+    vec![
+        utf8("crime_id"),
+        utf8("offence_code"),
+        timestamp("committed_at"),
+        Field::new("recorded_date", DataType::Date32, true),
+        utf8("lsoa_code"),
+        utf8("location_type"),
+        boolean("domestic"),
+        boolean("knife"),
+        boolean("nte"),
+        int("easting"),
+        int("northing"),
+    ]
 }
 
 /// The columns of `ae_attendances.parquet`.

@@ -7,6 +7,7 @@ mod bad_input;
 mod fixture;
 mod partner;
 mod refresh;
+mod reliability;
 mod report;
 mod sample;
 
@@ -54,6 +55,65 @@ pub fn sna(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("run sna")
+}
+
+/// Runs `sna` with `args` in `dir`, `input` on its standard input and `HOME` set to `dir` (so
+/// the shell's history stays in the test's directory).
+pub fn sna_with_input(dir: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sna"))
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sna");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for sna")
+}
+
+/// Copies the committed sample's Parquet files into `dir/extract`, for tests that change them.
+pub fn copy_sample_extract(dir: &Path) {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    std::fs::create_dir_all(dir.join("extract")).expect("create extract");
+    for entry in std::fs::read_dir(&sample).expect("read data/sample") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "parquet") {
+            std::fs::copy(
+                &path,
+                dir.join("extract").join(path.file_name().expect("name")),
+            )
+            .expect("copy sample file");
+        }
+    }
+}
+
+/// Every file below `root` (symbolic links followed) with its bytes.
+pub fn snapshot(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.insert(
+                    path.strip_prefix(root).expect("below root").to_path_buf(),
+                    std::fs::read(&path).expect("read file"),
+                );
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, &mut out);
+    out
 }
 
 /// Standard error as text.

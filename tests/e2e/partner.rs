@@ -1,9 +1,7 @@
 //! Partner queries and the partner pack, through the real binary.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use crate::{Table, assert_success, fixture, sna, stderr, stdout, workdir};
 
@@ -162,23 +160,8 @@ fn tables_lists_tables_views_columns_and_rows() {
 #[test]
 fn shell_reads_statements_from_stdin() {
     let dir = setup("shell");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sna"))
-        .arg("shell")
-        .current_dir(&*dir)
-        .env("HOME", &*dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let script = "SELECT COUNT(*)\n  AS n FROM sv_offences;\n\\d\n\\d params\nSELECT broken;\n\\f csv\nSELECT 7 AS seven;\nCREATE VIEW v AS SELECT 1;\n\\q\n";
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = crate::sna_with_input(&dir, &["shell"], script);
     assert_success(&output);
     let out = stdout(&output);
     let err = stderr(&output);

@@ -12,14 +12,7 @@ use crate::{Table, Workdir, assert_success, sna, stderr, workdir};
 /// A working directory with a copy of the sample extract in `extract/`.
 fn setup(name: &str) -> Workdir {
     let dir = workdir(name);
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-    std::fs::create_dir_all(dir.join("extract")).unwrap();
-    for entry in std::fs::read_dir(&sample).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() && path.extension().is_some_and(|e| e == "parquet") {
-            std::fs::copy(&path, dir.join("extract").join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    crate::copy_sample_extract(&dir);
     dir
 }
 
@@ -42,23 +35,7 @@ fn status(dir: &Path) -> serde_json::Value {
 
 /// Every file under the dashboard (through its link) with its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                out.insert(
-                    path.strip_prefix(root).unwrap().to_path_buf(),
-                    std::fs::read(&path).unwrap(),
-                );
-            }
-        }
-    }
-    let root = dir.join("site/dashboard");
-    let mut out = BTreeMap::new();
-    walk(&root, &root, &mut out);
-    out
+    crate::snapshot(&dir.join("site/dashboard"))
 }
 
 /// Asserts that the status file records a failure whose reason mentions `expected`.

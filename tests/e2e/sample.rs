@@ -218,6 +218,7 @@ fn committed_sample_is_what_generate_writes() {
         "ae_attendances.parquet",
         "ambulance.parquet",
         "population.parquet",
+        "manifest.json",
     ] {
         let committed = std::fs::read(sample_dir().join(file)).unwrap();
         let regenerated = std::fs::read(dir.join("sample").join(file)).unwrap();
@@ -317,4 +318,96 @@ fn partner_pack_from_the_sample_resists_differencing() {
         suppressed > 100,
         "the sample has small cells to protect ({suppressed} suppressed)"
     );
+}
+
+/// Asserts that every column of a Parquet file carries the standard logical type of what it
+/// holds, so other tools (DuckDB, pandas, R arrow, Power BI) read it as such: times as
+/// TIMESTAMP (milli- or microseconds, not adjusted to UTC), dates as DATE, text as STRING.
+fn assert_standard_logical_types(path: &Path) {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::basic::{LogicalType, TimeUnit as ParquetUnit};
+    let file = std::fs::File::open(path).unwrap();
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let arrow = builder.schema().clone();
+    let columns = builder
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .to_vec();
+    assert_eq!(arrow.fields().len(), columns.len(), "{}", path.display());
+    for (field, column) in arrow.fields().iter().zip(&columns) {
+        let logical = column.logical_type_ref();
+        let place = format!("{} column {}", path.display(), field.name());
+        match field.data_type() {
+            arrow::datatypes::DataType::Timestamp(_, _) => assert!(
+                matches!(
+                    logical,
+                    Some(LogicalType::Timestamp(t))
+                        if !t.is_adjusted_to_u_t_c
+                            && matches!(t.unit, ParquetUnit::MILLIS | ParquetUnit::MICROS)
+                ),
+                "{place}: {logical:?}"
+            ),
+            arrow::datatypes::DataType::Date32 | arrow::datatypes::DataType::Date64 => {
+                assert_eq!(logical, Some(&LogicalType::Date), "{place}")
+            }
+            arrow::datatypes::DataType::Utf8 | arrow::datatypes::DataType::LargeUtf8 => {
+                assert_eq!(logical, Some(&LogicalType::String), "{place}")
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn every_parquet_file_written_has_standard_logical_types() {
+    let dir = workdir("standard-parquet");
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    let parquet_in = |dir: &Path| -> Vec<std::path::PathBuf> {
+        let mut out: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect();
+        out.sort();
+        out
+    };
+    files.extend(parquet_in(&sample_dir()));
+    crate::fixture::write_extract(&dir.join("extract"));
+    std::fs::write(dir.join("sna.toml"), crate::fixture::CONFIG).unwrap();
+    assert_success(&sna(&dir, &["run", "--out", "bundle", "--quiet"]));
+    files.extend(parquet_in(&dir.join("bundle/tables")));
+    assert_success(&sna(&dir, &["export", "--partner", "--out", "pack"]));
+    files.extend(parquet_in(&dir.join("pack")));
+    assert_success(&sna(
+        &dir,
+        &[
+            "query",
+            "SELECT crime_id, committed_at, recorded_date FROM offences",
+            "--format",
+            "parquet",
+            "--output",
+            "offences-copy.parquet",
+        ],
+    ));
+    files.push(dir.join("offences-copy.parquet"));
+    assert!(files.len() > 30, "{files:?}");
+    for file in &files {
+        assert_standard_logical_types(file);
+    }
+    // The sample's times in particular.
+    let offences = sample_dir().join("offences.parquet");
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&offences).unwrap(),
+    )
+    .unwrap();
+    assert!(matches!(
+        builder
+            .schema()
+            .field_with_name("committed_at")
+            .unwrap()
+            .data_type(),
+        arrow::datatypes::DataType::Timestamp(_, None)
+    ));
 }
