@@ -159,6 +159,19 @@ impl Default for Config {
     }
 }
 
+/// Values given on the command line, which take precedence over the configuration file's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// `--data`.
+    pub data_dir: Option<PathBuf>,
+    /// `--start`.
+    pub start: Option<NaiveDate>,
+    /// `--end`.
+    pub end: Option<NaiveDate>,
+    /// `--threshold`.
+    pub disclosure_threshold: Option<u32>,
+}
+
 /// A configuration together with where it came from.
 #[derive(Debug, Clone)]
 pub struct LoadedConfig {
@@ -208,6 +221,28 @@ impl Config {
             config,
             source: Some(file),
         })
+    }
+
+    /// The configuration with the command line's `overrides` applied (they win over the file),
+    /// checked again, since an override can make it invalid (a `--start` after the `end`).
+    pub fn resolve(mut self, overrides: &Overrides) -> Result<Config, ConfigError> {
+        if overrides == &Overrides::default() {
+            return Ok(self);
+        }
+        if let Some(dir) = &overrides.data_dir {
+            self.data_dir = dir.clone();
+        }
+        if let Some(start) = overrides.start {
+            self.start = start;
+        }
+        if let Some(end) = overrides.end {
+            self.end = end;
+        }
+        if let Some(threshold) = overrides.disclosure_threshold {
+            self.disclosure_threshold = threshold;
+        }
+        self.check("command line")?;
+        Ok(self)
     }
 
     /// Parses TOML text; the error message names the offending key and line.
@@ -525,6 +560,33 @@ mod tests {
         assert_eq!(config.period_words(), "April 2020 to September 2021");
         config.start = parse_date("2020-04-03").unwrap();
         assert_eq!(config.period_words(), "3 April 2020 to 30 September 2021");
+    }
+
+    #[test]
+    fn overrides_win_and_are_checked() {
+        let config = Config::default();
+        let same = config.clone().resolve(&Overrides::default()).unwrap();
+        assert_eq!(same, config);
+        let overrides = Overrides {
+            data_dir: Some(PathBuf::from("elsewhere")),
+            end: NaiveDate::from_ymd_opt(2021, 3, 31),
+            disclosure_threshold: Some(10),
+            ..Overrides::default()
+        };
+        let resolved = config.clone().resolve(&overrides).unwrap();
+        assert_eq!(resolved.data_dir, PathBuf::from("elsewhere"));
+        assert_eq!(resolved.end.to_string(), "2021-03-31");
+        assert_eq!(resolved.start, config.start);
+        assert_eq!(resolved.disclosure_threshold, 10);
+        let reversed = Overrides {
+            start: NaiveDate::from_ymd_opt(2022, 1, 1),
+            ..Overrides::default()
+        };
+        let error = config.resolve(&reversed).unwrap_err().to_string();
+        assert!(
+            error.contains("command line") && error.contains("reversed"),
+            "{error}"
+        );
     }
 
     #[test]

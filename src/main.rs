@@ -5,146 +5,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use vrn_sna::assess::{self, JobResult, Progress};
-use vrn_sna::config::{Config, LoadedConfig, parse_date};
+use vrn_sna::config::{Config, LoadedConfig, Overrides};
 use vrn_sna::queries::QuerySet;
-use vrn_sna::query::{self, Format, QuerySession};
+use vrn_sna::query::{self, QuerySession};
 use vrn_sna::refresh::{self, Done};
 use vrn_sna::{generate, pack, shell, validate};
 
-/// Serious-violence Strategic Needs Assessment for Violence Reduction Networks.
-#[derive(Debug, Parser)]
-#[command(name = "sna", version, about, long_about = None)]
-struct Cli {
-    /// Configuration file (default: sna.toml in the working directory, if present).
-    #[arg(long, global = true, value_name = "PATH")]
-    config: Option<PathBuf>,
+mod cli;
 
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Check an extract against the data contract and print a data-quality report.
-    ///
-    /// Exits 0 when the extract is usable (warnings only), 1 when it has errors.
-    Validate {
-        /// Extract directory (overrides the config's data_dir).
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Write a realistic, reproducible sample extract (all five files).
-    Generate {
-        /// Output directory (replaced only when the new extract is complete).
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Random seed; the same seed and options give byte-identical files.
-        #[arg(long, default_value_t = generate::DEFAULT_SEED)]
-        seed: u64,
-        /// Volume and area multiplier: 1 is LLR (about 1.1M residents); 50 is about England and Wales.
-        #[arg(long, default_value_t = 1.0)]
-        scale: f64,
-        /// First day of the data.
-        #[arg(long, value_name = "DATE", value_parser = parse_date, default_value = "2019-04-01")]
-        start: chrono::NaiveDate,
-        /// Last day of the data.
-        #[arg(long, value_name = "DATE", value_parser = parse_date, default_value = "2024-03-31")]
-        end: chrono::NaiveDate,
-    },
-    /// Run the assessment: every SQL job in queries/, written as a bundle of tables.
-    Run {
-        /// Extract directory (overrides the config's data_dir).
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// First day of the period, YYYY-MM-DD (overrides the config).
-        #[arg(long, value_name = "DATE", value_parser = parse_date)]
-        start: Option<chrono::NaiveDate>,
-        /// Last day of the period, YYYY-MM-DD (overrides the config).
-        #[arg(long, value_name = "DATE", value_parser = parse_date)]
-        end: Option<chrono::NaiveDate>,
-        /// The bundle directory itself (default: <output_dir>/<slug of title and period>).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Print nothing but errors.
-        #[arg(long)]
-        quiet: bool,
-    },
-    /// Run SQL over the same tables, views and functions as `sna run` (read-only by default).
-    ///
-    /// Several statements separated by `;` run in order and print each result.
-    Query {
-        /// The SQL to run.
-        #[arg(required_unless_present = "file", conflicts_with = "file")]
-        sql: Option<String>,
-        /// Read the SQL from a file.
-        #[arg(long, value_name = "F.sql")]
-        file: Option<PathBuf>,
-        /// Extract or partner pack directory (overrides the config's data_dir).
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// Output format: table, csv, json (one object per line) or parquet (needs --output).
-        #[arg(long, default_value = "table")]
-        format: Format,
-        /// Write the result to this file instead of standard output.
-        #[arg(long, value_name = "PATH")]
-        output: Option<PathBuf>,
-        /// Allow statements that write files or change the catalogue (COPY, CREATE, INSERT, ...).
-        #[arg(long)]
-        allow_write: bool,
-    },
-    /// Interactive SQL prompt over the same tables (\d, \d NAME, \f FORMAT, \q).
-    Shell {
-        /// Extract or partner pack directory (overrides the config's data_dir).
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// Allow statements that write files or change the catalogue.
-        #[arg(long)]
-        allow_write: bool,
-    },
-    /// Write a shareable, aggregate-only extract with disclosure control.
-    Export {
-        /// Write the partner pack (the only kind of export so far).
-        #[arg(long, required = true)]
-        partner: bool,
-        /// Extract directory (overrides the config's data_dir).
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// Pack directory (default: <output_dir>/<slug>-partner-pack).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Suppress counts from 1 to N-1 (default: the config's disclosure_threshold).
-        #[arg(long, value_name = "N")]
-        threshold: Option<u32>,
-    },
-    /// Refresh the dashboard of the latest months, for cron or a systemd timer.
-    ///
-    /// Builds monthly SPC charts over the latest complete months, and districts, times and hot
-    /// spots over the last 12, into a new version that replaces the dashboard in one step.
-    /// Does nothing (and says "up to date") when the inputs, queries and configuration are
-    /// unchanged since the last successful refresh. Each attempt is recorded in
-    /// <DASHBOARD>.status.json beside the dashboard.
-    #[command(after_help = "\
-Exit codes:
-  0   refreshed, or up to date
-  1   failed (bad input or configuration); the previous dashboard is unchanged and
-      <DASHBOARD>.status.json says why
-  2   usage error
-  75  another refresh holds the lock and did not release it within --wait")]
-    Refresh(RefreshArgs),
-    /// List every table and view with its columns, types and row count.
-    Tables {
-        /// Extract or partner pack directory (overrides the config's data_dir).
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
-    },
-}
+use cli::{Cli, Command, QueryArgs, RefreshArgs, RunArgs};
 
 /// Stack for the thread that parses, plans and drives queries, and for DataFusion's workers.
 /// Planning and optimising recurse over the expression tree: a `WHERE` of thousands of `OR`
@@ -273,10 +146,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let loaded = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Validate { data, json } => {
-            let mut config = loaded.config;
-            if let Some(dir) = data {
-                config.data_dir = dir;
-            }
+            let config = loaded.config.resolve(&data.overrides())?;
             let report = validate::validate(&config, &config.data_dir).await?;
             let mut stdout = std::io::stdout().lock();
             if json {
@@ -290,59 +160,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Run {
-            data,
-            start,
-            end,
-            out,
-            quiet,
-        } => run(loaded, data, start, end, out, quiet).await,
-        Command::Query {
-            sql,
-            file,
-            data,
-            format,
-            output,
-            allow_write,
-        } => {
-            let sql = match (sql, &file) {
-                (Some(sql), _) => sql,
-                (None, Some(file)) => read_sql_file(file)?,
-                (None, None) => unreachable!("clap requires SQL or --file"),
-            };
-            let config_file = loaded.source.clone();
-            let mut session = open_session(loaded, data, allow_write).await?;
-            for read in file.iter().chain(config_file.iter()) {
-                session.reads(read);
-            }
-            if let Some(path) = &output {
-                // Refused before any work, so nothing runs for a result that cannot be kept.
-                session.check_output(path)?;
-            }
-            let planned = session.plan(&sql).await?;
-            let many = planned.len() > 1;
-            if output.is_some() && many && format != Format::Table {
-                anyhow::bail!(
-                    "--output takes the result of one statement; {} were given",
-                    planned.len()
-                );
-            }
-            let mut stdout = std::io::stdout();
-            for (text, df) in planned {
-                if many && format == Format::Table {
-                    writeln!(stdout, "{text}")?;
-                }
-                let written =
-                    query::write_result(&session, df, format, output.as_deref(), &mut stdout)
-                        .await?;
-                if let Some(path) = &output {
-                    eprintln!("{} row(s) written to {}", written.rows, path.display());
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Run(args) => run(loaded, args).await,
+        Command::Query(args) => query_command(loaded, args).await,
         Command::Shell { data, allow_write } => {
-            let session = open_session(loaded, data, allow_write).await?;
+            let session = open_session(loaded, &data.overrides(), allow_write).await?;
             let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".sna_history"));
             shell::run(&session, history).await?;
             Ok(ExitCode::SUCCESS)
@@ -374,14 +195,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             out,
             threshold,
         } => {
-            let mut config = loaded.config;
-            if let Some(dir) = data {
-                config.data_dir = dir;
-            }
-            if let Some(threshold) = threshold {
-                config.disclosure_threshold = threshold;
-            }
-            config.check("command line")?;
+            let overrides = Overrides {
+                disclosure_threshold: threshold,
+                ..data.overrides()
+            };
+            let config = loaded.config.resolve(&overrides)?;
             let out = out.unwrap_or_else(|| {
                 config
                     .output_dir
@@ -403,7 +221,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Refresh(_) => unreachable!("handled above"),
         Command::Tables { data } => {
-            let session = open_session(loaded, data, false).await?;
+            let session = open_session(loaded, &data.overrides(), false).await?;
             let mut stdout = std::io::stdout().lock();
             for table in query::list_tables(&session).await? {
                 let rows = query::row_count(&session, &table.name).await?;
@@ -422,29 +240,29 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// The arguments of `sna refresh`.
-#[derive(Debug, clap::Args)]
-struct RefreshArgs {
-    /// Extract directory (overrides the config's data_dir).
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
-    /// The dashboard path, a symbolic link to the current version (default:
-    /// <output_dir>/dashboard).
-    #[arg(long, value_name = "DIR")]
-    dashboard: Option<PathBuf>,
-    /// Months in the trend window: the latest N complete months in the data.
-    #[arg(long, value_name = "N", default_value_t = refresh::DEFAULT_MONTHS,
-        value_parser = clap::value_parser!(u32).range(1..))]
-    months: u32,
-    /// Rebuild even when nothing changed.
-    #[arg(long)]
-    force: bool,
-    /// Seconds to wait for another refresh of the same dashboard to finish.
-    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
-    wait: u64,
-    /// Print nothing but errors.
-    #[arg(long)]
-    quiet: bool,
+/// `sna query`: each statement's result to standard output, or the one result to `--output`.
+async fn query_command(loaded: LoadedConfig, args: QueryArgs) -> Result<ExitCode> {
+    let sql = match (args.sql, &args.file) {
+        (Some(sql), _) => sql,
+        (None, Some(file)) => read_sql_file(file)?,
+        (None, None) => unreachable!("clap requires SQL or --file"),
+    };
+    let config_file = loaded.source.clone();
+    let mut session = open_session(loaded, &args.data.overrides(), args.allow_write).await?;
+    for read in args.file.iter().chain(config_file.iter()) {
+        session.reads(read);
+    }
+    let (format, output) = (args.format, args.output.as_deref());
+    if let Some(path) = output {
+        // Refused before any work, so nothing runs for a result that cannot be kept.
+        session.check_output(path)?;
+    }
+    let mut stdout = std::io::stdout();
+    let written = query::exec_and_print(&session, &sql, format, output, &mut stdout).await?;
+    if let (Some(path), Some(result)) = (output, written.first()) {
+        eprintln!("{} row(s) written to {}", result.rows, path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `sna refresh`: a configuration that cannot be loaded is a failure recorded in the status
@@ -453,10 +271,7 @@ async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Res
     let loaded = Config::load(config_path.as_deref())
         .map_err(anyhow::Error::from)
         .and_then(|loaded| {
-            let mut config = loaded.config;
-            if let Some(dir) = args.data.clone() {
-                config.data_dir = dir;
-            }
+            let config = loaded.config.resolve(&args.data.overrides())?;
             let queries = QuerySet::load(&config.queries_dir)?;
             Ok((config, queries))
         });
@@ -533,42 +348,25 @@ fn read_sql_file(file: &std::path::Path) -> Result<String> {
     std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
-/// Opens a query session over `data` (or the config's data directory).
+/// Opens a query session over the configured data directory, with `overrides` applied.
 async fn open_session(
     loaded: LoadedConfig,
-    data: Option<PathBuf>,
+    overrides: &Overrides,
     allow_write: bool,
 ) -> Result<QuerySession> {
-    let mut config = loaded.config;
-    if let Some(dir) = data {
-        config.data_dir = dir;
-    }
+    let config = loaded.config.resolve(overrides)?;
     let queries = QuerySet::load(&config.queries_dir)?;
     Ok(QuerySession::open(&config, &config.data_dir, &queries, allow_write).await?)
 }
 
-async fn run(
-    loaded: LoadedConfig,
-    data: Option<PathBuf>,
-    start: Option<chrono::NaiveDate>,
-    end: Option<chrono::NaiveDate>,
-    out: Option<PathBuf>,
-    quiet: bool,
-) -> Result<ExitCode> {
-    let mut config = loaded.config;
-    if let Some(dir) = data {
-        config.data_dir = dir;
-    }
-    if let Some(start) = start {
-        config.start = start;
-    }
-    if let Some(end) = end {
-        config.end = end;
-    }
-    config.check("command line")?;
-    let out = out.unwrap_or_else(|| config.output_dir.join(config.slug()));
+/// `sna run`: the assessment bundle.
+async fn run(loaded: LoadedConfig, args: RunArgs) -> Result<ExitCode> {
+    let config = loaded.config.resolve(&args.overrides())?;
+    let out = args
+        .out
+        .unwrap_or_else(|| config.output_dir.join(config.slug()));
     let queries = QuerySet::load(&config.queries_dir)?;
-    let mut progress: Box<dyn Progress> = if quiet {
+    let mut progress: Box<dyn Progress> = if args.quiet {
         Box::new(assess::Quiet)
     } else {
         Box::new(TerminalProgress::new())
@@ -583,7 +381,7 @@ async fn run(
     .await
     .with_context(|| format!("assessment not written to {}", out.display()))?;
     note_two_steps(manifest.replaced_in_two_steps, &out);
-    if !quiet {
+    if !args.quiet {
         let rows: u64 = manifest.jobs.iter().map(|j| j.rows).sum();
         eprintln!(
             "Wrote {} tables ({rows} rows) to {}",

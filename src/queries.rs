@@ -14,7 +14,7 @@ static BUNDLED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/queries");
 
 /// Errors in loading SQL files.
 #[derive(Debug, thiserror::Error)]
-pub enum QueryError {
+pub enum LoadError {
     /// A directory or file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -121,7 +121,7 @@ pub struct QuerySet {
 
 impl QuerySet {
     /// Loads `dir` if it exists, else the bundled copy.
-    pub fn load(dir: &Path) -> Result<QuerySet, QueryError> {
+    pub fn load(dir: &Path) -> Result<QuerySet, LoadError> {
         if dir.is_dir() {
             Ok(QuerySet {
                 source: Some(dir.to_path_buf()),
@@ -180,11 +180,11 @@ impl QuerySet {
     }
 }
 
-fn read_dir_sql(dir: &Path, prefix: &str) -> Result<Vec<SqlFile>, QueryError> {
+fn read_dir_sql(dir: &Path, prefix: &str) -> Result<Vec<SqlFile>, LoadError> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let read_err = |source| QueryError::Read {
+    let read_err = |source| LoadError::Read {
         path: dir.to_path_buf(),
         source,
     };
@@ -194,15 +194,15 @@ fn read_dir_sql(dir: &Path, prefix: &str) -> Result<Vec<SqlFile>, QueryError> {
         if !path.is_file() || path.extension().is_none_or(|e| e != "sql") {
             continue;
         }
-        let bytes = std::fs::read(&path).map_err(|source| QueryError::Read {
+        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
             path: path.clone(),
             source,
         })?;
-        let sql = String::from_utf8(bytes).map_err(|_| QueryError::NotText(path.clone()))?;
+        let sql = String::from_utf8(bytes).map_err(|_| LoadError::NotText(path.clone()))?;
         let name = path
             .file_stem()
             .and_then(|s| s.to_str())
-            .ok_or_else(|| QueryError::NotText(path.clone()))?
+            .ok_or_else(|| LoadError::NotText(path.clone()))?
             .to_owned();
         let file_name = path.file_name().and_then(|s| s.to_str()).unwrap_or(&name);
         files.push(SqlFile {

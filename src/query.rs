@@ -46,7 +46,7 @@ pub const ROW_LEVEL_NAMES: &[&str] = &[
 ];
 
 /// How results are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// An aligned text table with the row count and elapsed time.
     Table,
@@ -61,26 +61,15 @@ pub enum Format {
 impl std::str::FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "table" => Ok(Format::Table),
-            "csv" => Ok(Format::Csv),
-            "json" => Ok(Format::Json),
-            "parquet" => Ok(Format::Parquet),
-            other => Err(format!(
-                "unknown format \"{other}\"; use table, csv, json or parquet"
-            )),
-        }
+        <Format as clap::ValueEnum>::from_str(s, false)
+            .map_err(|_| format!("unknown format \"{s}\"; use table, csv, json or parquet"))
     }
 }
 
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Format::Table => "table",
-            Format::Csv => "csv",
-            Format::Json => "json",
-            Format::Parquet => "parquet",
-        })
+        let value = clap::ValueEnum::to_possible_value(self).expect("no variant is skipped");
+        f.write_str(value.get_name())
     }
 }
 
@@ -322,6 +311,42 @@ impl QuerySession {
             )))),
         }
     }
+}
+
+/// Plans `sql` and writes each statement's result in `format` to `out`, or the one result to
+/// the file `output`; with several statements in table format each result is headed by its
+/// statement. What `sna query` and `sna shell` both run.
+pub async fn exec_and_print(
+    session: &QuerySession,
+    sql: &str,
+    format: Format,
+    output: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<Vec<Written>, QueryError> {
+    let planned = session.plan(sql).await?;
+    let many = planned.len() > 1;
+    if let Some(path) = output
+        && many
+    {
+        return Err(QueryError::OutputRefused {
+            path: path.to_path_buf(),
+            reason: format!(
+                "takes the result of one statement, and {} were given",
+                planned.len()
+            ),
+        });
+    }
+    let mut written = Vec::new();
+    for (text, df) in planned {
+        if many && format == Format::Table {
+            writeln!(out, "{text}").map_err(|e| QueryError::Write {
+                path: PathBuf::from("standard output"),
+                message: e.to_string(),
+            })?;
+        }
+        written.push(write_result(session, df, format, output, out).await?);
+    }
+    Ok(written)
 }
 
 /// What writing one result did.

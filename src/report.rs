@@ -17,7 +17,7 @@ use crate::charts::data::{Row, Table, TableError};
 use crate::config::Config;
 use crate::findings;
 use crate::output::{OutputError, write_text};
-use crate::table_view::{Format, HOTSPOT_COLUMNS, TableView, view};
+use crate::table_view::{CellFormat, HOTSPOT_COLUMNS, TableView, view};
 
 const REPORT_TEMPLATE: &str = include_str!("../templates/report.html.j2");
 const SUMMARY_TEMPLATE: &str = include_str!("../templates/summary.md.j2");
@@ -219,13 +219,13 @@ fn figures(charts: &[ChartRecord]) -> BTreeMap<String, FigureView> {
 
 /// The tables shown in the report, formatted.
 fn tables(dir: &Path, cutoff: u32) -> Result<BTreeMap<String, TableView>, ReportError> {
-    use Format::*;
+    use CellFormat::*;
     let mut out = BTreeMap::new();
     let mut add = |key: &str,
                    table: &str,
                    filter: &dyn Fn(&Row) -> bool,
                    limit: usize,
-                   columns: &[(&str, &str, Format)]|
+                   columns: &[(&str, &str, CellFormat)]|
      -> Result<(), ReportError> {
         let t = Table::read(dir, table)?;
         out.insert(key.to_owned(), view(&t, table, filter, limit, columns)?);

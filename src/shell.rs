@@ -75,38 +75,61 @@ pub async fn run(session: &QuerySession, history: Option<PathBuf>) -> Result<(),
 }
 
 async fn execute(session: &QuerySession, sql: &str, format: Format) {
-    let planned = match session.plan(sql).await {
-        Ok(planned) => planned,
-        Err(e) => {
-            eprintln!("error: {}", crate::text::printable(&e.to_string()));
-            return;
-        }
-    };
     let mut stdout = std::io::stdout();
-    for (_, df) in planned {
-        if let Err(e) = query::write_result(session, df, format, None, &mut stdout).await {
-            eprintln!("error: {}", crate::text::printable(&e.to_string()));
-            return;
-        }
+    if let Err(e) = query::exec_and_print(session, sql, format, None, &mut stdout).await {
+        eprintln!("error: {}", crate::text::printable(&e.to_string()));
     }
     let _ = stdout.flush();
 }
 
+/// A backslash command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ShellCommand {
+    /// `\q`.
+    Quit,
+    /// `\?`.
+    Help,
+    /// `\f FORMAT`.
+    Format(Format),
+    /// `\d`, or `\d NAME`.
+    Describe(Option<String>),
+}
+
+impl std::str::FromStr for ShellCommand {
+    type Err = String;
+
+    fn from_str(line: &str) -> Result<Self, Self::Err> {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("\\q"), _) => Ok(ShellCommand::Quit),
+            (Some("\\?"), _) => Ok(ShellCommand::Help),
+            (Some("\\f"), Some(name)) if name != "parquet" => {
+                name.parse().map(ShellCommand::Format)
+            }
+            (Some("\\f"), _) => Err("\\f takes table, csv or json".to_owned()),
+            (Some("\\d"), name) => Ok(ShellCommand::Describe(name.map(str::to_owned))),
+            _ => Err(format!("unknown command {line}; \\? lists the commands")),
+        }
+    }
+}
+
 /// Runs a backslash command; false means quit.
 async fn command(session: &QuerySession, line: &str, format: &mut Format) -> bool {
-    let mut words = line.split_whitespace();
-    match (words.next(), words.next()) {
-        (Some("\\q"), _) => return false,
-        (Some("\\?"), _) => println!("{HELP}"),
-        (Some("\\f"), Some(name)) if name != "parquet" => match name.parse() {
-            Ok(f) => {
-                *format = f;
-                println!("output format: {f}");
-            }
-            Err(e) => eprintln!("error: {e}"),
-        },
-        (Some("\\f"), _) => eprintln!("error: \\f takes table, csv or json"),
-        (Some("\\d"), name) => match query::list_tables(session).await {
+    let command = match line.parse::<ShellCommand>() {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("error: {}", crate::text::printable(&e));
+            return true;
+        }
+    };
+    match command {
+        ShellCommand::Quit => return false,
+        ShellCommand::Help => println!("{HELP}"),
+        ShellCommand::Format(f) => {
+            *format = f;
+            println!("output format: {f}");
+        }
+        ShellCommand::Describe(name) => match query::list_tables(session).await {
             Ok(tables) => match name {
                 None => {
                     for t in &tables {
@@ -121,12 +144,49 @@ async fn command(session: &QuerySession, line: &str, format: &mut Format) -> boo
                             println!("  {column:<28} {data_type}{null}");
                         }
                     }
-                    None => eprintln!("error: no table or view named {name}"),
+                    None => eprintln!(
+                        "error: no table or view named {}",
+                        crate::text::printable(&name)
+                    ),
                 },
             },
-            Err(e) => eprintln!("error: {e}"),
+            Err(e) => eprintln!("error: {}", crate::text::printable(&e.to_string())),
         },
-        _ => eprintln!("error: unknown command {line}; \\? lists the commands"),
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backslash_commands_parse() {
+        assert_eq!("\\q".parse(), Ok(ShellCommand::Quit));
+        assert_eq!("\\?".parse(), Ok(ShellCommand::Help));
+        assert_eq!("\\f csv".parse(), Ok(ShellCommand::Format(Format::Csv)));
+        assert_eq!("\\d".parse(), Ok(ShellCommand::Describe(None)));
+        assert_eq!(
+            "\\d  params ".parse(),
+            Ok(ShellCommand::Describe(Some("params".to_owned())))
+        );
+        assert!(
+            "\\f parquet"
+                .parse::<ShellCommand>()
+                .unwrap_err()
+                .contains("table, csv or json")
+        );
+        assert!(
+            "\\f xml"
+                .parse::<ShellCommand>()
+                .unwrap_err()
+                .contains("xml")
+        );
+        assert!(
+            "\\x"
+                .parse::<ShellCommand>()
+                .unwrap_err()
+                .contains("unknown command")
+        );
+    }
 }

@@ -10,7 +10,7 @@ use crate::findings::{count_text, pct_text, rate_text, ratio_text};
 
 /// How a column is shown.
 #[derive(Debug, Clone, Copy)]
-pub enum Format {
+pub enum CellFormat {
     /// Text, with underscores as spaces.
     Text,
     /// A count with thousands separators.
@@ -40,16 +40,20 @@ pub enum Format {
 }
 
 /// The columns of `lsoa_hotspots` (and `hotspots_top10`) as both documents show them.
-pub const HOTSPOT_COLUMNS: [(&str, &str, Format); 9] = [
-    ("rank", "Rank", Format::Text),
-    ("lsoa_code", "LSOA", Format::Text),
-    ("lsoa_name", "LSOA name", Format::Text),
-    ("ward_name", "Ward", Format::Text),
-    ("district", "District", Format::Text),
-    ("offences", "Offences", Format::Count),
-    ("rate_per_1000", "Rate per 1,000 (95% CI)", Format::RateCi),
-    ("gi_star_z", "Gi* z", Format::Decimal),
-    ("hotspot", "Hot spot", Format::YesNo),
+pub const HOTSPOT_COLUMNS: [(&str, &str, CellFormat); 9] = [
+    ("rank", "Rank", CellFormat::Text),
+    ("lsoa_code", "LSOA", CellFormat::Text),
+    ("lsoa_name", "LSOA name", CellFormat::Text),
+    ("ward_name", "Ward", CellFormat::Text),
+    ("district", "District", CellFormat::Text),
+    ("offences", "Offences", CellFormat::Count),
+    (
+        "rate_per_1000",
+        "Rate per 1,000 (95% CI)",
+        CellFormat::RateCi,
+    ),
+    ("gi_star_z", "Gi* z", CellFormat::Decimal),
+    ("hotspot", "Hot spot", CellFormat::YesNo),
 ];
 
 /// A table formatted for reading.
@@ -72,7 +76,7 @@ pub fn view(
     name: &str,
     filter: &dyn Fn(&Row) -> bool,
     limit: usize,
-    columns: &[(&str, &str, Format)],
+    columns: &[(&str, &str, CellFormat)],
 ) -> Result<TableView, TableError> {
     let mut rows = Vec::new();
     for row in table.rows().filter(|r| filter(r)).take(limit) {
@@ -87,13 +91,13 @@ pub fn view(
         columns: columns.iter().map(|c| c.1.to_owned()).collect(),
         numeric: columns
             .iter()
-            .map(|c| !matches!(c.2, Format::Text))
+            .map(|c| !matches!(c.2, CellFormat::Text))
             .collect(),
         rows,
     })
 }
 
-fn cell(row: &Row, column: &str, format: Format) -> Result<String, TableError> {
+fn cell(row: &Row, column: &str, format: CellFormat) -> Result<String, TableError> {
     let with_ci = |f: fn(f64) -> String, lower: &str, upper: &str| {
         let Some(v) = row.number(column)? else {
             return Ok("–".to_owned());
@@ -116,23 +120,23 @@ fn cell(row: &Row, column: &str, format: Format) -> Result<String, TableError> {
         }
     };
     match format {
-        Format::Text => Ok(row.text(column)?.replace('_', " ")),
-        Format::Count => number(&count_text),
-        Format::Rate => number(&rate_text),
-        Format::Pct => number(&pct_text),
-        Format::Decimal => number(&|v| format!("{v:.2}")),
-        Format::RateCi => with_ci(rate_text, "lower_95", "upper_95"),
-        Format::RateCiOf(lower, upper) => with_ci(rate_text, lower, upper),
-        Format::PctCi => with_ci(pct_text, "lower_95", "upper_95"),
-        Format::RatioCi => with_ci(ratio_text, "lower_95", "upper_95"),
-        Format::YesNo => Ok(match row.text(column)? {
+        CellFormat::Text => Ok(row.text(column)?.replace('_', " ")),
+        CellFormat::Count => number(&count_text),
+        CellFormat::Rate => number(&rate_text),
+        CellFormat::Pct => number(&pct_text),
+        CellFormat::Decimal => number(&|v| format!("{v:.2}")),
+        CellFormat::RateCi => with_ci(rate_text, "lower_95", "upper_95"),
+        CellFormat::RateCiOf(lower, upper) => with_ci(rate_text, lower, upper),
+        CellFormat::PctCi => with_ci(pct_text, "lower_95", "upper_95"),
+        CellFormat::RatioCi => with_ci(ratio_text, "lower_95", "upper_95"),
+        CellFormat::YesNo => Ok(match row.text(column)? {
             "true" => "yes".to_owned(),
             "false" => "no".to_owned(),
             _ => "–".to_owned(),
         }),
-        Format::SignedCount => number(&|v| signed(count_text, v)),
-        Format::SignedRate => number(&|v| signed(rate_text, v)),
-        Format::SignedPct => number(&|v| format!("{}%", signed(pct_text, v))),
+        CellFormat::SignedCount => number(&|v| signed(count_text, v)),
+        CellFormat::SignedRate => number(&|v| signed(rate_text, v)),
+        CellFormat::SignedPct => number(&|v| format!("{}%", signed(pct_text, v))),
     }
 }
 
@@ -152,7 +156,7 @@ mod tests {
         )
         .unwrap();
         let table = Table::read(&dir, "t").unwrap();
-        use Format::*;
+        use CellFormat::*;
         let v = view(
             &table,
             "t",

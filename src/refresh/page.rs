@@ -12,7 +12,7 @@ use super::spc::Signal;
 use crate::charts::ChartRecord;
 use crate::charts::data::{Table, TableError};
 use crate::output::{OutputError, write_text};
-use crate::table_view::{Format, HOTSPOT_COLUMNS, TableView, view};
+use crate::table_view::{CellFormat, HOTSPOT_COLUMNS, TableView, view};
 
 const TEMPLATE: &str = include_str!("../../templates/dashboard.html.j2");
 
@@ -31,24 +31,24 @@ pub enum PageError {
 }
 
 /// The columns of `district_change` as the page shows them.
-const DISTRICT_COLUMNS: [(&str, &str, Format); 9] = [
-    ("district", "District", Format::Text),
-    ("offences_previous", "Previous 12 months", Format::Count),
-    ("offences_current", "Last 12 months", Format::Count),
-    ("difference", "Difference", Format::SignedCount),
-    ("change_pct", "Change", Format::SignedPct),
+const DISTRICT_COLUMNS: [(&str, &str, CellFormat); 9] = [
+    ("district", "District", CellFormat::Text),
+    ("offences_previous", "Previous 12 months", CellFormat::Count),
+    ("offences_current", "Last 12 months", CellFormat::Count),
+    ("difference", "Difference", CellFormat::SignedCount),
+    ("change_pct", "Change", CellFormat::SignedPct),
     (
         "rate_previous",
         "Rate per 1,000 before (95% CI)",
-        Format::RateCiOf("rate_previous_lower_95", "rate_previous_upper_95"),
+        CellFormat::RateCiOf("rate_previous_lower_95", "rate_previous_upper_95"),
     ),
     (
         "rate_current",
         "Rate per 1,000 now (95% CI)",
-        Format::RateCiOf("rate_current_lower_95", "rate_current_upper_95"),
+        CellFormat::RateCiOf("rate_current_lower_95", "rate_current_upper_95"),
     ),
-    ("rate_difference", "Rate difference", Format::SignedRate),
-    ("caveat", "Caveat", Format::Text),
+    ("rate_difference", "Rate difference", CellFormat::SignedRate),
+    ("caveat", "Caveat", CellFormat::Text),
 ];
 
 /// What the page says besides the tables.
