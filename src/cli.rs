@@ -115,6 +115,26 @@ Exit codes:
   2   usage error, or a dashboard path that may not be written (the extract, or not ours)
   75  another refresh holds the lock and did not release it within --wait")]
     Refresh(RefreshArgs),
+    /// Split a grant across areas by a needs-based formula (crime harm, crime rate, population).
+    ///
+    /// Area i receives pot × Σ weightₖ × xᵢₖ / Σⱼ xⱼₖ. The inputs come from a CSV file
+    /// (--inputs) or are computed from the extract: population in the period's population year,
+    /// crimes = every recorded offence in the period (default: the last complete financial
+    /// year), harm = the Crime Harm Index over the --harm-years financial years ending with the
+    /// period.
+    #[command(after_help = "\
+Rounding: money is computed at full precision and rounded only when written. Each
+component is rounded half-up to the penny; an area's total is the sum of its rounded
+components plus a rounding adjustment (almost always 0) so that the totals add up to the
+pot exactly. Any penny difference is assigned one penny at a time by largest remainder: the
+areas whose exact totals lost most in rounding gain a penny first (or, when rounding gained,
+those that gained most give one back); ties go to the first area by name. The last line of
+the table output (standard error for csv and json) says how the pot reconciles.
+
+Inputs CSV: columns area, population, crimes, harm and optionally current (the current
+allocation), in any order; other columns are ignored; thousands separators and £ signs are
+accepted.")]
+    Funding(FundingArgs),
     /// List every table and view with its columns, types and row count.
     Tables {
         #[command(flatten)]
@@ -172,6 +192,63 @@ pub struct QueryArgs {
     /// Allow statements that write files or change the catalogue (COPY, CREATE, INSERT, ...).
     #[arg(long)]
     pub allow_write: bool,
+}
+
+/// How `sna funding` writes its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FundingFormat {
+    /// An aligned table for reading: rates to one decimal, money in pounds.
+    Table,
+    /// CSV: full precision, money to the penny.
+    Csv,
+    /// JSON lines: one object per area, then the totals.
+    Json,
+}
+
+/// The arguments of `sna funding`.
+#[derive(Debug, Args)]
+pub struct FundingArgs {
+    /// The amount to allocate, in pounds (e.g. 1250000 or "£1,250,000").
+    #[arg(long, value_name = "AMOUNT")]
+    pub pot: String,
+    /// Component weights, summing to 1.
+    #[arg(
+        long,
+        value_name = "harm=W,rate=W,population=W",
+        default_value = "harm=0.65,rate=0.20,population=0.15"
+    )]
+    pub weights: String,
+    /// Areas' inputs from a CSV file instead of the extract.
+    #[arg(long, value_name = "areas.csv")]
+    pub inputs: Option<PathBuf>,
+    /// The previous year's inputs (same columns), for --sensitivity with --inputs.
+    #[arg(long, value_name = "areas.csv", requires = "inputs")]
+    pub previous_inputs: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArg,
+    /// First day of the period (with --end; default: the last complete financial year).
+    #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "end")]
+    pub start: Option<chrono::NaiveDate>,
+    /// Last day of the period.
+    #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "start")]
+    pub end: Option<chrono::NaiveDate>,
+    /// Financial years of crime harm, ending with the period's.
+    #[arg(long, value_name = "N", default_value_t = 3,
+        value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub harm_years: u32,
+    /// The areas to allocate to.
+    #[arg(long, value_enum, default_value_t = vrn_sna::funding::extract::Level::Csp)]
+    pub level: vrn_sna::funding::extract::Level,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FundingFormat::Table)]
+    pub format: FundingFormat,
+    /// Write the table to this file instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Add each area's allocation with each weight moved ±10 percentage points (the others
+    /// rescaled) and, where available, under the previous year's data.
+    #[arg(long)]
+    pub sensitivity: bool,
 }
 
 /// The arguments of `sna refresh`.

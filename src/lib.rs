@@ -14,6 +14,7 @@ pub mod config;
 pub mod contract;
 pub mod disclosure;
 pub mod findings;
+pub mod funding;
 pub mod generate;
 pub mod output;
 pub mod pack;

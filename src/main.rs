@@ -17,7 +17,7 @@ use vrn_sna::{generate, pack, shell, validate};
 
 mod cli;
 
-use cli::{Cli, Command, QueryArgs, RefreshArgs, RunArgs};
+use cli::{Cli, Command, FundingArgs, FundingFormat, QueryArgs, RefreshArgs, RunArgs};
 
 /// Stack for the thread that parses, plans and drives queries, and for DataFusion's workers.
 /// Planning and optimising recurse over the expression tree: a `WHERE` of thousands of `OR`
@@ -28,8 +28,9 @@ const STACK_BYTES: usize = 256 << 20;
 fn main() -> ExitCode {
     quiet_worker_panics();
     let cli = Cli::parse();
+    // Its panics are caught and reported in `run_cli`, so the hook stays quiet for it.
     let worker = std::thread::Builder::new()
-        .name("main".to_owned())
+        .name("sna".to_owned())
         .stack_size(STACK_BYTES)
         .spawn(move || run_cli(cli));
     match worker.map(|handle| handle.join()) {
@@ -113,9 +114,10 @@ fn is_refusal(error: &anyhow::Error) -> bool {
 }
 
 /// A panic in a DataFusion worker thread (for example the Parquet decoder meeting corrupt
-/// pages) comes back to us as an error naming the file, which is reported once at the edge; the
-/// default hook would also print the panic and a backtrace. Worker panics are therefore silent
-/// here, and any other panic is one line, never a backtrace.
+/// pages) comes back to us as an error naming the file, and a panic on the `sna` thread is
+/// caught in [`run_cli`]; either is reported once at the edge, where the default hook would
+/// also print the panic and a backtrace. So the hook is silent but on the process's own main
+/// thread, where a panic is one line, never a backtrace.
 fn quiet_worker_panics() {
     std::panic::set_hook(Box::new(|info| {
         if std::thread::current().name() != Some("main") {
@@ -162,6 +164,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run(args) => run(loaded, args).await,
         Command::Query(args) => query_command(loaded, args).await,
+        Command::Funding(args) => funding_command(loaded, args).await,
         Command::Shell { data, allow_write } => {
             let session = open_session(loaded, &data.overrides(), allow_write).await?;
             let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".sna_history"));
@@ -238,6 +241,121 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `sna funding`: the allocation table, from a CSV of inputs or from the extract.
+async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<ExitCode> {
+    use vrn_sna::funding::{self, extract, output};
+    let pot = funding::parse_amount(&args.pot)
+        .filter(|p| *p > 0.0)
+        .ok_or_else(|| funding::FundingError::Pot(args.pot.clone()))?;
+    let weights = funding::Weights::parse(&args.weights)?;
+    let (areas, previous) = match &args.inputs {
+        Some(path) => {
+            let previous = match &args.previous_inputs {
+                Some(p) => Some(funding::read_inputs(p)?),
+                None => None,
+            };
+            (funding::read_inputs(path)?, previous)
+        }
+        None => {
+            let config = loaded.config.resolve(&args.data.overrides())?;
+            let queries = QuerySet::load(&config.queries_dir)?;
+            let (first, last) = extract::offence_span(&config).await?;
+            let period = args.start.zip(args.end);
+            let window = extract::window(period, last, args.harm_years);
+            extract::check_covered(window, first)?;
+            let (areas, unplaced) = extract::inputs(&config, &queries, window, args.level).await?;
+            eprintln!(
+                "Crimes and population from {} to {}; harm from {} to {}; {} areas from {}.",
+                window.start,
+                window.end,
+                window.harm_start,
+                window.end,
+                areas.len(),
+                config.data_dir.display()
+            );
+            if unplaced > 0 {
+                eprintln!(
+                    "note: {unplaced} offence(s) in the period have no LSOA in the area's lookup and count in no area"
+                );
+            }
+            let earlier = extract::Window {
+                start: window.start - chrono::Months::new(12),
+                end: window.end - chrono::Months::new(12),
+                harm_start: window.harm_start - chrono::Months::new(12),
+            };
+            let previous = if args.sensitivity && extract::check_covered(earlier, first).is_ok() {
+                Some(
+                    extract::inputs(&config, &queries, earlier, args.level)
+                        .await?
+                        .0,
+                )
+            } else {
+                if args.sensitivity {
+                    eprintln!(
+                        "note: the extract does not reach back far enough for the previous year's allocation"
+                    );
+                }
+                None
+            };
+            (areas, previous)
+        }
+    };
+    let allocation = funding::allocate(pot, weights, &areas)?;
+    let mut extras = output::Extras::default();
+    if args.sensitivity {
+        extras.sensitivity = funding::sensitivity(pot, weights, &areas)?;
+        if let Some(previous) = previous {
+            let earlier = funding::allocate(pot, weights, &previous)?;
+            extras.previous_year = Some(
+                earlier
+                    .areas
+                    .iter()
+                    .map(|a| (a.input.area.clone(), a.total_pence))
+                    .collect(),
+            );
+        }
+    }
+    let text = match args.format {
+        FundingFormat::Table => output::table(&allocation, &extras),
+        FundingFormat::Csv => output::csv(&allocation, &extras),
+        FundingFormat::Json => output::json(&allocation, &extras),
+    };
+    match &args.output {
+        Some(path) => {
+            let reads: Vec<&std::path::Path> = args
+                .inputs
+                .iter()
+                .chain(args.previous_inputs.iter())
+                .map(PathBuf::as_path)
+                .collect();
+            if reads
+                .iter()
+                .any(|r| vrn_sna::staging::resolve(r) == vrn_sna::staging::resolve(path))
+                || path.is_dir()
+            {
+                anyhow::bail!(
+                    "refused: --output {} is an input or a directory; nothing was written",
+                    path.display()
+                );
+            }
+            vrn_sna::output::write_atomically(path, text.as_bytes())?;
+            eprintln!("{}", allocation.reconciliation());
+            eprintln!(
+                "Wrote {} areas to {}",
+                allocation.areas.len(),
+                path.display()
+            );
+        }
+        None => {
+            print!("{text}");
+            if args.format != FundingFormat::Table {
+                eprintln!("{}", allocation.reconciliation());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `sna query`: each statement's result to standard output, or the one result to `--output`.

@@ -156,6 +156,27 @@ impl TableFiles {
     }
 }
 
+/// Writes `bytes` to `path` in one step: into a hidden temporary file beside it, renamed over
+/// `path` only when complete, so a failure leaves any previous file as it was.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    use std::io::Write as _;
+    let error = OutputError::at(path);
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempfile_in(parent)
+        .map_err(|e| error(&e))?;
+    temp.write_all(bytes).map_err(|e| error(&e))?;
+    temp.as_file().sync_all().map_err(|e| error(&e))?;
+    temp.persist(path).map_err(|e| error(&e.error))?;
+    Ok(())
+}
+
 /// Writes `text` to `path`.
 pub fn write_text(path: &Path, text: &str) -> Result<(), OutputError> {
     std::fs::write(path, text).map_err(|e| OutputError::at(path)(&e))

@@ -117,6 +117,8 @@ pub struct QuerySet {
     pub partner: Vec<SqlFile>,
     /// Tables of the refreshed dashboard (`refresh/*.sql`), in file-name order.
     pub refresh: Vec<SqlFile>,
+    /// The inputs of `sna funding` (`funding/*.sql`), in file-name order.
+    pub funding: Vec<SqlFile>,
 }
 
 impl QuerySet {
@@ -129,6 +131,7 @@ impl QuerySet {
                 jobs: read_dir_sql(dir, "")?,
                 partner: read_dir_sql(&dir.join("partner"), "partner/")?,
                 refresh: read_dir_sql(&dir.join("refresh"), "refresh/")?,
+                funding: read_dir_sql(&dir.join("funding"), "funding/")?,
             })
         } else {
             Ok(QuerySet::bundled())
@@ -147,6 +150,7 @@ impl QuerySet {
             .chain(&self.jobs)
             .chain(&self.partner)
             .chain(&self.refresh)
+            .chain(&self.funding)
     }
 
     /// The copy of `queries/` compiled into the binary.
@@ -176,6 +180,7 @@ impl QuerySet {
             jobs: collect(Some(&BUNDLED), ""),
             partner: collect(BUNDLED.get_dir("partner"), "partner/"),
             refresh: collect(BUNDLED.get_dir("refresh"), "refresh/"),
+            funding: collect(BUNDLED.get_dir("funding"), "funding/"),
         }
     }
 }

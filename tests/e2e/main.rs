@@ -5,6 +5,7 @@
 mod assessment;
 mod bad_input;
 mod fixture;
+mod funding;
 mod partner;
 mod refresh;
 mod reliability;

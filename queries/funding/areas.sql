@@ -1,0 +1,46 @@
+-- Funding formula inputs by area
+-- One row per area of the chosen level (`csp` or `district`, from `funding_params.level`),
+-- counted from the whole extract: every recorded offence, not only serious violence. Offences
+-- with no LSOA, or one outside the area's lookup, belong to no area and are left out (sna
+-- funding says how many). Harm is the Crime Harm Index: the sum of `harm_days` of the offences'
+-- Home Office codes (data/reference/offence_codes.csv says where each weight comes from) over
+-- the harm years, which end with the period.
+-- area: the area's name
+-- population: residents in the period's population year
+-- crimes: recorded offences committed in the period
+-- harm: Crime Harm Index (days) of offences committed from funding_params.harm_start to the end of the period
+WITH area_of AS (
+    SELECT
+        l.lsoa_code,
+        CASE f.level WHEN 'district' THEN l.lad_name ELSE l.csp_name END AS area
+    FROM lsoa l
+    CROSS JOIN funding_params f
+),
+residents AS (
+    SELECT a.area, SUM(p.population) AS population
+    FROM population p
+    JOIN area_of a ON a.lsoa_code = p.lsoa_code
+    CROSS JOIN params pr
+    WHERE p.year = pr.population_year
+    GROUP BY a.area
+),
+recorded AS (
+    SELECT
+        a.area,
+        SUM(CASE WHEN CAST(o.committed_at AS DATE) BETWEEN pr.period_start AND pr.period_end THEN 1 ELSE 0 END) AS crimes,
+        SUM(CASE WHEN CAST(o.committed_at AS DATE) BETWEEN f.harm_start AND pr.period_end THEN c.harm_days ELSE 0 END) AS harm
+    FROM offences o
+    JOIN area_of a ON a.lsoa_code = o.lsoa_code
+    JOIN offence_codes c ON c.offence_code = o.offence_code
+    CROSS JOIN params pr
+    CROSS JOIN funding_params f
+    GROUP BY a.area
+)
+SELECT
+    r.area,
+    CAST(r.population AS DOUBLE) AS population,
+    CAST(COALESCE(c.crimes, 0) AS DOUBLE) AS crimes,
+    CAST(COALESCE(c.harm, 0) AS DOUBLE) AS harm
+FROM residents r
+LEFT JOIN recorded c ON c.area = r.area
+ORDER BY r.area

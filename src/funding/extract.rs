@@ -1,0 +1,313 @@
+//! The formula's inputs computed from an extract: population, recorded crimes and crime harm by
+//! area, with `queries/funding/areas.sql`.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::datatypes::Float64Type;
+use chrono::{Datelike, NaiveDate};
+use datafusion::datasource::MemTable;
+
+use super::AreaInput;
+use crate::catalog::{self, CatalogError};
+use crate::config::Config;
+use crate::queries::QuerySet;
+
+/// The area level to allocate to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Community safety partnership.
+    Csp,
+    /// Local authority district.
+    District,
+    /// A named locality (`[localities]` in sna.toml).
+    Locality,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Csp => "csp",
+            Level::District => "district",
+            Level::Locality => "locality",
+        }
+    }
+}
+
+/// Errors in computing inputs from an extract.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    /// The extract could not be opened or queried.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// `queries/funding/areas.sql` is missing.
+    #[error("queries/funding/areas.sql is missing: it defines the formula's inputs")]
+    NoQuery,
+    /// The query's result is not of the expected shape.
+    #[error("queries/funding/areas.sql: {0}")]
+    Shape(String),
+    /// The extract has no offences, so no period can be chosen.
+    #[error("the extract has no offences, so there is no financial year to allocate on")]
+    NoOffences,
+    /// The data do not reach back to the start of the harm years.
+    #[error(
+        "the harm years start on {harm_start}, but the offences start on {first}: use --harm-years {years} or fewer, or an extract that reaches back further"
+    )]
+    ShortHarm {
+        /// First day of the harm years.
+        harm_start: NaiveDate,
+        /// First offence date.
+        first: NaiveDate,
+        /// Whole financial years the data cover before the period's end.
+        years: u32,
+    },
+    /// Localities are not configured.
+    #[error(
+        "--level locality needs named localities, which sna.toml cannot define yet; use csp or district"
+    )]
+    NoLocalities,
+}
+
+/// The period and harm window of an allocation from an extract.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// First day of the period (crimes, population year).
+    pub start: NaiveDate,
+    /// Last day of the period.
+    pub end: NaiveDate,
+    /// First day of the harm years.
+    pub harm_start: NaiveDate,
+}
+
+/// The start of the financial year (1 April) containing `date`.
+pub fn financial_year_start(date: NaiveDate) -> NaiveDate {
+    let year = if date.month() >= 4 {
+        date.year()
+    } else {
+        date.year() - 1
+    };
+    NaiveDate::from_ymd_opt(year, 4, 1).expect("1 April exists")
+}
+
+/// The period and harm window: the given period, or else the last complete financial year in
+/// data ending on `last_day`; the harm window is the `harm_years` financial years ending with
+/// the period's.
+pub fn window(
+    period: Option<(NaiveDate, NaiveDate)>,
+    last_day: NaiveDate,
+    harm_years: u32,
+) -> Window {
+    let (start, end) = period.unwrap_or_else(|| {
+        // The latest 31 March on or before the last day with data.
+        let year = if (last_day.month(), last_day.day()) >= (3, 31) {
+            last_day.year()
+        } else {
+            last_day.year() - 1
+        };
+        let end = NaiveDate::from_ymd_opt(year, 3, 31).expect("31 March exists");
+        let start = NaiveDate::from_ymd_opt(year - 1, 4, 1).expect("1 April exists");
+        (start, end)
+    });
+    let fy = financial_year_start(end);
+    let back = i32::try_from(harm_years.saturating_sub(1)).unwrap_or(0);
+    let harm_start = fy.with_year(fy.year() - back).expect("1 April exists");
+    Window {
+        start,
+        end,
+        harm_start,
+    }
+}
+
+/// Refuses a harm window that starts before the first offence in the extract: harm summed over
+/// fewer years than asked for would favour no one knowingly.
+pub fn check_covered(window: Window, first: NaiveDate) -> Result<(), ExtractError> {
+    if first <= window.harm_start {
+        return Ok(());
+    }
+    let covered =
+        (financial_year_start(window.end).year() - financial_year_start(first).year()).max(0);
+    let first_whole = if first == financial_year_start(first) {
+        1
+    } else {
+        0
+    };
+    Err(ExtractError::ShortHarm {
+        harm_start: window.harm_start,
+        first,
+        years: u32::try_from(covered + first_whole).unwrap_or(0),
+    })
+}
+
+/// Runs `sql` and collects its result; `context` names what was being done in an error.
+async fn collect(
+    ctx: &datafusion::prelude::SessionContext,
+    sql: &str,
+    context: &str,
+) -> Result<Vec<RecordBatch>, CatalogError> {
+    ctx.sql(sql)
+        .await
+        .map_err(CatalogError::datafusion(context))?
+        .collect()
+        .await
+        .map_err(CatalogError::datafusion(context))
+}
+
+/// The first and last day of the extract's offences.
+pub async fn offence_span(config: &Config) -> Result<(NaiveDate, NaiveDate), ExtractError> {
+    let catalog = catalog::open_tables(config, &config.data_dir).await?;
+    let sql = "SELECT CAST(MIN(CAST(committed_at AS DATE)) AS VARCHAR), CAST(MAX(CAST(committed_at AS DATE)) AS VARCHAR) FROM offences";
+    let batches = collect(&catalog.ctx, sql, "reading the offences' dates").await?;
+    let day = |column: usize| -> Option<NaiveDate> {
+        let batch = batches.iter().find(|b| b.num_rows() > 0)?;
+        let text =
+            arrow::compute::cast(batch.column(column), &arrow::datatypes::DataType::Utf8).ok()?;
+        let text = text.as_string::<i32>();
+        (!text.is_null(0))
+            .then(|| text.value(0).parse().ok())
+            .flatten()
+    };
+    match (day(0), day(1)) {
+        (Some(first), Some(last)) => Ok((first, last)),
+        _ => Err(ExtractError::NoOffences),
+    }
+}
+
+/// Each area's population, crimes and harm for `window` at `level`, and the number of offences
+/// in the period that belong to no area (no LSOA, or one outside the lookup).
+pub async fn inputs(
+    config: &Config,
+    queries: &QuerySet,
+    window: Window,
+    level: Level,
+) -> Result<(Vec<AreaInput>, u64), ExtractError> {
+    if level == Level::Locality {
+        return Err(ExtractError::NoLocalities);
+    }
+    let sql = queries
+        .funding
+        .iter()
+        .find(|f| f.name == "areas")
+        .ok_or(ExtractError::NoQuery)?;
+    let mut period = config.clone();
+    period.start = window.start;
+    period.end = window.end;
+    let catalog = catalog::open_tables(&period, &period.data_dir).await?;
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+    let harm_start = i32::try_from((window.harm_start - epoch).num_days()).unwrap_or(0);
+    let params = RecordBatch::try_from_iter([
+        (
+            "level",
+            Arc::new(StringArray::from(vec![level.name()])) as Arc<dyn Array>,
+        ),
+        (
+            "harm_start",
+            Arc::new(arrow::array::Date32Array::from(vec![harm_start])),
+        ),
+    ])
+    .map_err(|e| CatalogError::datafusion("building funding_params")(e.into()))?;
+    let table = MemTable::try_new(params.schema(), vec![vec![params]])
+        .map_err(CatalogError::datafusion("registering funding_params"))?;
+    catalog
+        .ctx
+        .register_table("funding_params", Arc::new(table))
+        .map_err(CatalogError::datafusion("registering funding_params"))?;
+    let context = format!("queries/{}", sql.relative_path);
+    let batches = collect(&catalog.ctx, &sql.sql, &context).await?;
+    let unplaced_sql = "SELECT COUNT(*) FROM offences o LEFT JOIN lsoa l ON l.lsoa_code = o.lsoa_code \
+         CROSS JOIN params p WHERE l.lsoa_code IS NULL \
+         AND CASE WHEN CAST(o.committed_at AS DATE) BETWEEN p.period_start AND p.period_end THEN 1 ELSE 0 END = 1";
+    let unplaced = collect(&catalog.ctx, unplaced_sql, "counting offences with no area")
+        .await?
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .value(0)
+        })
+        .unwrap_or(0);
+    let mut areas = Vec::new();
+    for batch in &batches {
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| ExtractError::Shape(format!("no column `{name}`")))
+        };
+        let names = arrow::compute::cast(column("area")?, &arrow::datatypes::DataType::Utf8)
+            .map_err(|e| ExtractError::Shape(e.to_string()))?;
+        let names = names.as_string::<i32>();
+        let number = |name: &str| -> Result<Vec<f64>, ExtractError> {
+            let values = arrow::compute::cast(column(name)?, &arrow::datatypes::DataType::Float64)
+                .map_err(|e| ExtractError::Shape(e.to_string()))?;
+            let values = values.as_primitive::<Float64Type>();
+            Ok((0..values.len())
+                .map(|i| {
+                    if values.is_null(i) {
+                        0.0
+                    } else {
+                        values.value(i)
+                    }
+                })
+                .collect())
+        };
+        let (population, crimes, harm) =
+            (number("population")?, number("crimes")?, number("harm")?);
+        for i in 0..batch.num_rows() {
+            if names.is_null(i) {
+                continue;
+            }
+            areas.push(AreaInput {
+                area: names.value(i).to_owned(),
+                population: population[i],
+                crimes: crimes[i],
+                harm: harm[i],
+                current: None,
+            });
+        }
+    }
+    Ok((areas, u64::try_from(unplaced).unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_last_complete_financial_year_and_its_harm_years() {
+        let w = window(None, day("2024-03-31"), 3);
+        assert_eq!((w.start, w.end), (day("2023-04-01"), day("2024-03-31")));
+        assert_eq!(w.harm_start, day("2021-04-01"));
+        let w = window(None, day("2024-03-30"), 1);
+        assert_eq!((w.start, w.end), (day("2022-04-01"), day("2023-03-31")));
+        assert_eq!(w.harm_start, day("2022-04-01"));
+        let w = window(None, day("2024-11-15"), 3);
+        assert_eq!(w.end, day("2024-03-31"));
+        let given = window(
+            Some((day("2022-01-01"), day("2022-12-31"))),
+            day("2024-03-31"),
+            2,
+        );
+        assert_eq!(
+            given.harm_start,
+            day("2021-04-01"),
+            "FY 2022/23 and the one before"
+        );
+        assert_eq!(financial_year_start(day("2022-03-31")), day("2021-04-01"));
+    }
+
+    #[test]
+    fn harm_years_before_the_data_are_refused() {
+        let w = window(None, day("2024-03-31"), 3);
+        assert!(check_covered(w, day("2019-04-01")).is_ok());
+        assert!(check_covered(w, day("2021-04-01")).is_ok());
+        let error = check_covered(w, day("2022-04-01")).unwrap_err().to_string();
+        assert!(error.contains("--harm-years 2 or fewer"), "{error}");
+        let error = check_covered(w, day("2022-06-01")).unwrap_err().to_string();
+        assert!(error.contains("--harm-years 1 or fewer"), "{error}");
+    }
+}

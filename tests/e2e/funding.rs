@@ -1,0 +1,378 @@
+//! `sna funding`: the needs-based allocation of a grant, through the real binary.
+
+use std::path::Path;
+
+use crate::{Table, assert_success, fixture, sna, stderr, stdout, workdir};
+
+/// Three areas worked by hand (the same as the unit test in src/funding/mod.rs), with their
+/// current allocations, written as a spreadsheet exports them.
+///
+/// A pot of £100,000 at 65/20/15: harm North 30,000/50,000 → £39,000, South and West
+/// 10,000/50,000 → £13,000; rate (per 1,000: 50, 60, 20 of 130) North £7,692.31, South
+/// £9,230.77, West £3,076.92; population North ½ → £7,500, South and West ¼ → £3,750.
+/// Totals North £54,192.31, South £25,980.77, West £19,826.92; they sum to the pot, so no
+/// adjustment. Against current £50,000 / £30,000 / £20,000: changes +£4,192.31 (+8.38462%),
+/// −£4,019.23 (−13.3974…%), −£173.08 (−0.8654%).
+const AREAS: &str = "\
+Area,Population,Crimes,Harm,Current,Notes
+North,\"100,000\",\"5,000\",\"30,000.0\",\"£50,000\",largest
+South,\"50,000\",\"3,000\",10000,\"£30,000.00\",
+West,50000,1000,10000,20000,
+";
+
+fn setup(name: &str) -> crate::Workdir {
+    let dir = workdir(name);
+    std::fs::write(dir.join("areas.csv"), AREAS).unwrap();
+    dir
+}
+
+fn csv_of(dir: &Path, args: &[&str]) -> Table {
+    let mut all = vec!["funding", "--format", "csv", "--output", "out.csv"];
+    all.extend_from_slice(args);
+    assert_success(&sna(dir, &all));
+    Table::read(&dir.join("out.csv"))
+}
+
+#[test]
+fn a_hand_worked_allocation_from_a_spreadsheet() {
+    let dir = setup("funding-inputs");
+    let t = csv_of(&dir, &["--pot", "£100,000", "--inputs", "areas.csv"]);
+    let expect = [
+        (
+            "North", "39000.00", "7692.31", "7500.00", "54192.31", "4192.31", "8.38462",
+        ),
+        (
+            "South",
+            "13000.00",
+            "9230.77",
+            "3750.00",
+            "25980.77",
+            "-4019.23",
+            "-13.397433333333334",
+        ),
+        (
+            "West", "13000.00", "3076.92", "3750.00", "19826.92", "-173.08", "-0.8654",
+        ),
+        (
+            "Total",
+            "65000.00",
+            "20000.00",
+            "15000.00",
+            "100000.00",
+            "0.00",
+            "0",
+        ),
+    ];
+    for (area, harm, rate, population, total, change, pct) in expect {
+        let row = t.row(&[("area", area)]);
+        assert_eq!(row["harm_funding"], harm, "{area}");
+        assert_eq!(row["rate_funding"], rate, "{area}");
+        assert_eq!(row["population_funding"], population, "{area}");
+        assert_eq!(row["rounding_adjustment"], "0.00", "{area}");
+        assert_eq!(row["total"], total, "{area}");
+        assert_eq!(row["change"], change, "{area}");
+        assert_eq!(row["change_pct"], pct, "{area}");
+    }
+    assert_eq!(t.row(&[("area", "South")])["rate_per_1000"], "60");
+    assert_eq!(t.row(&[("area", "Total")])["rate_per_1000"], "45");
+    // The table for reading: money in pounds, rates to one decimal, and the reconciliation.
+    let output = sna(
+        &dir,
+        &["funding", "--pot", "100000", "--inputs", "areas.csv"],
+    );
+    assert_success(&output);
+    let text = stdout(&output);
+    for needle in ["£54,192.31", "£100,000.00", "-13.4", "no adjustment"] {
+        assert!(text.contains(needle), "{needle} in:\n{text}");
+    }
+}
+
+#[test]
+fn pennies_reconcile_to_the_pot() {
+    let dir = workdir("funding-pennies");
+    std::fs::write(
+        dir.join("areas.csv"),
+        "area,population,crimes,harm\nC,10,1,1\nA,10,1,1\nB,10,1,1\n",
+    )
+    .unwrap();
+    let t = csv_of(&dir, &["--pot", "100", "--inputs", "areas.csv"]);
+    // Each component rounds up (£21.67 + £6.67 + £5.00 = £33.34), 2p over the pot: the first
+    // two areas by name give a penny back.
+    assert_eq!(t.row(&[("area", "A")])["total"], "33.33");
+    assert_eq!(t.row(&[("area", "A")])["rounding_adjustment"], "-0.01");
+    assert_eq!(t.row(&[("area", "B")])["total"], "33.33");
+    assert_eq!(t.row(&[("area", "C")])["total"], "33.34");
+    assert_eq!(t.row(&[("area", "Total")])["total"], "100.00");
+    let output = sna(
+        &dir,
+        &[
+            "funding",
+            "--pot",
+            "100",
+            "--inputs",
+            "areas.csv",
+            "--format",
+            "json",
+        ],
+    );
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("A -1p, B -1p"),
+        "{}",
+        stderr(&output)
+    );
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[3]["area"], "Total");
+    assert_eq!(lines[3]["total"], serde_json::json!(100.0));
+}
+
+#[test]
+fn sensitivity_moves_each_weight_and_uses_the_previous_year() {
+    let dir = setup("funding-sensitivity");
+    std::fs::write(
+        dir.join("previous.csv"),
+        "area,population,crimes,harm\nNorth,100000,4000,20000\nSouth,50000,3000,20000\nWest,50000,1000,10000\n",
+    )
+    .unwrap();
+    let t = csv_of(
+        &dir,
+        &[
+            "--pot",
+            "100000",
+            "--inputs",
+            "areas.csv",
+            "--previous-inputs",
+            "previous.csv",
+            "--sensitivity",
+        ],
+    );
+    let north = t.row(&[("area", "North")]);
+    // Harm 75%, rate and population sharing 25% as 20:15: North £45,000 + £5,494.51 + £5,357.14.
+    assert_eq!(north["harm_plus10"], "55851.65");
+    let harm_down: f64 = north["harm_minus10"].parse().unwrap();
+    assert!(harm_down < 54_192.31);
+    // Previous year: harm 20/50 → £26,000; rate 40 of 120 → £6,666.67; population £7,500.
+    assert_eq!(north["previous_year_data"], "40166.67");
+    for column in [
+        "harm_plus10",
+        "rate_minus10",
+        "population_plus10",
+        "previous_year_data",
+    ] {
+        assert_eq!(t.row(&[("area", "Total")])[column], "100000.00", "{column}");
+    }
+}
+
+#[test]
+fn from_the_extract_by_district() {
+    let dir = workdir("funding-extract");
+    fixture::write_extract(&dir.join("extract"));
+    std::fs::write(dir.join("sna.toml"), fixture::CONFIG).unwrap();
+    // Calendar 2021, population year 2020 (1,000 residents an LSOA), harm over the financial
+    // year 2021/22 to the period's end (from 1 April 2021). Every recorded offence counts:
+    // Alpha C01, C02, C03, C08, C09, C10, C11 = 7 crimes; harm C03 robbery 365 + C08 GBH 1,460
+    // + C09, C10 assault 20 each + C11 common assault 1 = 1,866 (C01 and C02 are in March).
+    // Beta C04, C05 = 2 crimes; harm 20 + murder 5,475 = 5,495. C06 (no LSOA) and C07 (outside
+    // the lookup) count in no area. Pot £10,000: harm Alpha 6,500 × 1,866/7,361 = £1,647.74,
+    // Beta £4,852.26; rate 3.5 and 1.0 per 1,000 of 4.5: £1,555.56 and £444.44; population
+    // £750 each. Totals £3,953.30 and £6,046.70.
+    let args = [
+        "funding",
+        "--pot",
+        "10000",
+        "--level",
+        "district",
+        "--start",
+        "2021-01-01",
+        "--end",
+        "2021-12-31",
+        "--harm-years",
+        "1",
+        "--format",
+        "csv",
+        "--output",
+        "out.csv",
+    ];
+    let output = sna(&dir, &args);
+    assert_success(&output);
+    let err = stderr(&output);
+    assert!(
+        err.contains("2 offence(s) in the period have no LSOA"),
+        "{err}"
+    );
+    assert!(err.contains("harm from 2021-04-01 to 2021-12-31"), "{err}");
+    let t = Table::read(&dir.join("out.csv"));
+    let alpha = t.row(&[("area", "Alpha")]);
+    assert_eq!(alpha["population"], "2000");
+    assert_eq!(alpha["crimes"], "7");
+    assert_eq!(alpha["harm"], "1866");
+    assert_eq!(alpha["harm_funding"], "1647.74");
+    assert_eq!(alpha["rate_funding"], "1555.56");
+    assert_eq!(alpha["total"], "3953.30");
+    let beta = t.row(&[("area", "Beta")]);
+    assert_eq!(beta["harm"], "5495");
+    assert_eq!(beta["total"], "6046.70");
+    // Four harm years would start in April 2018; the data start on 31 December 2019, so only
+    // 2020/21 and 2021/22 are whole: refused with advice.
+    let output = sna(
+        &dir,
+        &[
+            "funding",
+            "--pot",
+            "10000",
+            "--start",
+            "2021-01-01",
+            "--end",
+            "2021-12-31",
+            "--harm-years",
+            "4",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("--harm-years 2 or fewer"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn from_the_sample_the_last_complete_financial_year() {
+    let dir = workdir("funding-sample");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    let sample = sample.to_string_lossy();
+    let output = sna(
+        &dir,
+        &[
+            "funding", "--pot", "1000000", "--data", &sample, "--format", "csv", "--output",
+            "out.csv",
+        ],
+    );
+    assert_success(&output);
+    assert!(stderr(&output).contains("from 2023-04-01 to 2024-03-31; harm from 2021-04-01"));
+    let t = Table::read(&dir.join("out.csv"));
+    assert_eq!(t.rows.len(), 10, "nine CSPs and the total");
+    let sum: i64 = t
+        .rows
+        .iter()
+        .filter(|r| r["area"] != "Total")
+        .map(|r| (r["total"].parse::<f64>().unwrap() * 100.0).round() as i64)
+        .sum();
+    assert_eq!(sum, 100_000_000, "the areas' totals add up to the pot");
+    assert!(
+        t.row(&[("area", "Leicester")])["total"]
+            .parse::<f64>()
+            .unwrap()
+            > 300_000.0
+    );
+}
+
+#[test]
+fn bad_inputs_are_refused_naming_what_is_wrong() {
+    let dir = setup("funding-errors");
+    let fails = |args: &[&str], needles: &[&str]| {
+        let mut all = vec!["funding"];
+        all.extend_from_slice(args);
+        let output = sna(&dir, &all);
+        let err = stderr(&output);
+        assert!(
+            matches!(output.status.code(), Some(1 | 2)),
+            "{args:?}: {}\n{err}",
+            output.status
+        );
+        for needle in needles {
+            assert!(err.contains(needle), "{needle} for {args:?} in:\n{err}");
+        }
+    };
+    let inputs = ["--inputs", "areas.csv"];
+    fails(
+        &[
+            &[
+                "--pot",
+                "100",
+                "--weights",
+                "harm=0.7,rate=0.2,population=0.15",
+            ][..],
+            &inputs,
+        ]
+        .concat(),
+        &["sum to"],
+    );
+    fails(
+        &[
+            &[
+                "--pot",
+                "100",
+                "--weights",
+                "harm=0.65,rate=0.2,people=0.15",
+            ][..],
+            &inputs,
+        ]
+        .concat(),
+        &["unknown component `people`"],
+    );
+    fails(
+        &[&["--pot", "0"][..], &inputs].concat(),
+        &["--pot must be a positive amount"],
+    );
+    fails(
+        &[&["--pot", "lots"][..], &inputs].concat(),
+        &["--pot", "lots"],
+    );
+    fails(&["--pot", "100", "--start", "2021-01-01"], &["--end"]);
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write(
+        "negative.csv",
+        "area,population,crimes,harm\nNorth,100,5,1\nSouth,100,-5,1\n",
+    );
+    fails(
+        &["--pot", "100", "--inputs", "negative.csv"],
+        &["line 3", "South", "crimes", "negative"],
+    );
+    write("missing.csv", "area,population,crimes,harm\nNorth,100,5,\n");
+    fails(
+        &["--pot", "100", "--inputs", "missing.csv"],
+        &["North", "harm", "no value"],
+    );
+    write(
+        "twice.csv",
+        "area,population,crimes,harm\nNorth,100,5,1\nNorth,100,5,1\n",
+    );
+    fails(
+        &["--pot", "100", "--inputs", "twice.csv"],
+        &["North appears more than once"],
+    );
+    write(
+        "zero.csv",
+        "area,population,crimes,harm\nNorth,100,5,0\nSouth,100,5,0\n",
+    );
+    fails(
+        &["--pot", "100", "--inputs", "zero.csv"],
+        &["harm component is zero in every area"],
+    );
+    write("column.csv", "area,population,harm\nNorth,100,1\n");
+    fails(
+        &["--pot", "100", "--inputs", "column.csv"],
+        &["no column `crimes`"],
+    );
+    // The output never replaces the inputs.
+    fails(
+        &[
+            "--pot",
+            "100",
+            "--inputs",
+            "areas.csv",
+            "--output",
+            "areas.csv",
+        ],
+        &["refused"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("areas.csv")).unwrap(),
+        AREAS
+    );
+}
