@@ -57,6 +57,9 @@ pub enum AssessError {
     /// The report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// The `[funding]` allocation could not be made.
+    #[error("[funding]: {0}")]
+    Funding(#[from] crate::funding::extract::RunError),
 }
 
 /// What a run did, for the terminal and the manifest.
@@ -168,6 +171,32 @@ pub async fn run(
         jobs.push(result);
     }
     progress.finish();
+    let funding = match &config.funding {
+        Some(settings) => {
+            let started = Instant::now();
+            let run = crate::funding::extract::for_run(config, queries, settings).await?;
+            let batch =
+                crate::funding::output::batch(&run.allocation, &run.extras).map_err(|e| {
+                    OutputError {
+                        path: tables.join("funding.parquet"),
+                        message: e.to_string(),
+                    }
+                })?;
+            let mut files = TableFiles::create(&tables, "funding", batch.schema())?;
+            files.write(&batch)?;
+            let (rows, _, _) = files.finish()?;
+            let sql = queries.funding.iter().find(|f| f.name == "areas");
+            jobs.push(JobResult {
+                job: "funding".to_owned(),
+                file: sql.map_or_else(String::new, |f| f.relative_path.clone()),
+                sql_sha256: sql.map(SqlFile::sha256).unwrap_or_default(),
+                rows,
+                seconds: round_seconds(started.elapsed()),
+            });
+            Some(run)
+        }
+        None => None,
+    };
 
     write_tables_readme(&tables, queries, config)?;
     let chart_inputs = charts::Inputs {
@@ -176,8 +205,17 @@ pub async fn run(
         definition: config.serious_violence.describe(),
         cutoff: config.young_age_cutoff,
         boundaries: Some(boundaries(data_dir)?),
+        funding: funding.as_ref().map(|run| run.words()),
     };
-    let chart_records = charts::render_all(&chart_inputs, &staging.path().join("charts"))?;
+    let charts_dir = staging.path().join("charts");
+    let mut chart_records = charts::render_all(&chart_inputs, &charts_dir)?;
+    if funding.is_some() {
+        chart_records.extend(charts::render_set(
+            &charts::FUNDING_CHARTS,
+            &chart_inputs,
+            &charts_dir,
+        )?);
+    }
     let report_path = staging.path().join("data_quality.json");
     write_json(&report_path, &report)?;
 
@@ -209,6 +247,10 @@ pub async fn run(
             .map(|j| (j.name.clone(), j.header().title))
             .collect(),
         generated_at: finished_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        funding: funding.as_ref().map(|run| report::FundingText {
+            words: run.words(),
+            reconciliation: run.allocation.reconciliation(),
+        }),
     };
     report::write(staging.path(), &report_inputs)?;
     let mut manifest = Manifest {
@@ -364,6 +406,9 @@ fn write_tables_readme(
             }
             let _ = writeln!(out);
         }
+    }
+    if config.funding.is_some() {
+        out.push_str(crate::funding::output::TABLE_README);
     }
     let path = tables.join("README.md");
     Ok(write_text(&path, &out)?)

@@ -139,6 +139,34 @@ pub struct Config {
     pub memory_limit: Option<String>,
     /// Which offences count as serious violence.
     pub serious_violence: SeriousViolence,
+    /// The funding formula `sna run` applies (absent: no funding section in the bundle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funding: Option<FundingConfig>,
+}
+
+/// `[funding]`: the needs-based allocation `sna run` adds to the bundle (see `sna funding`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FundingConfig {
+    /// The amount to allocate, in pounds.
+    pub pot: f64,
+    /// Component weights, summing to 1.
+    #[serde(default)]
+    pub weights: crate::funding::Weights,
+    /// The areas: `csp` or `district`.
+    #[serde(default = "default_level")]
+    pub level: crate::funding::extract::Level,
+    /// Financial years of crime harm, ending with the funding year.
+    #[serde(default = "default_harm_years")]
+    pub harm_years: u32,
+}
+
+fn default_level() -> crate::funding::extract::Level {
+    crate::funding::extract::Level::Csp
+}
+
+fn default_harm_years() -> u32 {
+    3
 }
 
 impl Default for Config {
@@ -155,6 +183,7 @@ impl Default for Config {
             hotspot_distance_m: 1500.0,
             memory_limit: None,
             serious_violence: SeriousViolence::default(),
+            funding: None,
         }
     }
 }
@@ -320,6 +349,24 @@ impl Config {
                         ),
                     )
                 })?;
+        }
+        if let Some(funding) = &self.funding {
+            if !(funding.pot.is_finite() && funding.pot > 0.0) {
+                return Err(invalid(
+                    "funding.pot",
+                    format!("must be a positive amount of money, got {}", funding.pot),
+                ));
+            }
+            funding
+                .weights
+                .checked()
+                .map_err(|e| invalid("funding.weights", e.to_string()))?;
+            if !(1..=10).contains(&funding.harm_years) {
+                return Err(invalid(
+                    "funding.harm_years",
+                    format!("must be between 1 and 10, got {}", funding.harm_years),
+                ));
+            }
         }
         if self.title.trim().is_empty() {
             return Err(invalid("title", "must not be empty".to_owned()));

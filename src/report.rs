@@ -32,7 +32,7 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
 }
 
 /// The order figures appear in the report, which numbers them.
-pub const FIGURE_ORDER: [&str; 10] = [
+pub const FIGURE_ORDER: [&str; 11] = [
     "trend_police",
     "age_sex",
     "districts",
@@ -43,6 +43,7 @@ pub const FIGURE_ORDER: [&str; 10] = [
     "knife_nte",
     "repeat_concentration",
     "trend_ae",
+    "funding",
 ];
 
 /// Errors in writing the documents.
@@ -88,6 +89,17 @@ pub struct ReportInputs<'a> {
     pub tables: Vec<(String, String)>,
     /// Generation time, RFC 3339.
     pub generated_at: String,
+    /// With a `[funding]` section: the formula in words and the reconciliation with the pot.
+    pub funding: Option<FundingText>,
+}
+
+/// The words of the report's funding section.
+#[derive(Debug, Clone, Serialize)]
+pub struct FundingText {
+    /// The pot, periods and weights.
+    pub words: String,
+    /// How the rounded totals reconcile with the pot.
+    pub reconciliation: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -127,6 +139,7 @@ struct Context {
     tables: BTreeMap<String, TableView>,
     all_tables: Vec<(String, String)>,
     methods: Vec<Method>,
+    funding: Option<FundingText>,
 }
 
 /// Writes `index.html` and `summary.md` into `dir` (the staged bundle).
@@ -157,6 +170,7 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         figures: figures(inputs.charts),
         tables: tables(&tables_dir, inputs.config.young_age_cutoff)?,
         all_tables: inputs.tables.clone(),
+        funding: inputs.funding.clone(),
         methods: headline
             .rows()
             .map(|r| {
@@ -358,6 +372,32 @@ fn tables(dir: &Path, cutoff: u32) -> Result<BTreeMap<String, TableView>, Report
             ("rate_per_1000", "Rate per 1,000 (95% CI)", RateCi),
         ],
     )?;
+    if dir.join("funding.csv").is_file() {
+        let funding = Table::read(dir, "funding")?;
+        let mut columns = vec![
+            ("area", "Area", Text),
+            ("population", "Residents", Count),
+            ("crimes", "Recorded crimes", Count),
+            ("rate_per_1000", "Crimes per 1,000", Rate),
+            ("harm", "Harm (days)", Count),
+            ("harm_funding", "Harm share", Money),
+            ("rate_funding", "Rate share", Money),
+            ("population_funding", "Population share", Money),
+            ("total", "Allocation", Money),
+        ];
+        if funding
+            .rows()
+            .next()
+            .is_some_and(|r| r.text("current").is_ok())
+        {
+            columns.extend([
+                ("current", "Current", Money),
+                ("change", "Change", Money),
+                ("change_pct", "Change (%)", Pct),
+            ]);
+        }
+        add("funding", "funding", &all, usize::MAX, &columns)?;
+    }
     add(
         "data_quality",
         "data_quality",

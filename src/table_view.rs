@@ -21,6 +21,8 @@ pub enum CellFormat {
     Pct,
     /// Two decimal places.
     Decimal,
+    /// Pounds and pence, e.g. `£1,234.56`.
+    Money,
     /// A rate with its `lower_95`–`upper_95` limits.
     RateCi,
     /// A rate with its limits in the two named columns.
@@ -125,6 +127,7 @@ fn cell(row: &Row, column: &str, format: CellFormat) -> Result<String, TableErro
         CellFormat::Rate => number(&rate_text),
         CellFormat::Pct => number(&pct_text),
         CellFormat::Decimal => number(&|v| format!("{v:.2}")),
+        CellFormat::Money => number(&|v| crate::funding::money((v * 100.0).round() as i64)),
         CellFormat::RateCi => with_ci(rate_text, "lower_95", "upper_95"),
         CellFormat::RateCiOf(lower, upper) => with_ci(rate_text, lower, upper),
         CellFormat::PctCi => with_ci(pct_text, "lower_95", "upper_95"),

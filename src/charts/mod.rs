@@ -9,6 +9,7 @@
 
 pub mod data;
 pub mod frame;
+mod funding;
 mod map;
 mod offences;
 mod people;
@@ -76,6 +77,9 @@ pub struct Inputs {
     pub cutoff: u32,
     /// The LSOA boundaries as GeoJSON text, with where it came from.
     pub boundaries: Option<(String, String)>,
+    /// With a `[funding]` section: the funding year, harm years and weights in words, for the
+    /// funding chart's caption.
+    pub funding: Option<String>,
 }
 
 impl Inputs {
@@ -144,6 +148,8 @@ pub enum Plot {
     Harm(places::HarmVsCount),
     /// A monthly rate with SPC centre line, limits and signals.
     Spc(spc::SpcChart),
+    /// Allocations stacked by component.
+    Funding(funding::FundingBars),
 }
 
 impl Plot {
@@ -162,6 +168,7 @@ impl Plot {
             Plot::KnifeNte(p) => p.draw(area),
             Plot::Harm(p) => p.draw(area),
             Plot::Spc(p) => p.draw(area),
+            Plot::Funding(p) => p.draw(area),
         }
     }
 }
@@ -215,6 +222,10 @@ pub const CHARTS: [(&str, &str, Builder); 10] = [
     ),
     ("harm_vs_count", places::HARM_TITLE, places::build_harm),
 ];
+
+/// The chart `sna run` adds when `sna.toml` has a `[funding]` section.
+pub const FUNDING_CHARTS: [(&str, &str, Builder); 1] =
+    [("funding", funding::TITLE, funding::build)];
 
 /// The dashboard's charts over its whole window: the SPC charts.
 pub const DASHBOARD_TREND_CHARTS: [(&str, &str, Builder); 3] = [

@@ -269,6 +269,7 @@ mod tests {
             definition: "Serious violence = test.".into(),
             cutoff: 25,
             boundaries: None,
+            funding: None,
         };
         let spec = Spec {
             name: "spc_police",

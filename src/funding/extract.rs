@@ -14,7 +14,9 @@ use crate::config::Config;
 use crate::queries::QuerySet;
 
 /// The area level to allocate to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Community safety partnership.
@@ -52,7 +54,7 @@ pub enum ExtractError {
     NoOffences,
     /// The data do not reach back to the start of the harm years.
     #[error(
-        "the harm years start on {harm_start}, but the offences start on {first}: use --harm-years {years} or fewer, or an extract that reaches back further"
+        "the harm years start on {harm_start}, but the offences start on {first}: use --harm-years {years} or fewer (harm_years in the [funding] section of sna.toml), or an extract that reaches back further"
     )]
     ShortHarm {
         /// First day of the harm years.
@@ -309,5 +311,94 @@ mod tests {
         assert!(error.contains("--harm-years 2 or fewer"), "{error}");
         let error = check_covered(w, day("2022-06-01")).unwrap_err().to_string();
         assert!(error.contains("--harm-years 1 or fewer"), "{error}");
+    }
+}
+
+/// What `sna run` adds for `[funding]`: the allocation over the last complete financial year
+/// ending by the assessment's end, with the sensitivity columns.
+pub struct RunAllocation {
+    /// The allocation.
+    pub allocation: super::Allocation,
+    /// Sensitivity and previous-year totals.
+    pub extras: super::output::Extras,
+    /// The funding year and harm window.
+    pub window: Window,
+}
+
+impl RunAllocation {
+    /// The funding year, harm years and weights in words, for captions and the report.
+    pub fn words(&self) -> String {
+        let weights: Vec<String> = self
+            .allocation
+            .weights
+            .named()
+            .iter()
+            .map(|(name, w)| format!("{name} {:.0}%", w * 100.0))
+            .collect();
+        format!(
+            "Pot {} split by crime harm (Crime Harm Index days, {} to {}), crime rate (recorded \
+             crimes per 1,000 residents, {} to {}) and population, weighted {}.",
+            super::money(self.allocation.pot_pence),
+            self.window.harm_start,
+            self.window.end,
+            self.window.start,
+            self.window.end,
+            weights.join(", ")
+        )
+    }
+}
+
+/// The allocation `sna run` adds for `funding` (the config's `[funding]`).
+pub async fn for_run(
+    config: &Config,
+    queries: &QuerySet,
+    funding: &crate::config::FundingConfig,
+) -> Result<RunAllocation, RunError> {
+    let (first, last) = offence_span(config).await?;
+    let window = window(None, last.min(config.end), funding.harm_years);
+    check_covered(window, first)?;
+    let (areas, _) = inputs(config, queries, window, funding.level).await?;
+    let allocation = super::allocate(funding.pot, funding.weights, &areas)?;
+    let mut extras = super::output::Extras {
+        sensitivity: super::sensitivity(funding.pot, funding.weights, &areas)?,
+        previous_year: None,
+    };
+    let earlier = Window {
+        start: window.start - chrono::Months::new(12),
+        end: window.end - chrono::Months::new(12),
+        harm_start: window.harm_start - chrono::Months::new(12),
+    };
+    if check_covered(earlier, first).is_ok() {
+        let (previous, _) = inputs(config, queries, earlier, funding.level).await?;
+        let previous = super::allocate(funding.pot, funding.weights, &previous)?;
+        extras.previous_year = Some(
+            previous
+                .areas
+                .iter()
+                .map(|a| (a.input.area.clone(), a.total_pence))
+                .collect(),
+        );
+    }
+    Ok(RunAllocation {
+        allocation,
+        extras,
+        window,
+    })
+}
+
+/// Errors in the allocation of `sna run`.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The inputs could not be computed.
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    /// The allocation failed.
+    #[error(transparent)]
+    Funding(#[from] super::FundingError),
+}
+
+impl From<CatalogError> for RunError {
+    fn from(e: CatalogError) -> Self {
+        RunError::Extract(e.into())
     }
 }

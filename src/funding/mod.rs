@@ -87,7 +87,8 @@ pub enum FundingError {
 }
 
 /// The weight of each component; they sum to 1.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Weights {
     /// Crime harm.
     pub harm: f64,

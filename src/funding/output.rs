@@ -5,6 +5,31 @@ use std::fmt::Write as _;
 
 use super::{Allocation, COMPONENTS, money};
 
+/// The funding table's entry in the bundle's `tables/README.md`.
+pub const TABLE_README: &str = "## funding
+
+**Funding allocation by area** (`[funding]` in sna.toml; inputs from `queries/funding/areas.sql`)
+
+The pot split by crime harm, crime rate and population over the last complete financial year
+ending by the period's end; see README's Funding allocation. Money is rounded half-up to the
+penny per component; the rounding adjustment makes the totals add up to the pot. The last row
+is the total.
+
+| column | meaning |
+| --- | --- |
+| `area` | the area (CSP or district), or `Total` |
+| `population` | residents in the funding year's population year |
+| `crimes` | every recorded offence in the funding year |
+| `rate_per_1000` | crimes per 1,000 residents, unrounded (the Total row: the whole area's) |
+| `harm` | Crime Harm Index days over the harm years |
+| `harm_funding`, `rate_funding`, `population_funding` | each component's money, in pounds |
+| `rounding_adjustment` | pounds added or taken so the totals add up to the pot (usually 0) |
+| `total` | the area's allocation |
+| `harm_plus10` … `population_minus10` | the total with that weight 10 points higher or lower, the others rescaled |
+| `previous_year_data` | the total under the previous financial year's data, where the extract reaches back far enough |
+
+";
+
 /// One value of the output.
 #[derive(Debug, Clone, PartialEq)]
 enum Cell {
@@ -141,6 +166,63 @@ fn grid(allocation: &Allocation, extras: &Extras) -> (Vec<String>, Vec<Vec<Cell>
     }
     rows.push(total);
     (columns, rows)
+}
+
+/// The allocation as an Arrow table for the bundle (`tables/funding.csv` and `.parquet`):
+/// money as `Decimal128(20, 2)`, exact to the penny; other numbers as `Float64`.
+pub fn batch(
+    allocation: &Allocation,
+    extras: &Extras,
+) -> Result<arrow::array::RecordBatch, arrow::error::ArrowError> {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Decimal128Array, Float64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let (columns, rows) = grid(allocation, extras);
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    for (c, name) in columns.iter().enumerate() {
+        let cells: Vec<&Cell> = rows.iter().map(|r| &r[c]).collect();
+        let kind = cells.iter().find(|cell| !matches!(cell, Cell::Empty));
+        match kind {
+            Some(Cell::Text(_)) => {
+                let values: Vec<Option<String>> = cells
+                    .iter()
+                    .map(|cell| match cell {
+                        Cell::Text(t) => Some(t.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                fields.push(Field::new(name, DataType::Utf8, true));
+                arrays.push(Arc::new(StringArray::from(values)));
+            }
+            Some(Cell::Money(_)) => {
+                let values: Vec<Option<i128>> = cells
+                    .iter()
+                    .map(|cell| match cell {
+                        Cell::Money(p) => Some(i128::from(*p)),
+                        _ => None,
+                    })
+                    .collect();
+                fields.push(Field::new(name, DataType::Decimal128(20, 2), true));
+                arrays.push(Arc::new(
+                    Decimal128Array::from(values).with_precision_and_scale(20, 2)?,
+                ));
+            }
+            _ => {
+                let values: Vec<Option<f64>> = cells
+                    .iter()
+                    .map(|cell| match cell {
+                        Cell::Number(n) | Cell::Rate(n) | Cell::Pct(n) => Some(*n),
+                        _ => None,
+                    })
+                    .collect();
+                fields.push(Field::new(name, DataType::Float64, true));
+                arrays.push(Arc::new(Float64Array::from(values)));
+            }
+        }
+    }
+    arrow::array::RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
 }
 
 fn pounds_text(pence: i64) -> String {

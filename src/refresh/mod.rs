@@ -381,6 +381,7 @@ async fn build(
         definition: config.serious_violence.describe(),
         cutoff: config.young_age_cutoff,
         boundaries: None,
+        funding: None,
     };
     let mut chart_records = charts::render_set(
         &charts::DASHBOARD_TREND_CHARTS,

@@ -376,3 +376,72 @@ fn bad_inputs_are_refused_naming_what_is_wrong() {
         AREAS
     );
 }
+
+/// `sna run` with a `[funding]` section: the table, chart and report section. The fixture's
+/// period ends on 31 December 2021, so the funding year is the last complete financial year
+/// before it, 2020/21 (population year 2020: 2,000 residents in each CSP). Crimes: Alpha CSP
+/// C01, C02 (March 2021) and C12 (June 2020) = 3, harm 20 × 3 = 60; Beta CSP C13 (robbery,
+/// November 2020) = 1, harm 365. Pot £10,000: harm Alpha 6,500 × 60/425 = £917.65, Beta
+/// £5,582.35; rate 1.5 and 0.5 per 1,000: £1,500 and £500; population £750 each. Totals
+/// £3,167.65 and £6,832.35.
+#[test]
+fn the_assessment_adds_a_funding_section_when_configured() {
+    let dir = workdir("funding-run");
+    fixture::write_extract(&dir.join("extract"));
+    let config = format!(
+        "{}\n[funding]\npot = 10000\nharm_years = 1\n",
+        fixture::CONFIG
+    );
+    std::fs::write(dir.join("sna.toml"), config).unwrap();
+    assert_success(&sna(&dir, &["run", "--out", "bundle", "--quiet"]));
+    let t = Table::read(&dir.join("bundle/tables/funding.csv"));
+    let alpha = t.row(&[("area", "Alpha CSP")]);
+    assert_eq!(alpha["crimes"], "3.0");
+    assert_eq!(alpha["harm"], "60.0");
+    assert_eq!(alpha["total"], "3167.65");
+    assert_eq!(t.row(&[("area", "Beta CSP")])["total"], "6832.35");
+    assert_eq!(t.row(&[("area", "Total")])["total"], "10000.00");
+    let html = std::fs::read_to_string(dir.join("bundle/index.html")).unwrap();
+    for needle in [
+        "<h2>10. Funding allocation</h2>",
+        "£3,167.65",
+        "charts/funding.svg",
+        "2020-04-01 to 2021-03-31",
+        "<h2>12. Methods</h2>",
+    ] {
+        assert!(html.contains(needle), "{needle} in the report");
+    }
+    assert!(dir.join("bundle/charts/funding.png").is_file());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bundle/manifest.json")).unwrap()).unwrap();
+    assert!(
+        manifest["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["job"] == "funding")
+    );
+    assert_eq!(
+        manifest["config"]["funding"]["pot"],
+        serde_json::json!(10000.0)
+    );
+
+    // Without [funding] there is no section, table or chart.
+    std::fs::write(dir.join("sna.toml"), fixture::CONFIG).unwrap();
+    assert_success(&sna(&dir, &["run", "--out", "plain", "--quiet"]));
+    let html = std::fs::read_to_string(dir.join("plain/index.html")).unwrap();
+    assert!(!html.contains("Funding allocation") && html.contains("<h2>11. Methods</h2>"));
+    assert!(!dir.join("plain/tables/funding.csv").exists());
+    assert!(!dir.join("plain/charts/funding.svg").exists());
+
+    // A bad [funding] is a configuration error naming the key.
+    let bad = format!("{}\n[funding]\npot = -5\n", fixture::CONFIG);
+    std::fs::write(dir.join("sna.toml"), bad).unwrap();
+    let output = sna(&dir, &["run", "--out", "bad", "--quiet"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("funding.pot"),
+        "{}",
+        stderr(&output)
+    );
+}
