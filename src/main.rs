@@ -280,11 +280,7 @@ async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<Exit
                     "note: {unplaced} offence(s) in the period have no LSOA in the area's lookup and count in no area"
                 );
             }
-            let earlier = extract::Window {
-                start: window.start - chrono::Months::new(12),
-                end: window.end - chrono::Months::new(12),
-                harm_start: window.harm_start - chrono::Months::new(12),
-            };
+            let earlier = window.previous_year();
             let previous = if args.sensitivity && extract::check_covered(earlier, first).is_ok() {
                 Some(
                     extract::inputs(&config, &queries, earlier, args.level)

@@ -346,6 +346,42 @@ pub fn tick_label(v: &f64) -> String {
     }
 }
 
+/// A chart of horizontal bars: one row per name of `names` (bottom to top, at positions 0, 1,
+/// 2, ...), values from 0 to `top` along the x axis described by `x_desc`, the names' axis as
+/// wide as the longest name. The mesh is drawn; the bars are the caller's.
+pub fn category_bars<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    names: &[String],
+    top: f64,
+    x_desc: &str,
+) -> DrawResult<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>>
+where
+    DB::ErrorType: 'static,
+{
+    let n = names.len();
+    let label = style::text(size::LABEL, INK);
+    let mut widest = 0;
+    for name in names {
+        widest = widest.max(area.estimate_text_size(name, &label)?.0);
+    }
+    let (width, _) = area.dim_in_pixel();
+    let y_area = (widest + 24).min(width * 11 / 20);
+    let mut chart = ChartBuilder::on(area)
+        .margin_left(8)
+        .margin_right(24)
+        .margin_top(8)
+        .x_label_area_size(48)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(0.0..top, -0.5..(n as f64 - 0.5))?;
+    axis_mesh(&mut chart, x_desc, "")
+        .disable_y_mesh()
+        .x_labels(6)
+        .y_labels(2 * n + 1)
+        .y_label_formatter(&|v: &f64| category_label(names, *v))
+        .draw()?;
+    Ok(chart)
+}
+
 /// A formatter for a categorical axis drawn on f64 positions 0, 1, 2, ...: the label of each
 /// whole position, nothing between.
 pub fn category_label(labels: &[String], v: f64) -> String {

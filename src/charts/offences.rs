@@ -7,7 +7,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::frame::{Frame, LegendEntry, Mark, Marker, draw_marker};
 use super::style::{self, BLUE, CATEGORICAL, GREY, INK, size};
-use super::{ChartError, DrawResult, Figure, Inputs, Plot, axis_mesh, category_label};
+use super::{ChartError, DrawResult, Figure, Inputs, Plot, axis_mesh, category_bars};
 
 /// Title of `offence_mix`.
 pub const MIX_TITLE: &str = "Offence mix of serious violence";
@@ -190,15 +190,8 @@ impl OffenceMix {
     where
         DB::ErrorType: 'static,
     {
-        let n = self.bars.len();
         let names: Vec<String> = self.bars.iter().rev().map(|b| b.offence.clone()).collect();
         let label = style::text(size::LABEL, INK);
-        let mut widest = 0;
-        for name in &names {
-            widest = widest.max(area.estimate_text_size(name, &label)?.0);
-        }
-        let (width, _) = area.dim_in_pixel();
-        let y_area = (widest + 24).min(width * 11 / 20);
         let top = self
             .bars
             .iter()
@@ -206,19 +199,8 @@ impl OffenceMix {
             .fold(0.0_f64, f64::max)
             .max(1.0)
             * 1.3;
-        let mut chart = ChartBuilder::on(area)
-            .margin_left(8)
-            .margin_right(24)
-            .margin_top(8)
-            .x_label_area_size(48)
-            .y_label_area_size(y_area)
-            .build_cartesian_2d(0.0..top, -0.5..(n as f64 - 0.5))?;
-        axis_mesh(&mut chart, "Serious-violence offences in the period", "")
-            .disable_y_mesh()
-            .x_labels(6)
-            .y_labels(2 * n + 1)
-            .y_label_formatter(&|v: &f64| category_label(&names, *v))
-            .draw()?;
+        let mut chart =
+            category_bars(area, &names, top, "Serious-violence offences in the period")?;
         for (i, bar) in self.bars.iter().rev().enumerate() {
             let y = i as f64;
             let color = CATEGORICAL[bar.group % CATEGORICAL.len()];

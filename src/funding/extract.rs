@@ -82,6 +82,18 @@ pub struct Window {
     pub harm_start: NaiveDate,
 }
 
+impl Window {
+    /// The same window a year earlier: the previous year's data.
+    pub fn previous_year(&self) -> Window {
+        let back = chrono::Months::new(12);
+        Window {
+            start: self.start - back,
+            end: self.end - back,
+            harm_start: self.harm_start - back,
+        }
+    }
+}
+
 /// The start of the financial year (1 April) containing `date`.
 pub fn financial_year_start(date: NaiveDate) -> NaiveDate {
     let year = if date.month() >= 4 {
@@ -363,11 +375,7 @@ pub async fn for_run(
         sensitivity: super::sensitivity(funding.pot, funding.weights, &areas)?,
         previous_year: None,
     };
-    let earlier = Window {
-        start: window.start - chrono::Months::new(12),
-        end: window.end - chrono::Months::new(12),
-        harm_start: window.harm_start - chrono::Months::new(12),
-    };
+    let earlier = window.previous_year();
     if check_covered(earlier, first).is_ok() {
         let (previous, _) = inputs(config, queries, earlier, funding.level).await?;
         let previous = super::allocate(funding.pot, funding.weights, &previous)?;
