@@ -2,10 +2,10 @@
 -- One row per area at each level (`district`, `csp`, `ward`), plus an `Unknown` row per level
 -- for offences with no LSOA or one outside the lookup. Shares are of offences with a known LSOA
 -- (so known areas sum to 100%, and agree with the headline top-district share).
--- level: district, csp or ward
--- area_code: ONS code of the area (null for Unknown)
+-- level: district, csp, locality (only with [localities] in sna.toml) or ward
+-- area_code: ONS code of the area (a locality's name; null for Unknown)
 -- area_name: area name
--- district: district containing the area
+-- district: district containing the area (`Several` for a locality across districts)
 -- offences: serious-violence offences in the period
 -- population: residents of the area (population year of the period)
 -- rate_per_1000: offences per 1,000 residents
@@ -16,6 +16,7 @@
 -- share_lower_95: lower 95% limit of share_pct (Wilson)
 -- share_upper_95: upper 95% limit of share_pct (Wilson)
 -- under_25_offences: offences with at least one victim or offender aged under the cutoff
+-- under_25_pct: under_25_offences as a percentage of offences
 WITH young_crimes AS (
     SELECT crime_id FROM sv_victims v CROSS JOIN params p WHERE v.age < p.young_age_cutoff
     UNION
@@ -24,11 +25,15 @@ WITH young_crimes AS (
 located AS (
     SELECT
         s.crime_id,
-        l.lad_code, l.lad_name, l.csp_code, l.csp_name, l.ward_code, l.ward_name,
+        l.lad_code, l.lad_name, l.csp_code, l.csp_name, l.ward_code, l.ward_name, lo.locality,
         CASE WHEN y.crime_id IS NULL THEN 0 ELSE 1 END AS young
     FROM sv_offences s
     LEFT JOIN lsoa l ON l.lsoa_code = s.lsoa_code
+    LEFT JOIN localities lo ON lo.lsoa_code = s.lsoa_code
     LEFT JOIN young_crimes y ON y.crime_id = s.crime_id
+),
+has_localities AS (
+    SELECT COUNT(*) > 0 AS configured FROM localities
 ),
 areas AS (
     SELECT DISTINCT 'district' AS level, lad_code AS area_code, lad_name AS area_name, lad_name AS district FROM lsoa
@@ -36,6 +41,11 @@ areas AS (
     SELECT DISTINCT 'csp', csp_code, csp_name, lad_name FROM lsoa
     UNION ALL
     SELECT DISTINCT 'ward', ward_code, ward_name, lad_name FROM lsoa
+    UNION ALL
+    SELECT 'locality', lo.locality AS area_code, lo.locality AS area_name,
+        CASE WHEN COUNT(DISTINCT l.lad_name) = 1 THEN MIN(l.lad_name) ELSE 'Several' END
+    FROM localities lo JOIN lsoa l ON l.lsoa_code = lo.lsoa_code
+    GROUP BY lo.locality
 ),
 counts AS (
     SELECT 'district' AS level, lad_code AS area_code, COUNT(*) AS offences, SUM(young) AS young FROM located GROUP BY lad_code
@@ -43,6 +53,9 @@ counts AS (
     SELECT 'csp', csp_code, COUNT(*), SUM(young) FROM located GROUP BY csp_code
     UNION ALL
     SELECT 'ward', ward_code, COUNT(*), SUM(young) FROM located GROUP BY ward_code
+    UNION ALL
+    SELECT 'locality', locality, COUNT(*), SUM(young)
+    FROM located CROSS JOIN has_localities h WHERE h.configured GROUP BY locality
 ),
 pop AS (
     SELECT 'district' AS level, l.lad_code AS area_code, SUM(r.population) AS population
@@ -51,6 +64,8 @@ pop AS (
     SELECT 'csp', l.csp_code, SUM(r.population) FROM residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.csp_code
     UNION ALL
     SELECT 'ward', l.ward_code, SUM(r.population) FROM residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.ward_code
+    UNION ALL
+    SELECT 'locality', lo.locality, SUM(r.population) FROM residents r JOIN localities lo ON lo.lsoa_code = r.lsoa_code GROUP BY lo.locality
 ),
 known AS (
     SELECT COUNT(*) AS known_offences FROM located WHERE lad_code IS NOT NULL
@@ -79,6 +94,7 @@ SELECT
     CASE WHEN r.area_code IS NULL THEN NULL ELSE 100.0 * r.offences / NULLIF(k.known_offences, 0) END AS share_pct,
     CASE WHEN r.area_code IS NULL THEN NULL ELSE 100.0 * wilson_lower(r.offences, k.known_offences) END AS share_lower_95,
     CASE WHEN r.area_code IS NULL THEN NULL ELSE 100.0 * wilson_upper(r.offences, k.known_offences) END AS share_upper_95,
-    r.young AS under_25_offences
+    r.young AS under_25_offences,
+    100.0 * r.young / NULLIF(r.offences, 0) AS under_25_pct
 FROM rows_all r CROSS JOIN known k
-ORDER BY CASE r.level WHEN 'district' THEN 1 WHEN 'csp' THEN 2 ELSE 3 END, r.area_code IS NULL, r.offences DESC, r.area_name, r.area_code;
+ORDER BY CASE r.level WHEN 'district' THEN 1 WHEN 'csp' THEN 2 WHEN 'locality' THEN 3 ELSE 4 END, r.area_code IS NULL, r.offences DESC, r.area_name, r.area_code;

@@ -41,6 +41,9 @@ pub enum CatalogError {
         /// What the reader said.
         detail: String,
     },
+    /// A `[localities]` member matches no ward or LSOA, or an LSOA is in two localities.
+    #[error("[localities]: {0}")]
+    Localities(String),
     /// The population table has no rows, so no rate can be computed.
     #[error("{0}: population.parquet has no rows; rates need residents")]
     NoPopulation(PathBuf),
@@ -339,6 +342,7 @@ pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, Ca
         }
     }
     let lsoa_source = register_reference(&ctx, data_dir)?;
+    register_localities(&ctx, &config.localities).await?;
     let years = population_years(&ctx).await?;
     use chrono::Datelike;
     let population_year = pick_year(&years, i64::from(config.mid_point().year()))
@@ -468,6 +472,85 @@ pub fn register_reference(
         "data/reference/esp2013.csv",
     )?;
     Ok(lsoa_source)
+}
+
+/// Registers `localities(locality, lsoa_code)`: each LSOA of a configured locality, its
+/// members (ward names, ward codes or LSOA codes) resolved against the `lsoa` lookup. Empty when
+/// none are configured, so queries and jobs can always join it.
+pub async fn register_localities(
+    ctx: &SessionContext,
+    localities: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Result<(), CatalogError> {
+    let mut names: Vec<String> = Vec::new();
+    let mut codes: Vec<String> = Vec::new();
+    if !localities.is_empty() {
+        let batches = ctx
+            .sql("SELECT lsoa_code, ward_code, ward_name FROM lsoa ORDER BY lsoa_code")
+            .await
+            .map_err(CatalogError::datafusion("reading the LSOA lookup"))?
+            .collect()
+            .await
+            .map_err(CatalogError::datafusion("reading the LSOA lookup"))?;
+        let mut lookup: Vec<[String; 3]> = Vec::new();
+        for batch in &batches {
+            let text = |i: usize| {
+                arrow::compute::cast(batch.column(i), &DataType::Utf8)
+                    .map_err(|e| CatalogError::datafusion("reading the LSOA lookup")(e.into()))
+            };
+            let (lsoa, ward_code, ward_name) = (text(0)?, text(1)?, text(2)?);
+            use arrow::array::AsArray;
+            let (lsoa, ward_code, ward_name) = (
+                lsoa.as_string::<i32>(),
+                ward_code.as_string::<i32>(),
+                ward_name.as_string::<i32>(),
+            );
+            for row in 0..batch.num_rows() {
+                lookup.push([
+                    lsoa.value(row).to_owned(),
+                    ward_code.value(row).to_owned(),
+                    ward_name.value(row).to_owned(),
+                ]);
+            }
+        }
+        let mut assigned: std::collections::BTreeMap<String, String> = Default::default();
+        for (locality, members) in localities {
+            for member in members {
+                let matched: Vec<&String> = lookup
+                    .iter()
+                    .filter(|[lsoa, ward_code, ward_name]| {
+                        lsoa == member || ward_code == member || ward_name == member
+                    })
+                    .map(|[lsoa, _, _]| lsoa)
+                    .collect();
+                if matched.is_empty() {
+                    return Err(CatalogError::Localities(format!(
+                        "\"{}\" in locality \"{}\" is not a ward name, ward code or LSOA code of the area's lookup",
+                        crate::text::printable(member),
+                        crate::text::printable(locality)
+                    )));
+                }
+                for lsoa in matched {
+                    if let Some(other) = assigned.insert(lsoa.clone(), locality.clone())
+                        && other != *locality
+                    {
+                        return Err(CatalogError::Localities(format!(
+                            "LSOA {lsoa} is in both \"{other}\" and \"{locality}\"; a neighbourhood belongs to one locality"
+                        )));
+                    }
+                }
+            }
+        }
+        for (lsoa, locality) in assigned {
+            codes.push(lsoa);
+            names.push(locality);
+        }
+    }
+    let batch = RecordBatch::try_from_iter([
+        ("locality", Arc::new(StringArray::from(names)) as ArrayRef),
+        ("lsoa_code", Arc::new(StringArray::from(codes))),
+    ])
+    .map_err(|e| CatalogError::datafusion("building localities")(e.into()))?;
+    register_batch(ctx, "localities", batch)
 }
 
 /// The distinct years of the population table, ascending.

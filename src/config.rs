@@ -142,6 +142,10 @@ pub struct Config {
     /// The funding formula `sna run` applies (absent: no funding section in the bundle).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub funding: Option<FundingConfig>,
+    /// Named localities (a force's policing areas, say), each a list of ward names, ward codes
+    /// or LSOA codes; empty means none.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub localities: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// `[funding]`: the needs-based allocation `sna run` adds to the bundle (see `sna funding`).
@@ -184,6 +188,7 @@ impl Default for Config {
             memory_limit: None,
             serious_violence: SeriousViolence::default(),
             funding: None,
+            localities: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -365,6 +370,14 @@ impl Config {
                 return Err(invalid(
                     "funding.harm_years",
                     format!("must be between 1 and 10, got {}", funding.harm_years),
+                ));
+            }
+        }
+        for (name, members) in &self.localities {
+            if name.trim().is_empty() || members.is_empty() {
+                return Err(invalid(
+                    "localities",
+                    format!("locality \"{name}\" needs a name and at least one ward or LSOA"),
                 ));
             }
         }

@@ -261,6 +261,7 @@ async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<Exit
         None => {
             let config = loaded.config.resolve(&args.data.overrides())?;
             let queries = QuerySet::load(&config.queries_dir)?;
+            extract::check_level(&config, args.level)?;
             let (first, last) = extract::offence_span(&config).await?;
             let period = args.start.zip(args.end);
             let window = extract::window(period, last, args.harm_years);
@@ -277,7 +278,7 @@ async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<Exit
             );
             if unplaced > 0 {
                 eprintln!(
-                    "note: {unplaced} offence(s) in the period have no LSOA in the area's lookup and count in no area"
+                    "note: {unplaced} offence(s) in the period are in no area (no LSOA, one outside the lookup, or outside every locality)"
                 );
             }
             let earlier = window.previous_year();

@@ -307,6 +307,28 @@ fn tables(dir: &Path, cutoff: u32) -> Result<BTreeMap<String, TableView>, Report
             ],
         )?;
     }
+    let areas = Table::read(dir, "areas")?;
+    if areas.rows_where("level", "locality").next().is_some() {
+        add(
+            "localities",
+            "areas",
+            &|r: &Row| r.text("level").is_ok_and(|l| l == "locality"),
+            usize::MAX,
+            &[
+                ("area_name", "Locality", Text),
+                ("district", "District", Text),
+                ("offences", "Offences", Count),
+                ("population", "Residents", Count),
+                ("rate_per_1000", "Rate per 1,000 (95% CI)", RateCi),
+                ("share_pct", "Share of offences (%)", Decimal),
+                (
+                    "under_25_pct",
+                    &format!("Involving under-{cutoff}s (%)"),
+                    Pct,
+                ),
+            ],
+        )?;
+    }
     add("hotspots", "lsoa_hotspots", &all, 10, &HOTSPOT_COLUMNS)?;
     add(
         "knife_cohort",

@@ -1,8 +1,9 @@
 -- Funding formula inputs by area
--- One row per area of the chosen level (`csp` or `district`, from `funding_params.level`),
+-- One row per area of the chosen level (`csp`, `district` or `locality`, from
+-- `funding_params.level`),
 -- counted from the whole extract: every recorded offence, not only serious violence. Offences
 -- with no LSOA, or one outside the area's lookup, belong to no area and are left out (sna
--- funding says how many). Harm is the Crime Harm Index: the sum of `harm_days` of the offences'
+-- funding says how many), as are those in an LSOA outside every locality at level `locality`. Harm is the Crime Harm Index: the sum of `harm_days` of the offences'
 -- Home Office codes (data/reference/offence_codes.csv says where each weight comes from) over
 -- the harm years, which end with the period.
 -- area: the area's name
@@ -12,8 +13,13 @@
 WITH area_of AS (
     SELECT
         l.lsoa_code,
-        CASE f.level WHEN 'district' THEN l.lad_name ELSE l.csp_name END AS area
+        CASE f.level
+            WHEN 'district' THEN l.lad_name
+            WHEN 'locality' THEN lo.locality
+            ELSE l.csp_name
+        END AS area
     FROM lsoa l
+    LEFT JOIN localities lo ON lo.lsoa_code = l.lsoa_code
     CROSS JOIN funding_params f
 ),
 residents AS (
@@ -43,4 +49,5 @@ SELECT
     CAST(COALESCE(c.harm, 0) AS DOUBLE) AS harm
 FROM residents r
 LEFT JOIN recorded c ON c.area = r.area
+WHERE r.area IS NOT NULL
 ORDER BY r.area

@@ -66,7 +66,7 @@ pub enum ExtractError {
     },
     /// Localities are not configured.
     #[error(
-        "--level locality needs named localities, which sna.toml cannot define yet; use csp or district"
+        "--level locality needs named localities: add a [localities] section to sna.toml (see README)"
     )]
     NoLocalities,
 }
@@ -167,6 +167,14 @@ async fn collect(
         .map_err(CatalogError::datafusion(context))
 }
 
+/// Refuses `--level locality` when no localities are configured.
+pub fn check_level(config: &Config, level: Level) -> Result<(), ExtractError> {
+    if level == Level::Locality && config.localities.is_empty() {
+        return Err(ExtractError::NoLocalities);
+    }
+    Ok(())
+}
+
 /// The first and last day of the extract's offences.
 pub async fn offence_span(config: &Config) -> Result<(NaiveDate, NaiveDate), ExtractError> {
     let catalog = catalog::open_tables(config, &config.data_dir).await?;
@@ -195,9 +203,7 @@ pub async fn inputs(
     window: Window,
     level: Level,
 ) -> Result<(Vec<AreaInput>, u64), ExtractError> {
-    if level == Level::Locality {
-        return Err(ExtractError::NoLocalities);
-    }
+    check_level(config, level)?;
     let sql = queries
         .funding
         .iter()
@@ -228,8 +234,11 @@ pub async fn inputs(
         .map_err(CatalogError::datafusion("registering funding_params"))?;
     let context = format!("queries/{}", sql.relative_path);
     let batches = collect(&catalog.ctx, &sql.sql, &context).await?;
-    let unplaced_sql = "SELECT COUNT(*) FROM offences o LEFT JOIN lsoa l ON l.lsoa_code = o.lsoa_code \
-         CROSS JOIN params p WHERE l.lsoa_code IS NULL \
+    let unplaced_sql = "SELECT COUNT(*) FROM offences o \
+         LEFT JOIN lsoa l ON l.lsoa_code = o.lsoa_code \
+         LEFT JOIN localities lo ON lo.lsoa_code = o.lsoa_code \
+         CROSS JOIN params p CROSS JOIN funding_params f \
+         WHERE (CASE f.level WHEN 'district' THEN l.lad_name WHEN 'locality' THEN lo.locality ELSE l.csp_name END) IS NULL \
          AND CASE WHEN CAST(o.committed_at AS DATE) BETWEEN p.period_start AND p.period_end THEN 1 ELSE 0 END = 1";
     let unplaced = collect(&catalog.ctx, unplaced_sql, "counting offences with no area")
         .await?
@@ -366,6 +375,7 @@ pub async fn for_run(
     queries: &QuerySet,
     funding: &crate::config::FundingConfig,
 ) -> Result<RunAllocation, RunError> {
+    check_level(config, funding.level)?;
     let (first, last) = offence_span(config).await?;
     let window = window(None, last.min(config.end), funding.harm_years);
     check_covered(window, first)?;

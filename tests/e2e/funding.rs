@@ -201,7 +201,7 @@ fn from_the_extract_by_district() {
     assert_success(&output);
     let err = stderr(&output);
     assert!(
-        err.contains("2 offence(s) in the period have no LSOA"),
+        err.contains("2 offence(s) in the period are in no area"),
         "{err}"
     );
     assert!(err.contains("harm from 2021-04-01 to 2021-12-31"), "{err}");
@@ -441,6 +441,95 @@ fn the_assessment_adds_a_funding_section_when_configured() {
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains("funding.pot"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// `[localities]`: the fixture's wards Central (A1, A2), North (B1) and South (B2) grouped as
+/// "Alpha side" (by ward name) and "Beta side" (a ward code and an LSOA code). Serious violence
+/// in 2021 with a known LSOA: Alpha side C01, C02, C03, C08 = 4 (C01, C02, C03 and C08 involve
+/// someone under 25: V1 17, V2 is 30 but O1 is 16, O1 17 on C03, V7 19 and O3 24 on C08); Beta
+/// side C04, C05 = 2 (V1 18 on C04, V4 22 on C05), of 6 with a known LSOA.
+#[test]
+fn localities_group_wards_for_areas_the_report_and_funding() {
+    let dir = workdir("localities");
+    fixture::write_extract(&dir.join("extract"));
+    let config = format!(
+        "{}\n[localities]\n\"Alpha side\" = [\"Central\"]\n\"Beta side\" = [\"W2\", \"B2\"]\n",
+        fixture::CONFIG
+    );
+    std::fs::write(dir.join("sna.toml"), &config).unwrap();
+    assert_success(&sna(&dir, &["run", "--out", "bundle", "--quiet"]));
+    let areas = Table::read(&dir.join("bundle/tables/areas.csv"));
+    let alpha = areas.row(&[("level", "locality"), ("area_name", "Alpha side")]);
+    assert_eq!(alpha["offences"], "4");
+    assert_eq!(alpha["population"], "2000");
+    assert_eq!(alpha["district"], "Alpha");
+    assert_eq!(alpha["under_25_pct"], "100.0");
+    let beta = areas.row(&[("level", "locality"), ("area_name", "Beta side")]);
+    assert_eq!(beta["offences"], "2");
+    assert_eq!(beta["share_pct"], format!("{}", 100.0 * 2.0 / 6.0));
+    let html = std::fs::read_to_string(dir.join("bundle/index.html")).unwrap();
+    assert!(html.contains("Serious violence by locality") && html.contains("Alpha side"));
+    // Queries see the mapping.
+    let output = sna(
+        &dir,
+        &[
+            "query",
+            "SELECT locality, COUNT(*) AS n FROM localities GROUP BY locality ORDER BY locality",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_success(&output);
+    assert_eq!(stdout(&output), "locality,n\nAlpha side,2\nBeta side,2\n");
+    // Funding by locality.
+    let output = sna(
+        &dir,
+        &[
+            "funding",
+            "--pot",
+            "1000",
+            "--level",
+            "locality",
+            "--start",
+            "2021-01-01",
+            "--end",
+            "2021-12-31",
+            "--harm-years",
+            "1",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("\nAlpha side,2000,7,3.5,1866,"),
+        "{}",
+        stdout(&output)
+    );
+    // A member that matches nothing is named.
+    std::fs::write(
+        dir.join("sna.toml"),
+        format!(
+            "{}\n[localities]\n\"Gamma\" = [\"Nowhere\"]\n",
+            fixture::CONFIG
+        ),
+    )
+    .unwrap();
+    let output = sna(&dir, &["run", "--out", "bad", "--quiet"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("\"Nowhere\" in locality \"Gamma\""),
+        "{}",
+        stderr(&output)
+    );
+    // Without localities, funding by locality says how to add them.
+    std::fs::write(dir.join("sna.toml"), fixture::CONFIG).unwrap();
+    let output = sna(&dir, &["funding", "--pot", "1000", "--level", "locality"]);
+    assert!(
+        stderr(&output).contains("add a [localities] section"),
         "{}",
         stderr(&output)
     );
