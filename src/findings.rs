@@ -248,6 +248,50 @@ pub fn ratio_text(v: f64) -> String {
 }
 
 /// A count with thousands separators.
+/// The victim–offender overlap in one sentence, from `victim_offender_overlap`.
+pub fn overlap(table: &Table) -> Result<Option<String>, TableError> {
+    let mut victims = None;
+    let mut offenders = None;
+    for row in table.rows_where("breakdown", "all") {
+        let values = (
+            row.count("persons")?,
+            row.count("in_both_roles")?,
+            row.count("pct")?,
+        );
+        match row.text("role")? {
+            "victim" => victims = Some(values),
+            "offender" => offenders = Some(values),
+            _ => {}
+        }
+    }
+    let (Some((victims, both, victim_pct)), Some((offenders, _, offender_pct))) =
+        (victims, offenders)
+    else {
+        return Ok(None);
+    };
+    if victims == 0.0 || offenders == 0.0 {
+        return Ok(None);
+    }
+    Ok(Some(if both == 0.0 {
+        "No one was named both as a victim and as an offender of serious violence in the period \
+         (people are matched by the extract's person identifier)."
+            .to_owned()
+    } else {
+        format!(
+            "{} {} named both as a victim and as an offender of serious violence in the \
+             period: {}% of victims and {}% of offenders.",
+            count_text(both),
+            if both == 1.0 {
+                "person was"
+            } else {
+                "people were"
+            },
+            pct_text(victim_pct),
+            pct_text(offender_pct)
+        )
+    }))
+}
+
 pub fn count_text(v: f64) -> String {
     crate::charts::thousands(v)
 }

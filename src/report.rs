@@ -148,12 +148,16 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
     let headline = Table::read(&tables_dir, "headline")?;
     let hotspots = Table::read(&tables_dir, "lsoa_hotspots")?;
     let year_on_year = Table::read(&tables_dir, "year_on_year")?;
-    let findings = findings::key_findings(
+    let mut findings = findings::key_findings(
         &headline,
         Some(&hotspots),
         Some(&year_on_year),
         inputs.config.young_age_cutoff,
     )?;
+    if tables_dir.join("victim_offender_overlap.csv").is_file() {
+        let overlap = Table::read(&tables_dir, "victim_offender_overlap")?;
+        findings.extend(findings::overlap(&overlap)?);
+    }
     let context = Context {
         title: inputs.config.title.clone(),
         period: inputs.config.period_words(),
@@ -276,6 +280,24 @@ fn tables(dir: &Path, cutoff: u32) -> Result<BTreeMap<String, TableView>, Report
             ("rate_ratio", "Rate ratio (95% CI)", RatioCi),
         ],
     )?;
+    if dir.join("victim_offender_overlap.csv").is_file() {
+        add(
+            "overlap",
+            "victim_offender_overlap",
+            &|r: &Row| {
+                r.text("breakdown")
+                    .is_ok_and(|b| b == "all" || b == "cohort")
+            },
+            usize::MAX,
+            &[
+                ("category", "Group", Text),
+                ("role", "Share of", Text),
+                ("persons", "Persons", Count),
+                ("in_both_roles", "Also in the other role", Count),
+                ("pct", "Share (%, 95% CI)", PctCi),
+            ],
+        )?;
+    }
     add(
         "age_standardised",
         "age_standardised",

@@ -588,3 +588,53 @@ fn same_inputs_give_identical_tables() {
         assert!(a == b, "{name:?} differs between runs");
     }
 }
+
+/// The victim–offender overlap on the fixture with one more row: offender O1 (16 on C01) is
+/// also the victim of C05 (17, male). Victims V1–V7 and O1 = 8; offenders O1–O4 = 4 (O5's
+/// offence is not serious violence). O1 is in both: 1 of 8 victims (12.5%, Wilson 2.24% to
+/// 47.09%) and 1 of 4 offenders (25%). Under 25 on their first offence: victims V1 (17), V4
+/// (22), V7 (19) and O1 (17) = 4, so 1 of 4; offenders O1 (16) and O3 (24) = 2, so 1 of 2. The
+/// one repeat victim, V1, is not an offender: 0 of 1.
+#[test]
+fn victims_who_are_also_offenders() {
+    let dir = crate::workdir("overlap");
+    crate::fixture::write_extract(&dir.join("extract"));
+    let persons = format!("{}C05,O1,victim,17,M,A1\n", crate::fixture::PERSONS);
+    crate::fixture::write_parquet(
+        &dir.join("extract/persons.parquet"),
+        &persons,
+        crate::fixture::person_fields(),
+    );
+    std::fs::write(dir.join("sna.toml"), crate::fixture::CONFIG).unwrap();
+    crate::assert_success(&crate::sna(&dir, &["run", "--out", "bundle", "--quiet"]));
+    let t = crate::Table::read(&dir.join("bundle/tables/victim_offender_overlap.csv"));
+    let check = |breakdown: &str, category: &str, role: &str, persons: i64, both: i64| {
+        let row = t.row(&[
+            ("breakdown", breakdown),
+            ("category", category),
+            ("role", role),
+        ]);
+        crate::count(row, "persons", persons);
+        crate::count(row, "in_both_roles", both);
+        crate::close(row, "pct", 100.0 * both as f64 / persons as f64);
+    };
+    check("all", "all", "victim", 8, 1);
+    check("all", "all", "offender", 4, 1);
+    check("cohort", "under_25", "victim", 4, 1);
+    check("cohort", "under_25", "offender", 2, 1);
+    check("repeat_victims", "two or more offences", "victim", 1, 0);
+    // Wilson limits of 1 in 8: 2.24% to 47.09%.
+    let all = t.row(&[("breakdown", "all"), ("role", "victim")]);
+    let lower: f64 = all["lower_95"].parse().unwrap();
+    let upper: f64 = all["upper_95"].parse().unwrap();
+    assert!(
+        (lower - 2.2411).abs() < 1e-3 && (upper - 47.0888).abs() < 1e-3,
+        "{lower} {upper}"
+    );
+    let summary = std::fs::read_to_string(dir.join("bundle/summary.md")).unwrap();
+    assert!(
+        summary.contains("1 people were both victims and offenders")
+            || summary.contains("1 person"),
+        "{summary}"
+    );
+}

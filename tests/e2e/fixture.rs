@@ -67,7 +67,7 @@ C14,8N,2022-01-05T12:00:00,2022-01-05,A1,street,false,false,false,1000,1000
 C15,49,2019-12-31T09:00:00,2019-12-31,B1,retail,false,false,false,10000,10000
 ";
 
-const PERSONS: &str = "\
+pub const PERSONS: &str = "\
 crime_id,person_id,role,age,sex,home_lsoa
 C01,V1,victim,17,M,A1
 C04,V1,victim,18,M,A1
@@ -159,18 +159,7 @@ pub fn write_extract(dir: &Path) {
     std::fs::create_dir_all(dir.join("reference")).expect("create extract dir");
     std::fs::write(dir.join("reference/lsoa.csv"), LSOA_CSV).expect("write lsoa.csv");
     write_parquet(&dir.join("offences.parquet"), OFFENCES, offence_fields());
-    write_parquet(
-        &dir.join("persons.parquet"),
-        PERSONS,
-        vec![
-            utf8("crime_id"),
-            utf8("person_id"),
-            utf8("role"),
-            int("age"),
-            utf8("sex"),
-            utf8("home_lsoa"),
-        ],
-    );
+    write_parquet(&dir.join("persons.parquet"), PERSONS, person_fields());
     write_parquet(&dir.join("ae_attendances.parquet"), AE, ae_fields());
     write_parquet(
         &dir.join("ambulance.parquet"),
@@ -212,6 +201,18 @@ pub fn offence_fields() -> Vec<Field> {
         boolean("nte"),
         int("easting"),
         int("northing"),
+    ]
+}
+
+/// The columns of `persons.parquet`.
+pub fn person_fields() -> Vec<Field> {
+    vec![
+        utf8("crime_id"),
+        utf8("person_id"),
+        utf8("role"),
+        int("age"),
+        utf8("sex"),
+        utf8("home_lsoa"),
     ]
 }
 
