@@ -57,6 +57,9 @@ pub enum AssessError {
     /// The report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// The earlier bundle of `--compare` could not be read.
+    #[error(transparent)]
+    Compare(#[from] crate::compare::CompareError),
     /// The `[funding]` allocation could not be made.
     #[error("[funding]: {0}")]
     Funding(#[from] crate::funding::extract::RunError),
@@ -150,6 +153,7 @@ pub async fn run(
     config_file: Option<&Path>,
     queries: &QuerySet,
     out: &Path,
+    previous: Option<&Path>,
     progress: &mut dyn Progress,
 ) -> Result<Manifest, AssessError> {
     let started_at = chrono::Utc::now();
@@ -194,6 +198,26 @@ pub async fn run(
                 seconds: round_seconds(started.elapsed()),
             });
             Some(run)
+        }
+        None => None,
+    };
+
+    let comparison = match previous {
+        Some(previous) => {
+            let headline_sql = jobs
+                .iter()
+                .find(|j| j.job == "headline")
+                .map(|j| j.sql_sha256.clone())
+                .unwrap_or_default();
+            let comparison = crate::compare::compare(previous, config, &headline_sql, &tables)?;
+            let batch = comparison.batch().map_err(|e| OutputError {
+                path: tables.join("comparison.parquet"),
+                message: e.to_string(),
+            })?;
+            let mut files = TableFiles::create(&tables, "comparison", batch.schema())?;
+            files.write(&batch)?;
+            files.finish()?;
+            Some(comparison)
         }
         None => None,
     };
@@ -247,6 +271,7 @@ pub async fn run(
             .map(|j| (j.name.clone(), j.header().title))
             .collect(),
         generated_at: finished_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        comparison,
         funding: funding.as_ref().map(|run| report::FundingText {
             words: run.words(),
             reconciliation: run.allocation.reconciliation(),

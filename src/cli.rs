@@ -156,6 +156,9 @@ pub struct RunArgs {
     /// The bundle directory itself (default: <output_dir>/<slug of title and period>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// An earlier bundle to compare the headline measures with (a "what changed" section).
+    #[arg(long, value_name = "BUNDLE")]
+    pub compare: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,

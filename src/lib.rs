@@ -10,6 +10,7 @@
 pub mod assess;
 pub mod catalog;
 pub mod charts;
+pub mod compare;
 pub mod config;
 pub mod contract;
 pub mod disclosure;

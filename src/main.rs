@@ -491,6 +491,7 @@ async fn run(loaded: LoadedConfig, args: RunArgs) -> Result<ExitCode> {
         loaded.source.as_deref(),
         &queries,
         &out,
+        args.compare.as_deref(),
         progress.as_mut(),
     )
     .await

@@ -89,8 +89,81 @@ pub struct ReportInputs<'a> {
     pub tables: Vec<(String, String)>,
     /// Generation time, RFC 3339.
     pub generated_at: String,
+    /// With `--compare`: the headline measures beside an earlier bundle's.
+    pub comparison: Option<crate::compare::Comparison>,
     /// With a `[funding]` section: the formula in words and the reconciliation with the pot.
     pub funding: Option<FundingText>,
+}
+
+/// One row of the report's comparison table, formatted.
+#[derive(Debug, Serialize)]
+struct ChangeView {
+    label: String,
+    then: String,
+    now: String,
+    change: String,
+    overlap: String,
+}
+
+/// The report's "what changed" section.
+#[derive(Debug, Serialize)]
+struct ComparisonView {
+    summary: String,
+    previous: String,
+    differences: Vec<crate::compare::Difference>,
+    rows: Vec<ChangeView>,
+}
+
+fn comparison_view(c: &crate::compare::Comparison) -> ComparisonView {
+    let value = |v: crate::compare::Estimate| match v {
+        (Some(x), Some(lo), Some(hi)) => format!("{} ({}–{})", short(x), short(lo), short(hi)),
+        (Some(x), _, _) => short(x),
+        _ => "–".to_owned(),
+    };
+    ComparisonView {
+        summary: c.summary(),
+        previous: c.previous.clone(),
+        differences: c.differences.clone(),
+        rows: c
+            .measures
+            .iter()
+            .map(|m| ChangeView {
+                label: m.label.clone(),
+                then: value(m.then),
+                now: value(m.now),
+                change: m.change().map_or_else(
+                    || "–".to_owned(),
+                    |d| {
+                        if d > 0.0 {
+                            format!("+{}", short(d))
+                        } else if d < 0.0 {
+                            format!("−{}", short(-d))
+                        } else {
+                            "0".to_owned()
+                        }
+                    },
+                ),
+                overlap: match m.intervals_overlap() {
+                    Some(true) => "yes".to_owned(),
+                    Some(false) => "no".to_owned(),
+                    None => "–".to_owned(),
+                },
+            })
+            .collect(),
+    }
+}
+
+/// A number rounded for reading: whole numbers as counts, others to three significant figures.
+fn short(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        findings::count_text(v)
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 /// The words of the report's funding section.
@@ -140,6 +213,7 @@ struct Context {
     all_tables: Vec<(String, String)>,
     methods: Vec<Method>,
     funding: Option<FundingText>,
+    comparison: Option<ComparisonView>,
 }
 
 /// Writes `index.html` and `summary.md` into `dir` (the staged bundle).
@@ -154,6 +228,9 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         Some(&year_on_year),
         inputs.config.young_age_cutoff,
     )?;
+    if let Some(comparison) = &inputs.comparison {
+        findings.push(comparison.summary());
+    }
     if tables_dir.join("victim_offender_overlap.csv").is_file() {
         let overlap = Table::read(&tables_dir, "victim_offender_overlap")?;
         findings.extend(findings::overlap(&overlap)?);
@@ -175,6 +252,7 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         tables: tables(&tables_dir, inputs.config.young_age_cutoff)?,
         all_tables: inputs.tables.clone(),
         funding: inputs.funding.clone(),
+        comparison: inputs.comparison.as_ref().map(comparison_view),
         methods: headline
             .rows()
             .map(|r| {

@@ -638,3 +638,88 @@ fn victims_who_are_also_offenders() {
         "{summary}"
     );
 }
+
+/// `sna run --compare`: the same data and configuration compare as no change; a changed
+/// definition is listed before the measures; a real change (one serious-violence offence fewer)
+/// shows in the measures with the definitions unchanged.
+#[test]
+fn compare_with_an_earlier_bundle() {
+    let dir = crate::workdir("compare");
+    crate::fixture::write_extract(&dir.join("extract"));
+    std::fs::write(dir.join("sna.toml"), crate::fixture::CONFIG).unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["run", "--out", out, "--quiet"];
+        args.extend_from_slice(extra);
+        crate::assert_success(&crate::sna(&dir, &args));
+    };
+    run("first", &[]);
+    run("same", &["--compare", "first"]);
+    let html = std::fs::read_to_string(dir.join("same/index.html")).unwrap();
+    assert!(html.contains("What changed since the last assessment"));
+    assert!(
+        html.contains("no change in definitions or in any headline measure"),
+        "no change"
+    );
+    let t = crate::Table::read(&dir.join("same/tables/comparison.csv"));
+    let offences = t.row(&[("measure", "sv_offences")]);
+    assert_eq!(offences["current"], "8.0");
+    assert_eq!(offences["change"], "0.0");
+    assert_eq!(offences["intervals_overlap"], "true");
+
+    // A different definition: domestic abuse included.
+    std::fs::write(
+        dir.join("sna.toml"),
+        format!(
+            "{}\n[serious_violence]\nexclude_domestic = false\n",
+            crate::fixture::CONFIG
+        ),
+    )
+    .unwrap();
+    run("wider", &["--compare", "first"]);
+    let html = std::fs::read_to_string(dir.join("wider/index.html")).unwrap();
+    let differs = html
+        .find("Definitions that differ")
+        .expect("differences listed");
+    let measures = html.find("Headline measures then and now").unwrap();
+    assert!(differs < measures, "differences first");
+    assert!(html.contains("domestic abuse excluded") && html.contains("not comparable"));
+    let t = crate::Table::read(&dir.join("wider/tables/comparison.csv"));
+    assert_eq!(
+        t.row(&[("measure", "sv_offences")])["change"],
+        "1.0",
+        "C10 now counts"
+    );
+
+    // A real change: C01 removed from the extract, same definitions.
+    std::fs::write(dir.join("sna.toml"), crate::fixture::CONFIG).unwrap();
+    crate::assert_success(&crate::sna(
+        &dir,
+        &[
+            "query",
+            "SELECT * FROM offences WHERE crime_id <> 'C01'",
+            "--format",
+            "parquet",
+            "--output",
+            "fewer.parquet",
+        ],
+    ));
+    std::fs::rename(
+        dir.join("fewer.parquet"),
+        dir.join("extract/offences.parquet"),
+    )
+    .unwrap();
+    run("later", &["--compare", "first"]);
+    let html = std::fs::read_to_string(dir.join("later/index.html")).unwrap();
+    assert!(!html.contains("Definitions that differ"));
+    assert!(html.contains("0 of 16 headline measures have 95% intervals that do not overlap"));
+    let t = crate::Table::read(&dir.join("later/tables/comparison.csv"));
+    let offences = t.row(&[("measure", "sv_offences")]);
+    assert_eq!(offences["change"], "-1.0");
+    assert_eq!(offences["previous"], "8.0");
+
+    // Something that is not a bundle is refused, and nothing is written.
+    let output = crate::sna(&dir, &["run", "--out", "nope", "--compare", "extract"]);
+    assert!(!output.status.success());
+    assert!(crate::stderr(&output).contains("not an assessment bundle"));
+    assert!(!dir.join("nope").exists());
+}
