@@ -740,6 +740,12 @@ fn params_batch(config: &Config, population_year: i64) -> RecordBatch {
             Arc::new(Float64Array::from(vec![config.hotspot_distance_m])),
         ),
         (
+            "period_years",
+            Arc::new(Float64Array::from(vec![
+                ((config.end - config.start).num_days() + 1) as f64 / 365.25,
+            ])),
+        ),
+        (
             "disclosure_threshold",
             Arc::new(Int64Array::from(vec![i64::from(
                 config.disclosure_threshold,

@@ -17,6 +17,7 @@ pub mod disclosure;
 pub mod findings;
 pub mod funding;
 pub mod generate;
+pub mod inequality;
 pub mod output;
 pub mod pack;
 pub mod queries;

@@ -358,6 +358,30 @@ fn tables(dir: &Path, cutoff: u32) -> Result<BTreeMap<String, TableView>, Report
             ("rate_ratio", "Rate ratio (95% CI)", RatioCi),
         ],
     )?;
+    if dir.join("deprivation.csv").is_file() {
+        add(
+            "deprivation",
+            "deprivation",
+            &|r: &Row| r.text("measure").is_ok_and(|m| m == "victims"),
+            usize::MAX,
+            &[
+                ("decile", "IMD decile (1 = most deprived)", Text),
+                ("count", "Victims (by home)", Count),
+                ("population", "Residents", Count),
+                ("rate_per_1000_year", "Per 1,000 a year (95% CI)", RateCi),
+                (
+                    "sii",
+                    "SII (95% CI)",
+                    RateCiOf("sii_lower_95", "sii_upper_95"),
+                ),
+                (
+                    "rii",
+                    "RII (95% CI)",
+                    RateCiOf("rii_lower_95", "rii_upper_95"),
+                ),
+            ],
+        )?;
+    }
     if dir.join("victim_offender_overlap.csv").is_file() {
         add(
             "overlap",

@@ -9,6 +9,7 @@
 //! | `ratio_lower(a, b, ratio)`, `ratio_upper(a, b, ratio)` | scalar | exp(ln ratio ∓ z√(1/a + 1/b)), limits of a ratio of two counts or rates |
 //! | `normal_p(z)` | scalar | two-sided p-value of a standard normal z |
 //! | `dsr(x, n, w)`, `dsr_lower(x, n, w)`, `dsr_upper(x, n, w)` | aggregate | directly standardised rate per 100,000 with Dobson limits; null when Σx < 10 |
+//! | `sii(q, n, rate, lower, upper)`, `sii_lower(...)`, `sii_upper(...)`, `rii(...)`, `rii_lower(...)`, `rii_upper(...)` | aggregate | slope and relative index of inequality of a rate over deprivation quantiles `q` (1 = most deprived) with `n` residents, as PHE's `phe_sii` with multiplier −1 (positive: higher in the more deprived); limits by 100,000 seeded draws; null with fewer than 5 quantiles or a zero rate |
 //! | `gi_star_z(y, easting, northing, distance) OVER (...)` | window | Getis–Ord Gi* z-score of each row among the rows of its window partition |
 //! | `bh_significant(p, alpha) OVER (...)` | window | Benjamini–Hochberg FDR decision for each row's p-value within the partition |
 //!
@@ -63,9 +64,23 @@ pub fn register(ctx: &SessionContext) {
         3,
     );
     scalar(ctx, "normal_p", |a| stats::normal_two_sided_p(a[0]), 1);
-    dsr(ctx, "dsr", DsrOutput::Value);
-    dsr(ctx, "dsr_lower", DsrOutput::Lower);
-    dsr(ctx, "dsr_upper", DsrOutput::Upper);
+    terms(ctx, "dsr", 3, |t| dsr_of(t).value());
+    terms(ctx, "dsr_lower", 3, |t| dsr_of(t).lower());
+    terms(ctx, "dsr_upper", 3, |t| dsr_of(t).upper());
+    terms(ctx, "sii", 5, |t| inequality_of(t).map(|i| i.sii));
+    terms(ctx, "sii_lower", 5, |t| {
+        inequality_of(t).map(|i| i.sii_lower)
+    });
+    terms(ctx, "sii_upper", 5, |t| {
+        inequality_of(t).map(|i| i.sii_upper)
+    });
+    terms(ctx, "rii", 5, |t| inequality_of(t).map(|i| i.rii));
+    terms(ctx, "rii_lower", 5, |t| {
+        inequality_of(t).map(|i| i.rii_lower)
+    });
+    terms(ctx, "rii_upper", 5, |t| {
+        inequality_of(t).map(|i| i.rii_upper)
+    });
     ctx.register_udwf(WindowUDF::from(GiStar::new()));
     ctx.register_udwf(WindowUDF::from(BenjaminiHochberg::new()));
 }
@@ -119,40 +134,91 @@ fn scalar(ctx: &SessionContext, name: &str, f: fn(&[f64]) -> f64, arity: usize) 
     ));
 }
 
-#[derive(Debug, Clone, Copy)]
-enum DsrOutput {
-    Value,
-    Lower,
-    Upper,
+/// What an aggregate computes from its rows' terms, sorted.
+type Evaluate = fn(&[Vec<f64>]) -> Option<f64>;
+
+/// The DSR accumulator over sorted `(x, n, w)` terms.
+fn dsr_of(terms: &[Vec<f64>]) -> stats::DsrAccumulator {
+    let mut accumulator = stats::DsrAccumulator::default();
+    for t in terms {
+        accumulator.add(t[0], t[1], t[2]);
+    }
+    accumulator
 }
 
-fn dsr(ctx: &SessionContext, name: &str, output: DsrOutput) {
+/// The SII and RII of sorted `(quantile, residents, rate, lower, upper)` terms. The six
+/// aggregates `sii` … `rii_upper` of one group see the same terms, so the 100,000 draws are made
+/// once and remembered (by the terms' bits; a few dozen groups a run).
+fn inequality_of(terms: &[Vec<f64>]) -> Option<crate::inequality::Indices> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Memo = Mutex<HashMap<Vec<u64>, Option<crate::inequality::Indices>>>;
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    let key: Vec<u64> = terms.iter().flatten().map(|v| v.to_bits()).collect();
+    let memo = MEMO.get_or_init(Default::default);
+    if let Some(found) = memo.lock().ok().and_then(|m| m.get(&key).copied()) {
+        return found;
+    }
+    let computed = compute_inequality(terms);
+    if let Ok(mut m) = memo.lock() {
+        if m.len() > 4096 {
+            m.clear();
+        }
+        m.insert(key, computed);
+    }
+    computed
+}
+
+fn compute_inequality(terms: &[Vec<f64>]) -> Option<crate::inequality::Indices> {
+    let quantiles: Vec<crate::inequality::Quantile> = terms
+        .iter()
+        .map(|t| crate::inequality::Quantile {
+            population: t[1],
+            value: t[2],
+            lower: t[3],
+            upper: t[4],
+        })
+        .collect();
+    crate::inequality::indices(
+        &quantiles,
+        crate::inequality::MULTIPLIER,
+        crate::inequality::REPETITIONS,
+        crate::inequality::SEED,
+    )
+}
+
+/// Registers an aggregate of `arity` Float64 arguments that keeps its rows and evaluates them
+/// at the end with `evaluate`.
+fn terms(ctx: &SessionContext, name: &str, arity: usize, evaluate: Evaluate) {
     let list = DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)));
     ctx.register_udaf(create_udaf(
         name,
-        vec![DataType::Float64; 3],
+        vec![DataType::Float64; arity],
         Arc::new(DataType::Float64),
         Volatility::Immutable,
-        Arc::new(move |_: AccumulatorArgs| Ok(Box::new(DsrSql::new(output)))),
-        Arc::new(vec![list.clone(), list.clone(), list]),
+        Arc::new(move |_: AccumulatorArgs| Ok(Box::new(TermsSql::new(arity, evaluate)))),
+        Arc::new(vec![list; arity]),
     ));
 }
 
-/// SQL aggregate state for [`stats::DsrAccumulator`]: the (x, n, w) terms themselves, summed in
-/// sorted order at the end, so the result does not depend on the order in which partial
-/// aggregates are merged (floating-point addition is not associative). `dsr` runs over a
-/// handful of age-band rows per group, so keeping the terms costs nothing.
+/// SQL aggregate state that keeps the rows' terms themselves and evaluates them sorted at the
+/// end, so the result does not depend on the order in which partial aggregates are merged
+/// (floating-point addition is not associative). The aggregates that use it (`dsr`, `sii`) run
+/// over a handful of rows per group (age bands, deprivation deciles), so keeping the terms costs
+/// nothing.
 #[derive(Debug)]
-struct DsrSql {
-    terms: Vec<[f64; 3]>,
-    output: DsrOutput,
+struct TermsSql {
+    terms: Vec<Vec<f64>>,
+    arity: usize,
+    evaluate: Evaluate,
 }
 
-impl DsrSql {
-    fn new(output: DsrOutput) -> Self {
+impl TermsSql {
+    fn new(arity: usize, evaluate: Evaluate) -> Self {
         Self {
             terms: Vec::new(),
-            output,
+            arity,
+            evaluate,
         }
     }
 }
@@ -165,18 +231,15 @@ fn float_array(array: &ArrayRef) -> Result<Float64Array> {
         .clone())
 }
 
-impl Accumulator for DsrSql {
+impl Accumulator for TermsSql {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let arrays = values.iter().map(float_array).collect::<Result<Vec<_>>>()?;
         for row in 0..arrays[0].len() {
             if arrays.iter().any(|a| a.is_null(row)) {
                 continue;
             }
-            self.terms.push([
-                arrays[0].value(row),
-                arrays[1].value(row),
-                arrays[2].value(row),
-            ]);
+            self.terms
+                .push(arrays.iter().map(|a| a.value(row)).collect());
         }
         Ok(())
     }
@@ -184,28 +247,23 @@ impl Accumulator for DsrSql {
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let mut terms = self.terms.clone();
         terms.sort_by(|a, b| {
-            a[0].total_cmp(&b[0])
-                .then(a[1].total_cmp(&b[1]))
-                .then(a[2].total_cmp(&b[2]))
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
         });
-        let mut accumulator = stats::DsrAccumulator::default();
-        for [x, n, w] in terms {
-            accumulator.add(x, n, w);
-        }
-        let value = match self.output {
-            DsrOutput::Value => accumulator.value(),
-            DsrOutput::Lower => accumulator.lower(),
-            DsrOutput::Upper => accumulator.upper(),
-        };
+        let value = (self.evaluate)(&terms);
         Ok(ScalarValue::Float64(value.filter(|v| v.is_finite())))
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.terms.capacity() * std::mem::size_of::<[f64; 3]>()
+        std::mem::size_of_val(self)
+            + self.terms.capacity() * (std::mem::size_of::<Vec<f64>>() + self.arity * 8)
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok((0..3)
+        Ok((0..self.arity)
             .map(|i| {
                 let values: Vec<ScalarValue> = self
                     .terms
@@ -229,11 +287,8 @@ impl Accumulator for DsrSql {
                 .map(|l| float_array(&l.value(row)))
                 .collect::<Result<Vec<_>>>()?;
             for i in 0..columns[0].len() {
-                self.terms.push([
-                    columns[0].value(i),
-                    columns[1].value(i),
-                    columns[2].value(i),
-                ]);
+                self.terms
+                    .push(columns.iter().map(|c| c.value(i)).collect());
             }
         }
         Ok(())

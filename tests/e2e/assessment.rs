@@ -723,3 +723,38 @@ fn compare_with_an_earlier_bundle() {
     assert!(crate::stderr(&output).contains("not an assessment bundle"));
     assert!(!dir.join("nope").exists());
 }
+
+/// `deprivation` on the fixture: LSOAs A1, A2 are IMD decile 1 and B1, B2 decile 10, 2,000
+/// residents each side. Serious violence in calendar 2021 (365 days = 365/365.25 years): decile
+/// 1 has C01, C02, C03, C08 = 4 offences, so 1,000 × 4 / (2,000 × 365/365.25) = 2.001369 per
+/// 1,000 a year; decile 10 has C04, C05 = 2. Victims by home: V1 (A1), V2 (A1), V3 (A2), V7
+/// (A1) in decile 1; V4 (B2) and V6 (B1) in decile 10. With two deciles there is no SII (PHE's
+/// method needs at least five quantiles).
+#[test]
+fn deprivation_rates_by_decile() {
+    let dir = crate::workdir("deprivation");
+    crate::fixture::write_extract(&dir.join("extract"));
+    std::fs::write(dir.join("sna.toml"), crate::fixture::CONFIG).unwrap();
+    crate::assert_success(&crate::sna(&dir, &["run", "--out", "bundle", "--quiet"]));
+    let t = crate::Table::read(&dir.join("bundle/tables/deprivation.csv"));
+    let years = 365.0 / 365.25;
+    let most = t.row(&[("measure", "offences"), ("decile", "1")]);
+    crate::count(most, "count", 4);
+    crate::close(most, "rate_per_1000_year", 1000.0 * 4.0 / (2000.0 * years));
+    crate::count(
+        t.row(&[("measure", "offences"), ("decile", "10")]),
+        "count",
+        2,
+    );
+    crate::count(
+        t.row(&[("measure", "victims"), ("decile", "1")]),
+        "count",
+        4,
+    );
+    crate::count(
+        t.row(&[("measure", "victims"), ("decile", "10")]),
+        "count",
+        2,
+    );
+    assert_eq!(most["sii"], "", "no SII from two deciles");
+}
