@@ -119,9 +119,9 @@ pub struct Manifest {
     pub started_at: String,
     /// End time (UTC, RFC 3339).
     pub finished_at: String,
-    /// Every file of the bundle, relative to it: a later run replaces the bundle only when it
-    /// holds nothing else.
-    pub files: Vec<String>,
+    /// Every file of the bundle (but the manifest) with its SHA-256: a later run replaces the
+    /// bundle only while it holds exactly these.
+    pub files: Vec<crate::staging::FileEntry>,
     /// True when the file system could not swap the bundle in one step (see
     /// [`crate::staging::Published::gap`]); not part of the manifest file.
     #[serde(skip)]

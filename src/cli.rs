@@ -265,7 +265,7 @@ pub struct RefreshArgs {
     pub dashboard: Option<PathBuf>,
     /// Months in the trend window: the latest N complete months in the data.
     #[arg(long, value_name = "N", default_value_t = refresh::DEFAULT_MONTHS,
-        value_parser = clap::value_parser!(u32).range(1..))]
+        value_parser = clap::value_parser!(u32).range(1..=600))]
     pub months: u32,
     /// Rebuild even when nothing changed.
     #[arg(long)]

@@ -232,6 +232,13 @@ impl Config {
                 source: None,
             });
         }
+        // Only a regular file is read: a named pipe in its place would block for ever.
+        if std::fs::metadata(&file).is_ok_and(|m| !m.is_file()) {
+            return Err(ConfigError::Read {
+                path: file.clone(),
+                source: std::io::Error::other("not a regular file (a directory, pipe or device)"),
+            });
+        }
         let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
             path: file.clone(),
             source,

@@ -70,8 +70,11 @@ pub struct GenerateSummary {
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     /// `--scale` is not a positive finite number.
-    #[error("--scale must be a positive number, got {0}")]
+    #[error("--scale must be a positive number up to 1000, got {0}")]
     Scale(f64),
+    /// The dates are outside what an assessment covers, or span too long.
+    #[error("{0}")]
+    Dates(String),
     /// `--start` is after `--end`.
     #[error("--start ({start}) is after --end ({end})")]
     Period {
@@ -120,8 +123,12 @@ struct Area {
 }
 
 /// Writes a sample extract as `opts` says.
+/// The largest `--scale`: 50 is about England and Wales, so 1,000 is twenty times that and
+/// still fits in memory; more would exhaust it.
+pub const MAX_SCALE: f64 = 1000.0;
+
 pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError> {
-    if !(opts.scale.is_finite() && opts.scale > 0.0) {
+    if !(opts.scale.is_finite() && opts.scale > 0.0 && opts.scale <= MAX_SCALE) {
         return Err(GenerateError::Scale(opts.scale));
     }
     if opts.start > opts.end {
@@ -130,6 +137,15 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
             end: opts.end,
         });
     }
+    // The same limits as an assessment's period: decades of daily data are not a sample.
+    let period = crate::config::Config {
+        start: opts.start,
+        end: opts.end,
+        ..crate::config::Config::default()
+    };
+    period
+        .check("--start/--end")
+        .map_err(|e| GenerateError::Dates(e.to_string()))?;
     let (areas, header) = load_areas(opts.scale)?;
     let copies = if opts.scale > 1.0 {
         opts.scale.round().max(1.0)

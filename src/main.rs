@@ -22,7 +22,8 @@ use cli::{Cli, Command, FundingArgs, FundingFormat, QueryArgs, RefreshArgs, RunA
 /// Stack for the thread that parses, plans and drives queries, and for DataFusion's workers.
 /// Planning and optimising recurse over the expression tree: a `WHERE` of thousands of `OR`
 /// terms overflows the default 8 MiB (an abort with no message). The memory is reserved, not
-/// used, until a deep query needs it; deeper still is refused by [`query::MAX_EXPRESSION_DEPTH`].
+/// used, until a deep query needs it; deeper still is refused by
+/// [`vrn_sna::query::MAX_EXPRESSION_DEPTH`].
 const STACK_BYTES: usize = 256 << 20;
 
 fn main() -> ExitCode {
@@ -228,13 +229,15 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let mut stdout = std::io::stdout().lock();
             for table in query::list_tables(&session).await? {
                 let rows = query::row_count(&session, &table.name).await?;
+                // Names come from the data's files: nothing in them may act on the terminal.
+                let name = vrn_sna::text::printable(&table.name);
                 writeln!(
                     stdout,
-                    "{} ({}, {rows} rows)",
-                    table.name,
+                    "{name} ({}, {rows} rows)",
                     table.kind.to_lowercase()
                 )?;
                 for (column, data_type, _) in &table.columns {
+                    let column = vrn_sna::text::printable(column);
                     writeln!(stdout, "  {column:<28} {data_type}")?;
                 }
             }
@@ -437,8 +440,13 @@ async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Res
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e @ refresh::RefreshError::Lock(_)) => {
-            eprintln!("error: {e}");
+        Err(
+            e @ (refresh::RefreshError::Lock(_)
+            | refresh::RefreshError::Place(_)
+            | refresh::RefreshError::Publish(refresh::publish::PublishError::NotOurs(_))),
+        ) => {
+            // Refused before anything was written: no status file records it.
+            eprintln!("error: {}", vrn_sna::text::printable(&e.to_string()));
             Ok(ExitCode::from(e.exit_code()))
         }
         Err(e) => {
@@ -448,8 +456,9 @@ async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Res
                 "No dashboard was published"
             };
             eprintln!(
-                "error: refresh of {} failed: {e}\n{state}; {} records the failure.",
+                "error: refresh of {} failed: {}\n{state}; {} records the failure.",
                 dashboard.display(),
+                vrn_sna::text::printable(&e.to_string()),
                 refresh::status::Status::path_for(&dashboard).display()
             );
             Ok(ExitCode::from(e.exit_code()))

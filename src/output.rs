@@ -156,25 +156,166 @@ impl TableFiles {
     }
 }
 
-/// Writes `bytes` to `path` in one step: into a hidden temporary file beside it, renamed over
-/// `path` only when complete, so a failure leaves any previous file as it was.
+/// A result file being written for a user (`sna query --output`, `sna funding --output`).
+///
+/// A regular file (or a path that does not exist yet) is written in one step: into a hidden
+/// temporary file beside the real target (`.<name>.<random>.partial`, so a symbolic link stays a
+/// link and points at the new contents), renamed over it only when complete, with the old
+/// file's permissions or, for a new file, those the umask gives. The temporary file is locked
+/// while written; one left by a writer that died is removed by the next write of the same file.
+/// A named pipe or device (`/dev/stdout`) is written to directly, as a shell redirection would.
+pub enum ResultFile {
+    /// Written in place: a pipe or device.
+    Direct(File),
+    /// Staged beside `target`.
+    Staged {
+        /// The temporary file.
+        temp: tempfile::NamedTempFile,
+        /// The file it replaces.
+        target: PathBuf,
+        /// Permission bits to give it.
+        mode: Option<u32>,
+    },
+}
+
+impl ResultFile {
+    /// Prepares to write `path`.
+    pub fn create(path: &Path) -> std::io::Result<ResultFile> {
+        let target = crate::staging::resolve(path);
+        if let Ok(meta) = std::fs::metadata(&target) {
+            if meta.is_dir() {
+                return Err(std::io::Error::other("is a directory"));
+            }
+            if !meta.is_file() {
+                return Ok(ResultFile::Direct(
+                    File::options().write(true).open(&target)?,
+                ));
+            }
+        }
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !parent.is_dir() {
+            return Err(std::io::Error::other(format!(
+                "the directory {} does not exist",
+                parent.display()
+            )));
+        }
+        let name = target
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        remove_dead_partials(&parent, &name);
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".partial")
+            .tempfile_in(&parent)?;
+        temp.as_file().lock()?;
+        let mode = std::fs::metadata(&target)
+            .ok()
+            .map(|m| permission_bits(&m))
+            .or_else(default_mode);
+        Ok(ResultFile::Staged { temp, target, mode })
+    }
+
+    /// The file to write into.
+    pub fn file(&mut self) -> &mut File {
+        match self {
+            ResultFile::Direct(file) => file,
+            ResultFile::Staged { temp, .. } => temp.as_file_mut(),
+        }
+    }
+
+    /// Puts the complete result in place (a staged file replaces its target in one rename).
+    pub fn commit(self) -> std::io::Result<()> {
+        match self {
+            ResultFile::Direct(mut file) => {
+                use std::io::Write as _;
+                file.flush()
+            }
+            ResultFile::Staged { temp, target, mode } => {
+                temp.as_file().sync_all()?;
+                set_mode(temp.as_file(), mode)?;
+                temp.persist(&target).map_err(|e| e.error)?;
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn permission_bits(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn permission_bits(_: &std::fs::Metadata) -> u32 {
+    0o644
+}
+
+/// 0666 less the process's umask: what `>` in a shell would create.
+#[cfg(unix)]
+fn default_mode() -> Option<u32> {
+    use rustix::fs::Mode;
+    // umask can only be read by setting it; it is put back at once.
+    let mask = rustix::process::umask(Mode::from_raw_mode(0o022));
+    rustix::process::umask(mask);
+    Some(0o666 & !mask.as_raw_mode())
+}
+
+#[cfg(not(unix))]
+fn default_mode() -> Option<u32> {
+    None
+}
+
+#[cfg(unix)]
+fn set_mode(file: &File, mode: Option<u32>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match mode {
+        Some(mode) => file.set_permissions(std::fs::Permissions::from_mode(mode)),
+        None => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &File, _: Option<u32>) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Removes `.<name>.*.partial` files beside a result whose writer has died (its lock is free).
+fn remove_dead_partials(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if !(file_name.starts_with(&prefix) && file_name.ends_with(".partial")) {
+            continue;
+        }
+        let path = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        if let Ok(file) = File::options().write(true).open(&path)
+            && file.try_lock().is_ok()
+        {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// Writes `bytes` to `path` as a [`ResultFile`]: in one step, a failure leaving any previous
+/// file as it was.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     use std::io::Write as _;
     let error = OutputError::at(path);
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
-        .tempfile_in(parent)
-        .map_err(|e| error(&e))?;
-    temp.write_all(bytes).map_err(|e| error(&e))?;
-    temp.as_file().sync_all().map_err(|e| error(&e))?;
-    temp.persist(path).map_err(|e| error(&e.error))?;
-    Ok(())
+    let mut file = ResultFile::create(path).map_err(|e| error(&e))?;
+    file.file().write_all(bytes).map_err(|e| error(&e))?;
+    file.commit().map_err(|e| error(&e))
 }
 
 /// Writes `text` to `path`.

@@ -154,9 +154,9 @@ pub struct PackManifest {
     pub tables: Vec<PackTable>,
     /// When the pack was written (UTC, RFC 3339).
     pub created_at: String,
-    /// Every file of the pack, relative to it: a later export replaces the pack only when it
-    /// holds nothing else.
-    pub files: Vec<String>,
+    /// Every file of the pack (but the manifest) with its SHA-256: a later export replaces the
+    /// pack only while it holds exactly these.
+    pub files: Vec<crate::staging::FileEntry>,
     /// True when the file system could not swap the pack in one step; not written.
     #[serde(skip)]
     pub replaced_in_two_steps: bool,

@@ -83,6 +83,11 @@ pub enum QueryError {
     /// where it has one.
     #[error("{0}")]
     Sql(String),
+    /// An expression nested deeper than [`MAX_EXPRESSION_DEPTH`].
+    #[error(
+        "refused: an expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep (a chain of {MAX_EXPRESSION_DEPTH} or more OR or AND terms, say); write a long list of alternatives as `column IN (a, b, c, ...)`"
+    )]
+    TooDeep,
     /// A statement that writes or changes the catalogue, without `--allow-write`.
     #[error(
         "refused: `{statement}` would write files or change the catalogue, and queries are read-only; add --allow-write to run it"
@@ -110,6 +115,44 @@ pub enum QueryError {
         /// What went wrong.
         message: String,
     },
+}
+
+/// The deepest expression a query may nest (a chain of `a OR b OR c …` counts one level per
+/// operator). Planning recurses over the expression tree, slower than linearly: deeper
+/// expressions are refused with a message instead of running for minutes or exhausting the
+/// stack. A long list of alternatives is better written `x IN (a, b, c, …)`, which is flat.
+pub const MAX_EXPRESSION_DEPTH: usize = 1000;
+
+/// The deepest nesting of expressions in `statement`, stopping once past the limit.
+fn expression_depth(statement: &datafusion::sql::sqlparser::ast::Statement) -> usize {
+    use datafusion::sql::sqlparser::ast::{Expr, Visit, Visitor};
+    use std::ops::ControlFlow;
+    struct Depth {
+        current: usize,
+        deepest: usize,
+    }
+    impl Visitor for Depth {
+        type Break = ();
+        fn pre_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
+            self.current += 1;
+            self.deepest = self.deepest.max(self.current);
+            if self.current > MAX_EXPRESSION_DEPTH {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+        fn post_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
+            self.current -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    let mut depth = Depth {
+        current: 0,
+        deepest: 0,
+    };
+    let _ = statement.visit(&mut depth);
+    depth.deepest
 }
 
 /// An open query session.
@@ -207,17 +250,24 @@ impl QuerySession {
         if path.is_dir() {
             return Err(refuse("is a directory".to_owned()));
         }
-        let target = crate::staging::resolve(path);
-        for read in &self.reads {
+        // Both where the path is and where it leads: a link in the extract, or a link to an
+        // input kept elsewhere, are refused alike.
+        let places = [
+            crate::staging::location(path),
+            crate::staging::resolve(path),
+        ];
+        for read in self.reads.iter().chain(&self.inputs) {
             let read_resolved = crate::staging::resolve(read);
-            if target == read_resolved {
-                return Err(refuse("is a file this query reads".to_owned()));
-            }
-            if target.starts_with(&read_resolved) {
-                return Err(refuse(format!(
-                    "is inside {}, which this query reads",
-                    read.display()
-                )));
+            for place in &places {
+                if *place == read_resolved {
+                    return Err(refuse("is a file this query reads".to_owned()));
+                }
+                if place.starts_with(&read_resolved) {
+                    return Err(refuse(format!(
+                        "is inside {}, which this query reads",
+                        read.display()
+                    )));
+                }
             }
         }
         Ok(())
@@ -229,6 +279,13 @@ impl QuerySession {
     /// `--allow-write`.
     pub async fn plan(&self, sql: &str) -> Result<Vec<(String, DataFrame)>, QueryError> {
         let statements = DFParser::parse_sql(sql).map_err(|e| QueryError::Sql(e.to_string()))?;
+        for statement in &statements {
+            if let datafusion::sql::parser::Statement::Statement(inner) = statement
+                && expression_depth(inner) > MAX_EXPRESSION_DEPTH
+            {
+                return Err(QueryError::TooDeep);
+            }
+        }
         let options = SQLOptions::new()
             .with_allow_ddl(self.allow_write)
             .with_allow_dml(self.allow_write)
@@ -393,25 +450,22 @@ async fn write_unguarded(
         message: e.to_string(),
     };
     let stdout_path = PathBuf::from("standard output");
-    // A result file is written to a hidden temporary sibling and renamed over `output` only
-    // when the whole result is written: a query that fails part-way leaves the previous file
-    // as it was, and the temporary file is removed when dropped.
+    // A result file is staged and put in place only when the whole result is written (see
+    // `ResultFile`): a query that fails part-way leaves the previous file as it was.
     let mut temp = match output {
-        Some(path) => Some(partial_file(path).map_err(|e| write_error(path, &e))?),
+        Some(path) => {
+            Some(crate::output::ResultFile::create(path).map_err(|e| write_error(path, &e))?)
+        }
         None => None,
     };
-    let parquet_file = match (&temp, format, output) {
-        (Some(file), Format::Parquet, Some(path)) => Some(
-            file.as_file()
-                .try_clone()
-                .map_err(|e| write_error(path, &e))?,
-        ),
+    let parquet_file = match (&mut temp, format, output) {
+        (Some(file), Format::Parquet, Some(path)) => {
+            Some(file.file().try_clone().map_err(|e| write_error(path, &e))?)
+        }
         _ => None,
     };
     let mut file_sink = match (&mut temp, format) {
-        (Some(file), f) if f != Format::Parquet => {
-            Some(std::io::BufWriter::new(file.as_file_mut()))
-        }
+        (Some(file), f) if f != Format::Parquet => Some(std::io::BufWriter::new(file.file())),
         _ => None,
     };
     let sink: &mut dyn Write = match &mut file_sink {
@@ -485,29 +539,12 @@ async fn write_unguarded(
     sink.flush().map_err(|e| write_error(target, &e))?;
     drop(file_sink);
     if let (Some(file), Some(path)) = (temp, output) {
-        file.as_file()
-            .sync_all()
-            .map_err(|e| write_error(path, &e))?;
-        file.persist(path)
-            .map_err(|e| write_error(path, &e.error))?;
+        file.commit().map_err(|e| write_error(path, &e))?;
     }
     Ok(Written {
         rows,
         seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-/// A hidden temporary file beside `path` (`.<name>.<random>.partial`), removed when dropped.
-fn partial_file(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
-        .tempfile_in(parent)
 }
 
 /// One table or view of a session, for `sna tables` and `\d`.

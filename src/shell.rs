@@ -24,6 +24,8 @@ Statements end with ';' and may span lines.
 /// Runs the shell until `\q` or end of input.
 pub async fn run(session: &QuerySession, history: Option<PathBuf>) -> Result<(), ReadlineError> {
     let mut editor = DefaultEditor::new()?;
+    // History is kept only in a regular file: a named pipe there would block.
+    let history = history.filter(|p| !p.exists() || p.is_file());
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
@@ -133,14 +135,17 @@ async fn command(session: &QuerySession, line: &str, format: &mut Format) -> boo
             Ok(tables) => match name {
                 None => {
                     for t in &tables {
-                        println!("{:<28} {}", t.name, t.kind.to_lowercase());
+                        let name = crate::text::printable(&t.name);
+                        println!("{name:<28} {}", t.kind.to_lowercase());
                     }
                 }
                 Some(name) => match tables.iter().find(|t| t.name == name) {
                     Some(t) => {
-                        println!("{} ({})", t.name, t.kind.to_lowercase());
+                        let name = crate::text::printable(&t.name);
+                        println!("{name} ({})", t.kind.to_lowercase());
                         for (column, data_type, nullable) in &t.columns {
                             let null = if *nullable { "" } else { " not null" };
+                            let column = crate::text::printable(column);
                             println!("  {column:<28} {data_type}{null}");
                         }
                     }

@@ -23,6 +23,7 @@
 //! the kernel released when the owner died, and removes them. A live run's lock is held, so its
 //! directory is left alone.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
@@ -67,8 +68,8 @@ impl OutputKind {
 /// Errors in checking, staging or publishing an output directory.
 #[derive(Debug, thiserror::Error)]
 pub enum StagingError {
-    /// A file-system step failed.
-    #[error("{action} {path}: {source}")]
+    /// A file-system step failed (the cause follows in the error chain).
+    #[error("{action} {path}")]
     Io {
         /// What was being done.
         action: &'static str,
@@ -143,6 +144,15 @@ fn io<'a>(
     }
 }
 
+/// A file of an output, as its manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the output directory, `/`-separated.
+    pub path: String,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+}
+
 /// How a publish went.
 #[derive(Debug, Clone)]
 pub struct Published {
@@ -163,6 +173,8 @@ pub struct Staging {
     destination: PathBuf,
     kind: OutputKind,
     published: bool,
+    /// The highest parent directory this staging created, if any.
+    created: Option<PathBuf>,
 }
 
 impl Staging {
@@ -175,7 +187,17 @@ impl Staging {
         protected: &[&Path],
     ) -> Result<Staging, StagingError> {
         check_clear_of(destination, protected)?;
+        // Work on where the destination really is, so that `.` or `out/.` stage beside it, not
+        // inside it.
+        let destination = &location(destination);
         let parent = parent_of(destination);
+        // The highest directory this run creates, removed again (if still empty) when the run
+        // fails, so that a refused or failed run leaves no trace.
+        let created = parent
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .last()
+            .map(Path::to_path_buf);
         std::fs::create_dir_all(&parent).map_err(io("creating", &parent))?;
         let prefix = partial_prefix(destination);
         remove_abandoned(&parent, &prefix, destination)?;
@@ -189,6 +211,7 @@ impl Staging {
             destination: destination.to_path_buf(),
             kind,
             published: false,
+            created,
         })
     }
 
@@ -197,15 +220,24 @@ impl Staging {
         &self.dir
     }
 
-    /// Every file written so far, as sorted paths relative to the staging directory with `/`
-    /// separators, plus `manifest.json`: what the manifest's `files` lists.
-    pub fn files(&self) -> Result<Vec<String>, StagingError> {
-        let mut files = relative_files(&self.dir)?;
-        if !files.iter().any(|f| f == MANIFEST) {
-            files.push(MANIFEST.to_owned());
+    /// Every file written so far (but `manifest.json`), sorted, with its SHA-256: what the
+    /// manifest's `files` lists, so that a later run replaces the output only while it holds
+    /// exactly these files with these contents.
+    pub fn files(&self) -> Result<Vec<FileEntry>, StagingError> {
+        let mut out = Vec::new();
+        for path in relative_files(&self.dir)? {
+            if path == MANIFEST {
+                continue;
+            }
+            let full = self.dir.join(&path);
+            let (sha256, _) = crate::output::sha256_file(&full).map_err(|e| StagingError::Io {
+                action: "hashing",
+                path: full.clone(),
+                source: std::io::Error::other(e.message),
+            })?;
+            out.push(FileEntry { path, sha256 });
         }
-        files.sort();
-        Ok(files)
+        Ok(out)
     }
 
     /// Puts the staging directory in place of the destination in one step and removes the old
@@ -262,6 +294,17 @@ impl Drop for Staging {
         // directory for an abandoned one in between.
         let _ = std::fs::remove_file(&self.lock_path);
         drop(self.lock.take());
+        if !self.published
+            && let Some(top) = &self.created
+        {
+            // Empty directories only, deepest first; anything else put there stays.
+            let parent = parent_of(&self.destination);
+            for dir in parent.ancestors() {
+                if std::fs::remove_dir(dir).is_err() || dir == top.as_path() {
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -292,23 +335,24 @@ fn exchange_unsupported(error: &std::io::Error) -> bool {
 
 /// Refuses a destination that is, holds or lies inside a protected directory.
 pub fn check_clear_of(destination: &Path, protected: &[&Path]) -> Result<(), StagingError> {
-    let target = resolve(destination);
-    for dir in protected {
-        let dir_resolved = resolve(dir);
-        let relation = if target == dir_resolved {
-            "is"
-        } else if dir_resolved.starts_with(&target) {
-            "contains"
-        } else if target.starts_with(&dir_resolved) {
-            "is inside"
-        } else {
-            continue;
-        };
-        return Err(StagingError::Protected {
-            path: destination.to_path_buf(),
-            relation,
-            protected: dir.to_path_buf(),
-        });
+    for target in [location(destination), resolve(destination)] {
+        for dir in protected {
+            let dir_resolved = resolve(dir);
+            let relation = if target == dir_resolved {
+                "is"
+            } else if dir_resolved.starts_with(&target) {
+                "contains"
+            } else if target.starts_with(&dir_resolved) {
+                "is inside"
+            } else {
+                continue;
+            };
+            return Err(StagingError::Protected {
+                path: destination.to_path_buf(),
+                relation,
+                protected: dir.to_path_buf(),
+            });
+        }
     }
     Ok(())
 }
@@ -334,26 +378,62 @@ pub fn check_replaceable(destination: &Path, kind: OutputKind) -> Result<(), Sta
         path: destination.to_path_buf(),
         noun: kind.noun(),
     };
-    let manifest = std::fs::read_to_string(destination.join(MANIFEST)).map_err(|_| not_ours())?;
+    // The manifest is read only when it is a regular file: a named pipe there would block.
+    let manifest_path = destination.join(MANIFEST);
+    if !std::fs::symlink_metadata(&manifest_path).is_ok_and(|m| m.is_file()) {
+        return Err(not_ours());
+    }
+    let manifest = std::fs::read_to_string(&manifest_path).map_err(|_| not_ours())?;
     let manifest: serde_json::Value = serde_json::from_str(&manifest).map_err(|_| not_ours())?;
     if !is_kind(&manifest, kind) {
         return Err(not_ours());
     }
-    let Some(listed) = manifest["files"].as_array() else {
-        // A bundle written before manifests listed their files: its kind is all there is to go
-        // on.
-        return Ok(());
+    // What the tool wrote: the files the manifest lists with their hashes or, for outputs of
+    // the release before manifests listed them, the files their structure names.
+    let listed: BTreeMap<String, Option<String>> = match &manifest["files"] {
+        serde_json::Value::Array(files) => {
+            let mut listed = BTreeMap::new();
+            for file in files {
+                // A bare name is the first listing format (names without hashes).
+                if let Some(path) = file.as_str() {
+                    listed.insert(path.to_owned(), None);
+                    continue;
+                }
+                let entry: FileEntry =
+                    serde_json::from_value(file.clone()).map_err(|_| not_ours())?;
+                listed.insert(entry.path, Some(entry.sha256));
+            }
+            listed
+        }
+        serde_json::Value::Null => legacy_files(&manifest, kind).ok_or_else(not_ours)?,
+        _ => return Err(not_ours()),
     };
-    let listed: Vec<&str> = listed.iter().filter_map(|f| f.as_str()).collect();
-    let foreign: Vec<String> = relative_files(destination)?
-        .into_iter()
-        .filter(|f| !listed.contains(&f.as_str()))
-        .filter(|f| {
-            !DESKTOP_LITTER
+    let mut foreign = Vec::new();
+    for file in relative_files(destination)? {
+        if file == MANIFEST
+            || DESKTOP_LITTER
                 .iter()
-                .any(|l| f.rsplit('/').next() == Some(*l))
-        })
-        .collect();
+                .any(|l| file.rsplit('/').next() == Some(*l))
+        {
+            continue;
+        }
+        let full = destination.join(&file);
+        let regular = std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_file());
+        let written = match listed.get(&file) {
+            None => false,
+            Some(None) => regular,
+            Some(Some(sha256)) => {
+                regular && crate::output::sha256_file(&full).is_ok_and(|(hash, _)| hash == *sha256)
+            }
+        };
+        if !written {
+            foreign.push(if listed.contains_key(&file) {
+                format!("{file} (changed since it was written)")
+            } else {
+                file
+            });
+        }
+    }
     if foreign.is_empty() {
         return Ok(());
     }
@@ -371,6 +451,53 @@ pub fn check_replaceable(destination: &Path, kind: OutputKind) -> Result<(), Sta
         noun: kind.noun(),
         files: crate::text::printable(&files).into_owned(),
     })
+}
+
+/// The files an output written before manifests listed their files holds, from its
+/// manifest's structure: a bundle's jobs and charts, a pack's tables. `None` when the
+/// structure is not there.
+fn legacy_files(
+    manifest: &serde_json::Value,
+    kind: OutputKind,
+) -> Option<BTreeMap<String, Option<String>>> {
+    let mut files = BTreeMap::new();
+    let mut add = |path: String| {
+        files.insert(path, None);
+    };
+    match kind {
+        OutputKind::Bundle => {
+            for job in manifest["jobs"].as_array()? {
+                let name = job["job"].as_str()?;
+                add(format!("tables/{name}.csv"));
+                add(format!("tables/{name}.parquet"));
+            }
+            for chart in manifest["charts"].as_array()? {
+                if chart["drawn"].as_bool() == Some(true) {
+                    let name = chart["name"].as_str()?;
+                    add(format!("charts/{name}.svg"));
+                    add(format!("charts/{name}.png"));
+                }
+            }
+            for fixed in [
+                "index.html",
+                "summary.md",
+                "tables/README.md",
+                "data_quality.json",
+            ] {
+                add(fixed.to_owned());
+            }
+        }
+        OutputKind::PartnerPack => {
+            for table in manifest["tables"].as_array()? {
+                let name = table["name"].as_str()?;
+                add(format!("{name}.csv"));
+                add(format!("{name}.parquet"));
+            }
+            add("README.md".to_owned());
+        }
+        OutputKind::Extract => return None,
+    }
+    Some(files)
 }
 
 /// Whether a manifest marks an output of `kind`. Bundles written before manifests had a `kind`
@@ -413,8 +540,10 @@ fn relative_files(dir: &Path) -> Result<Vec<String>, StagingError> {
     Ok(out)
 }
 
-/// The absolute, symlink-resolved form of `path`, which need not exist: the longest existing
-/// ancestor is resolved and the rest appended.
+/// The absolute, symlink-resolved form of `path`, which need not exist: each existing prefix
+/// is resolved by the file system (so `..` after a symbolic link goes where the link goes), and
+/// only the part that does not exist yet is joined as text. A final component that is a
+/// symbolic link is followed: this is where writing `path` would land.
 pub fn resolve(path: &Path) -> PathBuf {
     let absolute = if path.is_absolute() {
         path.to_path_buf()
@@ -423,34 +552,50 @@ pub fn resolve(path: &Path) -> PathBuf {
             .map(|d| d.join(path))
             .unwrap_or_else(|_| path.to_path_buf())
     };
-    // Lexically normalise `.` and `..` first, so a missing path still compares correctly.
-    let mut normal = PathBuf::new();
+    let mut current = PathBuf::from("/");
+    let mut missing = false;
     for component in absolute.components() {
         match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                normal.pop();
+            Component::RootDir | Component::Prefix(_) => {
+                current = PathBuf::from(component.as_os_str())
             }
-            other => normal.push(other.as_os_str()),
+            Component::CurDir => {}
+            Component::ParentDir if missing => {
+                current.pop();
+            }
+            other => {
+                let next = current.join(other.as_os_str());
+                if missing {
+                    current = next;
+                } else if other == Component::ParentDir {
+                    current = next.canonicalize().unwrap_or_else(|_| {
+                        let mut up = current.clone();
+                        up.pop();
+                        up
+                    });
+                } else {
+                    match next.canonicalize() {
+                        Ok(resolved) => current = resolved,
+                        Err(_) => {
+                            missing = true;
+                            current = next;
+                        }
+                    }
+                }
+            }
         }
     }
-    let mut existing = normal.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(resolved) = existing.canonicalize() {
-            let mut out = resolved;
-            for part in rest.iter().rev() {
-                out.push(part);
-            }
-            return out;
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                existing = parent;
-            }
-            _ => return normal,
-        }
+    current
+}
+
+/// Where `path` itself lives: its parent resolved as [`resolve`] does, and its own name
+/// appended without following it. A link inside a protected directory is inside it, wherever it
+/// points.
+pub fn location(path: &Path) -> PathBuf {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => resolve(parent).join(name),
+        (_, Some(name)) => resolve(Path::new(".")).join(name),
+        _ => resolve(path),
     }
 }
 
@@ -514,29 +659,49 @@ fn same_file(_: &File, path: &Path) -> bool {
     path.exists()
 }
 
+/// Whether `id` is one [`claim`] makes: `<pid>-<8 hex digits>`.
+fn is_claim_id(id: &str) -> bool {
+    let Some((pid, hex)) = id.split_once('-') else {
+        return false;
+    };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && hex.len() == 8
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Removes the staging directories, `.old` copies and lock files that runs which are no longer
-/// alive left beside `destination`. When the destination is missing and a dead run left its
-/// `.old` copy (killed between the two renames of the fallback), that copy is put back first.
+/// alive left in `parent`. Those of `destination` (`prefix`) go whenever their lock is free or
+/// gone; those of other outputs in the same directory (a run whose title or period has since
+/// changed) only when their lock file is there and free, so nothing of a user's that merely
+/// looks similar is touched. When an output is missing and a dead run left its `.old` copy
+/// (killed between the two renames of the fallback), that copy is put back first.
 fn remove_abandoned(parent: &Path, prefix: &str, destination: &Path) -> Result<(), StagingError> {
-    let mut ids: Vec<String> = Vec::new();
+    // (prefix, id) of every staging-like name here.
+    let mut found: Vec<(String, String)> = Vec::new();
     for entry in std::fs::read_dir(parent).map_err(io("reading", parent))? {
         let entry = entry.map_err(io("reading", parent))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(prefix) else {
+        let Some(at) = name.find(".partial-") else {
             continue;
         };
+        if !name.starts_with('.') {
+            continue;
+        }
+        let (this_prefix, rest) = name.split_at(at + ".partial-".len());
         let id = rest
             .strip_suffix(".lock")
             .or_else(|| rest.strip_suffix(".old"))
-            .unwrap_or(rest)
-            .to_owned();
-        if !ids.contains(&id) {
-            ids.push(id);
+            .unwrap_or(rest);
+        let key = (this_prefix.to_owned(), id.to_owned());
+        if (this_prefix == prefix || is_claim_id(id)) && !found.contains(&key) {
+            found.push(key);
         }
     }
-    ids.sort();
-    for id in ids {
-        let dir = parent.join(format!("{prefix}{id}"));
+    found.sort();
+    for (this_prefix, id) in found {
+        let own = this_prefix == prefix;
+        let dir = parent.join(format!("{this_prefix}{id}"));
         let lock_path = with_suffix(&dir, ".lock");
         let old = with_suffix(&dir, ".old");
         // The owner holds its lock from before its directory exists until after it is gone.
@@ -548,11 +713,20 @@ fn remove_abandoned(parent: &Path, prefix: &str, destination: &Path) -> Result<(
                     return Err(io("locking", &lock_path)(e));
                 }
             },
-            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) if e.kind() == ErrorKind::NotFound && own => None,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
             Err(e) => return Err(io("opening", &lock_path)(e)),
         };
-        if old.is_dir() && std::fs::symlink_metadata(destination).is_err() {
-            std::fs::rename(&old, destination).map_err(io("restoring", destination))?;
+        let output = if own {
+            destination.to_path_buf()
+        } else {
+            let name = this_prefix
+                .trim_start_matches('.')
+                .trim_end_matches(".partial-");
+            parent.join(name)
+        };
+        if old.is_dir() && std::fs::symlink_metadata(&output).is_err() {
+            std::fs::rename(&old, &output).map_err(io("restoring", &output))?;
         }
         for path in [&dir, &old] {
             if std::fs::symlink_metadata(path).is_ok() {
@@ -711,13 +885,171 @@ mod tests {
     }
 
     #[test]
+    fn manifests_without_hashes_are_trusted_only_as_far_as_their_structure_goes() {
+        let root = root("legacy");
+        let legacy = root.join("bundle");
+        std::fs::create_dir(&legacy).unwrap();
+        let manifest = serde_json::json!({
+            "tool": "vrn-sna 0.1.0",
+            "jobs": [{"job": "headline"}],
+            "charts": [{"name": "trend_police", "drawn": true}],
+        });
+        std::fs::write(legacy.join(MANIFEST), manifest.to_string()).unwrap();
+        std::fs::create_dir(legacy.join("tables")).unwrap();
+        std::fs::write(legacy.join("tables/headline.csv"), "x").unwrap();
+        std::fs::write(legacy.join("index.html"), "x").unwrap();
+        assert!(
+            Staging::new(&legacy, OutputKind::Bundle, &[]).is_ok(),
+            "a whole old bundle"
+        );
+        std::fs::write(legacy.join("notes.docx"), "mine").unwrap();
+        let error = Staging::new(&legacy, OutputKind::Bundle, &[]).unwrap_err();
+        assert!(error.to_string().contains("notes.docx"), "{error}");
+        // A kind with no files and no structure, or files that are not a list: not ours.
+        for manifest in [
+            serde_json::json!({"kind": OutputKind::Bundle.marker()}),
+            serde_json::json!({"kind": OutputKind::Bundle.marker(), "files": "*"}),
+            serde_json::json!({"kind": OutputKind::PartnerPack.marker()}),
+        ] {
+            let dir = root.join("odd");
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join(MANIFEST), manifest.to_string()).unwrap();
+            std::fs::write(dir.join("my.xlsx"), "mine").unwrap();
+            let kind = if manifest["kind"] == OutputKind::PartnerPack.marker() {
+                OutputKind::PartnerPack
+            } else {
+                OutputKind::Bundle
+            };
+            assert!(Staging::new(&dir, kind, &[]).is_err(), "{manifest}");
+            assert!(dir.join("my.xlsx").exists());
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_file_changed_since_it_was_written_is_not_replaced() {
+        let root = root("edited");
+        let bundle = root.join("bundle");
+        publish_with(
+            Staging::new(&bundle, OutputKind::Bundle, &[]).unwrap(),
+            &[("summary.md", "as written")],
+        );
+        assert!(Staging::new(&bundle, OutputKind::Bundle, &[]).is_ok());
+        std::fs::write(bundle.join("summary.md"), "edited for the board").unwrap();
+        let error = Staging::new(&bundle, OutputKind::Bundle, &[]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("summary.md (changed since it was written)"),
+            "{error}"
+        );
+        assert_eq!(
+            std::fs::read(bundle.join("summary.md")).unwrap(),
+            b"edited for the board"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// A reader polling the output through hundreds of replacements never finds it missing:
+    /// the swap is one exchange, not two renames with a gap between them.
+    #[test]
+    fn readers_never_miss_the_output_across_replacements() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let root = root("readers");
+        let bundle = root.join("bundle");
+        publish_with(
+            Staging::new(&bundle, OutputKind::Bundle, &[]).unwrap(),
+            &[("index.html", "0")],
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let misses = Arc::new(AtomicU64::new(0));
+        let reader = {
+            let (stop, misses, index) = (
+                Arc::clone(&stop),
+                Arc::clone(&misses),
+                bundle.join("index.html"),
+            );
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if std::fs::metadata(&index).is_err() {
+                        misses.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        };
+        for i in 0..300 {
+            let published = publish_with(
+                Staging::new(&bundle, OutputKind::Bundle, &[]).unwrap(),
+                &[("index.html", &i.to_string())],
+            );
+            assert!(!published.gap);
+        }
+        stop.store(true, Ordering::Relaxed);
+        reader.join().unwrap();
+        assert_eq!(misses.load(Ordering::Relaxed), 0);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn dead_stagings_of_other_outputs_go_only_with_a_free_lock() {
+        let root = root("others");
+        // A dead run for another bundle name: a directory and its free lock file.
+        let other = root.join(".old-title.partial-42-0badcafe");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(with_suffix(&other, ".lock"), "").unwrap();
+        // A user's directory that merely looks similar, with no lock file.
+        let lookalike = root.join(".notes.partial-1-deadbeef");
+        std::fs::create_dir(&lookalike).unwrap();
+        drop(Staging::new(&root.join("bundle"), OutputKind::Bundle, &[]).unwrap());
+        assert!(!other.exists() && !with_suffix(&other, ".lock").exists());
+        assert!(lookalike.exists(), "no lock file: not ours to remove");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_failed_run_removes_the_directories_it_created() {
+        let root = root("parents");
+        drop(Staging::new(&root.join("new1/new2/bundle"), OutputKind::Bundle, &[]).unwrap());
+        assert!(!root.join("new1").exists());
+        std::fs::create_dir(root.join("kept")).unwrap();
+        drop(Staging::new(&root.join("kept/new/bundle"), OutputKind::Bundle, &[]).unwrap());
+        assert!(root.join("kept").is_dir() && !root.join("kept/new").exists());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn dot_dot_after_a_symbolic_link_goes_where_the_link_goes() {
+        let root = root("dotdot");
+        std::fs::create_dir_all(root.join("data/reference")).unwrap();
+        std::fs::create_dir(root.join("work")).unwrap();
+        std::os::unix::fs::symlink(root.join("data/reference"), root.join("work/ref")).unwrap();
+        let sneaky = root.join("work/ref/../bundle");
+        assert_eq!(resolve(&sneaky), resolve(&root.join("data")).join("bundle"));
+        match Staging::new(&sneaky, OutputKind::Bundle, &[&root.join("data")]) {
+            Err(StagingError::Protected { relation, .. }) => assert_eq!(relation, "is inside"),
+            other => panic!("{other:?}"),
+        }
+        // `.` stages beside the directory, not inside it.
+        let empty = root.join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let staging = Staging::new(&empty.join("."), OutputKind::Bundle, &[]).unwrap();
+        assert_eq!(staging.path().parent(), Some(resolve(&root).as_path()));
+        drop(staging);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
     fn an_old_copy_left_between_two_renames_is_restored() {
         let root = root("restore");
         let destination = root.join("bundle");
         let old = root.join(".bundle.partial-3-dead.old");
         std::fs::create_dir(&old).unwrap();
         std::fs::write(old.join("index.html"), "previous").unwrap();
-        let manifest = serde_json::json!({"kind": OutputKind::Bundle.marker()});
+        let manifest =
+            serde_json::json!({"kind": OutputKind::Bundle.marker(), "jobs": [], "charts": []});
         std::fs::write(old.join(MANIFEST), manifest.to_string()).unwrap();
         drop(Staging::new(&destination, OutputKind::Bundle, &[]).unwrap());
         assert_eq!(

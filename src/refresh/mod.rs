@@ -206,6 +206,15 @@ pub async fn refresh(loaded: Result<(&Config, &QuerySet), String>, options: &Opt
             seconds: started.elapsed().as_secs_f64(),
         };
     }
+    // Something at the dashboard path that is not ours is refused before the lock and status
+    // files are written beside it.
+    if let Err(e) = Versions::new(&options.dashboard).check() {
+        return Report {
+            result: Err(RefreshError::Publish(e)),
+            took_over_from: None,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+    }
     let lock = match Lock::acquire(&options.dashboard, options.wait) {
         Ok(lock) => lock,
         Err(e) => {

@@ -89,20 +89,19 @@ impl Versions {
             .then_some(name)
     }
 
-    /// Checks that the dashboard path is free or ours, and removes drafts left by a refresh
-    /// that died. Call with the lock held.
-    pub fn prepare(&self) -> Result<(), PublishError> {
+    /// Checks that the dashboard path is free, an empty directory, or our link; touches nothing.
+    pub fn check(&self) -> Result<(), PublishError> {
         match std::fs::symlink_metadata(&self.dashboard) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                // Ours only when it points at a version in our store; a link of the user's
-                // (say to a web root) is left alone.
                 let target =
                     std::fs::read_link(&self.dashboard).map_err(io("reading", &self.dashboard))?;
                 let store_name = self.store.file_name().unwrap_or_default();
                 let ours = target.parent().and_then(Path::file_name) == Some(store_name)
                     && target.components().count() == 2;
-                if !ours {
-                    return Err(PublishError::NotOurs(self.dashboard.clone()));
+                if ours {
+                    Ok(())
+                } else {
+                    Err(PublishError::NotOurs(self.dashboard.clone()))
                 }
             }
             Ok(meta) if meta.is_dir() => {
@@ -110,13 +109,24 @@ impl Versions {
                     .map_err(io("reading", &self.dashboard))?
                     .next()
                     .is_none();
-                if !empty {
-                    return Err(PublishError::NotOurs(self.dashboard.clone()));
+                if empty {
+                    Ok(())
+                } else {
+                    Err(PublishError::NotOurs(self.dashboard.clone()))
                 }
-                std::fs::remove_dir(&self.dashboard).map_err(io("removing", &self.dashboard))?;
             }
-            Ok(_) => return Err(PublishError::NotOurs(self.dashboard.clone())),
-            Err(_) => {}
+            Ok(_) => Err(PublishError::NotOurs(self.dashboard.clone())),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Checks that the dashboard path is free or ours, and removes drafts left by a refresh
+    /// that died. Call with the lock held.
+    pub fn prepare(&self) -> Result<(), PublishError> {
+        self.check()?;
+        // An empty directory in the link's place gives way to it.
+        if std::fs::symlink_metadata(&self.dashboard).is_ok_and(|m| m.is_dir()) {
+            std::fs::remove_dir(&self.dashboard).map_err(io("removing", &self.dashboard))?;
         }
         self.remove_leftover_links()?;
         std::fs::create_dir_all(&self.store).map_err(io("creating", &self.store))?;

@@ -43,7 +43,8 @@ impl Drop for Workdir {
 
 /// Creates the working directory for the test `name`.
 pub fn workdir(name: &str) -> Workdir {
-    let dir = std::env::temp_dir().join(format!("vrn-sna-e2e-{name}"));
+    // The process id keeps two test runs on one machine (a developer's and CI's) apart.
+    let dir = std::env::temp_dir().join(format!("vrn-sna-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create workdir");
     Workdir(dir)
