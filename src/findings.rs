@@ -248,6 +248,66 @@ pub fn ratio_text(v: f64) -> String {
 }
 
 /// A count with thousands separators.
+/// Victims by deprivation in one sentence, from `deprivation`: the most against the least
+/// deprived tenth, and the slope (and, where the fitted line stays above zero, relative) index
+/// of inequality.
+pub fn deprivation(table: &Table) -> Result<Option<String>, TableError> {
+    let mut most = None;
+    let mut least = None;
+    let mut indices = None;
+    for row in table.rows_where("measure", "victims") {
+        let rate = row.number("rate_per_1000_year")?;
+        match row.text("decile")? {
+            "1" => most = rate,
+            "10" => least = rate,
+            _ => {}
+        }
+        indices = Some((
+            row.number("sii")?,
+            row.number("sii_lower_95")?,
+            row.number("sii_upper_95")?,
+            row.number("rii")?,
+            row.number("rii_lower_95")?,
+            row.number("rii_upper_95")?,
+        ));
+    }
+    let (Some(most), Some(least)) = (most, least) else {
+        return Ok(None);
+    };
+    if least <= 0.0 {
+        return Ok(None);
+    }
+    let mut text = format!(
+        "Residents of the most deprived tenth of neighbourhoods were {} times as likely to be victims of serious violence as those of the least deprived tenth ({} against {} per 1,000 a year)",
+        ratio_text(most / least),
+        rate_text(most),
+        rate_text(least)
+    );
+    match indices {
+        Some((Some(sii), Some(lo), Some(hi), rii, rii_lo, rii_hi)) => {
+            text.push_str(&format!(
+                "; the slope index of inequality is {} per 1,000 a year (95% CI {}–{})",
+                rate_text(sii),
+                rate_text(lo),
+                rate_text(hi)
+            ));
+            match (rii, rii_lo, rii_hi) {
+                (Some(r), Some(l), Some(h)) => text.push_str(&format!(
+                    " and the relative index {} ({}–{}).",
+                    ratio_text(r),
+                    ratio_text(l),
+                    ratio_text(h)
+                )),
+                _ => text.push_str(
+                    "; there is no relative index, because the straight line fitted across the deciles falls below zero at the least deprived end.",
+                ),
+            }
+        }
+        _ => text.push('.'),
+    }
+    Ok(Some(text))
+}
+
 /// The victim–offender overlap in one sentence, from `victim_offender_overlap`.
 pub fn overlap(table: &Table) -> Result<Option<String>, TableError> {
     let mut victims = None;

@@ -231,6 +231,10 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
     if let Some(comparison) = &inputs.comparison {
         findings.push(comparison.summary());
     }
+    if tables_dir.join("deprivation.csv").is_file() {
+        let deprivation = Table::read(&tables_dir, "deprivation")?;
+        findings.extend(findings::deprivation(&deprivation)?);
+    }
     if tables_dir.join("victim_offender_overlap.csv").is_file() {
         let overlap = Table::read(&tables_dir, "victim_offender_overlap")?;
         findings.extend(findings::overlap(&overlap)?);
@@ -369,16 +373,6 @@ fn tables(dir: &Path, cutoff: u32) -> Result<BTreeMap<String, TableView>, Report
                 ("count", "Victims (by home)", Count),
                 ("population", "Residents", Count),
                 ("rate_per_1000_year", "Per 1,000 a year (95% CI)", RateCi),
-                (
-                    "sii",
-                    "SII (95% CI)",
-                    RateCiOf("sii_lower_95", "sii_upper_95"),
-                ),
-                (
-                    "rii",
-                    "RII (95% CI)",
-                    RateCiOf("rii_lower_95", "rii_upper_95"),
-                ),
             ],
         )?;
     }

@@ -757,4 +757,11 @@ fn deprivation_rates_by_decile() {
         2,
     );
     assert_eq!(most["sii"], "", "no SII from two deciles");
+    let summary = std::fs::read_to_string(dir.join("bundle/summary.md")).unwrap();
+    assert!(
+        summary.contains(
+            "were 2.0 times as likely to be victims of serious violence as those of the least deprived tenth (2.00 against 1.00 per 1,000 a year)."
+        ),
+        "{summary}"
+    );
 }
