@@ -32,9 +32,10 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
 }
 
 /// The order figures appear in the report, which numbers them.
-pub const FIGURE_ORDER: [&str; 11] = [
+pub const FIGURE_ORDER: [&str; 12] = [
     "trend_police",
     "age_sex",
+    "deprivation",
     "districts",
     "hotspot_map",
     "harm_vs_count",

@@ -8,6 +8,7 @@
 //! A chart whose data are empty is not drawn: [`render_all`] reports it as skipped, with why.
 
 pub mod data;
+mod deprivation;
 pub mod frame;
 mod funding;
 mod map;
@@ -150,6 +151,8 @@ pub enum Plot {
     Spc(spc::SpcChart),
     /// Allocations stacked by component.
     Funding(funding::FundingBars),
+    /// Rates by deprivation decile with the SII lines.
+    Deprivation(deprivation::DeprivationPlot),
 }
 
 impl Plot {
@@ -169,6 +172,7 @@ impl Plot {
             Plot::Harm(p) => p.draw(area),
             Plot::Spc(p) => p.draw(area),
             Plot::Funding(p) => p.draw(area),
+            Plot::Deprivation(p) => p.draw(area),
         }
     }
 }
@@ -198,10 +202,11 @@ pub struct ChartRecord {
 pub type Builder = fn(&Inputs) -> Result<Result<Figure, String>, ChartError>;
 
 /// Every chart's name, title and builder, in the order of an SNA.
-pub const CHARTS: [(&str, &str, Builder); 10] = [
+pub const CHARTS: [(&str, &str, Builder); 11] = [
     ("trend_police", trends::POLICE_TITLE, trends::police),
     ("trend_ae", trends::AE_TITLE, trends::ae),
     ("age_sex", people::TITLE, people::build),
+    ("deprivation", deprivation::TITLE, deprivation::build),
     ("time_heatmap", time::TITLE, time::build),
     (
         "districts",

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use crate::{Table, assert_success, fixture, num, sna, workdir};
 
 /// Every chart the bundle must have.
-const CHARTS: [&str; 10] = [
+const CHARTS: [&str; 11] = [
+    "deprivation",
     "trend_police",
     "trend_ae",
     "age_sex",
@@ -119,7 +120,7 @@ fn sample_bundle_has_every_chart_and_a_complete_report() {
             "{name}.csv linked"
         );
     }
-    assert_eq!(manifest["charts"].as_array().unwrap().len(), 10);
+    assert_eq!(manifest["charts"].as_array().unwrap().len(), CHARTS.len());
     assert!(html.contains("href=\"manifest.json\""));
     // Offline and self-contained: nothing fetched from anywhere.
     for needle in [
