@@ -253,6 +253,27 @@ async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<Exit
         .filter(|p| *p > 0.0)
         .ok_or_else(|| funding::FundingError::Pot(args.pot.clone()))?;
     let weights = funding::Weights::parse(&args.weights)?;
+    let config = loaded.config.resolve(&args.data.overrides())?;
+    // What the command reads; the output may be none of it. Refused before any work.
+    let mut reads: Vec<PathBuf> = args
+        .inputs
+        .iter()
+        .chain(&args.previous_inputs)
+        .chain(&loaded.source)
+        .cloned()
+        .collect();
+    if args.inputs.is_none() {
+        reads.extend([config.data_dir.clone(), config.queries_dir.clone()]);
+    }
+    if let Some(path) = &args.output
+        && let Some(reason) = vrn_sna::output::refusal_of_result_path(path, &reads)
+    {
+        return Err(vrn_sna::query::QueryError::OutputRefused {
+            path: path.clone(),
+            reason,
+        }
+        .into());
+    }
     let (areas, previous) = match &args.inputs {
         Some(path) => {
             let previous = match &args.previous_inputs {
@@ -262,61 +283,44 @@ async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<Exit
             (funding::read_inputs(path)?, previous)
         }
         None => {
-            let config = loaded.config.resolve(&args.data.overrides())?;
             let queries = QuerySet::load(&config.queries_dir)?;
-            extract::check_level(&config, args.level)?;
-            let (first, last) = extract::offence_span(&config).await?;
             let period = args.start.zip(args.end);
-            let window = extract::window(period, last, args.harm_years);
-            extract::check_covered(window, first)?;
-            let (areas, unplaced) = extract::inputs(&config, &queries, window, args.level).await?;
+            let found = extract::from_extract(
+                &config,
+                &queries,
+                period,
+                None,
+                args.level,
+                args.harm_years,
+                args.sensitivity,
+            )
+            .await?;
+            let w = found.window;
             eprintln!(
                 "Crimes and population from {} to {}; harm from {} to {}; {} areas from {}.",
-                window.start,
-                window.end,
-                window.harm_start,
-                window.end,
-                areas.len(),
+                w.start,
+                w.end,
+                w.harm_start,
+                w.end,
+                found.areas.len(),
                 config.data_dir.display()
             );
-            if unplaced > 0 {
+            if found.unplaced > 0 {
                 eprintln!(
-                    "note: {unplaced} offence(s) in the period are in no area (no LSOA, one outside the lookup, or outside every locality)"
+                    "note: {} offence(s) in the period are in no area (no LSOA, one outside the lookup, or outside every locality)",
+                    found.unplaced
                 );
             }
-            let earlier = window.previous_year();
-            let previous = if args.sensitivity && extract::check_covered(earlier, first).is_ok() {
-                Some(
-                    extract::inputs(&config, &queries, earlier, args.level)
-                        .await?
-                        .0,
-                )
-            } else {
-                if args.sensitivity {
-                    eprintln!(
-                        "note: the extract does not reach back far enough for the previous year's allocation"
-                    );
-                }
-                None
-            };
-            (areas, previous)
+            if args.sensitivity && found.previous.is_none() {
+                eprintln!(
+                    "note: the extract does not reach back far enough for the previous year's allocation"
+                );
+            }
+            (found.areas, found.previous)
         }
     };
-    let allocation = funding::allocate(pot, weights, &areas)?;
-    let mut extras = output::Extras::default();
-    if args.sensitivity {
-        extras.sensitivity = funding::sensitivity(pot, weights, &areas)?;
-        if let Some(previous) = previous {
-            let earlier = funding::allocate(pot, weights, &previous)?;
-            extras.previous_year = Some(
-                earlier
-                    .areas
-                    .iter()
-                    .map(|a| (a.input.area.clone(), a.total_pence))
-                    .collect(),
-            );
-        }
-    }
+    let (allocation, extras) =
+        funding::allocate_with_extras(pot, weights, &areas, args.sensitivity, previous.as_deref())?;
     let text = match args.format {
         FundingFormat::Table => output::table(&allocation, &extras),
         FundingFormat::Csv => output::csv(&allocation, &extras),
@@ -324,22 +328,6 @@ async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<Exit
     };
     match &args.output {
         Some(path) => {
-            let reads: Vec<&std::path::Path> = args
-                .inputs
-                .iter()
-                .chain(args.previous_inputs.iter())
-                .map(PathBuf::as_path)
-                .collect();
-            if reads
-                .iter()
-                .any(|r| vrn_sna::staging::resolve(r) == vrn_sna::staging::resolve(path))
-                || path.is_dir()
-            {
-                anyhow::bail!(
-                    "refused: --output {} is an input or a directory; nothing was written",
-                    path.display()
-                );
-            }
             vrn_sna::output::write_atomically(path, text.as_bytes())?;
             eprintln!("{}", allocation.reconciliation());
             eprintln!(

@@ -156,6 +156,35 @@ impl TableFiles {
     }
 }
 
+/// Why `path` may not take a result: it is a directory, or it is, or lies inside, one of the
+/// files and directories in `reads`. Checked both where the path is and where it leads, so a
+/// link inside the extract and a link to an input kept elsewhere are refused alike. `None`
+/// when the path may be written.
+pub fn refusal_of_result_path(path: &Path, reads: &[PathBuf]) -> Option<String> {
+    if path.is_dir() {
+        return Some("is a directory".to_owned());
+    }
+    let places = [
+        crate::staging::location(path),
+        crate::staging::resolve(path),
+    ];
+    for read in reads {
+        let read_resolved = crate::staging::resolve(read);
+        for place in &places {
+            if *place == read_resolved {
+                return Some("is a file this command reads".to_owned());
+            }
+            if place.starts_with(&read_resolved) {
+                return Some(format!(
+                    "is inside {}, which this command reads",
+                    read.display()
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// A result file being written for a user (`sna query --output`, `sna funding --output`).
 ///
 /// A regular file (or a path that does not exist yet) is written in one step: into a hidden

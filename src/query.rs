@@ -243,34 +243,14 @@ impl QuerySession {
     /// Refuses an output path that is a directory, or is or lies inside anything the session
     /// reads.
     pub fn check_output(&self, path: &Path) -> Result<(), QueryError> {
-        let refuse = |reason: String| QueryError::OutputRefused {
-            path: path.to_path_buf(),
-            reason,
-        };
-        if path.is_dir() {
-            return Err(refuse("is a directory".to_owned()));
+        let reads: Vec<PathBuf> = self.reads.iter().chain(&self.inputs).cloned().collect();
+        match crate::output::refusal_of_result_path(path, &reads) {
+            Some(reason) => Err(QueryError::OutputRefused {
+                path: path.to_path_buf(),
+                reason,
+            }),
+            None => Ok(()),
         }
-        // Both where the path is and where it leads: a link in the extract, or a link to an
-        // input kept elsewhere, are refused alike.
-        let places = [
-            crate::staging::location(path),
-            crate::staging::resolve(path),
-        ];
-        for read in self.reads.iter().chain(&self.inputs) {
-            let read_resolved = crate::staging::resolve(read);
-            for place in &places {
-                if *place == read_resolved {
-                    return Err(refuse("is a file this query reads".to_owned()));
-                }
-                if place.starts_with(&read_resolved) {
-                    return Err(refuse(format!(
-                        "is inside {}, which this query reads",
-                        read.display()
-                    )));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Parses `sql` into statements, plans each and checks it is allowed; returns each

@@ -369,38 +369,78 @@ impl RunAllocation {
     }
 }
 
-/// The allocation `sna run` adds for `funding` (the config's `[funding]`).
+/// The inputs of an allocation computed from an extract.
+#[derive(Debug, Clone)]
+pub struct FromExtract {
+    /// The funding period and harm window.
+    pub window: Window,
+    /// Each area's inputs.
+    pub areas: Vec<AreaInput>,
+    /// Offences in the period that count in no area.
+    pub unplaced: u64,
+    /// The same a year earlier, when asked for and the extract reaches back far enough.
+    pub previous: Option<Vec<AreaInput>>,
+}
+
+/// The inputs for `period` (default: the last complete financial year in the data, ending no
+/// later than `by`), at `level`, with harm over `harm_years`; the previous year's as well when
+/// `with_previous` and the data reach back.
+pub async fn from_extract(
+    config: &Config,
+    queries: &QuerySet,
+    period: Option<(NaiveDate, NaiveDate)>,
+    by: Option<NaiveDate>,
+    level: Level,
+    harm_years: u32,
+    with_previous: bool,
+) -> Result<FromExtract, ExtractError> {
+    check_level(config, level)?;
+    let (first, last) = offence_span(config).await?;
+    let window = window(period, by.map_or(last, |by| last.min(by)), harm_years);
+    check_covered(window, first)?;
+    let (areas, unplaced) = inputs(config, queries, window, level).await?;
+    let earlier = window.previous_year();
+    let previous = if with_previous && check_covered(earlier, first).is_ok() {
+        Some(inputs(config, queries, earlier, level).await?.0)
+    } else {
+        None
+    };
+    Ok(FromExtract {
+        window,
+        areas,
+        unplaced,
+        previous,
+    })
+}
+
+/// The allocation `sna run` adds for `funding` (the config's `[funding]`): the last complete
+/// financial year ending by the period's end, with the sensitivity columns.
 pub async fn for_run(
     config: &Config,
     queries: &QuerySet,
     funding: &crate::config::FundingConfig,
 ) -> Result<RunAllocation, RunError> {
-    check_level(config, funding.level)?;
-    let (first, last) = offence_span(config).await?;
-    let window = window(None, last.min(config.end), funding.harm_years);
-    check_covered(window, first)?;
-    let (areas, _) = inputs(config, queries, window, funding.level).await?;
-    let allocation = super::allocate(funding.pot, funding.weights, &areas)?;
-    let mut extras = super::output::Extras {
-        sensitivity: super::sensitivity(funding.pot, funding.weights, &areas)?,
-        previous_year: None,
-    };
-    let earlier = window.previous_year();
-    if check_covered(earlier, first).is_ok() {
-        let (previous, _) = inputs(config, queries, earlier, funding.level).await?;
-        let previous = super::allocate(funding.pot, funding.weights, &previous)?;
-        extras.previous_year = Some(
-            previous
-                .areas
-                .iter()
-                .map(|a| (a.input.area.clone(), a.total_pence))
-                .collect(),
-        );
-    }
+    let inputs = from_extract(
+        config,
+        queries,
+        None,
+        Some(config.end),
+        funding.level,
+        funding.harm_years,
+        true,
+    )
+    .await?;
+    let (allocation, extras) = super::allocate_with_extras(
+        funding.pot,
+        funding.weights,
+        &inputs.areas,
+        true,
+        inputs.previous.as_deref(),
+    )?;
     Ok(RunAllocation {
         allocation,
         extras,
-        window,
+        window: inputs.window,
     })
 }
 

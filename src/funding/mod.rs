@@ -524,6 +524,33 @@ pub fn money(pence: i64) -> String {
     )
 }
 
+/// The allocation and, with `sensitivity`, its sensitivity columns and (given the previous
+/// year's inputs) the previous year's totals.
+pub fn allocate_with_extras(
+    pot: f64,
+    weights: Weights,
+    areas: &[AreaInput],
+    sensitivity: bool,
+    previous: Option<&[AreaInput]>,
+) -> Result<(Allocation, output::Extras), FundingError> {
+    let allocation = allocate(pot, weights, areas)?;
+    let mut extras = output::Extras::default();
+    if sensitivity {
+        extras.sensitivity = self::sensitivity(pot, weights, areas)?;
+        if let Some(previous) = previous {
+            let earlier = allocate(pot, weights, previous)?;
+            extras.previous_year = Some(
+                earlier
+                    .areas
+                    .iter()
+                    .map(|a| (a.input.area.clone(), a.total_pence))
+                    .collect(),
+            );
+        }
+    }
+    Ok((allocation, extras))
+}
+
 /// Each area's total under each weight moved by ±10 percentage points (the others scaled to
 /// keep the sum at 1): `(label, totals in pence by area, in the allocation's area order)`.
 pub fn sensitivity(

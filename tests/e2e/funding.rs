@@ -216,6 +216,33 @@ fn from_the_extract_by_district() {
     let beta = t.row(&[("area", "Beta")]);
     assert_eq!(beta["harm"], "5495");
     assert_eq!(beta["total"], "6046.70");
+    // The output is never a file the command reads: an input of the extract, the config.
+    let before = std::fs::read(dir.join("extract/offences.parquet")).unwrap();
+    for output in ["extract/offences.parquet", "extract/new.csv", "sna.toml"] {
+        let result = sna(
+            &dir,
+            &[
+                "funding", "--pot", "10", "--format", "csv", "--output", output,
+            ],
+        );
+        assert_eq!(
+            result.status.code(),
+            Some(2),
+            "{output}: {}",
+            stderr(&result)
+        );
+        assert!(
+            stderr(&result).contains("which this command reads")
+                || stderr(&result).contains("a file this command reads"),
+            "{}",
+            stderr(&result)
+        );
+    }
+    assert_eq!(
+        std::fs::read(dir.join("extract/offences.parquet")).unwrap(),
+        before
+    );
+    assert!(!dir.join("extract/new.csv").exists());
     // Four harm years would start in April 2018; the data start on 31 December 2019, so only
     // 2020/21 and 2021/22 are whole: refused with advice.
     let output = sna(
