@@ -1,13 +1,4 @@
--- Assault-related ambulance incidents by age cohort and conveyance
--- One row per cohort (`all`, `under_<cutoff>`, `<cutoff>_plus`, `unknown_age`) and conveyance,
--- for incidents in the period flagged assault. Empty when the extract has no ambulance file.
--- cohort: age cohort of the patient
--- conveyed: true when the patient was taken to an emergency department
--- incidents: assault incidents in the period
--- cohort_incidents: all assault incidents of the cohort
--- pct: incidents as a percentage of cohort_incidents
--- lower_95: lower 95% limit of pct
--- upper_95: upper 95% limit of pct
+-- Assault-related ambulance incidents by age cohort and conveyance. Documentation, column tests and report placement: ambulance.toml
 WITH incidents AS (
     SELECT
         CASE

@@ -1,22 +1,4 @@
--- Serious violence by district, Community Safety Partnership and ward
--- One row per area at each level (`district`, `csp`, `ward`), plus an `Unknown` row per level
--- for offences with no LSOA or one outside the lookup. Shares are of offences with a known LSOA
--- (so known areas sum to 100%, and agree with the headline top-district share).
--- level: district, csp, locality (only with [localities] in sna.toml) or ward
--- area_code: ONS code of the area (a locality's name; null for Unknown)
--- area_name: area name
--- district: district containing the area (`Several` for a locality across districts)
--- offences: serious-violence offences in the period
--- population: residents of the area (population year of the period)
--- rate_per_1000: offences per 1,000 residents
--- lower_95: lower 95% limit of the rate
--- upper_95: upper 95% limit of the rate
--- known_offences: offences with a known LSOA in the area, all areas
--- share_pct: offences as a percentage of known_offences
--- share_lower_95: lower 95% limit of share_pct (Wilson)
--- share_upper_95: upper 95% limit of share_pct (Wilson)
--- under_25_offences: offences with at least one victim or offender aged under the cutoff
--- under_25_pct: under_25_offences as a percentage of offences
+-- Serious violence by district, Community Safety Partnership and ward. Documentation, column tests and report placement: areas.toml
 WITH young_crimes AS (
     SELECT crime_id FROM sv_victims v CROSS JOIN params p WHERE v.age < p.young_age_cutoff
     UNION

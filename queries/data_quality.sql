@@ -1,12 +1,4 @@
--- Rows left out of measures, and why
--- One row per check: how many rows (or distinct persons) each measure leaves out or shows as
--- unknown, against the total they are out of. `sna validate` gives examples of each.
--- scope: the rows the check looks at
--- reason: why they are left out or shown as unknown
--- consequence: what that means for the measures
--- rows: rows (or persons) affected
--- total: rows (or persons) in scope
--- pct: rows as a percentage of total
+-- Rows left out of measures, and why. Documentation, column tests and report placement: data_quality.toml
 WITH offence_counts AS (
     SELECT
         COUNT(*) AS total,

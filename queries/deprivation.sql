@@ -1,26 +1,4 @@
--- Serious violence by deprivation: rates by IMD decile with the slope and relative indices of inequality
--- Rates per 1,000 residents a year (residents of the period's population year × the period's
--- length in years) by the Index of Multiple Deprivation 2019 decile of the LSOA (1 = most
--- deprived tenth of neighbourhoods in England, 10 = least): offences by where they happened,
--- victims and offenders by where they live (home LSOA on their first offence in the period;
--- people with no home in the area are left out). Exact Poisson limits below 10, Byar's from 10.
--- Each measure's SII and RII follow PHE's phe_sii with multiplier -1: the SII is the gap in the
--- rate from the least to the most deprived end of the fitted line (positive: higher where more
--- deprived), the RII the ratio of the two ends (most / least deprived), with 95% limits from
--- 100,000 seeded draws; they are on every row of the measure.
--- measure: offences (by place of offence), victims or offenders (by home)
--- decile: IMD 2019 decile, 1 = most deprived
--- count: offences, or distinct people, in the decile
--- population: residents of the decile
--- rate_per_1000_year: count per 1,000 residents a year
--- lower_95: lower 95% limit of the rate
--- upper_95: upper 95% limit of the rate
--- sii: slope index of inequality of the measure's rate (per 1,000 a year)
--- sii_lower_95: lower 95% limit of the SII
--- sii_upper_95: upper 95% limit of the SII
--- rii: relative index of inequality (most / least deprived)
--- rii_lower_95: lower 95% limit of the RII
--- rii_upper_95: upper 95% limit of the RII
+-- Serious violence by deprivation: rates by IMD decile with the slope and relative indices of inequality. Documentation, column tests and report placement: deprivation.toml
 WITH deciles AS (
     SELECT lsoa_code, CAST(imd2019_decile AS BIGINT) AS decile
     FROM lsoa

@@ -1,18 +1,4 @@
--- Crime harm beside crime counts, by district ("harm spots" beside hot spots)
--- One row per district (plus Unknown): serious-violence offences and their total Crime Harm
--- Index days (offence_codes.harm_days: sentencing-guideline starting points in days, in the
--- manner of the Cambridge CHI), each per 1,000 residents.
--- district: local authority district, or Unknown
--- offences: serious-violence offences in the period
--- harm_days: total harm days of those offences
--- population: residents (population year of the period)
--- rate_per_1000: offences per 1,000 residents
--- lower_95: lower 95% limit of rate_per_1000
--- upper_95: upper 95% limit of rate_per_1000
--- harm_per_1000: harm days per 1,000 residents
--- harm_per_offence: mean harm days per offence
--- harm_share_pct: district's share of all harm days with a known district
--- offence_share_pct: district's share of offences with a known district
+-- Crime harm beside crime counts, by district ("harm spots" beside hot spots). Documentation, column tests and report placement: harm.toml
 WITH counts AS (
     SELECT district, COUNT(*) AS offences, SUM(harm_days) AS harm_days FROM sv_offences GROUP BY district
 ),

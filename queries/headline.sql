@@ -1,16 +1,4 @@
--- Headline measures
--- One row per measure, in a fixed order. Percentages are 0-100 with Wilson score limits; rates
--- are per 1,000 residents with exact Poisson (under 10 events) or Byar limits; rate ratios
--- have limits exp(ln RR ± 1.96·√(1/a + 1/b)). Person measures count distinct people, with age
--- and sex from their first serious-violence offence in the period.
--- measure: stable measure id
--- label: short readable label (for peak_hour the hour range, for top_district_share_pct the district)
--- value: the measure's value
--- numerator: the count on top (for rate ratios, a = under-cutoff persons)
--- denominator: the count below (for rate ratios, b = cutoff-plus persons)
--- lower_95: lower 95% confidence limit
--- upper_95: upper 95% confidence limit
--- definition: exact definition in words
+-- Headline measures. Documentation, column tests and report placement: headline.toml
 WITH
 res AS (
     SELECT

@@ -1,12 +1,4 @@
--- Serious violence by hour of day
--- One row per hour 0-23 (zero where none) with its share of all serious-violence offences in
--- the period and Wilson limits.
--- hour: hour of day 0-23 (15 means 15:00-15:59)
--- offences: serious-violence offences in the hour
--- total: all serious-violence offences in the period
--- pct: offences as a percentage of total
--- lower_95: lower 95% limit of pct
--- upper_95: upper 95% limit of pct
+-- Serious violence by hour of day. Documentation, column tests and report placement: hour_profile.toml
 WITH hours AS (
     SELECT CAST(value AS BIGINT) AS hour FROM generate_series(0, 23)
 ),

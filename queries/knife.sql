@@ -1,14 +1,4 @@
--- Knife-enabled share of serious violence, by district and by age cohort
--- Rows of two breakdowns: `district` (plus Unknown) and `cohort`. An offence's cohort is
--- `under_<cutoff>` when any victim or offender on it is aged under the cutoff, otherwise
--- `<cutoff>_plus` when any linked person has a known age, otherwise `unknown`.
--- breakdown: district or cohort
--- category: the district name or cohort
--- offences: serious-violence offences in the period in the category
--- knife_offences: of which knife-enabled
--- knife_pct: knife_offences as a percentage of offences
--- lower_95: lower 95% limit of knife_pct
--- upper_95: upper 95% limit of knife_pct
+-- Knife-enabled share of serious violence, by district and by age cohort. Documentation, column tests and report placement: knife.toml
 WITH ages AS (
     SELECT crime_id, age FROM sv_victims
     UNION ALL

@@ -1,23 +1,4 @@
--- LSOA rates and Getis-Ord Gi* hot spots
--- One row per LSOA of the area. Gi* is computed on offence counts with binary distance-band
--- weights that include the LSOA itself: neighbours are LSOAs whose centroids lie within
--- `hotspot_distance_m` metres (PySAL esda G_Local, star=True). p-values are two-sided normal;
--- an LSOA is a hot spot when z > 0 and it stays significant at 5% after Benjamini-Hochberg
--- false-discovery-rate control across all LSOAs.
--- lsoa_code: LSOA 2021 code
--- lsoa_name: LSOA name
--- ward_name: ward containing the LSOA's centre
--- district: local authority district
--- offences: serious-violence offences in the period located in the LSOA
--- population: residents (population year of the period)
--- rate_per_1000: offences per 1,000 residents
--- lower_95: lower 95% limit of the rate
--- upper_95: upper 95% limit of the rate
--- harm_days: total Crime Harm Index days of those offences (offence_codes.harm_days)
--- gi_star_z: Gi* z-score
--- gi_star_p: two-sided p-value of gi_star_z
--- hotspot: true when gi_star_z > 0 and significant after Benjamini-Hochberg at 5%
--- rank: 1 = highest gi_star_z (ties by lsoa_code)
+-- LSOA rates and Getis-Ord Gi* hot spots. Documentation, column tests and report placement: lsoa_hotspots.toml
 WITH counts AS (
     SELECT lsoa_code, COUNT(*) AS offences, SUM(harm_days) AS harm_days
     FROM sv_offences WHERE lsoa_code IS NOT NULL GROUP BY lsoa_code

@@ -1,12 +1,4 @@
--- Night-time-economy share of serious violence, by district and by hour
--- Rows of two breakdowns: `district` (plus Unknown) and `hour` (0-23). Shares with Wilson limits.
--- breakdown: district or hour
--- category: the district name, or the hour 0-23 as text
--- offences: serious-violence offences in the period in the category
--- nte_offences: of which flagged as linked to the night-time economy
--- nte_pct: nte_offences as a percentage of offences
--- lower_95: lower 95% limit of nte_pct
--- upper_95: upper 95% limit of nte_pct
+-- Night-time-economy share of serious violence, by district and by hour. Documentation, column tests and report placement: nte.toml
 WITH by_category AS (
     SELECT 'district' AS breakdown, district AS category, 0 AS sort_key,
         COUNT(*) AS offences, SUM(CASE WHEN nte THEN 1 ELSE 0 END) AS nte_offences

@@ -1,16 +1,4 @@
--- Offence mix of serious violence
--- One row per offence code with at least one serious-violence offence in the period, grouped by
--- Home Office offence group; shares with Wilson limits.
--- ho_group: Home Office offence group
--- offence_code: Home Office offence code
--- offence_name: offence name
--- offences: serious-violence offences of this code in the period
--- total: all serious-violence offences in the period
--- pct: offences as a percentage of total
--- lower_95: lower 95% limit of pct
--- upper_95: upper 95% limit of pct
--- knife_offences: offences of this code flagged knife-enabled
--- group_offences: serious-violence offences of the whole group
+-- Offence mix of serious violence. Documentation, column tests and report placement: offence_mix.toml
 WITH codes AS (
     SELECT ho_group, offence_code, offence_name, COUNT(*) AS offences,
         SUM(CASE WHEN knife THEN 1 ELSE 0 END) AS knife_offences

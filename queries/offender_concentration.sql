@@ -1,14 +1,4 @@
--- Concentration of serious violence among offenders (the Lorenz curve)
--- One row per number of serious-violence offences linked to an offender in the period, most
--- first, with cumulative shares: the top `cum_offenders_pct` of offenders (ranked by their
--- offences) account for `cum_offences_pct` of offender-offence links. An offence with two
--- offenders is one link for each, so the shares are of links, not of distinct offences (the
--- headline's repeat_offender_share_pct counts distinct offences).
--- offences_per_offender: distinct serious-violence offences linked to each offender in the row
--- offenders: offenders with that many offences
--- offender_offences: offenders × offences_per_offender (offender-offence links)
--- cum_offenders_pct: cumulative percentage of offenders, from the most prolific down
--- cum_offences_pct: cumulative percentage of offender-offence links, from the most prolific down
+-- Concentration of serious violence among offenders (the Lorenz curve). Documentation, column tests and report placement: offender_concentration.toml
 WITH per_offender AS (
     SELECT person_id, COUNT(DISTINCT crime_id) AS offences
     FROM sv_offenders

@@ -1,19 +1,4 @@
--- Under-cutoff vs cutoff-plus rates of victims and offenders, overall and by offence group
--- One row per offence group (and `All serious violence`) and role. Serious-violence offences
--- are first restricted to the group; then, as in the headline, distinct persons are placed by
--- their age on their first offence in the group in the period and counted per 1,000 residents
--- of their cohort. Ratio limits: exp(ln RR ± 1.96·√(1/a + 1/b)).
--- ho_group: Home Office offence group, or All serious violence
--- role: victim or offender
--- young_persons: distinct persons aged under the cutoff (a)
--- young_population: residents aged under the cutoff
--- young_rate_per_1000: a per 1,000 residents under the cutoff
--- older_persons: distinct persons aged the cutoff or over (b)
--- older_population: residents aged the cutoff or over
--- older_rate_per_1000: b per 1,000 residents of that age
--- rate_ratio: young_rate_per_1000 / older_rate_per_1000
--- lower_95: lower 95% limit of the ratio
--- upper_95: upper 95% limit of the ratio
+-- Under-cutoff vs cutoff-plus rates of victims and offenders, overall and by offence group. Documentation, column tests and report placement: rate_ratio_by_group.toml
 WITH linked AS (
     SELECT 'victim' AS role, ho_group, person_id, crime_id, committed_at, age FROM sv_victims
     UNION ALL

@@ -1,21 +1,4 @@
--- Repeat offending, repeat victimisation and repeat A&E attendance
--- For three populations (`offenders` and `victims` of serious violence in the period, and
--- `ae_patients`: residents attending A&E with an assault injury in the period), two breakdowns:
--- `events_per_person` (persons with 1, 2, 3, 4, 5+ events) and `top_share` (the top 1%, 5%, 10%
--- and 20% of persons by events, rounded up; ties broken by person_id). Events are offences (or
--- attendances); `events` counts the distinct events linked to the persons of the row, so a shared
--- offence counts once.
--- population: offenders, victims or ae_patients
--- breakdown: events_per_person or top_share
--- category: 1, 2, 3, 4, 5+; or top_1pct, top_5pct, top_10pct, top_20pct
--- persons: persons in the category
--- persons_total: all persons of the population
--- pct_persons: persons as a percentage of persons_total
--- events: distinct events linked to those persons
--- events_total: distinct events with at least one linked person of the population
--- pct_events: events as a percentage of events_total
--- lower_95: lower 95% limit of pct_events (Wilson)
--- upper_95: upper 95% limit of pct_events (Wilson)
+-- Repeat offending, repeat victimisation and repeat A&E attendance. Documentation, column tests and report placement: repeat_offending.toml
 WITH links AS (
     SELECT DISTINCT 'offenders' AS population, person_id, crime_id AS event_id FROM sv_offenders
     UNION ALL

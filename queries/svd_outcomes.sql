@@ -1,21 +1,4 @@
--- Serious Violence Duty success measures by financial year
--- One row per financial year in the data (April to March, from offences and A&E attendances),
--- measure and age group. Note the Duty's "25 and under" (age <= 25), unlike the cohort cutoff.
--- Measures: `ae_knife_assault_admissions`: A&E attendances by residents with injury intent
--- assault, admitted, and weapon knife_sharp; `knife_sv_offences`: knife-enabled serious-violence
--- offences with at least one linked victim; `homicides`: offences in the Homicide group not
--- flagged domestic (any location). Age groups: `all`; `victims_25_and_under` (the patient, or at
--- least one victim, aged 25 or under); for homicides also `victim_under_25_knife` (a victim
--- aged under 25 and flagged knife-enabled). Rates are per 1,000 residents of the same age group,
--- population year containing the financial year's mid-point (1 October) by the usual rule.
--- financial_year: e.g. 2023/24
--- measure: ae_knife_assault_admissions, knife_sv_offences or homicides
--- age_group: all, victims_25_and_under or victim_under_25_knife
--- count: events in the financial year
--- population: residents of the age group
--- rate_per_1000: count per 1,000 residents of the age group
--- lower_95: lower 95% limit of the rate
--- upper_95: upper 95% limit of the rate
+-- Serious Violence Duty success measures by financial year. Documentation, column tests and report placement: svd_outcomes.toml
 WITH fy_of AS (
     SELECT
         o.crime_id,

@@ -1,10 +1,4 @@
--- Serious violence by weekday and hour of day
--- One row for each of the 168 weekday-hour cells (zero where none), Monday first; the hour is
--- that of committed_at (UK local clock time).
--- weekday: Monday ... Sunday
--- weekday_number: 1 = Monday ... 7 = Sunday
--- hour: hour of day 0-23 (15 means 15:00-15:59)
--- offences: serious-violence offences in the period
+-- Serious violence by weekday and hour of day. Documentation, column tests and report placement: time_profile.toml
 WITH days AS (
     SELECT * FROM (VALUES (1, 'Monday'), (2, 'Tuesday'), (3, 'Wednesday'), (4, 'Thursday'),
         (5, 'Friday'), (6, 'Saturday'), (7, 'Sunday')) d(weekday_number, weekday)

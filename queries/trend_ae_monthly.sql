@@ -1,14 +1,4 @@
--- Monthly assault-related A&E attendances per 1,000 residents, all ages and the priority cohort
--- One row per month of the period and cohort: attendances with injury intent recorded as
--- assault by residents of the area (home LSOA in the lookup); the `under_<cutoff>` cohort by the
--- patient's age on arrival, per 1,000 residents under the cutoff. Rates are per month.
--- month: calendar month YYYY-MM
--- cohort: all, or under_<cutoff>
--- attendances: assault attendances by residents in the month
--- population: residents (all ages, or under the cutoff) for the month's population year
--- rate_per_1000: attendances per 1,000 residents
--- lower_95: lower 95% limit of the rate
--- upper_95: upper 95% limit of the rate
+-- Monthly assault-related A&E attendances per 1,000 residents, all ages and the priority cohort. Documentation, column tests and report placement: trend_ae_monthly.toml
 WITH pop AS (
     SELECT
         pop.year,

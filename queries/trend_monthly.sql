@@ -1,15 +1,4 @@
--- Monthly serious violence per 1,000 residents, all ages and the priority cohort
--- One row per month of the period and cohort. `all` counts every serious-violence offence;
--- `under_<cutoff>` counts offences with at least one victim or offender aged under the cutoff
--- on that offence, per 1,000 residents under the cutoff. Residents are those of the population
--- year for each month. Rates are per month (not annualised).
--- month: calendar month YYYY-MM
--- cohort: all, or under_<cutoff>
--- offences: serious-violence offences committed in the month
--- population: residents of the area (all ages, or under the cutoff) for the month's population year
--- rate_per_1000: offences per 1,000 residents
--- lower_95: lower 95% limit of the rate (exact Poisson under 10 offences, Byar otherwise)
--- upper_95: upper 95% limit of the rate
+-- Monthly serious violence per 1,000 residents, all ages and the priority cohort. Documentation, column tests and report placement: trend_monthly.toml
 WITH pop AS (
     SELECT
         pop.year,

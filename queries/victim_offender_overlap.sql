@@ -1,18 +1,4 @@
--- Victims who are also offenders of serious violence
--- People named both as a victim and as an offender (or suspect) of serious-violence offences in
--- the period, matched by person_id: as a count and a share of each role, overall and by cohort,
--- sex and age band (each person's characteristics are those on their first offence in that
--- role, as in sv_persons), and the share of repeat victims (two or more offences) who are also
--- offenders. Shares have Wilson 95% limits. Victims and offenders are linked only where the
--- extract gives the same person_id to both, so the overlap is a lower bound.
--- breakdown: all, cohort, sex, age_band or repeat_victims
--- category: the group within the breakdown (`all` for everyone; `unknown` where not recorded)
--- role: whose share it is: victim or offender
--- persons: people of that role in the group
--- in_both_roles: of them, people also named in the other role in the period
--- pct: in_both_roles as a percentage of persons
--- lower_95: lower 95% limit of pct (Wilson)
--- upper_95: upper 95% limit of pct (Wilson)
+-- Victims who are also offenders of serious violence. Documentation, column tests and report placement: victim_offender_overlap.toml
 WITH flagged AS (
     SELECT
         p.role,

@@ -1,22 +1,4 @@
--- Year on year: the last 12 months of the period against the 12 months before
--- The panel-report format, per offence group of the definition and for all serious violence.
--- `current` counts serious-violence offences committed in the 12 months ending on the period's
--- last day; `previous` the 12 months before that, read from the extract even when they fall
--- before the period's start. Where the extract does not reach back to the start of the
--- previous 12 months, previous and everything derived from it are empty (null).
--- ho_group: offence group, or All serious violence
--- current_from: first day of the current 12 months
--- current_to: last day of the current 12 months (the period's end)
--- previous_from: first day of the previous 12 months
--- previous_to: last day of the previous 12 months
--- current: offences in the current 12 months
--- previous: offences in the previous 12 months (null when not covered by the data)
--- change: current - previous
--- change_pct: (current - previous) / previous × 100, percent change on the previous-year base (null when previous is 0)
--- ratio: current / previous
--- lower_95: lower 95% limit of ratio, exp(ln(a/b) - 1.96·√(1/a + 1/b))
--- upper_95: upper 95% limit of ratio
--- significant: true when the limits exclude 1
+-- Year on year: the last 12 months of the period against the 12 months before. Documentation, column tests and report placement: year_on_year.toml
 WITH bounds AS (
     SELECT
         CAST(p.period_end - INTERVAL '12 months' AS DATE) + INTERVAL '1 day' AS current_from,

@@ -8,13 +8,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use datafusion::error::DataFusionError;
-use futures::StreamExt;
 use serde::Serialize;
 
 use crate::catalog::{self, CatalogError, LookupSource};
 use crate::charts::{self, ChartError, ChartRecord};
 use crate::config::Config;
+use crate::jobs::JobError;
 use crate::output::{OutputError, TableFiles, create_dir, sha256_file, write_json, write_text};
 use crate::queries::{QuerySet, SqlFile};
 use crate::report::{self, ReportError};
@@ -35,16 +34,9 @@ pub enum AssessError {
         /// The errors, one per line.
         details: String,
     },
-    /// A job's SQL failed.
-    #[error("job {job} (queries/{file}): {source}")]
-    Job {
-        /// The job name.
-        job: String,
-        /// Its file.
-        file: String,
-        /// DataFusion's error.
-        source: DataFusionError,
-    },
+    /// A job failed, could not be ordered, or failed a test of its metadata.
+    #[error(transparent)]
+    Job(#[from] JobError),
     /// The output directory could not be staged or published.
     #[error(transparent)]
     Staging(#[from] StagingError),
@@ -65,20 +57,7 @@ pub enum AssessError {
     Funding(#[from] crate::funding::extract::RunError),
 }
 
-/// What a run did, for the terminal and the manifest.
-#[derive(Debug, Clone, Serialize)]
-pub struct JobResult {
-    /// Job (table) name.
-    pub job: String,
-    /// SQL file relative to the queries directory.
-    pub file: String,
-    /// SHA-256 of the SQL text.
-    pub sql_sha256: String,
-    /// Rows written.
-    pub rows: u64,
-    /// Seconds taken.
-    pub seconds: f64,
-}
+pub use crate::jobs::JobResult;
 
 /// An input file as recorded in the manifest.
 #[derive(Debug, Clone, Serialize)]
@@ -168,12 +147,9 @@ pub async fn run(
     create_dir(&tables)?;
 
     progress.start(queries.jobs.len());
-    let mut jobs = Vec::new();
-    for job in &queries.jobs {
-        let result = run_job(&catalog.ctx, job, &tables).await?;
-        progress.job_done(&result);
-        jobs.push(result);
-    }
+    let all: Vec<&SqlFile> = queries.jobs.iter().collect();
+    let mut jobs =
+        crate::jobs::run_all(&catalog.ctx, &all, &tables, &mut |r| progress.job_done(r)).await?;
     progress.finish();
     let funding = match &config.funding {
         Some(settings) => {
@@ -194,6 +170,7 @@ pub async fn run(
                 job: "funding".to_owned(),
                 file: sql.map_or_else(String::new, |f| f.relative_path.clone()),
                 sql_sha256: sql.map(SqlFile::sha256).unwrap_or_default(),
+                metadata_sha256: sql.and_then(SqlFile::meta_sha256),
                 rows,
                 seconds: round_seconds(started.elapsed()),
             });
@@ -265,11 +242,7 @@ pub async fn run(
             })
             .collect(),
         charts: &chart_records,
-        tables: queries
-            .jobs
-            .iter()
-            .map(|j| (j.name.clone(), j.header().title))
-            .collect(),
+        queries,
         generated_at: finished_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         comparison,
         funding: funding.as_ref().map(|run| report::FundingText {
@@ -336,34 +309,6 @@ pub fn ensure_usable(report: &validate::Report, data_dir: &Path) -> Result<(), A
     })
 }
 
-/// Runs one SQL job and streams its result into `tables/<job>.csv` and `.parquet`.
-pub async fn run_job(
-    ctx: &datafusion::prelude::SessionContext,
-    job: &SqlFile,
-    tables: &Path,
-) -> Result<JobResult, AssessError> {
-    let started = Instant::now();
-    let job_error = |source: DataFusionError| AssessError::Job {
-        job: job.name.clone(),
-        file: job.relative_path.clone(),
-        source,
-    };
-    let df = ctx.sql(&job.sql).await.map_err(job_error)?;
-    let mut stream = df.execute_stream().await.map_err(job_error)?;
-    let mut files = TableFiles::create(tables, &job.name, stream.schema())?;
-    while let Some(batch) = stream.next().await {
-        files.write(&batch.map_err(job_error)?)?;
-    }
-    let (rows, _, _) = files.finish()?;
-    Ok(JobResult {
-        job: job.name.clone(),
-        file: job.relative_path.clone(),
-        sql_sha256: job.sha256(),
-        rows,
-        seconds: round_seconds(started.elapsed()),
-    })
-}
-
 /// The LSOA boundaries for the map: the extract's own `reference/lsoa_boundaries.geojson`
 /// when it has one, otherwise the bundled boundaries of the area.
 fn boundaries(data_dir: &Path) -> Result<(String, String), AssessError> {
@@ -418,16 +363,21 @@ fn write_tables_readme(
          Byar's from 10); proportions have Wilson score limits.\n"
     );
     for job in &queries.jobs {
-        let doc = job.header();
+        let meta = &job.meta;
         let _ = writeln!(out, "## {}\n", job.name);
-        let _ = writeln!(out, "**{}** (`queries/{}`)\n", doc.title, job.relative_path);
-        if !doc.description.is_empty() {
-            let _ = writeln!(out, "{}\n", doc.description);
+        let _ = writeln!(
+            out,
+            "**{}** (`queries/{}`)\n",
+            job.title(),
+            job.relative_path
+        );
+        if !meta.description.is_empty() {
+            let _ = writeln!(out, "{}\n", meta.description);
         }
-        if !doc.columns.is_empty() {
+        if !meta.columns.is_empty() {
             let _ = writeln!(out, "| column | meaning |\n| --- | --- |");
-            for (column, meaning) in &doc.columns {
-                let _ = writeln!(out, "| `{column}` | {meaning} |");
+            for column in &meta.columns {
+                let _ = writeln!(out, "| `{}` | {} |", column.name, column.description);
             }
             let _ = writeln!(out);
         }

@@ -16,7 +16,7 @@ use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 
 use crate::config::Config;
 use crate::contract::{self, ContractError, ExtractFile, Kind, TableSpec};
-use crate::queries::QuerySet;
+use crate::queries::{QuerySet, SqlFile};
 use crate::reference;
 
 /// Errors in building the catalog.
@@ -44,6 +44,17 @@ pub enum CatalogError {
     /// A `[localities]` member matches no ward or LSOA, or an LSOA is in two localities.
     #[error("[localities]: {0}")]
     Localities(String),
+    /// The views cannot be ordered: one reads a name that is nothing, or two read each other.
+    #[error(transparent)]
+    Views(Box<crate::jobs::JobError>),
+    /// A view reads `params` without saying whether it follows the period.
+    #[error(
+        "queries/{file} reads params: say in its metadata whether its rows follow the reporting period (`period = true` or `period = false`)"
+    )]
+    PeriodUndeclared {
+        /// The view's file.
+        file: String,
+    },
     /// The population table has no rows, so no rate can be computed.
     #[error("{0}: population.parquet has no rows; rates need residents")]
     NoPopulation(PathBuf),
@@ -176,7 +187,7 @@ impl Catalog {
 pub enum ViewMode {
     /// Every view stays a view, computed when queried (interactive sessions).
     Lazy,
-    /// Views whose SQL header says `-- cache: yes` are computed once and held in memory, and
+    /// Views whose metadata says `cache = true` are computed once and held in memory, and
     /// later views and jobs read the cached copy. DataFusion inlines a view at every reference,
     /// so without this each job would filter and join the whole extract again for each use of
     /// `sv_offences`, `sv_victims` and the rest. The cached views are the small filtered
@@ -230,33 +241,40 @@ pub async fn open_for_period(
     .map_err(|e| name_unreadable(&files, e))
 }
 
-/// Words in a view's SQL that tie it to the period.
-const PERIOD_WORDS: [&str; 4] = [
-    "period_start",
-    "period_end",
-    "period_months",
-    "population_year",
-];
-
 async fn create_views(
     mut catalog: Catalog,
     queries: &QuerySet,
     mode: ViewMode,
     reuse: &[(String, Arc<dyn TableProvider>)],
 ) -> Result<Catalog, CatalogError> {
-    // Views that involve the period, directly or through an earlier view.
+    // Views in the order their SQL requires, whatever their file names.
+    let views: Vec<&SqlFile> = queries.views.iter().collect();
+    let name_of = |v: &SqlFile| view_name(&v.sql).unwrap_or_else(|| v.name.clone());
+    let ctx = catalog.ctx.clone();
+    let known = |name: &str| crate::jobs::exists(&ctx, name);
+    let views = crate::jobs::ordered(&views, &name_of, &known)
+        .map_err(|e| CatalogError::Views(Box::new(e)))?;
+    // Views that follow the period: those reading `period_months` or a view that follows it,
+    // and those reading `params` whose metadata says `period = true`.
     let mut period_bound: Vec<String> = Vec::new();
-    for view in &queries.views {
+    for view in views {
         let context = format!("creating view from queries/{}", view.relative_path);
         let name = view_name(&view.sql);
-        let words = sql_words(&view.sql);
-        let bound = words
-            .iter()
-            .any(|w| PERIOD_WORDS.contains(&w.as_str()) || period_bound.contains(w));
+        let refs = crate::jobs::references(&view.sql)
+            .map_err(CatalogError::datafusion(context.clone()))?;
+        let reads_params = refs.contains("params");
+        if reads_params && view.meta.period.is_none() {
+            return Err(CatalogError::PeriodUndeclared {
+                file: view.relative_path.clone(),
+            });
+        }
+        let bound = refs.contains("period_months")
+            || refs.iter().any(|r| period_bound.contains(r))
+            || (reads_params && view.meta.period == Some(true));
         if bound && let Some(name) = &name {
             period_bound.push(name.to_ascii_lowercase());
         }
-        let cache = mode == ViewMode::Cached && view.directive("cache").is_some_and(|v| v == "yes");
+        let cache = mode == ViewMode::Cached && view.meta.cache;
         let Some(name) = name.filter(|_| cache) else {
             catalog
                 .ctx
@@ -302,16 +320,6 @@ async fn create_views(
         }
     }
     Ok(catalog)
-}
-
-/// The lower-case identifiers of `sql`, comments left out.
-fn sql_words(sql: &str) -> Vec<String> {
-    sql.lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .flat_map(|l| l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect()
 }
 
 /// The name in `CREATE VIEW name AS ...`.
@@ -815,13 +823,6 @@ mod tests {
         assert_eq!(view_name("SELECT 1"), None);
     }
 
-    #[test]
-    fn period_words_are_found_outside_comments() {
-        let words = sql_words("-- period_start in a comment\nSELECT s.* FROM sv_offences_all s");
-        assert!(words.contains(&"sv_offences_all".to_owned()));
-        assert!(!words.contains(&"period_start".to_owned()));
-    }
-
     #[tokio::test]
     async fn a_new_period_reuses_only_the_views_that_do_not_involve_it() {
         let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
@@ -830,8 +831,9 @@ mod tests {
         let first = open(&config, &data, &queries, ViewMode::Cached)
             .await
             .unwrap();
-        let free: Vec<&str> = first.period_free.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(free, ["sv_offences_all", "ae_assaults"]);
+        let mut free: Vec<&str> = first.period_free.iter().map(|(n, _)| n.as_str()).collect();
+        free.sort_unstable();
+        assert_eq!(free, ["ae_assaults", "sv_offences_all"]);
         let provider = |c: &Catalog, name: &str| {
             c.period_free
                 .iter()

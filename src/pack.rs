@@ -1,8 +1,8 @@
 //! `sna export --partner`: the partner pack, an aggregate-only extract that a community safety
 //! partnership, council or health analyst may hold.
 //!
-//! Each table is an SQL file in `queries/partner/` whose header declares its layout
-//! (`-- disclosure: panel=... rows=... columns=... counts=...`); the SQL returns every cell of
+//! Each table is an SQL file in `queries/partner/` whose metadata declares its layout
+//! (`disclosure = "panel=... rows=... columns=... counts=..."`); the SQL returns every cell of
 //! the grid, zeros included, with its Total row, Total column and grand total. Counts then go
 //! through [`disclosure::suppress`]: small counts and their complements are withheld (null,
 //! with `<count>_suppressed` true). The pack holds no identifiers, no row-level records and no
@@ -30,7 +30,7 @@ pub enum PackError {
     /// The extract could not be opened.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
-    /// A pack table's SQL file has no usable `-- disclosure:` line.
+    /// A pack table's metadata has no usable `disclosure` layout.
     #[error("queries/{file}: {problem}")]
     Layout {
         /// The SQL file.
@@ -120,7 +120,7 @@ impl Layout {
 pub struct PackTable {
     /// Table name (file stem).
     pub name: String,
-    /// Title from the SQL header.
+    /// Title from the metadata.
     pub title: String,
     /// Rows.
     pub rows: usize,
@@ -221,9 +221,11 @@ async fn write_table(
         problem,
     };
     let layout = file
-        .directive("disclosure")
-        .ok_or_else(|| layout_error("no `-- disclosure: ...` line in the header".to_owned()))
-        .and_then(|text| Layout::parse(&text).map_err(layout_error))?;
+        .meta
+        .disclosure
+        .as_deref()
+        .ok_or_else(|| layout_error(format!("no `disclosure = \"...\"` in {}.toml", file.name)))
+        .and_then(|text| Layout::parse(text).map_err(layout_error))?;
     let sql_error = |e: datafusion::error::DataFusionError| PackError::Sql {
         table: file.name.clone(),
         file: file.relative_path.clone(),
@@ -319,7 +321,7 @@ async fn write_table(
     let (_, csv_path, parquet_path) = files.finish()?;
     Ok(PackTable {
         name: file.name.clone(),
-        title: file.header().title,
+        title: file.title(),
         rows: out.num_rows(),
         suppressed: suppressed_cells,
         parquet_sha256: sha256_file(&parquet_path)?.0,
@@ -383,17 +385,17 @@ fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Resu
         let Some(file) = queries.partner.iter().find(|f| f.name == table.name) else {
             continue;
         };
-        let doc = file.header();
+        let meta = &file.meta;
         let _ = writeln!(
             out,
             "## {} ({} rows, {} cells suppressed)\n",
             table.name, table.rows, table.suppressed
         );
-        let _ = writeln!(out, "**{}**\n\n{}\n", doc.title, doc.description);
+        let _ = writeln!(out, "**{}**\n\n{}\n", file.title(), meta.description);
         let _ = writeln!(out, "Files: `{0}.csv`, `{0}.parquet`.\n", table.name);
         let _ = writeln!(out, "| column | meaning |\n| --- | --- |");
-        for (column, meaning) in doc.columns.iter().filter(|(c, _)| c != "disclosure") {
-            let _ = writeln!(out, "| `{column}` | {meaning} |");
+        for column in &meta.columns {
+            let _ = writeln!(out, "| `{}` | {} |", column.name, column.description);
         }
         let _ = writeln!(out);
     }

@@ -1,5 +1,5 @@
-//! The SQL jobs and views in `queries/`: loading them, and reading the header comment that
-//! documents each output table.
+//! The SQL jobs and views in `queries/`, each with the metadata beside it (`<name>.toml`,
+//! see [`crate::metadata`]).
 //!
 //! Analysts read and extend `queries/`. When the configured directory exists it is used as it
 //! is; otherwise the copy compiled into the binary is used, so `sna` also works away from a
@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use include_dir::{Dir, include_dir};
 use sha2::{Digest, Sha256};
 
+use crate::metadata::{Metadata, MetadataError};
+
 static BUNDLED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/queries");
 
-/// Errors in loading SQL files.
+/// Errors in loading SQL files and their metadata.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// A directory or file could not be read.
@@ -24,84 +26,73 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// A file is not UTF-8.
-    #[error("{0}: SQL file is not UTF-8 text")]
+    #[error("{0}: file is not UTF-8 text")]
     NotText(PathBuf),
+    /// A metadata file is not valid.
+    #[error("queries/{0}")]
+    Metadata(#[from] MetadataError),
 }
 
-/// One SQL file.
+/// One SQL file with its metadata.
 #[derive(Debug, Clone)]
 pub struct SqlFile {
     /// File stem: the job's output table name, or the view file's name.
     pub name: String,
-    /// Path relative to the queries directory, e.g. `views/10_sv_offences.sql`.
+    /// Path relative to the queries directory, e.g. `views/sv_offences.sql`.
     pub relative_path: String,
     /// The SQL text.
     pub sql: String,
+    /// What `<name>.toml` beside it declares (default when there is none).
+    pub meta: Metadata,
+    /// The metadata file's text, when there is one (hashed into the manifest).
+    pub meta_text: Option<String>,
 }
 
 impl SqlFile {
-    /// SHA-256 of the text, hex.
+    /// SHA-256 of the SQL text, hex.
     pub fn sha256(&self) -> String {
         hex(&Sha256::digest(self.sql.as_bytes()))
     }
 
-    /// The value of a `-- key: value` line in the header comment, e.g. `disclosure`.
-    pub fn directive(&self, key: &str) -> Option<String> {
-        self.header()
-            .columns
-            .into_iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
+    /// SHA-256 of the metadata text, hex, when there is metadata.
+    pub fn meta_sha256(&self) -> Option<String> {
+        self.meta_text
+            .as_ref()
+            .map(|t| hex(&Sha256::digest(t.as_bytes())))
     }
 
-    /// The documentation in the leading `--` comment block: the first line is the title, lines
-    /// of the form `column: meaning` document columns, other lines are description.
-    pub fn header(&self) -> TableDoc {
-        let mut doc = TableDoc::default();
-        for line in self.sql.lines() {
-            let Some(text) = line.trim_start().strip_prefix("--") else {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                break;
-            };
-            let text = text.trim();
-            if text.is_empty() {
-                continue;
-            }
-            if doc.title.is_empty() {
-                doc.title = text.to_owned();
-            } else if let Some((column, meaning)) = column_line(text) {
-                doc.columns.push((column.to_owned(), meaning.to_owned()));
-            } else {
-                if !doc.description.is_empty() {
-                    doc.description.push(' ');
-                }
-                doc.description.push_str(text);
-            }
+    /// The one-line title: the metadata's, or the name.
+    pub fn title(&self) -> String {
+        if self.meta.title.is_empty() {
+            self.name.clone()
+        } else {
+            self.meta.title.clone()
         }
-        doc
     }
-}
 
-fn column_line(text: &str) -> Option<(&str, &str)> {
-    let (column, meaning) = text.split_once(": ")?;
-    let is_identifier = !column.is_empty()
-        && column
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    is_identifier.then_some((column, meaning.trim()))
-}
-
-/// A table's documentation, from its SQL file's header comment.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TableDoc {
-    /// One-line title.
-    pub title: String,
-    /// Free-text description.
-    pub description: String,
-    /// `(column, meaning)` pairs in order.
-    pub columns: Vec<(String, String)>,
+    fn new(
+        name: String,
+        relative_path: String,
+        sql: String,
+        meta_text: Option<String>,
+    ) -> Result<SqlFile, LoadError> {
+        let meta = match &meta_text {
+            Some(text) => {
+                let file = relative_path
+                    .strip_suffix(".sql")
+                    .map_or_else(|| relative_path.clone(), |stem| format!("{stem}.toml"));
+                Metadata::parse(&file, text)?
+            }
+            None => Metadata::default(),
+        };
+        Ok(SqlFile {
+            name,
+            relative_path,
+            sql,
+            meta,
+            meta_text,
+        })
+    }
 }
 
 /// The views and jobs of one queries directory.
@@ -122,7 +113,8 @@ pub struct QuerySet {
 }
 
 impl QuerySet {
-    /// Loads `dir` if it exists, else the bundled copy.
+    /// Loads `dir` if it exists, else the bundled copy. A metadata file that cannot be
+    /// parsed is an error naming it.
     pub fn load(dir: &Path) -> Result<QuerySet, LoadError> {
         if dir.is_dir() {
             Ok(QuerySet {
@@ -153,7 +145,7 @@ impl QuerySet {
             .chain(&self.funding)
     }
 
-    /// The copy of `queries/` compiled into the binary.
+    /// The copy of `queries/` compiled into the binary. Its metadata is checked by a test.
     pub fn bundled() -> QuerySet {
         let collect = |dir: Option<&Dir<'_>>, prefix: &str| {
             let mut files: Vec<SqlFile> = dir
@@ -164,11 +156,17 @@ impl QuerySet {
                 .filter_map(|f| {
                     let name = f.path().file_stem()?.to_str()?.to_owned();
                     let file_name = f.path().file_name()?.to_str()?;
-                    Some(SqlFile {
+                    let meta = BUNDLED
+                        .get_file(f.path().with_extension("toml"))
+                        .and_then(|m| m.contents_utf8())
+                        .map(str::to_owned);
+                    SqlFile::new(
                         name,
-                        relative_path: format!("{prefix}{file_name}"),
-                        sql: f.contents_utf8()?.to_owned(),
-                    })
+                        format!("{prefix}{file_name}"),
+                        f.contents_utf8()?.to_owned(),
+                        meta,
+                    )
+                    .ok()
                 })
                 .collect();
             files.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
@@ -209,12 +207,27 @@ fn read_dir_sql(dir: &Path, prefix: &str) -> Result<Vec<SqlFile>, LoadError> {
             .and_then(|s| s.to_str())
             .ok_or_else(|| LoadError::NotText(path.clone()))?
             .to_owned();
-        let file_name = path.file_name().and_then(|s| s.to_str()).unwrap_or(&name);
-        files.push(SqlFile {
-            relative_path: format!("{prefix}{file_name}"),
+        let file_name = path
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or(&name)
+            .to_owned();
+        let meta_path = path.with_extension("toml");
+        let meta = if meta_path.is_file() {
+            let bytes = std::fs::read(&meta_path).map_err(|source| LoadError::Read {
+                path: meta_path.clone(),
+                source,
+            })?;
+            Some(String::from_utf8(bytes).map_err(|_| LoadError::NotText(meta_path.clone()))?)
+        } else {
+            None
+        };
+        files.push(SqlFile::new(
             name,
+            format!("{prefix}{file_name}"),
             sql,
-        });
+            meta,
+        )?);
     }
     files.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
     Ok(files)
@@ -230,21 +243,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn header_comment_documents_the_table() {
-        let file = SqlFile {
-            name: "t".into(),
-            relative_path: "t.sql".into(),
-            sql: "-- Offences by hour\n-- One row per hour.\n-- hour: hour of day 0-23\n-- offences: count\n\nSELECT 1".into(),
-        };
-        let doc = file.header();
-        assert_eq!(doc.title, "Offences by hour");
-        assert_eq!(doc.description, "One row per hour.");
+    fn metadata_is_read_beside_the_sql_and_named_when_wrong() {
+        let dir = std::env::temp_dir().join(format!("vrn-sna-queries-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.sql"), "SELECT 1 AS x").unwrap();
+        std::fs::write(dir.join("a.toml"), "title = \"A table\"\n").unwrap();
+        std::fs::write(dir.join("b.sql"), "SELECT 2 AS y").unwrap();
+        let set = QuerySet::load(&dir).unwrap();
+        assert_eq!(set.job("a").unwrap().title(), "A table");
+        assert!(set.job("a").unwrap().meta_sha256().is_some());
+        assert_eq!(set.job("b").unwrap().title(), "b");
+        std::fs::write(dir.join("b.toml"), "title = 3\n").unwrap();
+        let err = QuerySet::load(&dir).unwrap_err().to_string();
+        assert!(err.starts_with("queries/b.toml: "), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_bundled_sql_file_has_valid_metadata() {
+        fn count(dir: &Dir<'_>) -> usize {
+            let here = dir
+                .files()
+                .filter(|f| f.path().extension().is_some_and(|e| e == "sql"))
+                .count();
+            here + dir.dirs().map(count).sum::<usize>()
+        }
+        let count = count(&BUNDLED);
+        let set = QuerySet::bundled();
         assert_eq!(
-            doc.columns,
-            vec![
-                ("hour".to_owned(), "hour of day 0-23".to_owned()),
-                ("offences".to_owned(), "count".to_owned())
-            ]
+            set.all().count(),
+            count,
+            "a bundled metadata file does not parse"
+        );
+        assert!(
+            set.all()
+                .all(|f| f.meta_text.is_some() && !f.meta.title.is_empty())
         );
     }
 

@@ -6,18 +6,18 @@
 //! sources, definitions); the templates decide how it reads, so wording and layout can be
 //! edited without touching the pipeline.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use minijinja::Environment;
 use serde::Serialize;
 
 use crate::charts::ChartRecord;
-use crate::charts::data::{Row, Table, TableError};
+use crate::charts::data::{Table, TableError};
 use crate::config::Config;
 use crate::findings;
+use crate::layout::{self, Document, LayoutError, Placed};
 use crate::output::{OutputError, write_text};
-use crate::table_view::{CellFormat, HOTSPOT_COLUMNS, TableView, view};
+use crate::queries::QuerySet;
 
 const REPORT_TEMPLATE: &str = include_str!("../templates/report.html.j2");
 const SUMMARY_TEMPLATE: &str = include_str!("../templates/summary.md.j2");
@@ -30,22 +30,6 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
     env.add_template("macros.html", MACROS_TEMPLATE)?;
     Ok(env)
 }
-
-/// The order figures appear in the report, which numbers them.
-pub const FIGURE_ORDER: [&str; 12] = [
-    "trend_police",
-    "age_sex",
-    "deprivation",
-    "districts",
-    "hotspot_map",
-    "harm_vs_count",
-    "time_heatmap",
-    "offence_mix",
-    "knife_nte",
-    "repeat_concentration",
-    "trend_ae",
-    "funding",
-];
 
 /// Errors in writing the documents.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +48,9 @@ pub enum ReportError {
     /// A document could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The metadata placed a table or figure wrongly.
+    #[error(transparent)]
+    Layout(#[from] Box<LayoutError>),
 }
 
 /// A source file of the run, for the report's data-sources section.
@@ -86,8 +73,8 @@ pub struct ReportInputs<'a> {
     pub sources: Vec<Source>,
     /// Charts, drawn or skipped.
     pub charts: &'a [ChartRecord],
-    /// Every job (table) name with its one-line title.
-    pub tables: Vec<(String, String)>,
+    /// The jobs, whose metadata places their tables and figures.
+    pub queries: &'a QuerySet,
     /// Generation time, RFC 3339.
     pub generated_at: String,
     /// With `--compare`: the headline measures beside an earlier bundle's.
@@ -177,19 +164,6 @@ pub struct FundingText {
 }
 
 #[derive(Debug, Serialize)]
-struct FigureView {
-    number: usize,
-    name: String,
-    title: String,
-    subtitle: String,
-    caption: String,
-    alt: String,
-    tables: Vec<String>,
-    drawn: bool,
-    skipped: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
 struct Method {
     label: String,
     definition: String,
@@ -209,8 +183,6 @@ struct Context {
     threshold: u32,
     sources: Vec<Source>,
     findings: Vec<String>,
-    figures: BTreeMap<String, FigureView>,
-    tables: BTreeMap<String, TableView>,
     all_tables: Vec<(String, String)>,
     methods: Vec<Method>,
     funding: Option<FundingText>,
@@ -253,9 +225,12 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         threshold: inputs.config.disclosure_threshold,
         sources: inputs.sources.clone(),
         findings: findings.clone(),
-        figures: figures(inputs.charts),
-        tables: tables(&tables_dir, inputs.config.young_age_cutoff)?,
-        all_tables: inputs.tables.clone(),
+        all_tables: inputs
+            .queries
+            .jobs
+            .iter()
+            .map(|j| (j.name.clone(), j.title()))
+            .collect(),
         funding: inputs.funding.clone(),
         comparison: inputs.comparison.as_ref().map(comparison_view),
         methods: headline
@@ -272,7 +247,17 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         name: name.to_owned(),
         message: format!("{e:#}"),
     };
+    let layout = layout::lay_out(
+        Document::Report,
+        inputs.queries.jobs.iter().chain(&inputs.queries.funding),
+        &tables_dir,
+        &minijinja::Value::from(minijinja::value::Serde(&context)),
+        inputs.charts,
+        &report_charts(),
+    )
+    .map_err(Box::new)?;
     let mut env = environment().map_err(|e| template_error("templates/macros.html.j2", e))?;
+    let placed = Placed::register(&mut env, layout, true);
     env.add_template("report.html", REPORT_TEMPLATE)
         .map_err(|e| template_error("templates/report.html.j2", e))?;
     env.add_template("summary.md", SUMMARY_TEMPLATE)
@@ -286,272 +271,18 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
             .and_then(|t| t.render(minijinja::value::Serde(&context)))
             .map_err(|e| template_error(source, e))?;
         write_text(&dir.join(file), &text)?;
+        if name == "report.html" {
+            placed.check(Document::Report).map_err(Box::new)?;
+        }
     }
     Ok(findings)
 }
 
-fn figures(charts: &[ChartRecord]) -> BTreeMap<String, FigureView> {
-    let mut number = 0;
-    let mut out = BTreeMap::new();
-    for name in FIGURE_ORDER {
-        let Some(chart) = charts.iter().find(|c| c.name == name) else {
-            continue;
-        };
-        if chart.drawn {
-            number += 1;
-        }
-        out.insert(
-            name.to_owned(),
-            FigureView {
-                number: if chart.drawn { number } else { 0 },
-                name: chart.name.clone(),
-                title: chart.title.clone(),
-                subtitle: chart.subtitle.clone(),
-                caption: chart.caption.clone(),
-                alt: chart.alt.clone(),
-                tables: chart.tables.clone(),
-                drawn: chart.drawn,
-                skipped: chart.skipped.clone(),
-            },
-        );
-    }
-    out
-}
-
-/// The tables shown in the report, formatted.
-fn tables(dir: &Path, cutoff: u32) -> Result<BTreeMap<String, TableView>, ReportError> {
-    use CellFormat::*;
-    let mut out = BTreeMap::new();
-    let mut add = |key: &str,
-                   table: &str,
-                   filter: &dyn Fn(&Row) -> bool,
-                   limit: usize,
-                   columns: &[(&str, &str, CellFormat)]|
-     -> Result<(), ReportError> {
-        let t = Table::read(dir, table)?;
-        out.insert(key.to_owned(), view(&t, table, filter, limit, columns)?);
-        Ok(())
-    };
-    let all = |_: &Row| true;
-    add(
-        "year_on_year",
-        "year_on_year",
-        &all,
-        usize::MAX,
-        &[
-            ("ho_group", "Offence group", Text),
-            ("current", "Last 12 months", Count),
-            ("previous", "12 months before", Count),
-            ("change", "Change", Count),
-            ("change_pct", "Change (%)", Pct),
-            ("ratio", "Ratio (95% CI)", RatioCi),
-            ("significant", "Significant", YesNo),
-        ],
-    )?;
-    add(
-        "rate_ratio",
-        "rate_ratio_by_group",
-        &all,
-        usize::MAX,
-        &[
-            ("ho_group", "Offence group", Text),
-            ("role", "Role", Text),
-            ("young_persons", &format!("Under {cutoff}"), Count),
-            ("young_rate_per_1000", "Rate per 1,000", Rate),
-            ("older_persons", &format!("{cutoff} and over"), Count),
-            ("older_rate_per_1000", "Rate per 1,000", Rate),
-            ("rate_ratio", "Rate ratio (95% CI)", RatioCi),
-        ],
-    )?;
-    if dir.join("deprivation.csv").is_file() {
-        add(
-            "deprivation",
-            "deprivation",
-            &|r: &Row| r.text("measure").is_ok_and(|m| m == "victims"),
-            usize::MAX,
-            &[
-                ("decile", "IMD decile (1 = most deprived)", Text),
-                ("count", "Victims (by home)", Count),
-                ("population", "Residents", Count),
-                ("rate_per_1000_year", "Per 1,000 a year (95% CI)", RateCi),
-            ],
-        )?;
-    }
-    if dir.join("victim_offender_overlap.csv").is_file() {
-        add(
-            "overlap",
-            "victim_offender_overlap",
-            &|r: &Row| {
-                r.text("breakdown")
-                    .is_ok_and(|b| b == "all" || b == "cohort")
-            },
-            usize::MAX,
-            &[
-                ("category", "Group", Text),
-                ("role", "Share of", Text),
-                ("persons", "Persons", Count),
-                ("in_both_roles", "Also in the other role", Count),
-                ("pct", "Share (%, 95% CI)", PctCi),
-            ],
-        )?;
-    }
-    add(
-        "age_standardised",
-        "age_standardised",
-        &all,
-        usize::MAX,
-        &[
-            ("role", "Role", Text),
-            ("sex", "Sex", Text),
-            ("persons", "Persons", Count),
-            (
-                "dsr_per_100000",
-                "Age-standardised rate per 100,000 (95% CI)",
-                RateCi,
-            ),
-        ],
-    )?;
-    for (key, level) in [("districts", "district"), ("csps", "csp")] {
-        add(
-            key,
-            "areas",
-            &|r: &Row| r.text("level").is_ok_and(|l| l == level),
-            usize::MAX,
-            &[
-                ("area_name", "Area", Text),
-                ("offences", "Offences", Count),
-                ("population", "Residents", Count),
-                ("rate_per_1000", "Rate per 1,000 (95% CI)", RateCi),
-                ("share_pct", "Share of offences (%)", Decimal),
-            ],
-        )?;
-    }
-    let areas = Table::read(dir, "areas")?;
-    if areas.rows_where("level", "locality").next().is_some() {
-        add(
-            "localities",
-            "areas",
-            &|r: &Row| r.text("level").is_ok_and(|l| l == "locality"),
-            usize::MAX,
-            &[
-                ("area_name", "Locality", Text),
-                ("district", "District", Text),
-                ("offences", "Offences", Count),
-                ("population", "Residents", Count),
-                ("rate_per_1000", "Rate per 1,000 (95% CI)", RateCi),
-                ("share_pct", "Share of offences (%)", Decimal),
-                (
-                    "under_25_pct",
-                    &format!("Involving under-{cutoff}s (%)"),
-                    Pct,
-                ),
-            ],
-        )?;
-    }
-    add("hotspots", "lsoa_hotspots", &all, 10, &HOTSPOT_COLUMNS)?;
-    add(
-        "knife_cohort",
-        "knife",
-        &|r: &Row| r.text("breakdown").is_ok_and(|b| b == "cohort"),
-        usize::MAX,
-        &[
-            ("category", "Cohort", Text),
-            ("offences", "Offences", Count),
-            ("knife_offences", "Knife-enabled", Count),
-            ("knife_pct", "Knife-enabled (%, 95% CI)", PctCi),
-        ],
-    )?;
-    add(
-        "repeat",
-        "repeat_offending",
-        &|r: &Row| r.text("breakdown").is_ok_and(|b| b == "top_share"),
-        usize::MAX,
-        &[
-            ("population", "Population", Text),
-            ("category", "Group", Text),
-            ("persons", "Persons", Count),
-            ("events", "Events", Count),
-            ("pct_events", "Share of events (%, 95% CI)", PctCi),
-        ],
-    )?;
-    add(
-        "repeat_counts",
-        "repeat_offending",
-        &|r: &Row| r.text("breakdown").is_ok_and(|b| b == "events_per_person"),
-        usize::MAX,
-        &[
-            ("population", "Population", Text),
-            ("category", "Events per person", Text),
-            ("persons", "Persons", Count),
-            ("pct_persons", "Share of persons (%)", Pct),
-            ("events", "Events", Count),
-            ("pct_events", "Share of events (%, 95% CI)", PctCi),
-        ],
-    )?;
-    add(
-        "ambulance",
-        "ambulance",
-        &|r: &Row| r.flag("conveyed").unwrap_or(false),
-        usize::MAX,
-        &[
-            ("cohort", "Cohort", Text),
-            ("incidents", "Conveyed to A&E", Count),
-            ("cohort_incidents", "All assault incidents", Count),
-            ("pct", "Conveyed (%, 95% CI)", PctCi),
-        ],
-    )?;
-    add(
-        "svd_outcomes",
-        "svd_outcomes",
-        &all,
-        usize::MAX,
-        &[
-            ("financial_year", "Financial year", Text),
-            ("measure", "Measure", Text),
-            ("age_group", "Age group", Text),
-            ("count", "Count", Count),
-            ("rate_per_1000", "Rate per 1,000 (95% CI)", RateCi),
-        ],
-    )?;
-    if dir.join("funding.csv").is_file() {
-        let funding = Table::read(dir, "funding")?;
-        let mut columns = vec![
-            ("area", "Area", Text),
-            ("population", "Residents", Count),
-            ("crimes", "Recorded crimes", Count),
-            ("rate_per_1000", "Crimes per 1,000", Rate),
-            ("harm", "Harm (days)", Count),
-            ("harm_funding", "Harm share", Money),
-            ("rate_funding", "Rate share", Money),
-            ("population_funding", "Population share", Money),
-            ("total", "Allocation", Money),
-        ];
-        if funding
-            .rows()
-            .next()
-            .is_some_and(|r| r.text("current").is_ok())
-        {
-            columns.extend([
-                ("current", "Current", Money),
-                ("change", "Change", Money),
-                ("change_pct", "Change (%)", Pct),
-            ]);
-        }
-        add("funding", "funding", &all, usize::MAX, &columns)?;
-    }
-    add(
-        "data_quality",
-        "data_quality",
-        &all,
-        usize::MAX,
-        &[
-            ("scope", "Scope", Text),
-            ("reason", "Reason", Text),
-            ("consequence", "Consequence", Text),
-            ("rows", "Rows", Count),
-            ("total", "Out of", Count),
-            ("pct", "%", Pct),
-        ],
-    )?;
-    Ok(out)
+/// Every chart the assessment can draw.
+fn report_charts() -> Vec<&'static str> {
+    crate::charts::CHARTS
+        .iter()
+        .chain(&crate::charts::FUNDING_CHARTS)
+        .map(|c| c.0)
+        .collect()
 }

@@ -8,8 +8,9 @@ use serde::Serialize;
 use crate::charts::data::{Row, Table, TableError};
 use crate::findings::{count_text, pct_text, rate_text, ratio_text};
 
-/// How a column is shown.
-#[derive(Debug, Clone, Copy)]
+/// How a column is shown; in metadata, its snake-case name (`rate_ci`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CellFormat {
     /// Text, with underscores as spaces.
     Text,
@@ -23,13 +24,11 @@ pub enum CellFormat {
     Decimal,
     /// Pounds and pence, e.g. `£1,234.56`.
     Money,
-    /// A rate with its `lower_95`–`upper_95` limits.
+    /// A rate with its limits (`lower_95`–`upper_95` unless the column names others).
     RateCi,
-    /// A rate with its limits in the two named columns.
-    RateCiOf(&'static str, &'static str),
-    /// A percentage with its `lower_95`–`upper_95` limits.
+    /// A percentage with its limits.
     PctCi,
-    /// A ratio with its `lower_95`–`upper_95` limits.
+    /// A ratio with its limits.
     RatioCi,
     /// `true`/`false` as yes/no.
     YesNo,
@@ -41,22 +40,30 @@ pub enum CellFormat {
     SignedPct,
 }
 
-/// The columns of `lsoa_hotspots` (and `hotspots_top10`) as both documents show them.
-pub const HOTSPOT_COLUMNS: [(&str, &str, CellFormat); 9] = [
-    ("rank", "Rank", CellFormat::Text),
-    ("lsoa_code", "LSOA", CellFormat::Text),
-    ("lsoa_name", "LSOA name", CellFormat::Text),
-    ("ward_name", "Ward", CellFormat::Text),
-    ("district", "District", CellFormat::Text),
-    ("offences", "Offences", CellFormat::Count),
-    (
-        "rate_per_1000",
-        "Rate per 1,000 (95% CI)",
-        CellFormat::RateCi,
-    ),
-    ("gi_star_z", "Gi* z", CellFormat::Decimal),
-    ("hotspot", "Hot spot", CellFormat::YesNo),
-];
+/// One column of a formatted table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnView {
+    /// The result's column.
+    pub column: String,
+    /// Its heading.
+    pub heading: String,
+    /// How its cells are shown.
+    pub format: CellFormat,
+    /// The lower and upper limit columns of the `*_ci` formats.
+    pub limits: [String; 2],
+}
+
+impl ColumnView {
+    /// A column with the default limit columns `lower_95` and `upper_95`.
+    pub fn new(column: &str, heading: &str, format: CellFormat) -> ColumnView {
+        ColumnView {
+            column: column.to_owned(),
+            heading: heading.to_owned(),
+            format,
+            limits: ["lower_95".to_owned(), "upper_95".to_owned()],
+        }
+    }
+}
 
 /// A table formatted for reading.
 #[derive(Debug, Clone, Serialize)]
@@ -72,34 +79,42 @@ pub struct TableView {
 }
 
 /// Formats the rows of `table` (saved as `tables/<name>.csv`) that `filter` keeps, at most
-/// `limit` of them, as the `(column, heading, format)` list says.
+/// `limit` of them, as `columns` says.
 pub fn view(
     table: &Table,
     name: &str,
-    filter: &dyn Fn(&Row) -> bool,
+    filter: &dyn Fn(&Row) -> Result<bool, TableError>,
     limit: usize,
-    columns: &[(&str, &str, CellFormat)],
+    columns: &[ColumnView],
 ) -> Result<TableView, TableError> {
     let mut rows = Vec::new();
-    for row in table.rows().filter(|r| filter(r)).take(limit) {
+    for row in table.rows() {
+        if rows.len() >= limit {
+            break;
+        }
+        if !filter(&row)? {
+            continue;
+        }
         let mut cells = Vec::new();
-        for (column, _, format) in columns {
-            cells.push(cell(&row, column, *format)?);
+        for c in columns {
+            cells.push(cell(&row, c)?);
         }
         rows.push(cells);
     }
     Ok(TableView {
         csv: format!("tables/{name}.csv"),
-        columns: columns.iter().map(|c| c.1.to_owned()).collect(),
+        columns: columns.iter().map(|c| c.heading.clone()).collect(),
         numeric: columns
             .iter()
-            .map(|c| !matches!(c.2, CellFormat::Text))
+            .map(|c| !matches!(c.format, CellFormat::Text))
             .collect(),
         rows,
     })
 }
 
-fn cell(row: &Row, column: &str, format: CellFormat) -> Result<String, TableError> {
+fn cell(row: &Row, c: &ColumnView) -> Result<String, TableError> {
+    let column = c.column.as_str();
+    let [lower, upper] = &c.limits;
     let with_ci = |f: fn(f64) -> String, lower: &str, upper: &str| {
         let Some(v) = row.number(column)? else {
             return Ok("–".to_owned());
@@ -121,17 +136,16 @@ fn cell(row: &Row, column: &str, format: CellFormat) -> Result<String, TableErro
             f(v)
         }
     };
-    match format {
+    match c.format {
         CellFormat::Text => Ok(row.text(column)?.replace('_', " ")),
         CellFormat::Count => number(&count_text),
         CellFormat::Rate => number(&rate_text),
         CellFormat::Pct => number(&pct_text),
         CellFormat::Decimal => number(&|v| format!("{v:.2}")),
         CellFormat::Money => number(&|v| crate::funding::money((v * 100.0).round() as i64)),
-        CellFormat::RateCi => with_ci(rate_text, "lower_95", "upper_95"),
-        CellFormat::RateCiOf(lower, upper) => with_ci(rate_text, lower, upper),
-        CellFormat::PctCi => with_ci(pct_text, "lower_95", "upper_95"),
-        CellFormat::RatioCi => with_ci(ratio_text, "lower_95", "upper_95"),
+        CellFormat::RateCi => with_ci(rate_text, lower, upper),
+        CellFormat::PctCi => with_ci(pct_text, lower, upper),
+        CellFormat::RatioCi => with_ci(ratio_text, lower, upper),
         CellFormat::YesNo => Ok(match row.text(column)? {
             "true" => "yes".to_owned(),
             "false" => "no".to_owned(),
@@ -160,19 +174,21 @@ mod tests {
         .unwrap();
         let table = Table::read(&dir, "t").unwrap();
         use CellFormat::*;
+        let mut own_limits = ColumnView::new("rate", "Rate", RateCi);
+        own_limits.limits = ["now_lo".to_owned(), "now_hi".to_owned()];
         let v = view(
             &table,
             "t",
-            &|_| true,
+            &|_| Ok(true),
             usize::MAX,
             &[
-                ("area_name", "Area", Text),
-                ("offences", "Offences", Count),
-                ("change", "Change", SignedCount),
-                ("change_pct", "Change", SignedPct),
-                ("rate", "Rate", RateCi),
-                ("rate", "Rate", RateCiOf("now_lo", "now_hi")),
-                ("hot", "Hot", YesNo),
+                ColumnView::new("area_name", "Area", Text),
+                ColumnView::new("offences", "Offences", Count),
+                ColumnView::new("change", "Change", SignedCount),
+                ColumnView::new("change_pct", "Change", SignedPct),
+                ColumnView::new("rate", "Rate", RateCi),
+                own_limits,
+                ColumnView::new("hot", "Hot", YesNo),
             ],
         )
         .unwrap();

@@ -1,15 +1,4 @@
--- Funding formula inputs by area
--- One row per area of the chosen level (`csp`, `district` or `locality`, from
--- `funding_params.level`),
--- counted from the whole extract: every recorded offence, not only serious violence. Offences
--- with no LSOA, or one outside the area's lookup, belong to no area and are left out (sna
--- funding says how many), as are those in an LSOA outside every locality at level `locality`. Harm is the Crime Harm Index: the sum of `harm_days` of the offences'
--- Home Office codes (data/reference/offence_codes.csv says where each weight comes from) over
--- the harm years, which end with the period.
--- area: the area's name
--- population: residents in the period's population year
--- crimes: recorded offences committed in the period
--- harm: Crime Harm Index (days) of offences committed from funding_params.harm_start to the end of the period
+-- Funding formula inputs by area. Documentation, column tests and report placement: areas.toml
 WITH area_of AS (
     SELECT
         l.lsoa_code,

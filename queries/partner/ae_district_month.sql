@@ -1,14 +1,4 @@
--- Assault-related A&E attendances by residents, by home district, month and cohort
--- One row per cohort (all, or under the cutoff by age on arrival), district of residence and
--- month of the period, with Total month per district, Total district per month and a grand
--- total per cohort.
--- disclosure: panel=cohort rows=district columns=month counts=attendances
--- cohort: all, or under_<cutoff>
--- district: district of the patient's home LSOA, or Total
--- month: YYYY-MM, or Total
--- attendances: assault attendances (null when suppressed)
--- attendances_suppressed: true when attendances is withheld by disclosure control
--- residents: residents of the district in the cohort (period's population year)
+-- Assault-related A&E attendances by residents, by home district, month and cohort. Documentation, column tests and report placement: ae_district_month.toml
 WITH cohorts AS (
     SELECT 'all' AS cohort, 0 AS young_only
     UNION ALL

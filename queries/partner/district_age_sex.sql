@@ -1,17 +1,4 @@
--- Victims and offenders by district, 5-year age band and sex
--- Distinct persons of serious violence in the period, placed by the district, age and sex of
--- their first serious-violence offence in the period (Unknown district when its LSOA is
--- unknown). Persons with unknown age or sex U are not counted. One row per role, sex,
--- district and age band, with Total age band per district, Total district per band and a
--- grand total per role and sex.
--- disclosure: panel=role,sex rows=district columns=age_band counts=persons
--- role: victim or offender
--- sex: F or M
--- district: district, Unknown, or Total
--- age_band: 0-4 ... 90+, or Total
--- persons: distinct persons (null when suppressed)
--- persons_suppressed: true when persons is withheld by disclosure control
--- residents: residents of the district, band and sex (period's population year)
+-- Victims and offenders by district, 5-year age band and sex. Documentation, column tests and report placement: district_age_sex.toml
 WITH linked AS (
     SELECT 'victim' AS role, person_id, crime_id, committed_at, age, sex, age_band, district FROM sv_victims
     UNION ALL

@@ -1,13 +1,4 @@
--- Serious violence by district, weekday and hour of day
--- One row per district, weekday and hour (UK local clock time), with Total hour per weekday,
--- Total weekday per hour and a grand total per district.
--- disclosure: panel=district rows=weekday columns=hour counts=offences
--- district: district, or Unknown
--- weekday: Monday ... Sunday, or Total
--- hour: 0-23, or Total
--- offences: serious-violence offences in the period (null when suppressed)
--- offences_suppressed: true when offences is withheld by disclosure control
--- residents: residents of the district (period's population year)
+-- Serious violence by district, weekday and hour of day. Documentation, column tests and report placement: district_hour_weekday.toml
 WITH days AS (
     SELECT * FROM (VALUES (1, 'Monday'), (2, 'Tuesday'), (3, 'Wednesday'), (4, 'Thursday'),
         (5, 'Friday'), (6, 'Saturday'), (7, 'Sunday')) d(weekday_number, weekday)

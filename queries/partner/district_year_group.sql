@@ -1,14 +1,4 @@
--- Serious violence by district, financial year and offence group
--- One row per financial year (April to March, within the period), district and Home Office
--- offence group of the definition, with Total group per district, Total district per group
--- and a grand total per financial year.
--- disclosure: panel=financial_year rows=district columns=ho_group counts=offences
--- financial_year: e.g. 2020/21 (only the part inside the period)
--- district: district, Unknown, or Total
--- ho_group: offence group, or Total
--- offences: serious-violence offences (null when suppressed)
--- offences_suppressed: true when offences is withheld by disclosure control
--- residents: residents of the district (period's population year)
+-- Serious violence by district, financial year and offence group. Documentation, column tests and report placement: district_year_group.toml
 WITH counts AS (
     SELECT financial_year, district, ho_group, COUNT(*) AS offences FROM sv_offences GROUP BY financial_year, district, ho_group
 ),

@@ -1,16 +1,4 @@
--- Serious violence by LSOA, month and cohort
--- One row per cohort, LSOA and month of the period, with a Total month per LSOA, a Total LSOA
--- per month and a grand total per cohort. Offences with an unknown LSOA appear only in the
--- totals of the area (lsoa_code Unknown). Residents are those of the period's population year.
--- disclosure: panel=cohort rows=lsoa_code columns=month counts=offences groups=district
--- cohort: all, or under_<cutoff> (offences with at least one victim or offender under the cutoff)
--- lsoa_code: LSOA 2021 code, Unknown, or Total
--- lsoa_name: LSOA name
--- district: district of the LSOA
--- month: YYYY-MM, or Total for the whole period
--- offences: serious-violence offences (null when suppressed)
--- offences_suppressed: true when offences is withheld by disclosure control
--- residents: residents of the LSOA (all ages, or under the cutoff) in the period's population year
+-- Serious violence by LSOA, month and cohort. Documentation, column tests and report placement: lsoa_month.toml
 WITH young_crimes AS (
     SELECT crime_id FROM sv_victims v CROSS JOIN params p WHERE v.age < p.young_age_cutoff
     UNION

@@ -1,29 +1,4 @@
--- Serious violence by district: the last 12 months against the 12 months before
--- One row per district of the area, then `Unknown` (offences with no LSOA or one outside the
--- lookup) and `All districts`. The last 12 months are the dashboard's latest 12 complete months
--- (`params.period_start` to `params.period_end`); the previous 12 months are the 12 before
--- them. Current rates use the population year of the last 12 months (`params.population_year`);
--- previous rates use the year before it (or the nearest earlier year in the population table,
--- else the earliest). Offences in `Unknown` count towards `All districts` but have no rate.
--- district: local authority district, `Unknown` or `All districts`
--- current_start: first day of the last 12 months
--- current_end: last day of the last 12 months
--- previous_start: first day of the previous 12 months
--- previous_end: last day of the previous 12 months
--- offences_current: serious-violence offences in the last 12 months
--- offences_previous: serious-violence offences in the previous 12 months
--- difference: offences_current minus offences_previous
--- change_pct: 100 x (offences_current - offences_previous) / offences_previous; null when offences_previous is 0
--- population_current: residents (population year of the last 12 months)
--- population_previous: residents (population year of the previous 12 months)
--- rate_current: offences per 1,000 residents in the last 12 months
--- rate_current_lower_95: lower 95% limit of rate_current (exact Poisson under 10 offences, Byar otherwise)
--- rate_current_upper_95: upper 95% limit of rate_current
--- rate_previous: offences per 1,000 residents in the previous 12 months
--- rate_previous_lower_95: lower 95% limit of rate_previous
--- rate_previous_upper_95: upper 95% limit of rate_previous
--- rate_difference: rate_current minus rate_previous
--- caveat: `small numbers: fewer than 10 offences in a period` when either count is under 10, else empty
+-- Serious violence by district: the last 12 months against the 12 months before. Documentation, column tests and report placement: district_change.toml
 WITH bounds AS (
     SELECT
         p.period_start AS current_start,

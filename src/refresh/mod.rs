@@ -364,23 +364,31 @@ async fn build(
     let mut jobs = Vec::new();
 
     let catalog = catalog::open(&window_config, data_dir, queries, ViewMode::Cached).await?;
+    let mut window_jobs = Vec::new();
     for name in WINDOW_JOBS {
-        jobs.push(assess::run_job(&catalog.ctx, job(queries, name)?, &tables).await?);
+        window_jobs.push(job(queries, name)?);
     }
+    jobs.extend(
+        crate::jobs::run_all(&catalog.ctx, &window_jobs, &tables, &mut |_| {})
+            .await
+            .map_err(AssessError::from)?,
+    );
     let specs = spc::series_specs(config.young_age_cutoff);
     let series = spc::compute(&tables, &specs)?;
     let signals = spc::write(&tables, &series)?;
 
     // The last 12 months reuse the window catalog's whole-extract views.
     let catalog = catalog::open_for_period(&recent_config, data_dir, queries, catalog).await?;
+    let mut recent_jobs = Vec::new();
     for name in RECENT_JOBS {
-        jobs.push(assess::run_job(&catalog.ctx, job(queries, name)?, &tables).await?);
-        register_output(&catalog.ctx, &tables, name).await?;
+        recent_jobs.push(job(queries, name)?);
     }
-    for refresh_job in &queries.refresh {
-        jobs.push(assess::run_job(&catalog.ctx, refresh_job, &tables).await?);
-        register_output(&catalog.ctx, &tables, &refresh_job.name).await?;
-    }
+    recent_jobs.extend(queries.refresh.iter());
+    jobs.extend(
+        crate::jobs::run_all(&catalog.ctx, &recent_jobs, &tables, &mut |_| {})
+            .await
+            .map_err(AssessError::from)?,
+    );
     drop(catalog);
 
     let charts_dir = draft.path().join("charts");
@@ -453,7 +461,7 @@ async fn build(
             .collect(),
         tables: table_titles(queries),
     };
-    page::write(draft.path(), &page_inputs)?;
+    page::write(draft.path(), &page_inputs, queries)?;
     let manifest = Manifest {
         tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
         config,
@@ -488,17 +496,6 @@ fn job<'a>(queries: &'a QuerySet, name: &str) -> Result<&'a SqlFile, RefreshErro
         .ok_or_else(|| RefreshError::MissingJob(name.to_owned()))
 }
 
-/// Registers a job's Parquet output as a table, so later refresh jobs can read it.
-async fn register_output(
-    ctx: &SessionContext,
-    tables: &Path,
-    name: &str,
-) -> Result<(), RefreshError> {
-    let path = tables.join(format!("{name}.parquet"));
-    catalog::register_parquet(ctx, name, &path).await?;
-    Ok(())
-}
-
 /// Every table of the dashboard with its title, in page order.
 fn table_titles(queries: &QuerySet) -> Vec<(String, String)> {
     let mut out = vec![
@@ -514,11 +511,11 @@ fn table_titles(queries: &QuerySet) -> Vec<(String, String)> {
     ];
     for name in WINDOW_JOBS.iter().chain(&RECENT_JOBS) {
         if let Some(job) = queries.job(name) {
-            out.push(((*name).to_owned(), job.header().title));
+            out.push(((*name).to_owned(), job.title()));
         }
     }
     for job in &queries.refresh {
-        out.push((job.name.clone(), job.header().title));
+        out.push((job.name.clone(), job.title()));
     }
     out
 }

@@ -10,9 +10,10 @@ use serde::Serialize;
 
 use super::spc::Signal;
 use crate::charts::ChartRecord;
-use crate::charts::data::{Table, TableError};
+use crate::charts::data::TableError;
+use crate::layout::{self, Document, LayoutError, Placed};
 use crate::output::{OutputError, write_text};
-use crate::table_view::{CellFormat, HOTSPOT_COLUMNS, TableView, view};
+use crate::queries::QuerySet;
 
 const TEMPLATE: &str = include_str!("../../templates/dashboard.html.j2");
 
@@ -28,28 +29,10 @@ pub enum PageError {
     /// The page could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The metadata placed a table wrongly.
+    #[error(transparent)]
+    Layout(#[from] Box<LayoutError>),
 }
-
-/// The columns of `district_change` as the page shows them.
-const DISTRICT_COLUMNS: [(&str, &str, CellFormat); 9] = [
-    ("district", "District", CellFormat::Text),
-    ("offences_previous", "Previous 12 months", CellFormat::Count),
-    ("offences_current", "Last 12 months", CellFormat::Count),
-    ("difference", "Difference", CellFormat::SignedCount),
-    ("change_pct", "Change", CellFormat::SignedPct),
-    (
-        "rate_previous",
-        "Rate per 1,000 before (95% CI)",
-        CellFormat::RateCiOf("rate_previous_lower_95", "rate_previous_upper_95"),
-    ),
-    (
-        "rate_current",
-        "Rate per 1,000 now (95% CI)",
-        CellFormat::RateCiOf("rate_current_lower_95", "rate_current_upper_95"),
-    ),
-    ("rate_difference", "Rate difference", CellFormat::SignedRate),
-    ("caveat", "Caveat", CellFormat::Text),
-];
 
 /// What the page says besides the tables.
 #[derive(Debug, Clone, Serialize)]
@@ -114,41 +97,31 @@ impl SignalView {
 #[derive(Debug, Serialize)]
 struct Context<'a> {
     page: &'a PageInputs,
-    districts: TableView,
-    hotspots: TableView,
 }
 
 /// Writes `dir/index.html` from the tables in `dir/tables`.
-pub fn write(dir: &Path, inputs: &PageInputs) -> Result<(), PageError> {
+pub fn write(dir: &Path, inputs: &PageInputs, queries: &QuerySet) -> Result<(), PageError> {
     let tables = dir.join("tables");
-    let all = |_: &crate::charts::data::Row| true;
-    let districts = view(
-        &Table::read(&tables, "district_change")?,
-        "district_change",
-        &all,
-        usize::MAX,
-        &DISTRICT_COLUMNS,
-    )?;
-    let hotspots = view(
-        &Table::read(&tables, "hotspots_top10")?,
-        "hotspots_top10",
-        &all,
-        usize::MAX,
-        &HOTSPOT_COLUMNS,
-    )?;
-    let context = Context {
-        page: inputs,
-        districts,
-        hotspots,
-    };
+    let context = Context { page: inputs };
+    let layout = layout::lay_out(
+        Document::Dashboard,
+        queries.refresh.iter(),
+        &tables,
+        &minijinja::Value::from(minijinja::value::Serde(inputs)),
+        &inputs.charts,
+        &[],
+    )
+    .map_err(Box::new)?;
     let mut env =
         crate::report::environment().map_err(|e| PageError::Template(format!("{e:#}")))?;
+    let placed = Placed::register(&mut env, layout, false);
     env.add_template("dashboard.html", TEMPLATE)
         .map_err(|e| PageError::Template(format!("{e:#}")))?;
     let html = env
         .get_template("dashboard.html")
         .and_then(|t| t.render(minijinja::value::Serde(&context)))
         .map_err(|e| PageError::Template(format!("{e:#}")))?;
+    placed.check(Document::Dashboard).map_err(Box::new)?;
     write_text(&dir.join("index.html"), &html)?;
     Ok(())
 }

@@ -1,8 +1,4 @@
--- Distinct victims and offenders and residents by role, 5-year age band and sex (F, M)
--- Every band and sex appears for both roles, with zero persons where there are none. Persons
--- are placed by their age and sex on their first serious-violence offence in the period;
--- unknown age and sex U are left out.
--- cache: yes
+-- Distinct victims and offenders and residents by role, 5-year age band and sex (F, M). Documentation, column tests and report placement: persons_by_age_sex.toml
 CREATE VIEW persons_by_age_sex AS
 WITH roles AS (
     SELECT 'victim' AS role UNION ALL SELECT 'offender'

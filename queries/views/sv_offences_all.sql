@@ -1,9 +1,4 @@
--- Offences meeting the serious-violence definition, at any date in the extract
--- The definition's offence groups, public-place and domestic-abuse rules, without the period
--- filter (year-on-year comparisons reach back before the period). Area columns come from the
--- LSOA lookup; an offence with a null LSOA or one outside the area is kept with district,
--- csp and ward `Unknown`.
--- cache: yes
+-- Offences meeting the serious-violence definition, at any date in the extract. Documentation, column tests and report placement: sv_offences_all.toml
 CREATE VIEW sv_offences_all AS
 SELECT
     o.crime_id,

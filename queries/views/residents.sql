@@ -1,7 +1,4 @@
--- Residents of the area for the period
--- Population rows of LSOAs in the lookup for the population year of the period
--- (`params.population_year`: the year containing the period's mid-point, else the latest
--- earlier year, else the earliest), with area, 5-year age band and cohort.
+-- Residents of the area for the period. Documentation, column tests and report placement: residents.toml
 CREATE VIEW residents AS
 SELECT
     pop.lsoa_code,

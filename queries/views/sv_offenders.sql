@@ -1,8 +1,4 @@
--- Offenders (including suspects) of serious-violence offences in the period
--- One row per person per offence (a person named twice on one offence counts once), with their
--- age and sex on that offence, 5-year age band and cohort (`under_<cutoff>`,
--- `<cutoff>_plus`, or null when the age is unknown).
--- cache: yes
+-- Offenders (including suspects) of serious-violence offences in the period. Documentation, column tests and report placement: sv_offenders.toml
 CREATE VIEW sv_offenders AS
 SELECT DISTINCT
     s.crime_id,

@@ -1,8 +1,4 @@
--- Assault-related A&E attendances by residents of the area, at any date
--- Attendances with `assault` whose patient lives in an LSOA of the lookup (non-residents and
--- unknown home LSOAs are left out of resident rates), with month, financial year, age band
--- and cohort (by the patient's age on arrival; null when unknown).
--- cache: yes
+-- Assault-related A&E attendances by residents of the area, at any date. Documentation, column tests and report placement: ae_assaults.toml
 CREATE VIEW ae_assaults AS
 SELECT
     a.attendance_id,
