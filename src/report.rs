@@ -195,23 +195,22 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
     let headline = Table::read(&tables_dir, "headline")?;
     let hotspots = Table::read(&tables_dir, "lsoa_hotspots")?;
     let year_on_year = Table::read(&tables_dir, "year_on_year")?;
-    let mut findings = findings::key_findings(
-        &headline,
-        Some(&hotspots),
-        Some(&year_on_year),
-        inputs.config.young_age_cutoff,
-    )?;
-    if let Some(comparison) = &inputs.comparison {
-        findings.push(comparison.summary());
-    }
-    if tables_dir.join("deprivation.csv").is_file() {
-        let deprivation = Table::read(&tables_dir, "deprivation")?;
-        findings.extend(findings::deprivation(&deprivation)?);
-    }
-    if tables_dir.join("victim_offender_overlap.csv").is_file() {
-        let overlap = Table::read(&tables_dir, "victim_offender_overlap")?;
-        findings.extend(findings::overlap(&overlap)?);
-    }
+    let optional = |name: &str| {
+        let present = tables_dir.join(format!("{name}.csv")).is_file();
+        present.then(|| Table::read(&tables_dir, name)).transpose()
+    };
+    let (deprivation, overlap) = (
+        optional("deprivation")?,
+        optional("victim_offender_overlap")?,
+    );
+    let findings = findings::key_findings(&findings::Sources {
+        hotspots: Some(&hotspots),
+        year_on_year: Some(&year_on_year),
+        deprivation: deprivation.as_ref(),
+        overlap: overlap.as_ref(),
+        comparison: inputs.comparison.as_ref().map(|c| c.summary()),
+        ..findings::Sources::new(&headline, inputs.config.young_age_cutoff)
+    })?;
     let context = Context {
         title: inputs.config.title.clone(),
         period: inputs.config.period_words(),
