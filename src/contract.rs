@@ -5,8 +5,9 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Schema};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// The kind of a column: the contract accepts any Arrow type of that kind.
@@ -37,6 +38,18 @@ impl Kind {
             Kind::Timestamp => matches!(data_type, Timestamp(_, None)),
             Kind::Date => matches!(data_type, Date32 | Date64),
             Kind::Boolean => matches!(data_type, Boolean),
+        }
+    }
+
+    /// The one Arrow type written for a column of this kind (by `sna generate`): Utf8, Int32,
+    /// Timestamp in seconds with no time zone, Date32 or Boolean.
+    pub fn written_type(self) -> DataType {
+        match self {
+            Kind::String => DataType::Utf8,
+            Kind::Integer => DataType::Int32,
+            Kind::Timestamp => DataType::Timestamp(TimeUnit::Second, None),
+            Kind::Date => DataType::Date32,
+            Kind::Boolean => DataType::Boolean,
         }
     }
 
@@ -87,6 +100,17 @@ impl TableSpec {
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The Arrow schema a file of this table is written with: every column in contract order,
+    /// of its kind's written type, nullable unless required.
+    pub fn arrow_schema(&self) -> SchemaRef {
+        let fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|c| Field::new(c.name, c.kind.written_type(), !c.required))
+            .collect();
+        Arc::new(Schema::new(fields))
     }
 }
 
@@ -441,7 +465,6 @@ fn check_schema(path: &Path, spec: &TableSpec, schema: &Schema) -> Result<(), Co
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::datatypes::TimeUnit;
 
     #[test]
     fn kinds_accept_any_type_of_the_kind() {
@@ -462,6 +485,32 @@ mod tests {
                 let column = spec.column(key).expect("key column in spec");
                 assert!(column.required, "{}.{key}", spec.name);
             }
+        }
+    }
+
+    #[test]
+    fn every_written_schema_passes_the_contract_checks() {
+        for spec in TABLES {
+            let schema = spec.arrow_schema();
+            assert_eq!(schema.fields().len(), spec.columns.len(), "{}", spec.name);
+            for (field, column) in schema.fields().iter().zip(spec.columns) {
+                assert_eq!(field.name(), column.name, "{}", spec.name);
+                assert!(
+                    column.kind.accepts(field.data_type()),
+                    "{}.{}",
+                    spec.name,
+                    column.name
+                );
+                assert_eq!(
+                    field.is_nullable(),
+                    !column.required,
+                    "{}.{}",
+                    spec.name,
+                    column.name
+                );
+            }
+            let path = Path::new(spec.name);
+            check_schema(path, spec, &schema).expect("written schema meets the contract");
         }
     }
 }

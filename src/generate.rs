@@ -14,7 +14,7 @@ use std::sync::Arc;
 use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Int32Array, RecordBatch, StringArray, TimestampSecondArray,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::SchemaRef;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -24,6 +24,7 @@ use rand::distr::weighted::WeightedIndex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::contract::{self, TableSpec};
 use crate::reference;
 use crate::staging::{OutputKind, Staging, StagingError};
 
@@ -1412,8 +1413,10 @@ struct Sink {
 }
 
 impl Sink {
-    fn create(path: PathBuf, fields: Vec<Field>) -> Result<Sink, GenerateError> {
-        let schema = Arc::new(Schema::new(fields));
+    /// A writer of `spec`'s file in `dir`, with the schema the contract gives it.
+    fn create(dir: &Path, spec: &TableSpec) -> Result<Sink, GenerateError> {
+        let path = dir.join(spec.file_name());
+        let schema = spec.arrow_schema();
         let error = |e: &dyn std::fmt::Display| GenerateError::Write {
             path: path.clone(),
             detail: e.to_string(),
@@ -1477,75 +1480,12 @@ struct Writers {
 
 impl Writers {
     fn create(dir: &Path) -> Result<Writers, GenerateError> {
-        let text = |n: &str, null: bool| Field::new(n, DataType::Utf8, null);
-        let time = |n: &str| Field::new(n, DataType::Timestamp(TimeUnit::Second, None), false);
-        let flag = |n: &str| Field::new(n, DataType::Boolean, false);
-        let int = |n: &str, null: bool| Field::new(n, DataType::Int32, null);
         Ok(Writers {
-            offences: Sink::create(
-                dir.join("offences.parquet"),
-                vec![
-                    text("crime_id", false),
-                    text("offence_code", false),
-                    time("committed_at"),
-                    Field::new("recorded_date", DataType::Date32, true),
-                    text("lsoa_code", true),
-                    text("location_type", false),
-                    flag("domestic"),
-                    flag("knife"),
-                    flag("nte"),
-                    int("easting", true),
-                    int("northing", true),
-                ],
-            )?,
-            persons: Sink::create(
-                dir.join("persons.parquet"),
-                vec![
-                    text("crime_id", false),
-                    text("person_id", false),
-                    text("role", false),
-                    int("age", true),
-                    text("sex", false),
-                    text("home_lsoa", true),
-                ],
-            )?,
-            ae: Sink::create(
-                dir.join("ae_attendances.parquet"),
-                vec![
-                    text("attendance_id", false),
-                    text("patient_id", false),
-                    time("arrived_at"),
-                    int("age", true),
-                    text("sex", false),
-                    text("home_lsoa", true),
-                    text("site", false),
-                    flag("assault"),
-                    text("weapon", false),
-                    flag("admitted"),
-                ],
-            )?,
-            ambulance: Sink::create(
-                dir.join("ambulance.parquet"),
-                vec![
-                    text("incident_id", false),
-                    time("called_at"),
-                    int("age", true),
-                    text("sex", false),
-                    text("lsoa_code", true),
-                    flag("assault"),
-                    flag("conveyed"),
-                ],
-            )?,
-            population: Sink::create(
-                dir.join("population.parquet"),
-                vec![
-                    int("year", false),
-                    text("lsoa_code", false),
-                    text("sex", false),
-                    int("age", false),
-                    int("population", false),
-                ],
-            )?,
+            offences: Sink::create(dir, &contract::OFFENCES)?,
+            persons: Sink::create(dir, &contract::PERSONS)?,
+            ae: Sink::create(dir, &contract::AE_ATTENDANCES)?,
+            ambulance: Sink::create(dir, &contract::AMBULANCE)?,
+            population: Sink::create(dir, &contract::POPULATION)?,
         })
     }
 
@@ -1607,5 +1547,34 @@ mod tests {
             .filter(|_| ring.draw(&mut rng).is_some_and(|p| p.id == 1))
             .count();
         assert!((650..850).contains(&ones), "{ones}");
+    }
+
+    #[test]
+    fn every_file_has_exactly_the_contract_columns() {
+        let temp = tempfile::tempdir().unwrap();
+        let opts = GenerateOptions {
+            out: temp.path().join("extract"),
+            scale: 0.01,
+            start: NaiveDate::from_ymd_opt(2023, 4, 1).unwrap(),
+            end: NaiveDate::from_ymd_opt(2023, 4, 30).unwrap(),
+            ..GenerateOptions::default()
+        };
+        generate(&opts).unwrap();
+        let files = contract::check_extract(&opts.out).unwrap();
+        assert_eq!(files.len(), contract::TABLES.len());
+        for file in files {
+            let reader = File::open(&file.path).unwrap();
+            let builder =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(reader)
+                    .unwrap();
+            let written: Vec<&str> = builder
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
+            let listed: Vec<&str> = file.spec.columns.iter().map(|c| c.name).collect();
+            assert_eq!(written, listed, "{}", file.path.display());
+        }
     }
 }
