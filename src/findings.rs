@@ -82,6 +82,33 @@ impl<'a> Sources<'a> {
     }
 }
 
+/// The key findings of a bundle's result tables in `tables_dir`: `headline`, with
+/// `lsoa_hotspots`, `year_on_year`, `deprivation` and `victim_offender_overlap` where the run
+/// wrote them, and the comparison sentence of `--compare`.
+pub fn of_bundle(
+    tables_dir: &std::path::Path,
+    cutoff: u32,
+    comparison: Option<String>,
+) -> Result<Vec<String>, FindingsError> {
+    let optional = |name: &str| {
+        let present = tables_dir.join(format!("{name}.csv")).is_file();
+        present.then(|| Table::read(tables_dir, name)).transpose()
+    };
+    let headline = Table::read(tables_dir, "headline")?;
+    let hotspots = optional("lsoa_hotspots")?;
+    let year_on_year = optional("year_on_year")?;
+    let deprivation = optional("deprivation")?;
+    let overlap = optional("victim_offender_overlap")?;
+    key_findings(&Sources {
+        hotspots: hotspots.as_ref(),
+        year_on_year: year_on_year.as_ref(),
+        deprivation: deprivation.as_ref(),
+        overlap: overlap.as_ref(),
+        comparison,
+        ..Sources::new(&headline, cutoff)
+    })
+}
+
 /// Sentences for the key findings, in the order the template gives, one per finding. A
 /// finding whose macro gives nothing (a null measure: too few data) is left out.
 pub fn key_findings(sources: &Sources<'_>) -> Result<Vec<String>, FindingsError> {

@@ -50,6 +50,33 @@ pub struct Metadata {
     /// Where the result appears in the dashboard (`refresh/` jobs).
     #[serde(default)]
     pub dashboard: Vec<Placement>,
+    /// Rows of the result that define terms for the report's Methods section.
+    #[serde(default)]
+    pub glossary: Option<Glossary>,
+    /// Jobs of the assessment the dashboard also runs, and over which months.
+    #[serde(default)]
+    pub refresh: Option<RefreshPeriod>,
+}
+
+/// The months over which `sna refresh` runs an assessment job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshPeriod {
+    /// The dashboard's whole window (the SPC trends).
+    Window,
+    /// The last 12 complete months (before the jobs of `queries/refresh/`, which may read it).
+    #[serde(rename = "last_12_months")]
+    Last12Months,
+}
+
+/// The columns of a result holding terms and their definitions.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Glossary {
+    /// The column of the term.
+    pub term: String,
+    /// The column of its definition.
+    pub definition: String,
 }
 
 /// One column of a result.

@@ -192,25 +192,11 @@ struct Context {
 /// Writes `index.html` and `summary.md` into `dir` (the staged bundle).
 pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportError> {
     let tables_dir = dir.join("tables");
-    let headline = Table::read(&tables_dir, "headline")?;
-    let hotspots = Table::read(&tables_dir, "lsoa_hotspots")?;
-    let year_on_year = Table::read(&tables_dir, "year_on_year")?;
-    let optional = |name: &str| {
-        let present = tables_dir.join(format!("{name}.csv")).is_file();
-        present.then(|| Table::read(&tables_dir, name)).transpose()
-    };
-    let (deprivation, overlap) = (
-        optional("deprivation")?,
-        optional("victim_offender_overlap")?,
-    );
-    let findings = findings::key_findings(&findings::Sources {
-        hotspots: Some(&hotspots),
-        year_on_year: Some(&year_on_year),
-        deprivation: deprivation.as_ref(),
-        overlap: overlap.as_ref(),
-        comparison: inputs.comparison.as_ref().map(|c| c.summary()),
-        ..findings::Sources::new(&headline, inputs.config.young_age_cutoff)
-    })?;
+    let findings = findings::of_bundle(
+        &tables_dir,
+        inputs.config.young_age_cutoff,
+        inputs.comparison.as_ref().map(|c| c.summary()),
+    )?;
     let context = Context {
         title: inputs.config.title.clone(),
         period: inputs.config.period_words(),
@@ -232,15 +218,7 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
             .collect(),
         funding: inputs.funding.clone(),
         comparison: inputs.comparison.as_ref().map(comparison_view),
-        methods: headline
-            .rows()
-            .map(|r| {
-                Ok(Method {
-                    label: r.text("label")?.to_owned(),
-                    definition: r.text("definition")?.to_owned(),
-                })
-            })
-            .collect::<Result<_, TableError>>()?,
+        methods: methods(inputs.queries, &tables_dir)?,
     };
     let template_error = |name: &str, e: minijinja::Error| ReportError::Template {
         name: name.to_owned(),
@@ -275,6 +253,24 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         }
     }
     Ok(findings)
+}
+
+/// The terms the jobs' results define (`glossary` in their metadata), in job order.
+fn methods(queries: &QuerySet, tables_dir: &Path) -> Result<Vec<Method>, ReportError> {
+    let mut out = Vec::new();
+    for job in &queries.jobs {
+        let Some(glossary) = &job.meta.glossary else {
+            continue;
+        };
+        let table = Table::read(tables_dir, &job.name)?;
+        for row in table.rows() {
+            out.push(Method {
+                label: row.text(&glossary.term)?.to_owned(),
+                definition: row.text(&glossary.definition)?.to_owned(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Every chart the assessment can draw.

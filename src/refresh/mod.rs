@@ -40,6 +40,7 @@ use crate::assess::{self, AssessError, JobResult};
 use crate::catalog::{self, CatalogError, ViewMode};
 use crate::charts::{self, ChartError, ChartRecord};
 use crate::config::Config;
+use crate::metadata::RefreshPeriod;
 use crate::output::{OutputError, create_dir, write_json};
 use crate::queries::{QuerySet, SqlFile};
 use crate::validate;
@@ -56,13 +57,14 @@ pub const EXIT_USAGE: u8 = 2;
 /// Default number of months in the window.
 pub const DEFAULT_MONTHS: u32 = 36;
 
-/// The assessment's jobs run over the whole window.
-const WINDOW_JOBS: [&str; 2] = ["trend_monthly", "trend_ae_monthly"];
-/// The assessment's jobs run over the last 12 months (before `queries/refresh/`).
-const RECENT_JOBS: [&str; 3] = ["time_profile", "hour_profile", "lsoa_hotspots"];
-
-/// The dashboard's own jobs in `queries/refresh/` (others there run too).
-const REFRESH_JOBS: [&str; 2] = ["district_change", "hotspots_top10"];
+/// The assessment's jobs whose metadata says `refresh = "<period>"`.
+fn jobs_over(queries: &QuerySet, period: RefreshPeriod) -> Vec<&SqlFile> {
+    queries
+        .jobs
+        .iter()
+        .filter(|j| j.meta.refresh == Some(period))
+        .collect()
+}
 
 /// Errors of a refresh.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +84,9 @@ pub enum RefreshError {
     )]
     NoCompleteMonth(PathBuf),
     /// A job the dashboard needs is missing from `queries/`.
-    #[error("queries/{0}.sql is missing; the dashboard needs it")]
+    #[error(
+        "queries/{0}.sql with `refresh = \"window\"` in its metadata is missing; the dashboard's control charts need it"
+    )]
     MissingJob(String),
     /// A query to find the data's dates failed.
     #[error("finding the dates of {table}: {source}")]
@@ -337,12 +341,11 @@ async fn build(
     versions: &Versions,
 ) -> Result<Done, RefreshError> {
     let data_dir = config.data_dir.as_path();
-    for name in WINDOW_JOBS.iter().chain(&RECENT_JOBS) {
-        job(queries, name)?;
-    }
-    for name in REFRESH_JOBS {
-        if !queries.refresh.iter().any(|j| j.name == name) {
-            return Err(RefreshError::MissingJob(format!("refresh/{name}")));
+    let window_jobs = jobs_over(queries, RefreshPeriod::Window);
+    let specs = spc::series_specs(config.young_age_cutoff);
+    for spec in &specs {
+        if !window_jobs.iter().any(|j| j.name == spec.table) {
+            return Err(RefreshError::MissingJob(spec.table.to_owned()));
         }
     }
     let sources = find_sources(config).await?;
@@ -364,25 +367,17 @@ async fn build(
     let mut jobs = Vec::new();
 
     let catalog = catalog::open(&window_config, data_dir, queries, ViewMode::Cached).await?;
-    let mut window_jobs = Vec::new();
-    for name in WINDOW_JOBS {
-        window_jobs.push(job(queries, name)?);
-    }
     jobs.extend(
         crate::jobs::run_all(&catalog.ctx, &window_jobs, &tables, &mut |_| {})
             .await
             .map_err(AssessError::from)?,
     );
-    let specs = spc::series_specs(config.young_age_cutoff);
     let series = spc::compute(&tables, &specs)?;
     let signals = spc::write(&tables, &series)?;
 
     // The last 12 months reuse the window catalog's whole-extract views.
     let catalog = catalog::open_for_period(&recent_config, data_dir, queries, catalog).await?;
-    let mut recent_jobs = Vec::new();
-    for name in RECENT_JOBS {
-        recent_jobs.push(job(queries, name)?);
-    }
+    let mut recent_jobs = jobs_over(queries, RefreshPeriod::Last12Months);
     recent_jobs.extend(queries.refresh.iter());
     jobs.extend(
         crate::jobs::run_all(&catalog.ctx, &recent_jobs, &tables, &mut |_| {})
@@ -490,12 +485,6 @@ async fn build(
     })
 }
 
-fn job<'a>(queries: &'a QuerySet, name: &str) -> Result<&'a SqlFile, RefreshError> {
-    queries
-        .job(name)
-        .ok_or_else(|| RefreshError::MissingJob(name.to_owned()))
-}
-
 /// Every table of the dashboard with its title, in page order.
 fn table_titles(queries: &QuerySet) -> Vec<(String, String)> {
     let mut out = vec![
@@ -509,10 +498,11 @@ fn table_titles(queries: &QuerySet) -> Vec<(String, String)> {
             "each signal: series, rule, months and what happened".to_owned(),
         ),
     ];
-    for name in WINDOW_JOBS.iter().chain(&RECENT_JOBS) {
-        if let Some(job) = queries.job(name) {
-            out.push(((*name).to_owned(), job.title()));
-        }
+    for job in jobs_over(queries, RefreshPeriod::Window)
+        .into_iter()
+        .chain(jobs_over(queries, RefreshPeriod::Last12Months))
+    {
+        out.push((job.name.clone(), job.title()));
     }
     for job in &queries.refresh {
         out.push((job.name.clone(), job.title()));
