@@ -22,11 +22,13 @@ use crate::queries::QuerySet;
 const REPORT_TEMPLATE: &str = include_str!("../templates/report.html.j2");
 const SUMMARY_TEMPLATE: &str = include_str!("../templates/summary.md.j2");
 const MACROS_TEMPLATE: &str = include_str!("../templates/macros.html.j2");
+const BASE_TEMPLATE: &str = include_str!("../templates/base.html.j2");
 
-/// A template environment holding `macros.html` (the `figure` and `table` macros shared by
-/// the report and the dashboard), for a document template to import from.
+/// A template environment holding `base.html` (the page and style sheet both documents
+/// extend) and `macros.html` (the `figure`, `table` and `items` macros they share).
 pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
+    env.add_template("base.html", BASE_TEMPLATE)?;
     env.add_template("macros.html", MACROS_TEMPLATE)?;
     Ok(env)
 }
