@@ -253,7 +253,7 @@ pub async fn run(
     report::write(staging.path(), &report_inputs)?;
     let mut manifest = Manifest {
         kind: OutputKind::Bundle.marker(),
-        tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
+        tool: crate::readable::tool(),
         config: config.clone(),
         config_file: config_file.map(|p| p.display().to_string()),
         population_year: catalog.population_year,

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray};
 use serde::Serialize;
 
-use crate::charts::data::{Table, TableError};
 use crate::config::Config;
+use crate::results::{Table, TableError};
 
 /// Errors in reading the earlier bundle.
 #[derive(Debug, thiserror::Error)]

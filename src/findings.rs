@@ -16,7 +16,8 @@ use minijinja::value::{Object, Serde, Value};
 use minijinja::{Environment, context};
 use serde::Serialize;
 
-use crate::charts::data::{Table, TableError};
+use crate::readable::{count_text, pct_text, rate_text, ratio_text};
+use crate::results::{Table, TableError};
 
 /// The findings template, compiled in.
 const FINDINGS_TEMPLATE: &str = include_str!("../templates/findings.j2");
@@ -385,39 +386,6 @@ fn overlap(table: &Table) -> Result<Option<Overlap>, TableError> {
         victim_pct,
         offender_pct,
     }))
-}
-
-/// A percentage for reading: one decimal place, two under 1.
-pub fn pct_text(v: f64) -> String {
-    if v.abs() < 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-/// A rate per 1,000: two decimal places, three significant figures under 0.1.
-pub fn rate_text(v: f64) -> String {
-    if v != 0.0 && v.abs() < 0.1 {
-        let decimals = (2 - v.abs().log10().floor() as i32).max(0) as usize;
-        format!("{v:.decimals$}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-/// A rate ratio: one decimal place, two under 1.
-pub fn ratio_text(v: f64) -> String {
-    if v.abs() < 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-/// A count with thousands separators.
-pub fn count_text(v: f64) -> String {
-    crate::charts::thousands(v)
 }
 
 #[cfg(test)]

@@ -15,9 +15,9 @@ use minijinja::{Environment, Value};
 use serde::Serialize;
 
 use crate::charts::ChartRecord;
-use crate::charts::data::{Row, Table, TableError};
 use crate::metadata::{Column, PlacedColumn, Placement};
 use crate::queries::SqlFile;
+use crate::results::{Row, Table, TableError};
 use crate::table_view::{CellFormat, ColumnView, TableView, view};
 
 /// Which document a layout is for.

@@ -191,7 +191,7 @@ pub async fn export(
     }
     let mut manifest = PackManifest {
         kind: OutputKind::PartnerPack.marker(),
-        tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
+        tool: crate::readable::tool(),
         title: config.title.clone(),
         period_start: config.start.to_string(),
         period_end: config.end.to_string(),

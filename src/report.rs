@@ -12,12 +12,13 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use crate::charts::ChartRecord;
-use crate::charts::data::{Table, TableError};
 use crate::config::Config;
 use crate::findings;
 use crate::layout::{self, Document, LayoutError, Placed};
 use crate::output::{OutputError, write_text};
 use crate::queries::QuerySet;
+use crate::readable::short;
+use crate::results::{Table, TableError};
 
 const REPORT_TEMPLATE: &str = include_str!("../templates/report.html.j2");
 const SUMMARY_TEMPLATE: &str = include_str!("../templates/summary.md.j2");
@@ -143,19 +144,6 @@ fn comparison_view(c: &crate::compare::Comparison) -> ComparisonView {
     }
 }
 
-/// A number rounded for reading: whole numbers as counts, others to three significant figures.
-fn short(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        findings::count_text(v)
-    } else if v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
 /// The words of the report's funding section.
 #[derive(Debug, Clone, Serialize)]
 pub struct FundingText {
@@ -205,7 +193,7 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         start: inputs.config.start.to_string(),
         end: inputs.config.end.to_string(),
         generated_at: inputs.generated_at.clone(),
-        tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
+        tool: crate::readable::tool(),
         definition: inputs.config.serious_violence.describe(),
         cutoff: inputs.config.young_age_cutoff,
         population_year: inputs.population_year,

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::charts::data::{Row, Table, TableError};
-use crate::findings::{count_text, pct_text, rate_text, ratio_text};
+use crate::readable::{count_text, pct_text, rate_text, ratio_text};
+use crate::results::{Row, Table, TableError};
 
 /// How a column is shown; in metadata, its snake-case name (`rate_ci`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -142,7 +142,7 @@ fn cell(row: &Row, c: &ColumnView) -> Result<String, TableError> {
         CellFormat::Rate => number(&rate_text),
         CellFormat::Pct => number(&pct_text),
         CellFormat::Decimal => number(&|v| format!("{v:.2}")),
-        CellFormat::Money => number(&|v| crate::funding::money((v * 100.0).round() as i64)),
+        CellFormat::Money => number(&|v| crate::readable::money((v * 100.0).round() as i64)),
         CellFormat::RateCi => with_ci(rate_text, lower, upper),
         CellFormat::PctCi => with_ci(pct_text, lower, upper),
         CellFormat::RatioCi => with_ci(ratio_text, lower, upper),

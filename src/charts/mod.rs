@@ -7,7 +7,6 @@
 //! both formats, so the SVG and PNG always agree; SVGs are byte-identical for the same tables.
 //! A chart whose data are empty is not drawn: [`render_all`] reports it as skipped, with why.
 
-pub mod data;
 mod deprivation;
 pub mod frame;
 mod funding;
@@ -17,7 +16,7 @@ mod people;
 mod places;
 mod spc;
 pub mod style;
-pub use offences::thousands;
+pub use crate::readable::thousands;
 mod time;
 mod trend;
 
@@ -28,9 +27,9 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use self::data::{Table, TableError};
 use self::frame::Frame;
 use self::style::{GREY, INK, size};
+use crate::results::{Table, TableError};
 
 /// Width of every chart in pixels: readable at 900 px without scaling.
 pub const WIDTH: u32 = 900;

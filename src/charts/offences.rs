@@ -209,7 +209,11 @@ impl OffenceMix {
                 color.filled(),
             )])?;
             chart.draw_series([Text::new(
-                format!(" {} ({:.1}%)", thousands(bar.offences), bar.pct),
+                format!(
+                    " {} ({:.1}%)",
+                    crate::readable::thousands(bar.offences),
+                    bar.pct
+                ),
                 (bar.offences + top * 0.005, y),
                 label.clone().pos(Pos::new(HPos::Left, VPos::Center)),
             )])?;
@@ -286,32 +290,5 @@ impl Concentration {
             )])?;
         }
         Ok(())
-    }
-}
-
-/// A count with thousands separators.
-pub fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if value < 0.0 { format!("-{out}") } else { out }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0.0), "0");
-        assert_eq!(thousands(999.0), "999");
-        assert_eq!(thousands(1234.0), "1,234");
-        assert_eq!(thousands(1234567.0), "1,234,567");
-        assert_eq!(thousands(-1234.0), "-1,234");
     }
 }

@@ -6,10 +6,10 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::data::Table;
 use super::frame::{Frame, LegendEntry, Mark, Marker, draw_marker};
 use super::style::{self, BLUE, GREY, INK, VERMILLION, size};
 use super::{ChartError, DrawResult, Figure, Inputs, Plot, axis_mesh, category_label};
+use crate::results::Table;
 
 /// Title of `districts`.
 pub const DISTRICTS_TITLE: &str = "Serious violence per 1,000 residents, by district";
@@ -66,7 +66,7 @@ fn headline(inputs: &Inputs, measure: &str) -> Result<Option<f64>, ChartError> {
     Ok(value.transpose()?.flatten())
 }
 
-fn estimate(row: &super::data::Row, value: &str) -> Result<Estimate, ChartError> {
+fn estimate(row: &crate::results::Row, value: &str) -> Result<Estimate, ChartError> {
     Ok(Estimate {
         value: row.count(value)?,
         lower: row.count("lower_95")?,

@@ -6,10 +6,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::data::Table;
 use super::frame::{LegendEntry, Mark, Marker, draw_marker};
 use super::style::{self, BLUE, GREY, LIGHT, VERMILLION, size};
 use super::{ChartError, DrawResult, Inputs, axis_mesh, month_label, month_ticks};
+use crate::results::Table;
 
 /// England's national lockdowns (stay-at-home rules), first and last day. Source: Institute
 /// for Government, "Timeline of UK government coronavirus lockdowns and restrictions"; the

@@ -359,7 +359,7 @@ impl RunAllocation {
         format!(
             "Pot {} split by crime harm (Crime Harm Index days, {} to {}), crime rate (recorded \
              crimes per 1,000 residents, {} to {}) and population, weighted {}.",
-            super::money(self.allocation.pot_pence),
+            crate::readable::money(self.allocation.pot_pence),
             self.window.harm_start,
             self.window.end,
             self.window.start,

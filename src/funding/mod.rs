@@ -513,16 +513,7 @@ impl Allocation {
     }
 }
 
-/// Pence as `£1,234.56`.
-pub fn money(pence: i64) -> String {
-    let sign = if pence < 0 { "-" } else { "" };
-    let pence = pence.unsigned_abs();
-    format!(
-        "{sign}£{}.{:02}",
-        crate::findings::count_text((pence / 100) as f64),
-        pence % 100
-    )
-}
+use crate::readable::money;
 
 /// The allocation and, with `sensitivity`, its sensitivity columns and (given the previous
 /// year's inputs) the previous year's totals.

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Allocation, COMPONENTS, money};
+use super::{Allocation, COMPONENTS};
+use crate::readable::money;
 
 /// The funding table's entry in the bundle's `tables/README.md`.
 pub const TABLE_README: &str = "## funding
@@ -280,7 +281,7 @@ pub fn table(allocation: &Allocation, extras: &Extras) -> String {
             row.iter()
                 .map(|cell| match cell {
                     Cell::Text(t) => t.clone(),
-                    Cell::Number(n) if n.fract() == 0.0 => crate::findings::count_text(*n),
+                    Cell::Number(n) if n.fract() == 0.0 => crate::readable::count_text(*n),
                     Cell::Number(n) => format!("{n:.1}"),
                     Cell::Rate(n) | Cell::Pct(n) => format!("{n:.1}"),
                     Cell::Money(p) => money(*p),

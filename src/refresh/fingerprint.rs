@@ -96,7 +96,7 @@ pub fn fingerprint(
         });
     }
     let mut hasher = Sha256::new();
-    hasher.update(format!("tool vrn-sna {}\n", env!("CARGO_PKG_VERSION")));
+    hasher.update(format!("tool {}\n", crate::readable::tool()));
     hasher.update(format!("months {}\n", settings.months));
     hasher.update(format!("config {}\n", settings.config_json));
     for sql in settings.queries.all() {

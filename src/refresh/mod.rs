@@ -259,7 +259,7 @@ fn next_status(
     result: &Result<Done, RefreshError>,
 ) -> Status {
     let mut status = previous.unwrap_or_default();
-    status.tool = format!("vrn-sna {}", env!("CARGO_PKG_VERSION"));
+    status.tool = crate::readable::tool();
     status.attempted_at = attempted_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     status.duration_seconds = seconds;
     status.fingerprint = seen.map(|f| f.digest.clone());
@@ -429,12 +429,12 @@ async fn build(
         notes.push(format!(
             "The previous 12 months ({}) are not all in the data: the district comparison counts only the months from {} on.",
             previous12.period_words(),
-            spc::month_words(&first_month.format("%Y-%m").to_string())
+            crate::readable::month_words(&first_month.format("%Y-%m").to_string())
         ));
     }
     let page_inputs = PageInputs {
         title: config.title.clone(),
-        data_up_to: spc::month_words(&window.last_month()),
+        data_up_to: crate::readable::month_words(&window.last_month()),
         refreshed_at: refreshed_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         window: window_config.period_words(),
         window_months: window.months,
@@ -442,7 +442,7 @@ async fn build(
         previous12: previous12.period_words(),
         definition: config.serious_violence.describe(),
         cutoff: config.young_age_cutoff,
-        tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
+        tool: crate::readable::tool(),
         notes,
         charts: chart_records.clone(),
         signals: series
@@ -458,7 +458,7 @@ async fn build(
     };
     page::write(draft.path(), &page_inputs, queries)?;
     let manifest = Manifest {
-        tool: format!("vrn-sna {}", env!("CARGO_PKG_VERSION")),
+        tool: crate::readable::tool(),
         config,
         months_requested: options.months,
         window_start: window.start.to_string(),

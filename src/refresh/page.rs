@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use super::spc::Signal;
 use crate::charts::ChartRecord;
-use crate::charts::data::TableError;
 use crate::layout::{self, Document, LayoutError, Placed};
 use crate::output::{OutputError, write_text};
 use crate::queries::QuerySet;
+use crate::results::TableError;
 
 const TEMPLATE: &str = include_str!("../../templates/dashboard.html.j2");
 

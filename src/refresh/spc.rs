@@ -12,8 +12,8 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use arrow::record_batch::RecordBatch;
 
-use crate::charts::data::{Table, TableError};
 use crate::output::{OutputError, TableFiles};
+use crate::results::{Table, TableError};
 use crate::stats::{SPC_RUN_LENGTH, SPC_TREND_LENGTH, SpcResult, spc_signals};
 
 /// Errors in building the SPC tables.
@@ -233,12 +233,7 @@ fn stretches(len: usize, class: impl Fn(usize) -> Option<bool>) -> Vec<(usize, u
     out
 }
 
-/// `YYYY-MM` as "March 2024".
-pub fn month_words(month: &str) -> String {
-    chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-        .map(|d| d.format("%B %Y").to_string())
-        .unwrap_or_else(|_| month.to_owned())
-}
+use crate::readable::month_words;
 
 /// Writes `tables/spc.{csv,parquet}` and `tables/spc_signals.{csv,parquet}`.
 pub fn write(tables: &Path, series: &[Series]) -> Result<Vec<Signal>, SpcError> {

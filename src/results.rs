@@ -1,4 +1,5 @@
-//! Reading the bundle's result tables (`tables/<job>.csv`) for charts and the report.
+//! Result tables: a job's output (`tables/<job>.csv`) read back for the charts, the report,
+//! the findings, the dashboard and comparisons.
 //!
 //! The tables are aggregates (hundreds of rows even for England and Wales), so each is read
 //! whole; values are looked up by column name so the SQL can add columns freely.
