@@ -371,6 +371,11 @@ fn write_tables_readme(
             job.title(),
             job.relative_path
         );
+        let needs = crate::jobs::sources(&job.sql, queries).unwrap_or_default();
+        if !needs.is_empty() {
+            let list: Vec<String> = needs.iter().map(|n| format!("`{n}`")).collect();
+            let _ = writeln!(out, "Reads the input tables {}.\n", list.join(", "));
+        }
         if !meta.description.is_empty() {
             let _ = writeln!(out, "{}\n", meta.description);
         }

@@ -249,7 +249,7 @@ async fn create_views(
 ) -> Result<Catalog, CatalogError> {
     // Views in the order their SQL requires, whatever their file names.
     let views: Vec<&SqlFile> = queries.views.iter().collect();
-    let name_of = |v: &SqlFile| view_name(&v.sql).unwrap_or_else(|| v.name.clone());
+    let name_of = |v: &SqlFile| crate::jobs::view_name(&v.sql).unwrap_or_else(|| v.name.clone());
     let ctx = catalog.ctx.clone();
     let known = |name: &str| crate::jobs::exists(&ctx, name);
     let views = crate::jobs::ordered(&views, &name_of, &known)
@@ -259,7 +259,7 @@ async fn create_views(
     let mut period_bound: Vec<String> = Vec::new();
     for view in views {
         let context = format!("creating view from queries/{}", view.relative_path);
-        let name = view_name(&view.sql);
+        let name = crate::jobs::view_name(&view.sql);
         let refs = crate::jobs::references(&view.sql)
             .map_err(CatalogError::datafusion(context.clone()))?;
         let reads_params = refs.contains("params");
@@ -320,22 +320,6 @@ async fn create_views(
         }
     }
     Ok(catalog)
-}
-
-/// The name in `CREATE VIEW name AS ...`.
-fn view_name(sql: &str) -> Option<String> {
-    let code: String = sql
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut words = code.split_whitespace();
-    while let Some(word) = words.next() {
-        if word.eq_ignore_ascii_case("view") {
-            return words.next().map(|n| n.trim_matches('"').to_owned());
-        }
-    }
-    None
 }
 
 /// Builds a session with the extract's tables, the reference lookups, the parameters and the
@@ -817,10 +801,10 @@ mod tests {
     #[test]
     fn view_names_are_read_from_the_sql() {
         assert_eq!(
-            view_name("-- a view\nCREATE VIEW sv_offences AS\nSELECT 1").as_deref(),
+            crate::jobs::view_name("-- a view\nCREATE VIEW sv_offences AS\nSELECT 1").as_deref(),
             Some("sv_offences")
         );
-        assert_eq!(view_name("SELECT 1"), None);
+        assert_eq!(crate::jobs::view_name("SELECT 1"), None);
     }
 
     #[tokio::test]

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::catalog::{self, CatalogError};
 use crate::metadata::{Column, TableTest};
 use crate::output::{OutputError, TableFiles};
-use crate::queries::SqlFile;
+use crate::queries::{QuerySet, SqlFile};
 use crate::text::printable;
 
 /// Errors of running jobs.
@@ -105,6 +105,51 @@ pub fn references(sql: &str) -> Result<BTreeSet<String>, DataFusionError> {
         }
     }
     Ok(out)
+}
+
+/// The input tables of the data contract (`offences`, `persons`, ...) that `sql` reads,
+/// directly or through the views and jobs of `queries` (and what they read), in name order.
+/// What a job needs is read from its SQL, so it cannot disagree with what it does.
+pub fn sources(sql: &str, queries: &QuerySet) -> Result<BTreeSet<String>, DataFusionError> {
+    let inputs: Vec<&str> = crate::contract::TABLES.iter().map(|t| t.name).collect();
+    let view_sql = |name: &str| {
+        queries
+            .views
+            .iter()
+            .find(|v| view_name(&v.sql).is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .or_else(|| {
+                queries
+                    .jobs
+                    .iter()
+                    .find(|j| j.name.eq_ignore_ascii_case(name))
+            })
+    };
+    let mut out = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<String> = references(sql)?.into_iter().collect();
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if inputs.contains(&name.as_str()) {
+            out.insert(name);
+        } else if let Some(view) = view_sql(&name) {
+            todo.extend(references(&view.sql)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The name in `CREATE VIEW name AS ...`, as the parser reads it.
+pub fn view_name(sql: &str) -> Option<String> {
+    for statement in DFParser::parse_sql(sql).ok()? {
+        if let datafusion::sql::parser::Statement::Statement(s) = &statement
+            && let datafusion::sql::sqlparser::ast::Statement::CreateView(view) = s.as_ref()
+        {
+            return Some(view.name.to_string().trim_matches('"').to_owned());
+        }
+    }
+    None
 }
 
 /// `jobs` (or views) in an order in which each comes after those whose tables it reads (file
@@ -409,7 +454,6 @@ pub async fn check(ctx: &SessionContext, job: &SqlFile) -> Result<(), JobError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queries::QuerySet;
 
     fn set(files: &[(&str, &str)]) -> QuerySet {
         let dir = std::env::temp_dir().join(format!(
@@ -440,6 +484,27 @@ mod tests {
         );
         let refs = references("CREATE VIEW sv AS SELECT * FROM sv_all").unwrap();
         assert_eq!(refs.into_iter().collect::<Vec<_>>(), ["sv_all"]);
+    }
+
+    #[test]
+    fn a_job_needs_the_inputs_its_views_read() {
+        let set = QuerySet::bundled();
+        let needs = |job: &str| {
+            sources(&set.job(job).unwrap().sql, &set)
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            needs("trend_monthly"),
+            ["offences", "persons", "population"]
+        );
+        assert_eq!(needs("ambulance"), ["ambulance"]);
+        assert_eq!(
+            view_name("CREATE VIEW \"sv\" AS SELECT 1").as_deref(),
+            Some("sv")
+        );
+        assert_eq!(view_name("SELECT 1"), None);
     }
 
     #[test]
