@@ -42,6 +42,34 @@ impl DataArg {
 }
 
 /// The commands.
+/// What `sna import` reads.
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// police.uk monthly street-level files (YYYY-MM-<force>-street.csv), loose or in the
+    /// YYYY-MM/ folders of the bulk download, into an extract in the open-data form: each crime
+    /// placed in its 2021 LSOA by its point, anti-social behaviour kept apart, duplicates once,
+    /// and import_report.json saying what was read.
+    PoliceUk {
+        /// Files, or directories searched for *-street.csv.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The extract to write (replaced only when the new one is complete, and only if an
+        /// earlier import wrote it).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// LSOA 2021 boundaries (GeoJSON, as ONS publishes them) replacing the bundled ones
+        /// of Leicester, Leicestershire and Rutland.
+        #[arg(long, value_name = "FILE")]
+        boundaries: Option<PathBuf>,
+        /// An LSOA lookup (the columns of data/reference/lsoa.csv) replacing the bundled one.
+        #[arg(long, value_name = "FILE")]
+        lookup: Option<PathBuf>,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check an extract against the data contract and print a data-quality report.
@@ -72,6 +100,9 @@ pub enum Command {
         #[arg(long, value_name = "DATE", value_parser = parse_date, default_value = "2024-03-31")]
         end: chrono::NaiveDate,
     },
+    /// Bring real data in as an extract (today: police.uk street-level files).
+    #[command(subcommand)]
+    Import(ImportSource),
     /// Run the assessment: every SQL job in queries/, written as a bundle of tables.
     Run(RunArgs),
     /// Run SQL over the same tables, views and functions as `sna run` (read-only by default).

@@ -17,6 +17,7 @@ pub mod disclosure;
 pub mod findings;
 pub mod funding;
 pub mod generate;
+pub mod import;
 pub mod inequality;
 pub mod jobs;
 pub mod layout;

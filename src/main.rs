@@ -105,7 +105,13 @@ fn is_refusal(error: &anyhow::Error) -> bool {
             .or_else(|| match cause.downcast_ref::<generate::GenerateError>() {
                 Some(generate::GenerateError::Staging(e)) => Some(e),
                 _ => None,
-            });
+            })
+            .or_else(
+                || match cause.downcast_ref::<vrn_sna::import::ImportError>() {
+                    Some(vrn_sna::import::ImportError::Staging(e)) => Some(e),
+                    _ => None,
+                },
+            );
         staging.is_some_and(StagingError::is_refusal)
             || matches!(
                 cause.downcast_ref::<query::QueryError>(),
@@ -191,6 +197,52 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             eprintln!("Wrote a sample extract to {}", out.display());
             note_two_steps(summary.replaced_in_two_steps, &out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(cli::ImportSource::PoliceUk {
+            paths,
+            out,
+            boundaries,
+            lookup,
+            quiet,
+        }) => {
+            let options = vrn_sna::import::PoliceUkOptions {
+                paths,
+                out: out.clone(),
+                boundaries,
+                lookup,
+            };
+            let progress = |crimes: u64| {
+                if !quiet {
+                    eprintln!("  {crimes} crimes read");
+                }
+            };
+            let imported = vrn_sna::import::police_uk(&options, &progress)?;
+            if !quiet {
+                let r = &imported.report;
+                eprintln!(
+                    "Read {} rows from {} files ({} to {}): {} crimes, {} anti-social behaviour rows (not crimes), {} duplicates left out.",
+                    r.rows_read,
+                    r.files.len(),
+                    r.months.first().map_or("", String::as_str),
+                    r.months.last().map_or("", String::as_str),
+                    r.crimes,
+                    r.asb_rows,
+                    r.duplicates
+                );
+                eprintln!(
+                    "LSOA unknown: {} crimes with no point, {} outside the boundaries; {} placed in another LSOA than the file's code.",
+                    r.crimes_without_point, r.crimes_outside_area, r.crimes_moved_lsoa
+                );
+                if !r.months_missing.is_empty() {
+                    eprintln!("warning: no file for {}", r.months_missing.join(", "));
+                }
+                eprintln!(
+                    "Wrote the extract to {} (import_report.json has the counts)",
+                    out.display()
+                );
+            }
+            note_two_steps(imported.replaced_in_two_steps, &out);
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {

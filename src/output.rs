@@ -156,6 +156,54 @@ impl TableFiles {
     }
 }
 
+/// One table being written as Parquet alone (zstd, standard logical types), batch by batch:
+/// the files of an extract.
+pub struct ParquetFile {
+    path: PathBuf,
+    parquet_schema: SchemaRef,
+    writer: ArrowWriter<File>,
+    rows: u64,
+}
+
+impl ParquetFile {
+    /// Creates `path` for rows of `schema`.
+    pub fn create(path: &Path, schema: SchemaRef) -> Result<ParquetFile, OutputError> {
+        let file = File::create(path).map_err(|e| OutputError::at(path)(&e))?;
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_created_by(crate::readable::tool())
+            .build();
+        let parquet_schema = parquet_schema(&schema);
+        let writer = ArrowWriter::try_new(file, Arc::clone(&parquet_schema), Some(properties))
+            .map_err(|e| OutputError::at(path)(&e))?;
+        Ok(ParquetFile {
+            path: path.to_path_buf(),
+            parquet_schema,
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Appends a batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), OutputError> {
+        let standard = to_parquet_batch(batch, &self.parquet_schema)
+            .map_err(|e| OutputError::at(&self.path)(&e))?;
+        self.writer
+            .write(&standard)
+            .map_err(|e| OutputError::at(&self.path)(&e))?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Finishes the file; returns the rows written.
+    pub fn finish(self) -> Result<u64, OutputError> {
+        self.writer
+            .close()
+            .map_err(|e| OutputError::at(&self.path)(&e))?;
+        Ok(self.rows)
+    }
+}
+
 /// Why `path` may not take a result: it is a directory, or it is, or lies inside, one of the
 /// files and directories in `reads`. Checked both where the path is and where it leads, so a
 /// link inside the extract and a link to an input kept elsewhere are refused alike. `None`

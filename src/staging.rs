@@ -43,6 +43,8 @@ pub enum OutputKind {
     PartnerPack,
     /// `sna generate`.
     Extract,
+    /// `sna import`.
+    ImportedExtract,
 }
 
 impl OutputKind {
@@ -52,6 +54,7 @@ impl OutputKind {
             OutputKind::Bundle => "vrn-sna assessment bundle",
             OutputKind::PartnerPack => "vrn-sna partner pack",
             OutputKind::Extract => "vrn-sna generated extract",
+            OutputKind::ImportedExtract => "vrn-sna imported extract",
         }
     }
 
@@ -61,6 +64,7 @@ impl OutputKind {
             OutputKind::Bundle => "an assessment bundle",
             OutputKind::PartnerPack => "a partner pack",
             OutputKind::Extract => "a generated extract",
+            OutputKind::ImportedExtract => "an imported extract",
         }
     }
 }
@@ -495,7 +499,7 @@ fn legacy_files(
             }
             add("README.md".to_owned());
         }
-        OutputKind::Extract => return None,
+        OutputKind::Extract | OutputKind::ImportedExtract => return None,
     }
     Some(files)
 }

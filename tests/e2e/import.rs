@@ -1,0 +1,325 @@
+//! `sna import police-uk` (issue 14, part 1) through the real binary: the three real police.uk
+//! months shipped in `data/open/police-uk/`, whose placement in 2021 LSOAs must agree exactly
+//! with an independent point-in-polygon recount (`data/reference/police_uk_lsoa_month.csv`),
+//! and hand-made files for the edge cases of the published layout.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::{assert_success, sna, stderr, workdir};
+
+const HEADER: &str = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context";
+
+fn open_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/open/police-uk")
+}
+
+fn report(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("import_report.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `(month, lsoa_code, crime type)` → crimes, of the rows of `offences.parquet` with an LSOA.
+fn placed_counts(path: &Path) -> BTreeMap<(String, String, String), u64> {
+    let file = std::fs::File::open(path).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let month = batch
+            .column_by_name("month")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::Date32Type>();
+        let lsoa = batch
+            .column_by_name("lsoa_code")
+            .unwrap()
+            .as_string::<i32>();
+        let kind = batch
+            .column_by_name("police_uk_crime_type")
+            .unwrap()
+            .as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            if lsoa.is_null(i) {
+                continue;
+            }
+            let date = chrono::NaiveDate::default() + chrono::Duration::days(month.value(i).into());
+            *out.entry((
+                date.format("%Y-%m").to_string(),
+                lsoa.value(i).to_owned(),
+                kind.value(i).to_owned(),
+            ))
+            .or_default() += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn real_police_uk_months_are_placed_as_an_independent_recount_places_them() {
+    let dir = workdir("import-real");
+    let output = sna(
+        &dir,
+        &[
+            "import",
+            "police-uk",
+            open_data().to_str().unwrap(),
+            "--out",
+            "extract",
+        ],
+    );
+    assert_success(&output);
+    let r = report(&dir.join("extract"));
+    assert_eq!(r["rows_read"], 24801);
+    assert_eq!(r["crimes"], 22270);
+    assert_eq!(r["asb_rows"], 2531);
+    assert_eq!(r["crimes_without_point"], 1828);
+    assert_eq!(r["crimes_outside_area"], 32);
+    assert_eq!(r["duplicates"], 0);
+    assert_eq!(r["crime_types"]["Violence and sexual offences"], 8072);
+    assert_eq!(
+        r["months"],
+        serde_json::json!(["2019-12", "2020-01", "2020-02"])
+    );
+    assert_eq!(r["months_missing"], serde_json::json!([]));
+    assert!(stderr(&output).contains("22270 crimes, 2531 anti-social behaviour rows"));
+
+    // The recount: LSOA 2021 × month × crime type for the same months, built by
+    // point-in-polygon outside vrn-sna (data/reference/README.md).
+    let mut expected = BTreeMap::new();
+    let mut reader = csv::Reader::from_path(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/reference/police_uk_lsoa_month.csv"),
+    )
+    .unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let month = record[0].to_owned();
+        if !["2019-12", "2020-01", "2020-02"].contains(&month.as_str())
+            || &record[2] == "Anti-social behaviour"
+        {
+            continue;
+        }
+        expected.insert(
+            (month, record[1].to_owned(), record[2].to_owned()),
+            record[3].parse::<u64>().unwrap(),
+        );
+    }
+    let placed = placed_counts(&dir.join("extract/offences.parquet"));
+    assert_eq!(placed.len(), 8166);
+    assert_eq!(placed.values().sum::<u64>(), 20410);
+    assert_eq!(placed, expected);
+
+    // A second import may replace the first; another directory may not be replaced.
+    assert_success(&sna(
+        &dir,
+        &[
+            "import",
+            "police-uk",
+            open_data().to_str().unwrap(),
+            "--out",
+            "extract",
+            "--quiet",
+        ],
+    ));
+    std::fs::create_dir(dir.join("mine")).unwrap();
+    std::fs::write(dir.join("mine/notes.txt"), "mine").unwrap();
+    let output = sna(
+        &dir,
+        &[
+            "import",
+            "police-uk",
+            open_data().to_str().unwrap(),
+            "--out",
+            "mine",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mine/notes.txt")).unwrap(),
+        "mine"
+    );
+}
+
+fn row(
+    id: &str,
+    month: &str,
+    lon: &str,
+    lat: &str,
+    location: &str,
+    lsoa: &str,
+    kind: &str,
+) -> String {
+    format!(
+        "{id},{month},Leicestershire Police,Leicestershire Police,{lon},{lat},{location},{lsoa},Name 001A,{kind},Under investigation,"
+    )
+}
+
+#[test]
+fn edge_cases_of_the_published_layout() {
+    let dir = workdir("import-edges");
+    let input = dir.join("download");
+    std::fs::create_dir_all(input.join("2020-01")).unwrap();
+    std::fs::create_dir_all(input.join("2020-03")).unwrap();
+    // January: a byte-order mark, a quoted comma, an ASB row, a crime with no point, and a
+    // point in Leicester city centre (E01013648 in 2021) whose file code is a 2011 one.
+    let january = format!(
+        "\u{feff}{HEADER}\n{}\n{}\n{}\n{}\n",
+        row(
+            "a1",
+            "2020-01",
+            "-1.1339",
+            "52.6350",
+            "\"On or near Gallowtree Gate, Leicester\"",
+            "E01013000",
+            "Violence and sexual offences"
+        ),
+        row(
+            "",
+            "2020-01",
+            "-1.1339",
+            "52.6350",
+            "On or near Gallowtree Gate",
+            "E01013000",
+            "Anti-social behaviour"
+        ),
+        row("b2", "2020-01", "", "", "No Location", "", "Bicycle theft"),
+        row(
+            "c3",
+            "2020-01",
+            "-0.1276",
+            "51.5072",
+            "On or near Whitehall",
+            "E01004736",
+            "Robbery"
+        ),
+    );
+    std::fs::write(
+        input.join("2020-01/2020-01-leicestershire-street.csv"),
+        january,
+    )
+    .unwrap();
+    // March (February missing): the January crime again, and one more.
+    let march = format!(
+        "{HEADER}\n{}\n{}\n",
+        row(
+            "a1",
+            "2020-03",
+            "-1.1339",
+            "52.6350",
+            "On or near Gallowtree Gate",
+            "E01013000",
+            "Violence and sexual offences"
+        ),
+        row(
+            "d4",
+            "2020-03",
+            "-1.1339",
+            "52.6350",
+            "On or near Gallowtree Gate",
+            "E01013000",
+            "Robbery"
+        ),
+    );
+    std::fs::write(
+        input.join("2020-03/2020-03-leicestershire-street.csv"),
+        march,
+    )
+    .unwrap();
+    let output = sna(
+        &dir,
+        &["import", "police-uk", "download", "--out", "extract"],
+    );
+    assert_success(&output);
+    let r = report(&dir.join("extract"));
+    assert_eq!(r["rows_read"], 6);
+    assert_eq!(r["crimes"], 4);
+    assert_eq!(r["asb_rows"], 1);
+    assert_eq!(r["duplicates"], 1);
+    assert_eq!(r["crimes_without_point"], 1);
+    assert_eq!(r["crimes_outside_area"], 1);
+    assert_eq!(r["crimes_moved_lsoa"], 2);
+    assert_eq!(r["months_missing"], serde_json::json!(["2020-02"]));
+    assert!(stderr(&output).contains("warning: no file for 2020-02"));
+    let placed = placed_counts(&dir.join("extract/offences.parquet"));
+    let lsoas: Vec<&str> = placed.keys().map(|k| k.1.as_str()).collect();
+    assert_eq!(lsoas.len(), 2);
+    assert!(
+        lsoas.iter().all(|c| *c == lsoas[0] && c.starts_with("E01")),
+        "{lsoas:?}"
+    );
+
+    // Malformed files: an error naming the file and line, and no extract.
+    let bad = |name: &str, text: String| {
+        let path = dir.join("bad").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        let output = sna(
+            &dir,
+            &[
+                "import",
+                "police-uk",
+                path.to_str().unwrap(),
+                "--out",
+                "bad-extract",
+            ],
+        );
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(!dir.join("bad-extract").exists());
+        std::fs::remove_file(&path).unwrap();
+        stderr(&output)
+    };
+    let ok = row(
+        "e5",
+        "2020-01",
+        "-1.1339",
+        "52.6350",
+        "On or near X",
+        "E01013000",
+        "Robbery",
+    );
+    let err = bad(
+        "2020-01-x-street.csv",
+        format!("{HEADER}\n{ok}\n{ok},extra\n"),
+    );
+    assert!(
+        err.contains("2020-01-x-street.csv, line 3: 13 fields where the header has 12"),
+        "{err}"
+    );
+    let err = bad(
+        "2020-01-x-street.csv",
+        format!(
+            "{HEADER}\n{}\n",
+            row("f6", "2020-02", "-1.1", "52.6", "X", "E0", "Robbery")
+        ),
+    );
+    assert!(
+        err.contains("line 2: column Month is `2020-02`, but the file is for 2020-01"),
+        "{err}"
+    );
+    let err = bad(
+        "2020-01-x-street.csv",
+        format!(
+            "{HEADER}\n{}\n",
+            row("g7", "2020-01", "west", "52.6", "X", "E0", "Robbery")
+        ),
+    );
+    assert!(
+        err.contains("line 2: column Longitude is `west`, not a number"),
+        "{err}"
+    );
+    let err = bad("2020-01-x-street.csv", format!("Crime ID,Month\n{ok}\n"));
+    assert!(
+        err.contains("line 1: the header is `Crime ID,Month`, not police.uk's"),
+        "{err}"
+    );
+    let err = bad("street.csv", format!("{HEADER}\n"));
+    assert!(
+        err.contains("not a police.uk street-level file name"),
+        "{err}"
+    );
+}
