@@ -64,6 +64,9 @@ pub struct Sources<'a> {
     pub overlap: Option<&'a Table>,
     /// The comparison with an earlier assessment, in one sentence.
     pub comparison: Option<String>,
+    /// Every small result table of the bundle by name, as rows of typed values (numbers,
+    /// booleans, text; empty cells none), for findings that read a table directly.
+    pub tables: BTreeMap<String, Vec<BTreeMap<String, serde_json::Value>>>,
     /// The young-age cutoff (under-25s: 25).
     pub cutoff: u32,
 }
@@ -78,6 +81,7 @@ impl<'a> Sources<'a> {
             deprivation: None,
             overlap: None,
             comparison: None,
+            tables: BTreeMap::new(),
             cutoff,
         }
     }
@@ -106,8 +110,64 @@ pub fn of_bundle(
         deprivation: deprivation.as_ref(),
         overlap: overlap.as_ref(),
         comparison,
+        tables: small_tables(tables_dir)?,
         ..Sources::new(&headline, cutoff)
     })
+}
+
+/// Result tables of at most this many rows are given to the template whole.
+const SMALL_TABLE_ROWS: usize = 1000;
+
+/// Every result table in `dir` of at most [`SMALL_TABLE_ROWS`] rows, as typed rows.
+fn small_tables(
+    dir: &std::path::Path,
+) -> Result<BTreeMap<String, Vec<BTreeMap<String, serde_json::Value>>>, TableError> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+                .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let mut out = BTreeMap::new();
+    for name in names {
+        let table = Table::read(dir, &name)?;
+        if table.rows().count() > SMALL_TABLE_ROWS {
+            continue;
+        }
+        out.insert(name, typed_rows(&table)?);
+    }
+    Ok(out)
+}
+
+/// A table's rows with numbers as numbers, `true`/`false` as booleans and empty cells none.
+fn typed_rows(table: &Table) -> Result<Vec<BTreeMap<String, serde_json::Value>>, TableError> {
+    let mut rows = Vec::new();
+    for row in table.rows() {
+        let mut out = BTreeMap::new();
+        for column in table.headers() {
+            let text = row.text(column)?;
+            let value = match text {
+                "" => serde_json::Value::Null,
+                "true" => serde_json::Value::Bool(true),
+                "false" => serde_json::Value::Bool(false),
+                _ => match text
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                {
+                    Some(n) => serde_json::Value::Number(n),
+                    None => serde_json::Value::String(text.to_owned()),
+                },
+            };
+            out.insert(column.clone(), value);
+        }
+        rows.push(out);
+    }
+    Ok(rows)
 }
 
 /// Sentences for the key findings, in the order the template gives, one per finding. A
@@ -297,6 +357,7 @@ fn values(sources: &Sources<'_>) -> Result<Value, TableError> {
         m => Value::from_object(Measures(measures)),
         cutoff => sources.cutoff,
         data => Value::from(Serde(data)),
+        tables => Value::from(Serde(&sources.tables)),
     })
 }
 

@@ -765,3 +765,125 @@ fn deprivation_rates_by_decile() {
         "{summary}"
     );
 }
+
+/// Where people live, the cohort deep-dives and the most prolific offenders (issue 18, items 2
+/// and 5) on the fixture with one more victim: V8 (45, F) on C02, living outside the area
+/// (E01999999). The period is 365 days: a year is 365/365.25 of a Julian year.
+///
+/// By home LSOA: victims V1, V2, V7 (A1) and V3 (A2) live in Alpha, V4 (B2) and V6 (B1) in
+/// Beta, V5 has no home, V8 lives outside; offenders O1, O4 (A1) and O3 (A2) in Alpha, O2 (B1)
+/// in Beta; A&E assault patients of 2021 P1 (A1, twice) in Alpha and P2 (B1) in Beta (P3 lives
+/// outside, AE5 is not an assault, P5's attendance is in 2020). Offences by place: C01, C02,
+/// C08 (A1) and C03 (A2) in Alpha, C04 (B1) and C05 (B2) in Beta. Each district has 2,000
+/// residents.
+///
+/// Cohorts: victims with a recorded sex F: V2, V7, V8 (3 of 7), M: V1, V3, V4, V5 (4); with a
+/// recorded age: 7, of whom V1 (17) is under 18 and V4 (22), V7 (19) are 18-24. Offenders: F
+/// O3 (1 of 4); under 18 O1 (16), 18-24 O3 (24). Residents: 2,000 F, 2,000 M, 800 aged 10
+/// (under 18), none aged 18-24 (so no rate).
+///
+/// Prolific: 4 offenders, so the top 1% is ceil(0.04) = 1 person: O1, with 3 offences (C01,
+/// C02, C03) of the 8 serious-violence offences: 37.5%; male, under 25; C01 and C02 are
+/// violence with injury, C03 robbery.
+#[test]
+fn where_people_live_cohorts_and_prolific_offenders() {
+    let dir = crate::workdir("home-cohorts");
+    crate::fixture::write_extract(&dir.join("extract"));
+    let persons = format!("{}C02,V8,victim,45,F,E01999999\n", crate::fixture::PERSONS);
+    crate::fixture::write_parquet(
+        &dir.join("extract/persons.parquet"),
+        &persons,
+        crate::fixture::person_fields(),
+    );
+    std::fs::write(dir.join("sna.toml"), crate::fixture::CONFIG).unwrap();
+    crate::assert_success(&crate::sna(&dir, &["run", "--out", "bundle", "--quiet"]));
+    let tables = dir.join("bundle/tables");
+    let years = 365.0 / 365.25;
+    let rate = |count: f64, residents: f64| 1000.0 * count / (residents * years);
+
+    let home = crate::Table::read(&tables.join("home_rates.csv"));
+    for (level, name, residents, [offences, victims, offenders, patients]) in [
+        ("area", "All", 4000.0, [6, 6, 4, 2]),
+        ("district", "Alpha", 2000.0, [4, 4, 3, 1]),
+        ("district", "Beta", 2000.0, [2, 2, 1, 1]),
+    ] {
+        let row = home.row(&[("level", level), ("area_name", name)]);
+        for (measure, count) in [
+            ("offences", offences),
+            ("victims", victims),
+            ("offenders", offenders),
+            ("ae_patients", patients),
+        ] {
+            crate::count(row, measure, count);
+            crate::close(
+                row,
+                &format!("{measure}_rate"),
+                rate(count as f64, residents),
+            );
+        }
+    }
+    // Ward North is B1 alone: O2, V6, P2 and C04.
+    let north = home.row(&[("level", "ward"), ("area_name", "North")]);
+    crate::count(north, "victims", 1);
+    crate::close(north, "victims_rate", rate(1.0, 1000.0));
+
+    let residence = crate::Table::read(&tables.join("residence.csv"));
+    for (measure, place, persons, total) in [
+        ("victims", "in the area", 6, 8),
+        ("victims", "outside the area", 1, 8),
+        ("victims", "unknown", 1, 8),
+        ("offenders", "in the area", 4, 4),
+        ("offenders", "outside the area", 0, 4),
+    ] {
+        let row = residence.row(&[("measure", measure), ("residence", place)]);
+        crate::count(row, "persons", persons);
+        crate::close(row, "pct", 100.0 * persons as f64 / total as f64);
+    }
+
+    let cohorts = crate::Table::read(&tables.join("cohorts.csv"));
+    for (cohort, role, persons, total, residents) in [
+        ("female", "victim", 3, 7, Some(2000.0)),
+        ("male", "victim", 4, 7, Some(2000.0)),
+        ("female", "offender", 1, 4, Some(2000.0)),
+        ("under 18", "victim", 1, 7, Some(800.0)),
+        ("18-24", "victim", 2, 7, None),
+        ("under 18", "offender", 1, 4, Some(800.0)),
+        ("18-24", "offender", 1, 4, None),
+    ] {
+        let row = cohorts.row(&[("cohort", cohort), ("role", role)]);
+        crate::count(row, "persons", persons);
+        crate::count(row, "role_total", total);
+        crate::close(row, "pct", 100.0 * persons as f64 / total as f64);
+        match residents {
+            Some(r) => crate::close(row, "rate_per_1000_year", rate(persons as f64, r)),
+            None => assert_eq!(row["rate_per_1000_year"], "", "{cohort} {role}"),
+        }
+    }
+
+    let prolific = crate::Table::read(&tables.join("prolific_offenders.csv"));
+    for (breakdown, category, count, total) in [
+        ("group", "top 1% of offenders", 1, 4),
+        ("offences", "linked to them", 3, 8),
+        ("sex", "M", 1, 1),
+        ("cohort", "under_25", 1, 1),
+        ("offence_group", "Violence with injury", 2, 3),
+        ("offence_group", "Robbery", 1, 3),
+    ] {
+        let row = prolific.row(&[("breakdown", breakdown), ("category", category)]);
+        crate::count(row, "count", count);
+        crate::count(row, "total", total);
+        crate::close(row, "pct", 100.0 * count as f64 / total as f64);
+    }
+
+    let summary = std::fs::read_to_string(dir.join("bundle/summary.md")).unwrap();
+    for sentence in [
+        "1 victim (12.5% of victims) and 0 offenders (0.00% of offenders) lived outside the area",
+        "Women and girls were 42.9% of victims (95% CI 15.8%–75.0%) and 25.0% of offenders",
+        "The most prolific 1% of offenders (1 person) were linked to 37.5% (95% CI 13.7%–69.4%) of serious violence offences.",
+    ] {
+        assert!(summary.contains(sentence), "{sentence}\n{summary}");
+    }
+    let html = std::fs::read_to_string(dir.join("bundle/index.html")).unwrap();
+    assert!(html.contains("Women and girls against men and boys, as victims and offenders"));
+    assert!(html.contains("The most prolific 1% of offenders: their share of offences"));
+}
