@@ -75,7 +75,8 @@ fn run_cli(cli: Cli) -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // Messages quote values from data: nothing in them may act on the terminal.
-            eprintln!("error: {}", vrn_sna::text::printable(&format!("{e:#}")));
+            let message = vrn_sna::text::error_chain(e.as_ref());
+            eprintln!("error: {}", vrn_sna::text::printable(&message));
             if is_refusal(&e) {
                 ExitCode::from(2)
             } else {
