@@ -24,7 +24,7 @@ use crate::validate::{self, Severity};
 #[derive(Debug, thiserror::Error)]
 pub enum AssessError {
     /// The extract or reference data could not be opened.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     /// Validation found errors that would make the assessment wrong.
     #[error("the extract in {data_dir} has data errors:\n{details}")]
@@ -35,22 +35,22 @@ pub enum AssessError {
         details: String,
     },
     /// A job failed, could not be ordered, or failed a test of its metadata.
-    #[error(transparent)]
+    #[error("{0}")]
     Job(#[from] JobError),
     /// The output directory could not be staged or published.
-    #[error(transparent)]
+    #[error("{0}")]
     Staging(#[from] StagingError),
     /// A table file could not be written, or an input could not be hashed.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
     /// A chart could not be drawn.
-    #[error(transparent)]
+    #[error("{0}")]
     Chart(#[from] ChartError),
     /// The report could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Report(#[from] ReportError),
     /// The earlier bundle of `--compare` could not be read.
-    #[error(transparent)]
+    #[error("{0}")]
     Compare(#[from] crate::compare::CompareError),
     /// The `[funding]` allocation could not be made.
     #[error("[funding]: {0}")]

@@ -23,7 +23,7 @@ use crate::reference;
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     /// The extract breaks the data contract.
-    #[error(transparent)]
+    #[error("{0}")]
     Contract(#[from] ContractError),
     /// A reference lookup could not be parsed.
     #[error("reference lookup {source_name}: {detail}")]
@@ -45,8 +45,8 @@ pub enum CatalogError {
     #[error("[localities]: {0}")]
     Localities(String),
     /// The views cannot be ordered: one reads a name that is nothing, or two read each other.
-    #[error(transparent)]
-    Views(Box<crate::jobs::JobError>),
+    #[error("{0}")]
+    Views(#[source] Box<crate::jobs::JobError>),
     /// A view reads `params` without saying whether it follows the period.
     #[error(
         "queries/{file} reads params: say in its metadata whether its rows follow the reporting period (`period = true` or `period = false`)"

@@ -27,7 +27,7 @@ const FINDINGS_TEMPLATE_NAME: &str = "templates/findings.j2";
 #[derive(Debug, thiserror::Error)]
 pub enum FindingsError {
     /// A table the findings are read from was unreadable.
-    #[error(transparent)]
+    #[error("{0}")]
     Table(#[from] TableError),
     /// The findings template failed to compile or render (a bug in an edited template).
     #[error("template {name}: {message}")]

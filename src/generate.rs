@@ -93,7 +93,7 @@ pub enum GenerateError {
         detail: String,
     },
     /// The output could not be staged or published.
-    #[error(transparent)]
+    #[error("{0}")]
     Staging(#[from] StagingError),
     /// A file could not be written.
     #[error("{path}: {detail}")]

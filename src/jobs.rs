@@ -66,10 +66,10 @@ pub enum JobError {
         found: String,
     },
     /// A result could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
     /// A result could not be registered for later jobs.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
 }
 

@@ -91,27 +91,10 @@ fn run_cli(cli: Cli) -> ExitCode {
 fn is_refusal(error: &anyhow::Error) -> bool {
     use vrn_sna::staging::StagingError;
     error.chain().any(|cause| {
-        // The commands' errors wrap the staging error transparently, so it is found through
-        // them rather than as a cause of its own.
-        let staging = cause
+        cause
             .downcast_ref::<StagingError>()
-            .or_else(|| match cause.downcast_ref::<assess::AssessError>() {
-                Some(assess::AssessError::Staging(e)) => Some(e),
-                _ => None,
-            })
-            .or_else(|| match cause.downcast_ref::<pack::PackError>() {
-                Some(pack::PackError::Staging(e)) => Some(e),
-                _ => None,
-            })
-            .or_else(|| match cause.downcast_ref::<generate::GenerateError>() {
-                Some(generate::GenerateError::Staging(e)) => Some(e),
-                _ => None,
-            });
-        staging.is_some_and(StagingError::is_refusal)
-            || matches!(
-                cause.downcast_ref::<query::QueryError>(),
-                Some(query::QueryError::OutputRefused { .. })
-            )
+            .is_some_and(StagingError::is_refusal)
+            || cause.is::<vrn_sna::output::OutputRefused>()
     })
 }
 
@@ -266,14 +249,8 @@ async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<Exit
     if args.inputs.is_none() {
         reads.extend([config.data_dir.clone(), config.queries_dir.clone()]);
     }
-    if let Some(path) = &args.output
-        && let Some(reason) = vrn_sna::output::refusal_of_result_path(path, &reads)
-    {
-        return Err(vrn_sna::query::QueryError::OutputRefused {
-            path: path.clone(),
-            reason,
-        }
-        .into());
+    if let Some(path) = &args.output {
+        vrn_sna::output::check_result_path(path, &reads)?;
     }
     let (areas, previous) = match &args.inputs {
         Some(path) => {
@@ -557,5 +534,42 @@ impl Progress for TerminalProgress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vrn_sna::staging::StagingError;
+
+    #[test]
+    fn a_refusal_is_found_inside_a_command_error() {
+        let refused = StagingError::NotOurs {
+            path: PathBuf::from("out"),
+            noun: "an assessment bundle",
+        };
+        let error = anyhow::Error::from(assess::AssessError::Staging(refused))
+            .context("assessment not written to out");
+        assert!(is_refusal(&error));
+        let refused = StagingError::NotADirectory {
+            path: PathBuf::from("out"),
+            noun: "a partner pack",
+        };
+        let error = anyhow::Error::from(pack::PackError::Staging(refused))
+            .context("partner pack not written to out");
+        assert!(is_refusal(&error));
+        let refused = vrn_sna::output::OutputRefused {
+            path: PathBuf::from("x.csv"),
+            reason: "is a directory".to_owned(),
+        };
+        assert!(is_refusal(&query::QueryError::from(refused).into()));
+        // A write that failed is not a refusal.
+        let failed = StagingError::Io {
+            action: "creating",
+            path: PathBuf::from("out"),
+            source: std::io::Error::other("disk full"),
+        };
+        let error = anyhow::Error::from(generate::GenerateError::Staging(failed));
+        assert!(!is_refusal(&error));
     }
 }

@@ -156,13 +156,30 @@ impl TableFiles {
     }
 }
 
-/// Why `path` may not take a result: it is a directory, or it is, or lies inside, one of the
+/// A result file that may not be written (`--output` of `sna query` or `sna funding`): it is a
+/// directory, is or lies inside something the command reads, or would take several results.
+/// A usage error: nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[error("refused: --output {path} {reason}. Nothing was written: choose another file")]
+pub struct OutputRefused {
+    /// The output path.
+    pub path: PathBuf,
+    /// Why it may not be written.
+    pub reason: String,
+}
+
+/// Refuses `path` as a result file when it is a directory or it is, or lies inside, one of the
 /// files and directories in `reads`. Checked both where the path is and where it leads, so a
-/// link inside the extract and a link to an input kept elsewhere are refused alike. `None`
-/// when the path may be written.
-pub fn refusal_of_result_path(path: &Path, reads: &[PathBuf]) -> Option<String> {
+/// link inside the extract and a link to an input kept elsewhere are refused alike.
+pub fn check_result_path(path: &Path, reads: &[PathBuf]) -> Result<(), OutputRefused> {
+    let refused = |reason: String| {
+        Err(OutputRefused {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
     if path.is_dir() {
-        return Some("is a directory".to_owned());
+        return refused("is a directory".to_owned());
     }
     let places = [
         crate::staging::location(path),
@@ -172,17 +189,17 @@ pub fn refusal_of_result_path(path: &Path, reads: &[PathBuf]) -> Option<String> 
         let read_resolved = crate::staging::resolve(read);
         for place in &places {
             if *place == read_resolved {
-                return Some("is a file this command reads".to_owned());
+                return refused("is a file this command reads".to_owned());
             }
             if place.starts_with(&read_resolved) {
-                return Some(format!(
+                return refused(format!(
                     "is inside {}, which this command reads",
                     read.display()
                 ));
             }
         }
     }
-    None
+    Ok(())
 }
 
 /// A result file being written for a user (`sna query --output`, `sna funding --output`).

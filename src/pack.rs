@@ -28,7 +28,7 @@ use crate::staging::{OutputKind, Staging, StagingError};
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
     /// The extract could not be opened.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     /// A pack table's metadata has no usable `disclosure` layout.
     #[error("queries/{file}: {problem}")]
@@ -61,10 +61,10 @@ pub enum PackError {
         problem: &'static str,
     },
     /// The pack directory could not be staged or published.
-    #[error(transparent)]
+    #[error("{0}")]
     Staging(#[from] StagingError),
     /// A table file could not be written or hashed.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
 }
 

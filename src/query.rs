@@ -77,7 +77,7 @@ impl fmt::Display for Format {
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// The data could not be opened.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     /// The SQL could not be parsed, planned or run; DataFusion's message gives the position
     /// where it has one.
@@ -100,13 +100,8 @@ pub enum QueryError {
     #[error("--format parquet needs --output PATH")]
     ParquetNeedsOutput,
     /// The output file is one the query reads, or cannot be a file.
-    #[error("refused: --output {path} {reason}. Nothing was written: choose another file")]
-    OutputRefused {
-        /// The output path.
-        path: PathBuf,
-        /// Why it may not be written.
-        reason: String,
-    },
+    #[error("{0}")]
+    OutputRefused(#[from] crate::output::OutputRefused),
     /// An output file could not be written.
     #[error("{path}: {message}")]
     Write {
@@ -244,13 +239,7 @@ impl QuerySession {
     /// reads.
     pub fn check_output(&self, path: &Path) -> Result<(), QueryError> {
         let reads: Vec<PathBuf> = self.reads.iter().chain(&self.inputs).cloned().collect();
-        match crate::output::refusal_of_result_path(path, &reads) {
-            Some(reason) => Err(QueryError::OutputRefused {
-                path: path.to_path_buf(),
-                reason,
-            }),
-            None => Ok(()),
-        }
+        Ok(crate::output::check_result_path(path, &reads)?)
     }
 
     /// Parses `sql` into statements, plans each and checks it is allowed; returns each
@@ -365,13 +354,14 @@ pub async fn exec_and_print(
     if let Some(path) = output
         && many
     {
-        return Err(QueryError::OutputRefused {
+        return Err(crate::output::OutputRefused {
             path: path.to_path_buf(),
             reason: format!(
                 "takes the result of one statement, and {} were given",
                 planned.len()
             ),
-        });
+        }
+        .into());
     }
     let mut written = Vec::new();
     for (text, df) in planned {

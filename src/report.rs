@@ -35,7 +35,7 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A table the report needs was unreadable.
-    #[error(transparent)]
+    #[error("{0}")]
     Table(#[from] TableError),
     /// A template failed to render (a bug in an edited template, with its line).
     #[error("template {name}: {message}")]
@@ -46,10 +46,10 @@ pub enum ReportError {
         message: String,
     },
     /// A document could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
     /// The metadata placed a table or figure wrongly.
-    #[error(transparent)]
+    #[error("{0}")]
     Layout(#[from] Box<LayoutError>),
 }
 

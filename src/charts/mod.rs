@@ -43,7 +43,7 @@ pub type DrawResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
     /// A table was missing, unreadable or lacked a column.
-    #[error(transparent)]
+    #[error("{0}")]
     Table(#[from] TableError),
     /// The boundaries file could not be read.
     #[error("{path}: {message}")]

@@ -41,7 +41,7 @@ impl Level {
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     /// The extract could not be opened or queried.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     /// `queries/funding/areas.sql` is missing.
     #[error("queries/funding/areas.sql is missing: it defines the formula's inputs")]
@@ -448,10 +448,10 @@ pub async fn for_run(
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The inputs could not be computed.
-    #[error(transparent)]
+    #[error("{0}")]
     Extract(#[from] ExtractError),
     /// The allocation failed.
-    #[error(transparent)]
+    #[error("{0}")]
     Funding(#[from] super::FundingError),
 }
 

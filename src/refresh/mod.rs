@@ -70,13 +70,13 @@ fn jobs_over(queries: &QuerySet, period: RefreshPeriod) -> Vec<&SqlFile> {
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
     /// Another refresh holds the lock.
-    #[error(transparent)]
+    #[error("{0}")]
     Lock(#[from] LockError),
     /// The configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
     /// The inputs could not be read to fingerprint them.
-    #[error(transparent)]
+    #[error("{0}")]
     Fingerprint(#[from] FingerprintError),
     /// The data hold no complete month.
     #[error(
@@ -97,28 +97,28 @@ pub enum RefreshError {
         source: DataFusionError,
     },
     /// The extract or its reference data could not be opened.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     /// Validation failed, or a job failed.
-    #[error(transparent)]
+    #[error("{0}")]
     Assess(#[from] AssessError),
     /// The SPC tables could not be built.
-    #[error(transparent)]
+    #[error("{0}")]
     Spc(#[from] SpcError),
     /// A chart could not be drawn.
-    #[error(transparent)]
+    #[error("{0}")]
     Chart(#[from] ChartError),
     /// The page could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Page(#[from] PageError),
     /// A file could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
     /// The new version could not be published.
-    #[error(transparent)]
+    #[error("{0}")]
     Publish(#[from] PublishError),
     /// The dashboard path is, holds or lies inside the extract.
-    #[error(transparent)]
+    #[error("{0}")]
     Place(#[from] crate::staging::StagingError),
 }
 

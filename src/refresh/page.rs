@@ -21,16 +21,16 @@ const TEMPLATE: &str = include_str!("../../templates/dashboard.html.j2");
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
     /// A table the page shows was unreadable.
-    #[error(transparent)]
+    #[error("{0}")]
     Table(#[from] TableError),
     /// The template failed to render (a bug in an edited template, with its line).
     #[error("template templates/dashboard.html.j2: {0}")]
     Template(String),
     /// The page could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
     /// The metadata placed a table wrongly.
-    #[error(transparent)]
+    #[error("{0}")]
     Layout(#[from] Box<LayoutError>),
 }
 

@@ -20,10 +20,10 @@ use crate::stats::{SPC_RUN_LENGTH, SPC_TREND_LENGTH, SpcResult, spc_signals};
 #[derive(Debug, thiserror::Error)]
 pub enum SpcError {
     /// A monthly table could not be read.
-    #[error(transparent)]
+    #[error("{0}")]
     Table(#[from] TableError),
     /// An SPC table could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
 }
 
