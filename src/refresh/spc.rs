@@ -330,7 +330,7 @@ fn write_batch(
     batch: Result<RecordBatch, arrow::error::ArrowError>,
 ) -> Result<(), SpcError> {
     let path = tables.join(format!("{name}.csv"));
-    let batch = batch.map_err(|e| OutputError::at(&path)(&e))?;
+    let batch = batch.map_err(OutputError::at(&path))?;
     let mut files = TableFiles::create(tables, name, batch.schema())?;
     files.write(&batch)?;
     files.finish()?;
