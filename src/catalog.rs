@@ -25,13 +25,25 @@ pub enum CatalogError {
     /// The extract breaks the data contract.
     #[error("{0}")]
     Contract(#[from] ContractError),
-    /// A reference lookup could not be parsed.
-    #[error("reference lookup {source_name}: {detail}")]
+    /// A reference lookup could not be read or parsed.
+    #[error("reference lookup {source_name}: {source}")]
     Reference {
         /// The lookup's file (bundled name or override path).
         source_name: String,
-        /// What went wrong, with the line where the CSV reader gives it.
-        detail: String,
+        /// The I/O error, or the CSV reader's (with the line where it gives it).
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A reference lookup lacks a column.
+    #[error(
+        "reference lookup {source_name}: column `{column}` is missing from the header ({header})"
+    )]
+    ReferenceColumn {
+        /// The lookup's file (bundled name or override path).
+        source_name: String,
+        /// The missing column.
+        column: String,
+        /// The header found.
+        header: String,
     },
     /// A file's footer is sound but its data cannot be decoded.
     #[error("{path}: the data cannot be read (corrupt or truncated Parquet pages): {detail}")]
@@ -445,7 +457,7 @@ pub fn register_reference(
         let text =
             std::fs::read_to_string(&override_path).map_err(|e| CatalogError::Reference {
                 source_name: override_path.display().to_string(),
-                detail: e.to_string(),
+                source: e.into(),
             })?;
         register_csv(
             ctx,
@@ -611,18 +623,19 @@ fn register_csv(
     schema: SchemaRef,
     source_name: &str,
 ) -> Result<(), CatalogError> {
-    let reference_error = |detail: String| CatalogError::Reference {
+    let reference_error = |e: arrow::error::ArrowError| CatalogError::Reference {
         source_name: source_name.to_owned(),
-        detail,
+        source: e.into(),
     };
     let header = text.lines().next().unwrap_or_default();
     let found: Vec<&str> = header.split(',').map(str::trim).collect();
     for field in schema.fields() {
         if !found.contains(&field.name().as_str()) {
-            return Err(reference_error(format!(
-                "column `{}` is missing from the header ({header})",
-                field.name()
-            )));
+            return Err(CatalogError::ReferenceColumn {
+                source_name: source_name.to_owned(),
+                column: field.name().to_owned(),
+                header: header.to_owned(),
+            });
         }
     }
     let projection: Vec<usize> = schema
@@ -650,10 +663,10 @@ fn register_csv(
         .with_header(true)
         .with_projection(projection)
         .build(Cursor::new(text.as_bytes()))
-        .map_err(|e| reference_error(e.to_string()))?;
+        .map_err(reference_error)?;
     let batches = reader
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| reference_error(e.to_string()))?;
+        .map_err(reference_error)?;
     let table = MemTable::try_new(schema, vec![batches]).map_err(CatalogError::datafusion(
         format!("registering {source_name}"),
     ))?;
