@@ -362,7 +362,7 @@ async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Res
     let dashboard = match (&args.dashboard, &loaded) {
         (Some(path), _) => path.clone(),
         (None, Ok((config, _))) => config.output_dir.join("dashboard"),
-        (None, Err(e)) => anyhow::bail!("{e:#}"),
+        (None, Err(_)) => return Err(loaded.err().expect("matched an error")),
     };
     let options = refresh::Options {
         dashboard: dashboard.clone(),
@@ -370,14 +370,7 @@ async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Res
         force: args.force,
         wait: std::time::Duration::from_secs(args.wait),
     };
-    let report = refresh::refresh(
-        loaded
-            .as_ref()
-            .map(|(c, q)| (c, q))
-            .map_err(|e| format!("{e:#}")),
-        &options,
-    )
-    .await;
+    let report = refresh::refresh(loaded.map_err(Into::into), &options).await;
     if let Some(holder) = &report.took_over_from
         && !args.quiet
     {

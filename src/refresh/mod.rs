@@ -72,9 +72,10 @@ pub enum RefreshError {
     /// Another refresh holds the lock.
     #[error("{0}")]
     Lock(#[from] LockError),
-    /// The configuration is unusable.
-    #[error("configuration: {0}")]
-    Config(String),
+    /// The configuration is unusable, or could not be loaded (its error's causes are part of
+    /// the message, as the status file records it).
+    #[error("configuration: {}", crate::text::error_chain(.0.as_ref()))]
+    Config(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The inputs could not be read to fingerprint them.
     #[error("{0}")]
     Fingerprint(#[from] FingerprintError),
@@ -196,7 +197,10 @@ struct Manifest<'a> {
 ///
 /// `loaded` is `Err` with the reason when the configuration or the queries could not be
 /// loaded; the failure is then recorded in the status file like any other.
-pub async fn refresh(loaded: Result<(&Config, &QuerySet), String>, options: &Options) -> Report {
+pub async fn refresh(
+    loaded: Result<(Config, QuerySet), Box<dyn std::error::Error + Send + Sync>>,
+    options: &Options,
+) -> Report {
     let started = Instant::now();
     let attempted_at = chrono::Utc::now();
     // Checked before the lock or status file is written beside the dashboard: neither may land
@@ -233,7 +237,7 @@ pub async fn refresh(loaded: Result<(&Config, &QuerySet), String>, options: &Opt
     let mut seen: Option<Fingerprint> = None;
     let result = match loaded {
         Ok((config, queries)) => {
-            attempt(config, queries, options, previous.as_ref(), &mut seen).await
+            attempt(&config, &queries, options, previous.as_ref(), &mut seen).await
         }
         Err(reason) => Err(RefreshError::Config(reason)),
     };
@@ -300,12 +304,11 @@ async fn attempt(
 ) -> Result<Done, RefreshError> {
     config
         .check("configuration")
-        .map_err(|e| RefreshError::Config(e.to_string()))?;
+        .map_err(|e| RefreshError::Config(e.into()))?;
     if options.months == 0 {
         return Err(RefreshError::Config("--months must be at least 1".into()));
     }
-    let config_json =
-        serde_json::to_string(config).map_err(|e| RefreshError::Config(e.to_string()))?;
+    let config_json = serde_json::to_string(config).map_err(|e| RefreshError::Config(e.into()))?;
     let known = previous.map(|p| p.files.as_slice()).unwrap_or_default();
     let fingerprint = fingerprint::fingerprint(
         &config.data_dir,
