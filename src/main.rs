@@ -118,12 +118,22 @@ fn quiet_worker_panics() {
 
 /// True when the reader of standard output went away (e.g. `sna tables | head`): not an error.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    use arrow::error::ArrowError;
     error.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            || cause.to_string().contains("Broken pipe")
+            // arrow's CSV writer keeps only the text of the I/O error it met.
+            || matches!(
+                cause.downcast_ref::<ArrowError>(),
+                Some(ArrowError::CsvError(text)) if *text == broken_pipe_text()
+            )
     })
+}
+
+/// The text of the operating system's broken-pipe error, `Broken pipe (os error 32)`.
+fn broken_pipe_text() -> String {
+    std::io::Error::from_raw_os_error(rustix::io::Errno::PIPE.raw_os_error()).to_string()
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -315,7 +325,7 @@ async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<Exit
             );
         }
         None => {
-            print!("{text}");
+            std::io::stdout().lock().write_all(text.as_bytes())?;
             if args.format != FundingFormat::Table {
                 eprintln!("{}", allocation.reconciliation());
             }
@@ -362,7 +372,7 @@ async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Res
     let dashboard = match (&args.dashboard, &loaded) {
         (Some(path), _) => path.clone(),
         (None, Ok((config, _))) => config.output_dir.join("dashboard"),
-        (None, Err(_)) => return Err(loaded.err().expect("matched an error")),
+        (None, Err(_)) => return loaded.map(|_| ExitCode::FAILURE),
     };
     let options = refresh::Options {
         dashboard: dashboard.clone(),
@@ -564,5 +574,29 @@ mod tests {
         };
         let error = anyhow::Error::from(generate::GenerateError::Staging(failed));
         assert!(!is_refusal(&error));
+    }
+
+    #[test]
+    fn a_broken_pipe_is_found_in_the_chain() {
+        // A real broken pipe: the reading end closed before the write.
+        let (reader, mut writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let io = writer.write_all(b"rows\n").expect_err("nobody reads");
+        assert_eq!(io.kind(), std::io::ErrorKind::BrokenPipe);
+        assert_eq!(io.to_string(), broken_pipe_text());
+        let error = anyhow::Error::from(query::QueryError::Write {
+            path: PathBuf::from("standard output"),
+            source: io.into(),
+        })
+        .context("writing the result");
+        assert!(is_broken_pipe(&error));
+        // As arrow's CSV writer reports it: the error's text only.
+        let csv = arrow::error::ArrowError::CsvError(broken_pipe_text());
+        assert!(is_broken_pipe(&anyhow::Error::from(csv)));
+        // Other write errors are errors.
+        let full = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert!(!is_broken_pipe(&full));
+        let other = arrow::error::ArrowError::CsvError("Broken pipe, or not".to_owned());
+        assert!(!is_broken_pipe(&anyhow::Error::from(other)));
     }
 }
