@@ -160,6 +160,7 @@ fn parquet_cause<'a>(
 }
 
 /// How a query worker's panic appears in an error's chain.
+#[derive(Debug)]
 pub enum Panic {
     /// tokio's `JoinError` of a panicked task, with the panic's message when it has one. The
     /// error gives the message only in its text (`task 7 panicked with message "..."`; the

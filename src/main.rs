@@ -325,6 +325,7 @@ async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<Exit
             );
         }
         None => {
+            // Not print!, which panics when the reader has gone: the I/O error is returned.
             std::io::stdout().lock().write_all(text.as_bytes())?;
             if args.format != FundingFormat::Table {
                 eprintln!("{}", allocation.reconciliation());
@@ -372,6 +373,7 @@ async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Res
     let dashboard = match (&args.dashboard, &loaded) {
         (Some(path), _) => path.clone(),
         (None, Ok((config, _))) => config.output_dir.join("dashboard"),
+        // No dashboard to record the failure beside: the load error is the command's.
         (None, Err(_)) => return loaded.map(|_| ExitCode::FAILURE),
     };
     let options = refresh::Options {
