@@ -24,7 +24,7 @@ use crate::validate::{self, Severity};
 #[derive(Debug, thiserror::Error)]
 pub enum AssessError {
     /// The extract or reference data could not be opened.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     /// Validation found errors that would make the assessment wrong.
     #[error("the extract in {data_dir} has data errors:\n{details}")]
@@ -35,22 +35,22 @@ pub enum AssessError {
         details: String,
     },
     /// A job failed, could not be ordered, or failed a test of its metadata.
-    #[error(transparent)]
+    #[error("{0}")]
     Job(#[from] JobError),
     /// The output directory could not be staged or published.
-    #[error(transparent)]
+    #[error("{0}")]
     Staging(#[from] StagingError),
     /// A table file could not be written, or an input could not be hashed.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
     /// A chart could not be drawn.
-    #[error(transparent)]
+    #[error("{0}")]
     Chart(#[from] ChartError),
     /// The report could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Report(#[from] ReportError),
     /// The earlier bundle of `--compare` could not be read.
-    #[error(transparent)]
+    #[error("{0}")]
     Compare(#[from] crate::compare::CompareError),
     /// The `[funding]` allocation could not be made.
     #[error("[funding]: {0}")]
@@ -155,13 +155,8 @@ pub async fn run(
         Some(settings) => {
             let started = Instant::now();
             let run = crate::funding::extract::for_run(config, queries, settings).await?;
-            let batch =
-                crate::funding::output::batch(&run.allocation, &run.extras).map_err(|e| {
-                    OutputError {
-                        path: tables.join("funding.parquet"),
-                        message: e.to_string(),
-                    }
-                })?;
+            let batch = crate::funding::output::batch(&run.allocation, &run.extras)
+                .map_err(OutputError::at(&tables.join("funding.parquet")))?;
             let mut files = TableFiles::create(&tables, "funding", batch.schema())?;
             files.write(&batch)?;
             let (rows, _, _) = files.finish()?;
@@ -187,10 +182,9 @@ pub async fn run(
                 .map(|j| j.sql_sha256.clone())
                 .unwrap_or_default();
             let comparison = crate::compare::compare(previous, config, &headline_sql, &tables)?;
-            let batch = comparison.batch().map_err(|e| OutputError {
-                path: tables.join("comparison.parquet"),
-                message: e.to_string(),
-            })?;
+            let batch = comparison
+                .batch()
+                .map_err(OutputError::at(&tables.join("comparison.parquet")))?;
             let mut files = TableFiles::create(&tables, "comparison", batch.schema())?;
             files.write(&batch)?;
             files.finish()?;
@@ -315,10 +309,7 @@ fn boundaries(data_dir: &Path) -> Result<(String, String), AssessError> {
     let own = data_dir.join("reference").join("lsoa_boundaries.geojson");
     if std::fs::symlink_metadata(&own).is_ok() {
         crate::contract::ensure_regular_file(&own).map_err(CatalogError::from)?;
-        let text = std::fs::read_to_string(&own).map_err(|e| OutputError {
-            path: own.clone(),
-            message: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(&own).map_err(OutputError::at(&own))?;
         return Ok((own.display().to_string(), text));
     }
     Ok((

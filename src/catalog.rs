@@ -10,9 +10,12 @@ use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::error::ArrowError;
 use datafusion::datasource::{MemTable, TableProvider};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use parquet::errors::ParquetError;
+use tokio::task::JoinError;
 
 use crate::config::Config;
 use crate::contract::{self, ContractError, ExtractFile, Kind, TableSpec};
@@ -23,30 +26,42 @@ use crate::reference;
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     /// The extract breaks the data contract.
-    #[error(transparent)]
+    #[error("{0}")]
     Contract(#[from] ContractError),
-    /// A reference lookup could not be parsed.
-    #[error("reference lookup {source_name}: {detail}")]
+    /// A reference lookup could not be read or parsed.
+    #[error("reference lookup {source_name}: {source}")]
     Reference {
         /// The lookup's file (bundled name or override path).
         source_name: String,
-        /// What went wrong, with the line where the CSV reader gives it.
-        detail: String,
+        /// The I/O error, or the CSV reader's (with the line where it gives it).
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A reference lookup lacks a column.
+    #[error(
+        "reference lookup {source_name}: column `{column}` is missing from the header ({header})"
+    )]
+    ReferenceColumn {
+        /// The lookup's file (bundled name or override path).
+        source_name: String,
+        /// The missing column.
+        column: String,
+        /// The header found.
+        header: String,
     },
     /// A file's footer is sound but its data cannot be decoded.
-    #[error("{path}: the data cannot be read (corrupt or truncated Parquet pages): {detail}")]
+    #[error("{path}: the data cannot be read (corrupt or truncated Parquet pages): {source}")]
     Unreadable {
         /// The file.
         path: PathBuf,
-        /// What the reader said.
-        detail: String,
+        /// What the reader met.
+        source: DecodeError,
     },
     /// A `[localities]` member matches no ward or LSOA, or an LSOA is in two localities.
     #[error("[localities]: {0}")]
     Localities(String),
     /// The views cannot be ordered: one reads a name that is nothing, or two read each other.
-    #[error(transparent)]
-    Views(Box<crate::jobs::JobError>),
+    #[error("{0}")]
+    Views(#[source] Box<crate::jobs::JobError>),
     /// A view reads `params` without saying whether it follows the period.
     #[error(
         "queries/{file} reads params: say in its metadata whether its rows follow the reporting period (`period = true` or `period = false`)"
@@ -68,36 +83,154 @@ pub enum CatalogError {
     },
 }
 
-/// Whether an error's text says that data could not be decoded: a Parquet error, or the
-/// decoder panicking on corrupt pages (DataFusion returns a worker's panic as an error).
-pub fn is_decode_failure(text: &str) -> bool {
-    text.contains("Parquet error") || text.contains("panicked")
+/// Why a Parquet file's data cannot be decoded.
+#[derive(Debug)]
+pub enum DecodeError {
+    /// The file could not be opened, or the thread reading it could not start.
+    Io(std::io::Error),
+    /// The Parquet reader failed on the file.
+    Parquet(ParquetError),
+    /// Decoding a batch failed.
+    Arrow(ArrowError),
+    /// The decoder panicked, with this message.
+    Panic(String),
+    /// A query over the file failed in decoding it: its error, shown by the Parquet error in
+    /// its chain where there is one.
+    Query(Box<CatalogError>),
 }
 
-/// The first of `files` whose data cannot be decoded, with what the decoder said. Every page
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::Io(e) => write!(f, "{e}"),
+            DecodeError::Parquet(e) => write!(f, "{e}"),
+            DecodeError::Arrow(e) => write!(f, "{e}"),
+            DecodeError::Panic(message) => write!(f, "the Parquet decoder failed ({message})"),
+            DecodeError::Query(e) => match parquet_cause(e.as_ref()) {
+                Some(cause) => write!(f, "{cause}"),
+                None => write!(f, "{e}"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DecodeError::Io(e) => Some(e),
+            DecodeError::Parquet(e) => Some(e),
+            DecodeError::Arrow(e) => Some(e),
+            DecodeError::Panic(_) => None,
+            // The cause is the error shown: the Parquet error, whose causes follow it.
+            DecodeError::Query(e) => parquet_cause(e.as_ref()).or(Some(e.as_ref())),
+        }
+    }
+}
+
+/// The errors of `error`'s chain, `error` first.
+fn chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}
+
+/// `error` as a DataFusion error, also when shared in an `Arc` (as DataFusion shares an error
+/// among a plan's outputs).
+fn as_datafusion<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a DataFusionError> {
+    error.downcast_ref::<DataFusionError>().or_else(|| {
+        error
+            .downcast_ref::<Arc<DataFusionError>>()
+            .map(|shared| shared.as_ref())
+    })
+}
+
+/// The first Parquet error in `error`'s chain, as DataFusion, Arrow or the Parquet reader gives
+/// it.
+fn parquet_cause<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    chain(error).find(|&e| {
+        matches!(as_datafusion(e), Some(DataFusionError::ParquetError(_)))
+            || e.is::<ParquetError>()
+            || matches!(
+                e.downcast_ref::<ArrowError>(),
+                Some(ArrowError::ParquetError(_))
+            )
+    })
+}
+
+/// How a query worker's panic appears in an error's chain.
+#[derive(Debug)]
+pub enum Panic {
+    /// tokio's `JoinError` of a panicked task, with the panic's message when it has one. The
+    /// error gives the message only in its text (`task 7 panicked with message "..."`; the
+    /// payload itself only by value), so it is read from there.
+    Task(Option<String>),
+    /// An execution or internal error that says a worker panicked: DataFusion (and
+    /// [`guarded`]) report some panics only as such text.
+    Text,
+}
+
+/// The panic of a query worker in `error`'s chain, if there is one.
+pub fn panic_in(error: &(dyn std::error::Error + 'static)) -> Option<Panic> {
+    chain(error).find_map(|e| {
+        // DataFusion's repartitioning shares the error among its outputs, in an `Arc`.
+        let join = e.downcast_ref::<JoinError>().or_else(|| {
+            e.downcast_ref::<Arc<JoinError>>()
+                .map(|shared| shared.as_ref())
+        });
+        if let Some(join) = join {
+            return join.is_panic().then(|| {
+                let text = join.to_string();
+                let message = text
+                    .split_once("panicked with message \"")
+                    .map(|(_, rest)| rest.split('"').next().unwrap_or(rest).to_owned());
+                Panic::Task(message)
+            });
+        }
+        match as_datafusion(e)? {
+            DataFusionError::Execution(text) | DataFusionError::Internal(text)
+                if text.contains("panicked") =>
+            {
+                Some(Panic::Text)
+            }
+            _ => None,
+        }
+    })
+}
+
+/// Whether `error` is a failure to decode data: a Parquet error in its chain, or a query
+/// worker's panic (the decoder panics on corrupt pages, and DataFusion returns a worker's
+/// panic as an error).
+pub fn is_decode_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    parquet_cause(error).is_some() || panic_in(error).is_some()
+}
+
+/// The first of `files` whose data cannot be decoded, with what the decoder met. Every page
 /// of every file is read, batch by batch, so this is for explaining a failure, not for the
 /// normal path. The decoder may panic on corrupt pages; that is caught on its own thread.
-pub fn find_unreadable(files: &[PathBuf]) -> Option<(PathBuf, String)> {
+pub fn find_unreadable(files: &[PathBuf]) -> Option<(PathBuf, DecodeError)> {
     files.iter().find_map(|path| {
         let owned = path.clone();
         let decoded = std::thread::Builder::new()
             .name("decode-check".to_owned())
-            .spawn(move || -> Result<(), String> {
+            .spawn(move || -> Result<(), DecodeError> {
                 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-                let file = std::fs::File::open(&owned).map_err(|e| e.to_string())?;
+                let file = std::fs::File::open(&owned).map_err(DecodeError::Io)?;
                 let reader = ParquetRecordBatchReaderBuilder::try_new(file)
                     .and_then(|b| b.build())
-                    .map_err(|e| e.to_string())?;
+                    .map_err(DecodeError::Parquet)?;
                 for batch in reader {
-                    batch.map_err(|e| e.to_string())?;
+                    batch.map_err(DecodeError::Arrow)?;
                 }
                 Ok(())
             })
-            .map_err(|e| e.to_string())
+            .map_err(DecodeError::Io)
             .and_then(|handle| {
                 handle.join().unwrap_or_else(|panic| {
-                    let message = crate::text::panic_message(panic.as_ref());
-                    Err(format!("the Parquet decoder failed ({message})"))
+                    Err(DecodeError::Panic(crate::text::panic_message(
+                        panic.as_ref(),
+                    )))
                 })
             });
         decoded.err().map(|detail| (path.clone(), detail))
@@ -107,11 +240,11 @@ pub fn find_unreadable(files: &[PathBuf]) -> Option<(PathBuf, String)> {
 /// `error`, or when it is a failure to decode data, an [`CatalogError::Unreadable`] naming the
 /// file of `files` that cannot be decoded.
 pub fn name_unreadable(files: &[PathBuf], error: CatalogError) -> CatalogError {
-    if !is_decode_failure(&error.to_string()) {
+    if !is_decode_failure(&error) {
         return error;
     }
     match find_unreadable(files) {
-        Some((path, detail)) => CatalogError::Unreadable { path, detail },
+        Some((path, source)) => CatalogError::Unreadable { path, source },
         None => error,
     }
 }
@@ -129,7 +262,7 @@ pub async fn guarded<T, E: From<CatalogError>>(
         Err(panic) => {
             let message = crate::text::panic_message(panic.as_ref());
             let error = match find_unreadable(files) {
-                Some((path, detail)) => CatalogError::Unreadable { path, detail },
+                Some((path, source)) => CatalogError::Unreadable { path, source },
                 None => CatalogError::DataFusion {
                     context: "running a query".to_owned(),
                     source: DataFusionError::Execution(format!(
@@ -390,18 +523,6 @@ pub fn new_context(config: &Config) -> Result<SessionContext, CatalogError> {
     Ok(ctx)
 }
 
-/// When `error` is DataFusion running out of the memory it was given, a sentence saying so and
-/// what to do.
-pub fn memory_exhausted(error: &DataFusionError, config: &Config) -> Option<String> {
-    match error.find_root() {
-        DataFusionError::ResourcesExhausted(detail) => Some(format!(
-            "the query needs more memory than the memory limit of {:.1} MiB allows, even spilling to disk ({detail}). Raise `memory_limit` in sna.toml, or narrow the query",
-            config.memory_limit_bytes() as f64 / f64::from(1 << 20)
-        )),
-        _ => None,
-    }
-}
-
 /// Registers a Parquet file as table `name`.
 pub async fn register_parquet(
     ctx: &SessionContext,
@@ -429,7 +550,7 @@ pub fn register_reference(
         let text =
             std::fs::read_to_string(&override_path).map_err(|e| CatalogError::Reference {
                 source_name: override_path.display().to_string(),
-                detail: e.to_string(),
+                source: e.into(),
             })?;
         register_csv(
             ctx,
@@ -595,18 +716,19 @@ fn register_csv(
     schema: SchemaRef,
     source_name: &str,
 ) -> Result<(), CatalogError> {
-    let reference_error = |detail: String| CatalogError::Reference {
+    let reference_error = |e: arrow::error::ArrowError| CatalogError::Reference {
         source_name: source_name.to_owned(),
-        detail,
+        source: e.into(),
     };
     let header = text.lines().next().unwrap_or_default();
     let found: Vec<&str> = header.split(',').map(str::trim).collect();
     for field in schema.fields() {
         if !found.contains(&field.name().as_str()) {
-            return Err(reference_error(format!(
-                "column `{}` is missing from the header ({header})",
-                field.name()
-            )));
+            return Err(CatalogError::ReferenceColumn {
+                source_name: source_name.to_owned(),
+                column: field.name().to_owned(),
+                header: header.to_owned(),
+            });
         }
     }
     let projection: Vec<usize> = schema
@@ -634,10 +756,10 @@ fn register_csv(
         .with_header(true)
         .with_projection(projection)
         .build(Cursor::new(text.as_bytes()))
-        .map_err(|e| reference_error(e.to_string()))?;
+        .map_err(reference_error)?;
     let batches = reader
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| reference_error(e.to_string()))?;
+        .map_err(reference_error)?;
     let table = MemTable::try_new(schema, vec![batches]).map_err(CatalogError::datafusion(
         format!("registering {source_name}"),
     ))?;
@@ -797,6 +919,57 @@ fn empty_batch(spec: &TableSpec) -> RecordBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parquet_error_inside_a_query_error_is_a_decode_failure() {
+        // As a scan returns it: DataFusion's Parquet error, carried through Arrow.
+        let parquet = DataFusionError::ParquetError(Box::new(ParquetError::General(
+            "invalid page header".to_owned(),
+        )));
+        let scan = DataFusionError::ArrowError(
+            Box::new(ArrowError::ExternalError(Box::new(parquet))),
+            None,
+        );
+        let error = CatalogError::datafusion("data-quality query `SELECT 1`")(scan);
+        assert!(is_decode_failure(&error));
+        let unreadable = CatalogError::Unreadable {
+            path: PathBuf::from("offences.parquet"),
+            source: DecodeError::Query(Box::new(error)),
+        };
+        let expected = "offences.parquet: the data cannot be read (corrupt or truncated Parquet pages): Parquet error: Parquet error: invalid page header";
+        assert_eq!(unreadable.to_string(), expected);
+        // The chain goes on from the Parquet error shown, so nothing is said twice.
+        assert_eq!(crate::text::error_chain(&unreadable), expected);
+        // Shared among a plan's outputs, it is still found.
+        let shared = DataFusionError::External(Box::new(Arc::new(DataFusionError::ParquetError(
+            Box::new(ParquetError::EOF("eof".to_owned())),
+        ))));
+        assert!(is_decode_failure(&shared));
+        // A planning error is not.
+        let plan = DataFusionError::Plan("table 'x' not found".to_owned());
+        assert!(!is_decode_failure(&plan));
+        let io = DataFusionError::IoError(std::io::Error::other("Parquet error"));
+        assert!(!is_decode_failure(&io), "the text alone does not count");
+    }
+
+    #[tokio::test]
+    async fn a_worker_panic_is_a_decode_failure_with_its_message() {
+        let join = tokio::spawn(async { panic!("attempt to shift left with overflow") })
+            .await
+            .expect_err("the task panicked");
+        // As DataFusion's repartitioning passes it on.
+        let error = DataFusionError::Context(
+            "Join Error".to_owned(),
+            Box::new(DataFusionError::External(Box::new(Arc::new(join)))),
+        );
+        assert!(is_decode_failure(&error));
+        assert!(matches!(
+            panic_in(&error),
+            Some(Panic::Task(Some(m))) if m == "attempt to shift left with overflow"
+        ));
+        let guarded = DataFusionError::Execution("a query worker panicked: x".to_owned());
+        assert!(matches!(panic_in(&guarded), Some(Panic::Text)));
+    }
 
     #[test]
     fn view_names_are_read_from_the_sql() {

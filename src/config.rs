@@ -41,12 +41,12 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has an unknown key or a value of the wrong type.
-    #[error("config file {path}: {message}")]
+    #[error("config file {path}: {}", .source.to_string().trim_end())]
     Parse {
         /// The configuration file.
         path: PathBuf,
-        /// The parser's message, which names the key and its line.
-        message: String,
+        /// The parser's error, whose message names the key and its line.
+        source: toml::de::Error,
     },
     /// A value is well-formed but not allowed.
     #[error("config {origin}: `{key}` {problem}")]
@@ -57,6 +57,14 @@ pub enum ConfigError {
         key: &'static str,
         /// What is wrong with its value.
         problem: String,
+    },
+    /// The `[funding]` weights are not usable.
+    #[error("config {origin}: `funding.weights` {source}")]
+    Weights {
+        /// Where the configuration came from (file path or "command line").
+        origin: String,
+        /// What is wrong with them.
+        source: crate::funding::FundingError,
     },
 }
 
@@ -243,9 +251,9 @@ impl Config {
             path: file.clone(),
             source,
         })?;
-        let mut config = Config::parse(&text).map_err(|message| ConfigError::Parse {
+        let mut config = Config::parse(&text).map_err(|source| ConfigError::Parse {
             path: file.clone(),
-            message,
+            source,
         })?;
         let base = file.parent().unwrap_or(Path::new(""));
         for dir in [
@@ -286,9 +294,9 @@ impl Config {
         Ok(self)
     }
 
-    /// Parses TOML text; the error message names the offending key and line.
-    pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+    /// Parses TOML text; the error's message names the offending key and line.
+    pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
     }
 
     /// Checks values that parse but make no sense; `origin` names where they came from.
@@ -372,7 +380,10 @@ impl Config {
             funding
                 .weights
                 .checked()
-                .map_err(|e| invalid("funding.weights", e.to_string()))?;
+                .map_err(|source| ConfigError::Weights {
+                    origin: origin.to_owned(),
+                    source,
+                })?;
             if !(1..=10).contains(&funding.harm_years) {
                 return Err(invalid(
                     "funding.harm_years",
@@ -583,15 +594,19 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named() {
-        let err = Config::parse("titel = \"x\"\n").unwrap_err();
+        let err = Config::parse("titel = \"x\"\n").unwrap_err().to_string();
         assert!(err.contains("titel"), "{err}");
-        let err = Config::parse("[serious_violence]\nhogroups = []\n").unwrap_err();
+        let err = Config::parse("[serious_violence]\nhogroups = []\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("hogroups"), "{err}");
     }
 
     #[test]
     fn bad_date_is_quoted() {
-        let err = Config::parse("start = \"2021-13-01\"\n").unwrap_err();
+        let err = Config::parse("start = \"2021-13-01\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("2021-13-01"), "{err}");
     }
 

@@ -282,12 +282,12 @@ pub enum ContractError {
         path: PathBuf,
     },
     /// The file starts like Parquet but its footer cannot be read.
-    #[error("{path}: truncated or corrupt Parquet file: {detail}")]
+    #[error("{path}: truncated or corrupt Parquet file: {source}")]
     Corrupt {
         /// The file.
         path: PathBuf,
-        /// What the Parquet reader said.
-        detail: String,
+        /// The Parquet reader's error.
+        source: parquet::errors::ParquetError,
     },
     /// A contract column is absent.
     #[error("{path}: column `{column}` is missing (found: {found})")]
@@ -426,11 +426,12 @@ fn read_footer(path: &Path) -> Result<(Schema, u64, u64), ContractError> {
         });
     }
     file.seek(SeekFrom::Start(0)).map_err(io)?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| ContractError::Corrupt {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| {
+        ContractError::Corrupt {
             path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+            source,
+        }
+    })?;
     let rows = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     Ok((builder.schema().as_ref().clone(), rows, bytes))
 }

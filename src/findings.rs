@@ -17,6 +17,7 @@ use minijinja::{Environment, context};
 use serde::Serialize;
 
 use crate::readable::{count_text, pct_text, rate_text, ratio_text};
+use crate::report::TemplateError;
 use crate::results::{Table, TableError};
 
 /// The findings template, compiled in.
@@ -28,23 +29,18 @@ const FINDINGS_TEMPLATE_NAME: &str = "templates/findings.j2";
 #[derive(Debug, thiserror::Error)]
 pub enum FindingsError {
     /// A table the findings are read from was unreadable.
-    #[error(transparent)]
+    #[error("{0}")]
     Table(#[from] TableError),
     /// The findings template failed to compile or render (a bug in an edited template).
-    #[error("template {name}: {message}")]
-    Template {
-        /// Template name.
-        name: String,
-        /// minijinja's message, with the line.
-        message: String,
-    },
+    #[error("{0}")]
+    Template(#[from] TemplateError),
 }
 
 impl From<FindingsError> for crate::report::ReportError {
     fn from(e: FindingsError) -> Self {
         match e {
             FindingsError::Table(e) => Self::Table(e),
-            FindingsError::Template { name, message } => Self::Template { name, message },
+            FindingsError::Template(e) => Self::Template(e),
         }
     }
 }
@@ -187,9 +183,16 @@ pub fn add_filters(env: &mut Environment<'_>) {
 /// Renders the findings template `source` with `values`: each name in its `order` list is a
 /// macro called for one sentence.
 fn render(name: &str, source: &str, values: Value) -> Result<Vec<String>, FindingsError> {
-    let error = |message: String| FindingsError::Template {
+    let error = |problem: String| TemplateError::Invalid {
         name: name.to_owned(),
-        message,
+        problem,
+    };
+    let render_error = |context: String| {
+        move |source| TemplateError::Render {
+            name: name.to_owned(),
+            context,
+            source,
+        }
     };
     let mut env = Environment::new();
     add_filters(&mut env);
@@ -197,21 +200,21 @@ fn render(name: &str, source: &str, values: Value) -> Result<Vec<String>, Findin
     let mut captured = env
         .template_from_named_str(name, source)
         .and_then(|t| t.render_captured(values))
-        .map_err(|e| error(format!("{e:#}")))?;
+        .map_err(render_error(String::new()))?;
     let order = captured
         .state()
         .lookup("order")
         .ok_or_else(|| error("no `order` list of findings is set".to_owned()))?;
     let ids = order
         .try_iter()
-        .map_err(|e| error(format!("`order`: {e:#}")))?
+        .map_err(render_error("`order`: ".to_owned()))?
         .map(|id| {
             id.as_str()
                 .map(str::to_owned)
                 .ok_or_else(|| error(format!("`order`: {id} is not the name of a finding")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    captured.with_state_mut(|state| {
+    let sentences = captured.with_state_mut(|state| {
         let mut out = Vec::new();
         for id in &ids {
             if state.lookup(id).is_none() {
@@ -221,14 +224,15 @@ fn render(name: &str, source: &str, values: Value) -> Result<Vec<String>, Findin
             }
             let text = state
                 .call_macro(id, &[])
-                .map_err(|e| error(format!("finding `{id}`: {e:#}")))?;
+                .map_err(render_error(format!("finding `{id}`: ")))?;
             let text = text.trim();
             if !text.is_empty() {
                 out.push(text.to_owned());
             }
         }
         Ok(out)
-    })
+    })?;
+    Ok(sentences)
 }
 
 /// One headline measure.
@@ -716,7 +720,7 @@ mod tests {
             ("no list", "no `order` list"),
         ] {
             match render("broken.j2", source, values.clone()) {
-                Err(e @ FindingsError::Template { .. }) => {
+                Err(e @ FindingsError::Template(_)) => {
                     let message = e.to_string();
                     assert!(message.starts_with("template broken.j2: "), "{message}");
                     assert!(message.contains(needle), "{message}");
@@ -724,10 +728,10 @@ mod tests {
                 other => panic!("{source}: {other:?}"),
             }
         }
-        let report: crate::report::ReportError = FindingsError::Template {
+        let report: crate::report::ReportError = FindingsError::Template(TemplateError::Invalid {
             name: FINDINGS_TEMPLATE_NAME.to_owned(),
-            message: "m".to_owned(),
-        }
+            problem: "m".to_owned(),
+        })
         .into();
         assert_eq!(report.to_string(), "template templates/findings.j2: m");
     }

@@ -75,7 +75,7 @@ pub enum GenerateError {
     Scale(f64),
     /// The dates are outside what an assessment covers, or span too long.
     #[error("{0}")]
-    Dates(String),
+    Dates(#[source] crate::config::ConfigError),
     /// `--start` is after `--end`.
     #[error("--start ({start}) is after --end ({end})")]
     Period {
@@ -84,24 +84,42 @@ pub enum GenerateError {
         /// End.
         end: NaiveDate,
     },
-    /// A bundled reference file could not be parsed.
-    #[error("bundled reference {file}: {detail}")]
+    /// A bundled reference file could not be parsed as CSV.
+    #[error("bundled reference {file}: {source}")]
     Reference {
         /// The file.
         file: &'static str,
-        /// What went wrong.
-        detail: String,
+        /// The CSV reader's error.
+        source: csv::Error,
+    },
+    /// A bundled reference file lacks a column.
+    #[error("bundled reference {file}: no column {column}")]
+    ReferenceColumn {
+        /// The file.
+        file: &'static str,
+        /// The column.
+        column: String,
+    },
+    /// A value of a bundled reference file is not a number.
+    #[error("bundled reference {file}: {value}: {source}")]
+    ReferenceValue {
+        /// The file.
+        file: &'static str,
+        /// The value.
+        value: String,
+        /// The parser's error.
+        source: std::num::ParseFloatError,
     },
     /// The output could not be staged or published.
-    #[error(transparent)]
+    #[error("{0}")]
     Staging(#[from] StagingError),
     /// A file could not be written.
-    #[error("{path}: {detail}")]
+    #[error("{path}: {source}")]
     Write {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        detail: String,
+        /// What went wrong: an I/O, CSV, Arrow or Parquet error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -146,7 +164,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     };
     period
         .check("--start/--end")
-        .map_err(|e| GenerateError::Dates(e.to_string()))?;
+        .map_err(GenerateError::Dates)?;
     let (areas, header) = load_areas(opts.scale)?;
     let copies = if opts.scale > 1.0 {
         opts.scale.round().max(1.0)
@@ -207,12 +225,23 @@ fn write_manifest(
     let text = serde_json::to_string_pretty(&manifest).expect("JSON values serialise");
     std::fs::write(&path, text + "\n").map_err(|e| GenerateError::Write {
         path: path.clone(),
-        detail: e.to_string(),
+        source: e.into(),
     })
 }
 
-fn reference_error(file: &'static str) -> impl Fn(String) -> GenerateError {
-    move |detail| GenerateError::Reference { file, detail }
+fn reference_error(file: &'static str) -> impl Fn(csv::Error) -> GenerateError {
+    move |source| GenerateError::Reference { file, source }
+}
+
+/// `value` of the bundled reference `file` as a number.
+fn reference_number(file: &'static str, value: &str) -> Result<f64, GenerateError> {
+    value
+        .parse()
+        .map_err(|source| GenerateError::ReferenceValue {
+            file,
+            value: value.to_owned(),
+            source,
+        })
 }
 
 /// Areas with their census, police.uk weights and lookup rows; copies above scale 1.
@@ -221,7 +250,7 @@ fn load_areas(scale: f64) -> Result<(Vec<Area>, Vec<String>), GenerateError> {
     let mut reader = csv::Reader::from_reader(reference::LSOA_CSV.as_bytes());
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| lsoa_error(e.to_string()))?
+        .map_err(&lsoa_error)?
         .iter()
         .map(str::to_owned)
         .collect();
@@ -229,7 +258,10 @@ fn load_areas(scale: f64) -> Result<(Vec<Area>, Vec<String>), GenerateError> {
         header
             .iter()
             .position(|h| h == name)
-            .ok_or_else(|| lsoa_error(format!("no column {name}")))
+            .ok_or_else(|| GenerateError::ReferenceColumn {
+                file: "lsoa.csv",
+                column: name.to_owned(),
+            })
     };
     let (code, district, easting, northing, decile) = (
         column("lsoa_code")?,
@@ -240,12 +272,8 @@ fn load_areas(scale: f64) -> Result<(Vec<Area>, Vec<String>), GenerateError> {
     );
     let mut base = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| lsoa_error(e.to_string()))?;
-        let number = |i: usize| {
-            record[i]
-                .parse::<f64>()
-                .map_err(|e| lsoa_error(format!("{}: {e}", &record[i])))
-        };
+        let record = record.map_err(&lsoa_error)?;
+        let number = |i: usize| reference_number("lsoa.csv", &record[i]);
         base.push(Area {
             code: record[code].to_owned(),
             district: record[district].to_owned(),
@@ -274,24 +302,20 @@ fn load_areas(scale: f64) -> Result<(Vec<Area>, Vec<String>), GenerateError> {
         "Aged 65 years and over",
     ];
     for record in csv::Reader::from_reader(reference::CENSUS2021_CSV.as_bytes()).records() {
-        let record = record.map_err(|e| census_error(e.to_string()))?;
+        let record = record.map_err(&census_error)?;
         let (Some(i), Some(g)) = (
             index(&record[0]),
             groups.iter().position(|g| *g == &record[1]),
         ) else {
             continue;
         };
-        base[i].census[g] = record[2]
-            .parse()
-            .map_err(|e| census_error(format!("{}: {e}", &record[2])))?;
+        base[i].census[g] = reference_number("population_census2021.csv", &record[2])?;
     }
     let police_error = reference_error("police_uk_lsoa_month.csv");
     for record in csv::Reader::from_reader(reference::POLICE_UK_CSV.as_bytes()).records() {
-        let record = record.map_err(|e| police_error(e.to_string()))?;
+        let record = record.map_err(&police_error)?;
         let Some(i) = index(&record[1]) else { continue };
-        let crimes: f64 = record[3]
-            .parse()
-            .map_err(|e| police_error(format!("{}: {e}", &record[3])))?;
+        let crimes = reference_number("police_uk_lsoa_month.csv", &record[3])?;
         if &record[2] == "Violence and sexual offences" || &record[2] == "Robbery" {
             base[i].violence += crimes;
         }
@@ -340,19 +364,21 @@ fn load_areas(scale: f64) -> Result<(Vec<Area>, Vec<String>), GenerateError> {
 
 fn write_lookup(dir: &Path, header: &[String], areas: &[Area]) -> Result<(), GenerateError> {
     let path = dir.join("reference").join("lsoa.csv");
-    let write_error = |e: &dyn std::fmt::Display| GenerateError::Write {
+    let write_error = |e: Box<dyn std::error::Error + Send + Sync>| GenerateError::Write {
         path: path.clone(),
-        detail: e.to_string(),
+        source: e,
     };
-    std::fs::create_dir_all(dir.join("reference")).map_err(|e| write_error(&e))?;
-    let mut writer = csv::Writer::from_path(&path).map_err(|e| write_error(&e))?;
-    writer.write_record(header).map_err(|e| write_error(&e))?;
+    std::fs::create_dir_all(dir.join("reference")).map_err(|e| write_error(e.into()))?;
+    let mut writer = csv::Writer::from_path(&path).map_err(|e| write_error(e.into()))?;
+    writer
+        .write_record(header)
+        .map_err(|e| write_error(e.into()))?;
     for area in areas {
         writer
             .write_record(&area.record)
-            .map_err(|e| write_error(&e))?;
+            .map_err(|e| write_error(e.into()))?;
     }
-    writer.flush().map_err(|e| write_error(&e))
+    writer.flush().map_err(|e| write_error(e.into()))
 }
 
 /// Seasonal index by calendar month for violence, from the real police.uk counts: each month's
@@ -367,7 +393,7 @@ fn seasonal_index() -> Result<Seasonal, GenerateError> {
     let police_error = reference_error("police_uk_lsoa_month.csv");
     let mut totals: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
     for record in csv::Reader::from_reader(reference::POLICE_UK_CSV.as_bytes()).records() {
-        let record = record.map_err(|e| police_error(e.to_string()))?;
+        let record = record.map_err(&police_error)?;
         if &record[2] == "Violence and sexual offences" || &record[2] == "Robbery" {
             *totals.entry(record[0].to_owned()).or_default() +=
                 record[3].parse::<f64>().unwrap_or(0.0);
@@ -1417,11 +1443,11 @@ impl Sink {
     fn create(dir: &Path, spec: &TableSpec) -> Result<Sink, GenerateError> {
         let path = dir.join(spec.file_name());
         let schema = spec.arrow_schema();
-        let error = |e: &dyn std::fmt::Display| GenerateError::Write {
+        let error = |e: Box<dyn std::error::Error + Send + Sync>| GenerateError::Write {
             path: path.clone(),
-            detail: e.to_string(),
+            source: e,
         };
-        let file = File::create(&path).map_err(|e| error(&e))?;
+        let file = File::create(&path).map_err(|e| error(e.into()))?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(9).expect("valid level"),
@@ -1432,7 +1458,7 @@ impl Sink {
         // TIMESTAMP(MILLIS), which every Parquet reader reads as a time.
         let parquet_schema = crate::output::parquet_schema(&schema);
         let writer = ArrowWriter::try_new(file, Arc::clone(&parquet_schema), Some(properties))
-            .map_err(|e| error(&e))?;
+            .map_err(|e| error(e.into()))?;
         Ok(Sink {
             path,
             schema,
@@ -1443,16 +1469,16 @@ impl Sink {
     }
 
     fn write(&mut self, columns: Vec<ArrayRef>) -> Result<(), GenerateError> {
-        let error = |e: &dyn std::fmt::Display| GenerateError::Write {
+        let error = |e: Box<dyn std::error::Error + Send + Sync>| GenerateError::Write {
             path: self.path.clone(),
-            detail: e.to_string(),
+            source: e,
         };
         let batch =
-            RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| error(&e))?;
+            RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| error(e.into()))?;
         self.rows += batch.num_rows() as u64;
-        let batch =
-            crate::output::to_parquet_batch(&batch, &self.parquet_schema).map_err(|e| error(&e))?;
-        self.writer.write(&batch).map_err(|e| error(&e))
+        let batch = crate::output::to_parquet_batch(&batch, &self.parquet_schema)
+            .map_err(|e| error(e.into()))?;
+        self.writer.write(&batch).map_err(|e| error(e.into()))
     }
 
     fn close(self) -> Result<(String, u64), GenerateError> {
@@ -1464,7 +1490,7 @@ impl Sink {
             .into_owned();
         self.writer.close().map_err(|e| GenerateError::Write {
             path: self.path.clone(),
-            detail: e.to_string(),
+            source: e.into(),
         })?;
         Ok((name, self.rows))
     }

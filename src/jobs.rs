@@ -65,11 +65,26 @@ pub enum JobError {
         /// What was found, e.g. `104.2`.
         found: String,
     },
+    /// A test of a result's metadata could not be run.
+    #[error(
+        "job {job}: {test} fails: could not check it: {} (tests in queries/{meta})",
+        printable(&source.to_string())
+    )]
+    Untestable {
+        /// The job.
+        job: String,
+        /// The metadata file.
+        meta: String,
+        /// The test.
+        test: String,
+        /// DataFusion's error.
+        source: DataFusionError,
+    },
     /// A result could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
     /// A result could not be registered for later jobs.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
 }
 
@@ -440,7 +455,12 @@ pub async fn check(ctx: &SessionContext, job: &SqlFile) -> Result<(), JobError> 
             Ok(df) => df.collect().await,
             Err(e) => Err(e),
         }
-        .map_err(|e| fail(format!("could not check it: {}", printable(&e.to_string()))))?;
+        .map_err(|source| JobError::Untestable {
+            job: job.name.clone(),
+            meta: meta_file.clone(),
+            test: test.clone(),
+            source,
+        })?;
         let first = batches.iter().find(|b| b.num_rows() > 0);
         if let Some(batch) = first {
             let value =

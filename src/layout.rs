@@ -73,6 +73,16 @@ pub enum LayoutError {
         /// What is wrong.
         message: String,
     },
+    /// A caption or title of a placement, a template, failed to render.
+    #[error("{file}: in `{text}`: {source}")]
+    Render {
+        /// The metadata file of the placement.
+        file: String,
+        /// The template text.
+        text: String,
+        /// minijinja's error.
+        source: minijinja::Error,
+    },
     /// A placement names a section the document's template does not have.
     #[error(
         "{file}: [[{key}]] places `{item}` in section `{section}`, which {template} does not have (its sections: {known})",
@@ -183,7 +193,11 @@ pub fn lay_out<'a>(
         };
         let render = |text: &str| {
             env.render_str(text, values)
-                .map_err(|e| problem(format!("in `{text}`: {e}")))
+                .map_err(|source| LayoutError::Render {
+                    file: meta_file.clone(),
+                    text: text.to_owned(),
+                    source,
+                })
         };
         for p in document.placements(file) {
             if let Some(name) = &p.figure {

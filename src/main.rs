@@ -75,7 +75,8 @@ fn run_cli(cli: Cli) -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // Messages quote values from data: nothing in them may act on the terminal.
-            eprintln!("error: {}", vrn_sna::text::printable(&format!("{e:#}")));
+            let message = vrn_sna::text::error_chain(e.as_ref());
+            eprintln!("error: {}", vrn_sna::text::printable(&message));
             if is_refusal(&e) {
                 ExitCode::from(2)
             } else {
@@ -90,33 +91,10 @@ fn run_cli(cli: Cli) -> ExitCode {
 fn is_refusal(error: &anyhow::Error) -> bool {
     use vrn_sna::staging::StagingError;
     error.chain().any(|cause| {
-        // The commands' errors wrap the staging error transparently, so it is found through
-        // them rather than as a cause of its own.
-        let staging = cause
+        cause
             .downcast_ref::<StagingError>()
-            .or_else(|| match cause.downcast_ref::<assess::AssessError>() {
-                Some(assess::AssessError::Staging(e)) => Some(e),
-                _ => None,
-            })
-            .or_else(|| match cause.downcast_ref::<pack::PackError>() {
-                Some(pack::PackError::Staging(e)) => Some(e),
-                _ => None,
-            })
-            .or_else(|| match cause.downcast_ref::<generate::GenerateError>() {
-                Some(generate::GenerateError::Staging(e)) => Some(e),
-                _ => None,
-            })
-            .or_else(
-                || match cause.downcast_ref::<vrn_sna::import::ImportError>() {
-                    Some(vrn_sna::import::ImportError::Staging(e)) => Some(e),
-                    _ => None,
-                },
-            );
-        staging.is_some_and(StagingError::is_refusal)
-            || matches!(
-                cause.downcast_ref::<query::QueryError>(),
-                Some(query::QueryError::OutputRefused { .. })
-            )
+            .is_some_and(StagingError::is_refusal)
+            || cause.is::<vrn_sna::output::OutputRefused>()
     })
 }
 
@@ -140,12 +118,22 @@ fn quiet_worker_panics() {
 
 /// True when the reader of standard output went away (e.g. `sna tables | head`): not an error.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    use arrow::error::ArrowError;
     error.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            || cause.to_string().contains("Broken pipe")
+            // arrow's CSV writer keeps only the text of the I/O error it met.
+            || matches!(
+                cause.downcast_ref::<ArrowError>(),
+                Some(ArrowError::CsvError(text)) if *text == broken_pipe_text()
+            )
     })
+}
+
+/// The text of the operating system's broken-pipe error, `Broken pipe (os error 32)`.
+fn broken_pipe_text() -> String {
+    std::io::Error::from_raw_os_error(rustix::io::Errno::PIPE.raw_os_error()).to_string()
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -317,14 +305,8 @@ async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<Exit
     if args.inputs.is_none() {
         reads.extend([config.data_dir.clone(), config.queries_dir.clone()]);
     }
-    if let Some(path) = &args.output
-        && let Some(reason) = vrn_sna::output::refusal_of_result_path(path, &reads)
-    {
-        return Err(vrn_sna::query::QueryError::OutputRefused {
-            path: path.clone(),
-            reason,
-        }
-        .into());
+    if let Some(path) = &args.output {
+        vrn_sna::output::check_result_path(path, &reads)?;
     }
     let (areas, previous) = match &args.inputs {
         Some(path) => {
@@ -389,7 +371,8 @@ async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> Result<Exit
             );
         }
         None => {
-            print!("{text}");
+            // Not print!, which panics when the reader has gone: the I/O error is returned.
+            std::io::stdout().lock().write_all(text.as_bytes())?;
             if args.format != FundingFormat::Table {
                 eprintln!("{}", allocation.reconciliation());
             }
@@ -436,7 +419,8 @@ async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Res
     let dashboard = match (&args.dashboard, &loaded) {
         (Some(path), _) => path.clone(),
         (None, Ok((config, _))) => config.output_dir.join("dashboard"),
-        (None, Err(e)) => anyhow::bail!("{e:#}"),
+        // No dashboard to record the failure beside: the load error is the command's.
+        (None, Err(_)) => return loaded.map(|_| ExitCode::FAILURE),
     };
     let options = refresh::Options {
         dashboard: dashboard.clone(),
@@ -444,14 +428,7 @@ async fn refresh_command(config_path: Option<PathBuf>, args: RefreshArgs) -> Res
         force: args.force,
         wait: std::time::Duration::from_secs(args.wait),
     };
-    let report = refresh::refresh(
-        loaded
-            .as_ref()
-            .map(|(c, q)| (c, q))
-            .map_err(|e| format!("{e:#}")),
-        &options,
-    )
-    .await;
+    let report = refresh::refresh(loaded.map_err(Into::into), &options).await;
     if let Some(holder) = &report.took_over_from
         && !args.quiet
     {
@@ -608,5 +585,66 @@ impl Progress for TerminalProgress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vrn_sna::staging::StagingError;
+
+    #[test]
+    fn a_refusal_is_found_inside_a_command_error() {
+        let refused = StagingError::NotOurs {
+            path: PathBuf::from("out"),
+            noun: "an assessment bundle",
+        };
+        let error = anyhow::Error::from(assess::AssessError::Staging(refused))
+            .context("assessment not written to out");
+        assert!(is_refusal(&error));
+        let refused = StagingError::NotADirectory {
+            path: PathBuf::from("out"),
+            noun: "a partner pack",
+        };
+        let error = anyhow::Error::from(pack::PackError::Staging(refused))
+            .context("partner pack not written to out");
+        assert!(is_refusal(&error));
+        let refused = vrn_sna::output::OutputRefused {
+            path: PathBuf::from("x.csv"),
+            reason: "is a directory".to_owned(),
+        };
+        assert!(is_refusal(&query::QueryError::from(refused).into()));
+        // A write that failed is not a refusal.
+        let failed = StagingError::Io {
+            action: "creating",
+            path: PathBuf::from("out"),
+            source: std::io::Error::other("disk full"),
+        };
+        let error = anyhow::Error::from(generate::GenerateError::Staging(failed));
+        assert!(!is_refusal(&error));
+    }
+
+    #[test]
+    fn a_broken_pipe_is_found_in_the_chain() {
+        // A real broken pipe: the reading end closed before the write.
+        let (reader, mut writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let io = writer.write_all(b"rows\n").expect_err("nobody reads");
+        assert_eq!(io.kind(), std::io::ErrorKind::BrokenPipe);
+        assert_eq!(io.to_string(), broken_pipe_text());
+        let error = anyhow::Error::from(query::QueryError::Write {
+            path: PathBuf::from("standard output"),
+            source: io.into(),
+        })
+        .context("writing the result");
+        assert!(is_broken_pipe(&error));
+        // As arrow's CSV writer reports it: the error's text only.
+        let csv = arrow::error::ArrowError::CsvError(broken_pipe_text());
+        assert!(is_broken_pipe(&anyhow::Error::from(csv)));
+        // Other write errors are errors.
+        let full = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert!(!is_broken_pipe(&full));
+        let other = arrow::error::ArrowError::CsvError("Broken pipe, or not".to_owned());
+        assert!(!is_broken_pipe(&anyhow::Error::from(other)));
     }
 }

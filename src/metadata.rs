@@ -241,22 +241,36 @@ impl PlacedColumn {
 
 /// A metadata file that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: {message}")]
-pub struct MetadataError {
-    /// The file, relative to the queries directory.
-    pub file: String,
-    /// What is wrong (TOML's message names the line and key).
-    pub message: String,
+pub enum MetadataError {
+    /// The file is not valid TOML, or has an unknown key or a value of the wrong type.
+    #[error("{file}: {source}")]
+    Toml {
+        /// The file, relative to the queries directory.
+        file: String,
+        /// TOML's error, which names the line and key.
+        source: toml::de::Error,
+    },
+    /// The file parses but says something inconsistent.
+    #[error("{file}: {problem}")]
+    Invalid {
+        /// The file, relative to the queries directory.
+        file: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 impl Metadata {
     /// Parses the text of `file` (named in errors), and checks what TOML cannot.
     pub fn parse(file: &str, text: &str) -> Result<Metadata, MetadataError> {
-        let error = |message: String| MetadataError {
+        let error = |problem: String| MetadataError::Invalid {
             file: file.to_owned(),
-            message,
+            problem,
         };
-        let meta: Metadata = toml::from_str(text).map_err(|e| error(e.to_string()))?;
+        let meta: Metadata = toml::from_str(text).map_err(|source| MetadataError::Toml {
+            file: file.to_owned(),
+            source,
+        })?;
         let mut seen = std::collections::BTreeSet::new();
         for column in &meta.columns {
             if !seen.insert(column.name.as_str()) {

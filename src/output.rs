@@ -18,20 +18,24 @@ use crate::queries::hex;
 
 /// A file that could not be written or read.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
+#[error("{path}: {source}")]
 pub struct OutputError {
     /// The file.
     pub path: PathBuf,
-    /// What went wrong.
-    pub message: String,
+    /// What went wrong: an I/O, CSV, Parquet, Arrow or JSON error.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 impl OutputError {
-    /// A constructor of errors about `path`.
-    pub fn at(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> OutputError + '_ {
+    /// A constructor of errors about `path` from their cause.
+    pub fn at<E>(path: &Path) -> impl Fn(E) -> OutputError + '_
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         move |e| OutputError {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            source: e.into(),
         }
     }
 }
@@ -102,19 +106,18 @@ impl TableFiles {
     pub fn create(dir: &Path, name: &str, schema: SchemaRef) -> Result<TableFiles, OutputError> {
         let csv_path = dir.join(format!("{name}.csv"));
         let parquet_path = dir.join(format!("{name}.parquet"));
-        let csv_file = File::create(&csv_path).map_err(|e| OutputError::at(&csv_path)(&e))?;
+        let csv_file = File::create(&csv_path).map_err(OutputError::at(&csv_path))?;
         let csv = arrow::csv::WriterBuilder::new()
             .with_header(true)
             .build(BufWriter::new(csv_file));
-        let parquet_file =
-            File::create(&parquet_path).map_err(|e| OutputError::at(&parquet_path)(&e))?;
+        let parquet_file = File::create(&parquet_path).map_err(OutputError::at(&parquet_path))?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .build();
         let parquet_schema = parquet_schema(&schema);
         let parquet =
             ArrowWriter::try_new(parquet_file, Arc::clone(&parquet_schema), Some(properties))
-                .map_err(|e| OutputError::at(&parquet_path)(&e))?;
+                .map_err(OutputError::at(&parquet_path))?;
         Ok(TableFiles {
             csv_path,
             parquet_path,
@@ -130,12 +133,12 @@ impl TableFiles {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), OutputError> {
         self.csv
             .write(batch)
-            .map_err(|e| OutputError::at(&self.csv_path)(&e))?;
+            .map_err(OutputError::at(&self.csv_path))?;
         let standard = to_parquet_batch(batch, &self.parquet_schema)
-            .map_err(|e| OutputError::at(&self.parquet_path)(&e))?;
+            .map_err(OutputError::at(&self.parquet_path))?;
         self.parquet
             .write(&standard)
-            .map_err(|e| OutputError::at(&self.parquet_path)(&e))?;
+            .map_err(OutputError::at(&self.parquet_path))?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
@@ -146,12 +149,12 @@ impl TableFiles {
         if self.rows == 0 {
             self.csv
                 .write(&RecordBatch::new_empty(Arc::clone(&self.schema)))
-                .map_err(|e| OutputError::at(&self.csv_path)(&e))?;
+                .map_err(OutputError::at(&self.csv_path))?;
         }
         drop(self.csv);
         self.parquet
             .close()
-            .map_err(|e| OutputError::at(&self.parquet_path)(&e))?;
+            .map_err(OutputError::at(&self.parquet_path))?;
         Ok((self.rows, self.csv_path, self.parquet_path))
     }
 }
@@ -168,14 +171,14 @@ pub struct ParquetFile {
 impl ParquetFile {
     /// Creates `path` for rows of `schema`.
     pub fn create(path: &Path, schema: SchemaRef) -> Result<ParquetFile, OutputError> {
-        let file = File::create(path).map_err(|e| OutputError::at(path)(&e))?;
+        let file = File::create(path).map_err(OutputError::at(path))?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_created_by(crate::readable::tool())
             .build();
         let parquet_schema = parquet_schema(&schema);
         let writer = ArrowWriter::try_new(file, Arc::clone(&parquet_schema), Some(properties))
-            .map_err(|e| OutputError::at(path)(&e))?;
+            .map_err(OutputError::at(path))?;
         Ok(ParquetFile {
             path: path.to_path_buf(),
             parquet_schema,
@@ -186,31 +189,46 @@ impl ParquetFile {
 
     /// Appends a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), OutputError> {
-        let standard = to_parquet_batch(batch, &self.parquet_schema)
-            .map_err(|e| OutputError::at(&self.path)(&e))?;
+        let standard =
+            to_parquet_batch(batch, &self.parquet_schema).map_err(OutputError::at(&self.path))?;
         self.writer
             .write(&standard)
-            .map_err(|e| OutputError::at(&self.path)(&e))?;
+            .map_err(OutputError::at(&self.path))?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
 
     /// Finishes the file; returns the rows written.
     pub fn finish(self) -> Result<u64, OutputError> {
-        self.writer
-            .close()
-            .map_err(|e| OutputError::at(&self.path)(&e))?;
+        self.writer.close().map_err(OutputError::at(&self.path))?;
         Ok(self.rows)
     }
 }
 
-/// Why `path` may not take a result: it is a directory, or it is, or lies inside, one of the
+/// A result file that may not be written (`--output` of `sna query` or `sna funding`): it is a
+/// directory, is or lies inside something the command reads, or would take several results.
+/// A usage error: nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[error("refused: --output {path} {reason}. Nothing was written: choose another file")]
+pub struct OutputRefused {
+    /// The output path.
+    pub path: PathBuf,
+    /// Why it may not be written.
+    pub reason: String,
+}
+
+/// Refuses `path` as a result file when it is a directory or it is, or lies inside, one of the
 /// files and directories in `reads`. Checked both where the path is and where it leads, so a
-/// link inside the extract and a link to an input kept elsewhere are refused alike. `None`
-/// when the path may be written.
-pub fn refusal_of_result_path(path: &Path, reads: &[PathBuf]) -> Option<String> {
+/// link inside the extract and a link to an input kept elsewhere are refused alike.
+pub fn check_result_path(path: &Path, reads: &[PathBuf]) -> Result<(), OutputRefused> {
+    let refused = |reason: String| {
+        Err(OutputRefused {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
     if path.is_dir() {
-        return Some("is a directory".to_owned());
+        return refused("is a directory".to_owned());
     }
     let places = [
         crate::staging::location(path),
@@ -220,17 +238,17 @@ pub fn refusal_of_result_path(path: &Path, reads: &[PathBuf]) -> Option<String> 
         let read_resolved = crate::staging::resolve(read);
         for place in &places {
             if *place == read_resolved {
-                return Some("is a file this command reads".to_owned());
+                return refused("is a file this command reads".to_owned());
             }
             if place.starts_with(&read_resolved) {
-                return Some(format!(
+                return refused(format!(
                     "is inside {}, which this command reads",
                     read.display()
                 ));
             }
         }
     }
-    None
+    Ok(())
 }
 
 /// A result file being written for a user (`sna query --output`, `sna funding --output`).
@@ -390,36 +408,40 @@ fn remove_dead_partials(dir: &Path, name: &str) {
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     use std::io::Write as _;
     let error = OutputError::at(path);
-    let mut file = ResultFile::create(path).map_err(|e| error(&e))?;
-    file.file().write_all(bytes).map_err(|e| error(&e))?;
-    file.commit().map_err(|e| error(&e))
+    let mut file = ResultFile::create(path).map_err(&error)?;
+    file.file().write_all(bytes).map_err(&error)?;
+    file.commit().map_err(&error)
 }
 
 /// Writes `text` to `path`.
 pub fn write_text(path: &Path, text: &str) -> Result<(), OutputError> {
-    std::fs::write(path, text).map_err(|e| OutputError::at(path)(&e))
+    std::fs::write(path, text).map_err(OutputError::at(path))
 }
 
 /// Writes `value` to `path` as pretty-printed JSON.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), OutputError> {
-    let json = serde_json::to_string_pretty(value).map_err(|e| OutputError::at(path)(&e))?;
+    let json = serde_json::to_string_pretty(value).map_err(OutputError::at(path))?;
     write_text(path, &json)
 }
 
 /// Creates a directory and its parents.
 pub fn create_dir(path: &Path) -> Result<(), OutputError> {
-    std::fs::create_dir_all(path).map_err(|e| OutputError::at(path)(&e))
+    std::fs::create_dir_all(path).map_err(OutputError::at(path))
 }
 
 /// SHA-256 (hex) and size in bytes of a file, read in 1 MiB blocks.
 pub fn sha256_file(path: &Path) -> Result<(String, u64), OutputError> {
-    let error = OutputError::at(path);
-    let mut file = File::open(path).map_err(|e| error(&e))?;
+    sha256_of(path).map_err(OutputError::at(path))
+}
+
+/// [`sha256_file`], failing with the bare I/O error.
+pub fn sha256_of(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
     let mut bytes = 0u64;
     loop {
-        let n = file.read(&mut buffer).map_err(|e| error(&e))?;
+        let n = file.read(&mut buffer)?;
         if n == 0 {
             return Ok((hex(&hasher.finalize()), bytes));
         }

@@ -28,7 +28,7 @@ use crate::staging::{OutputKind, Staging, StagingError};
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
     /// The extract could not be opened.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     /// A pack table's metadata has no usable `disclosure` layout.
     #[error("queries/{file}: {problem}")]
@@ -39,14 +39,14 @@ pub enum PackError {
         problem: String,
     },
     /// A pack table's SQL failed.
-    #[error("pack table {table} (queries/{file}): {message}")]
+    #[error("pack table {table} (queries/{file}): {source}")]
     Sql {
         /// Table name.
         table: String,
         /// Its file.
         file: String,
-        /// DataFusion's message.
-        message: String,
+        /// DataFusion's error.
+        source: datafusion::error::DataFusionError,
     },
     /// A table would carry row-level or identifying data.
     #[error(
@@ -61,10 +61,10 @@ pub enum PackError {
         problem: &'static str,
     },
     /// The pack directory could not be staged or published.
-    #[error(transparent)]
+    #[error("{0}")]
     Staging(#[from] StagingError),
     /// A table file could not be written or hashed.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
 }
 
@@ -179,9 +179,9 @@ pub async fn export(
         let table = catalog::guarded(&inputs, writing)
             .await
             .map_err(|e| match e {
-                PackError::Sql { ref message, .. } if catalog::is_decode_failure(message) => {
+                PackError::Sql { ref source, .. } if catalog::is_decode_failure(source) => {
                     match catalog::find_unreadable(&inputs) {
-                        Some((path, detail)) => CatalogError::Unreadable { path, detail }.into(),
+                        Some((path, source)) => CatalogError::Unreadable { path, source }.into(),
                         None => e,
                     }
                 }
@@ -226,10 +226,10 @@ async fn write_table(
         .as_deref()
         .ok_or_else(|| layout_error(format!("no `disclosure = \"...\"` in {}.toml", file.name)))
         .and_then(|text| Layout::parse(text).map_err(layout_error))?;
-    let sql_error = |e: datafusion::error::DataFusionError| PackError::Sql {
+    let sql_error = |source| PackError::Sql {
         table: file.name.clone(),
         file: file.relative_path.clone(),
-        message: e.to_string(),
+        source,
     };
     let df = ctx.sql(&file.sql).await.map_err(sql_error)?;
     let logical_schema = Arc::new(df.schema().as_arrow().clone());

@@ -77,12 +77,34 @@ impl fmt::Display for Format {
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// The data could not be opened.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     /// The SQL could not be parsed, planned or run; DataFusion's message gives the position
     /// where it has one.
     #[error("{0}")]
-    Sql(String),
+    Sql(#[source] DataFusionError),
+    /// The query ran out of the memory it was given.
+    #[error(
+        "the query needs more memory than the memory limit of {limit:.1} MiB allows, even spilling to disk ({detail}). Raise `memory_limit` in sna.toml, or narrow the query",
+        limit = *.limit_bytes as f64 / f64::from(1 << 20)
+    )]
+    MemoryExhausted {
+        /// The memory limit.
+        limit_bytes: usize,
+        /// What DataFusion said: its `ResourcesExhausted` error, at the root of the error it
+        /// returned, carries only this text.
+        detail: String,
+    },
+    /// A partner pack was asked for a table of row-level data, which it does not hold.
+    #[error(
+        "{source}\n`{name}` needs row-level data, which a partner pack does not hold; use the pack's aggregate tables (`sna tables --data PACK` lists them)"
+    )]
+    RowLevel {
+        /// The table asked for.
+        name: &'static str,
+        /// DataFusion's error.
+        source: DataFusionError,
+    },
     /// An expression nested deeper than [`MAX_EXPRESSION_DEPTH`].
     #[error(
         "refused: an expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep (a chain of {MAX_EXPRESSION_DEPTH} or more OR or AND terms, say); write a long list of alternatives as `column IN (a, b, c, ...)`"
@@ -100,20 +122,15 @@ pub enum QueryError {
     #[error("--format parquet needs --output PATH")]
     ParquetNeedsOutput,
     /// The output file is one the query reads, or cannot be a file.
-    #[error("refused: --output {path} {reason}. Nothing was written: choose another file")]
-    OutputRefused {
-        /// The output path.
-        path: PathBuf,
-        /// Why it may not be written.
-        reason: String,
-    },
+    #[error("{0}")]
+    OutputRefused(#[from] crate::output::OutputRefused),
     /// An output file could not be written.
-    #[error("{path}: {message}")]
+    #[error("{path}: {source}")]
     Write {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        message: String,
+        /// What went wrong: an I/O, CSV, JSON, Arrow or Parquet error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -197,7 +214,7 @@ impl QuerySession {
             let mut tables: Vec<PathBuf> = std::fs::read_dir(data_dir)
                 .map_err(|e| QueryError::Write {
                     path: data_dir.to_path_buf(),
-                    message: e.to_string(),
+                    source: e.into(),
                 })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
@@ -244,13 +261,7 @@ impl QuerySession {
     /// reads.
     pub fn check_output(&self, path: &Path) -> Result<(), QueryError> {
         let reads: Vec<PathBuf> = self.reads.iter().chain(&self.inputs).cloned().collect();
-        match crate::output::refusal_of_result_path(path, &reads) {
-            Some(reason) => Err(QueryError::OutputRefused {
-                path: path.to_path_buf(),
-                reason,
-            }),
-            None => Ok(()),
-        }
+        Ok(crate::output::check_result_path(path, &reads)?)
     }
 
     /// Parses `sql` into statements, plans each and checks it is allowed; returns each
@@ -258,7 +269,7 @@ impl QuerySession {
     /// executed, so later statements see the effect of earlier ones only when written with
     /// `--allow-write`.
     pub async fn plan(&self, sql: &str) -> Result<Vec<(String, DataFrame)>, QueryError> {
-        let statements = DFParser::parse_sql(sql).map_err(|e| QueryError::Sql(e.to_string()))?;
+        let statements = DFParser::parse_sql(sql).map_err(QueryError::Sql)?;
         for statement in &statements {
             if let datafusion::sql::parser::Statement::Statement(inner) = statement
                 && expression_depth(inner) > MAX_EXPRESSION_DEPTH
@@ -293,31 +304,44 @@ impl QuerySession {
         Ok(planned)
     }
 
-    /// DataFusion's message, with a hint when a partner pack lacks a row-level table.
+    /// DataFusion's error, named for what it means: memory exhausted, a file that cannot be
+    /// decoded, or a row-level table that a partner pack does not hold.
     pub fn explain(&self, error: DataFusionError) -> QueryError {
-        if let Some(message) = catalog::memory_exhausted(&error, &self.config) {
-            return QueryError::Sql(message);
+        if let DataFusionError::ResourcesExhausted(detail) = error.find_root() {
+            return QueryError::MemoryExhausted {
+                limit_bytes: self.config.memory_limit_bytes(),
+                detail: detail.clone(),
+            };
         }
-        let message = error.to_string();
-        if catalog::is_decode_failure(&message)
-            && let Some((path, detail)) = catalog::find_unreadable(&self.inputs)
+        if catalog::is_decode_failure(&error)
+            && let Some((path, source)) = catalog::find_unreadable(&self.inputs)
         {
-            return QueryError::Catalog(CatalogError::Unreadable { path, detail });
+            return QueryError::Catalog(CatalogError::Unreadable { path, source });
         }
-        if self.is_pack {
-            for name in ROW_LEVEL_NAMES {
-                let missing = message.contains("not found")
-                    && (message.contains(&format!("'{name}'"))
-                        || message.contains(&format!(".{name}'")));
-                if missing {
-                    return QueryError::Sql(format!(
-                        "{message}\n`{name}` needs row-level data, which a partner pack does not hold; \
-                         use the pack's aggregate tables (`sna tables --data PACK` lists them)"
-                    ));
-                }
-            }
+        if self.is_pack
+            && let Some(name) = missing_table(&error)
+                .and_then(|missing| ROW_LEVEL_NAMES.iter().find(|name| **name == missing))
+        {
+            return QueryError::RowLevel {
+                name,
+                source: error,
+            };
         }
-        QueryError::Sql(message)
+        QueryError::Sql(error)
+    }
+}
+
+/// The table that `error` says does not exist. DataFusion has no type for a missing table: it
+/// is a planning error whose only content is its text, `table 'datafusion.public.x' not found`,
+/// so that text is read (the last part of the name, as written or resolved).
+fn missing_table(error: &DataFusionError) -> Option<&str> {
+    match error.find_root() {
+        DataFusionError::Plan(text) => text
+            .strip_prefix("table '")?
+            .strip_suffix("' not found")?
+            .rsplit('.')
+            .next(),
+        _ => None,
     }
 }
 
@@ -365,20 +389,21 @@ pub async fn exec_and_print(
     if let Some(path) = output
         && many
     {
-        return Err(QueryError::OutputRefused {
+        return Err(crate::output::OutputRefused {
             path: path.to_path_buf(),
             reason: format!(
                 "takes the result of one statement, and {} were given",
                 planned.len()
             ),
-        });
+        }
+        .into());
     }
     let mut written = Vec::new();
     for (text, df) in planned {
         if many && format == Format::Table {
             writeln!(out, "{text}").map_err(|e| QueryError::Write {
                 path: PathBuf::from("standard output"),
-                message: e.to_string(),
+                source: e.into(),
             })?;
         }
         written.push(write_result(session, df, format, output, out).await?);
@@ -425,23 +450,26 @@ async fn write_unguarded(
     }
     let mut stream = df.execute_stream().await.map_err(|e| session.explain(e))?;
     let schema = stream.schema();
-    let write_error = |path: &Path, e: &dyn fmt::Display| QueryError::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
+    let write_error =
+        |path: &Path, e: Box<dyn std::error::Error + Send + Sync>| QueryError::Write {
+            path: path.to_path_buf(),
+            source: e,
+        };
     let stdout_path = PathBuf::from("standard output");
     // A result file is staged and put in place only when the whole result is written (see
     // `ResultFile`): a query that fails part-way leaves the previous file as it was.
     let mut temp = match output {
         Some(path) => {
-            Some(crate::output::ResultFile::create(path).map_err(|e| write_error(path, &e))?)
+            Some(crate::output::ResultFile::create(path).map_err(|e| write_error(path, e.into()))?)
         }
         None => None,
     };
     let parquet_file = match (&mut temp, format, output) {
-        (Some(file), Format::Parquet, Some(path)) => {
-            Some(file.file().try_clone().map_err(|e| write_error(path, &e))?)
-        }
+        (Some(file), Format::Parquet, Some(path)) => Some(
+            file.file()
+                .try_clone()
+                .map_err(|e| write_error(path, e.into()))?,
+        ),
         _ => None,
     };
     let mut file_sink = match (&mut temp, format) {
@@ -466,13 +494,13 @@ async fn write_unguarded(
                 batches.push(RecordBatch::new_empty(Arc::clone(&schema)));
             }
             let table = arrow::util::pretty::pretty_format_batches(&batches)
-                .map_err(|e| write_error(target, &e))?
+                .map_err(|e| write_error(target, e.into()))?
                 .to_string();
             let seconds = started.elapsed().as_secs_f64();
             // The table is for reading: values that would act on a terminal are escaped.
             let table = crate::text::printable(&table);
             writeln!(sink, "{table}\n{rows} row(s) in {seconds:.3} s")
-                .map_err(|e| write_error(target, &e))?;
+                .map_err(|e| write_error(target, e.into()))?;
         }
         Format::Csv => {
             let mut writer = arrow::csv::WriterBuilder::new()
@@ -482,13 +510,15 @@ async fn write_unguarded(
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| session.explain(e))?;
                 rows += batch.num_rows();
-                writer.write(&batch).map_err(|e| write_error(target, &e))?;
+                writer
+                    .write(&batch)
+                    .map_err(|e| write_error(target, e.into()))?;
                 wrote = true;
             }
             if !wrote {
                 writer
                     .write(&RecordBatch::new_empty(Arc::clone(&schema)))
-                    .map_err(|e| write_error(target, &e))?;
+                    .map_err(|e| write_error(target, e.into()))?;
             }
         }
         Format::Json => {
@@ -496,30 +526,34 @@ async fn write_unguarded(
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| session.explain(e))?;
                 rows += batch.num_rows();
-                writer.write(&batch).map_err(|e| write_error(target, &e))?;
+                writer
+                    .write(&batch)
+                    .map_err(|e| write_error(target, e.into()))?;
             }
-            writer.finish().map_err(|e| write_error(target, &e))?;
+            writer.finish().map_err(|e| write_error(target, e.into()))?;
         }
         Format::Parquet => {
             let path = output.ok_or(QueryError::ParquetNeedsOutput)?;
             let file = parquet_file.ok_or(QueryError::ParquetNeedsOutput)?;
             let standard = crate::output::parquet_schema(&schema);
             let mut writer = ArrowWriter::try_new(file, Arc::clone(&standard), None)
-                .map_err(|e| write_error(path, &e))?;
+                .map_err(|e| write_error(path, e.into()))?;
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| session.explain(e))?;
                 rows += batch.num_rows();
                 let batch = crate::output::to_parquet_batch(&batch, &standard)
-                    .map_err(|e| write_error(path, &e))?;
-                writer.write(&batch).map_err(|e| write_error(path, &e))?;
+                    .map_err(|e| write_error(path, e.into()))?;
+                writer
+                    .write(&batch)
+                    .map_err(|e| write_error(path, e.into()))?;
             }
-            writer.close().map_err(|e| write_error(path, &e))?;
+            writer.close().map_err(|e| write_error(path, e.into()))?;
         }
     }
-    sink.flush().map_err(|e| write_error(target, &e))?;
+    sink.flush().map_err(|e| write_error(target, e.into()))?;
     drop(file_sink);
     if let (Some(file), Some(path)) = (temp, output) {
-        file.commit().map_err(|e| write_error(path, &e))?;
+        file.commit().map_err(|e| write_error(path, e.into()))?;
     }
     Ok(Written {
         rows,
@@ -615,6 +649,19 @@ async fn count_rows(session: &QuerySession, name: &str) -> Result<u64, QueryErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_table_is_read_from_the_planning_error() {
+        use datafusion::common::Diagnostic;
+        let plan = DataFusionError::Plan("table 'datafusion.public.offences' not found".into());
+        // As the SQL planner returns it: with a diagnostic for the user.
+        let error = plan.with_diagnostic(Diagnostic::new_error("table 'offences' not found", None));
+        assert_eq!(missing_table(&error), Some("offences"));
+        let column = DataFusionError::Plan("column 'offences' not found".into());
+        assert_eq!(missing_table(&column), None);
+        let text = DataFusionError::Execution("table 'offences' not found".into());
+        assert_eq!(missing_table(&text), None, "only a planning error says so");
+    }
 
     #[test]
     fn formats_parse_and_print() {

@@ -34,25 +34,55 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
     Ok(env)
 }
 
+/// A template that failed to compile or render: a bug in an edited template (minijinja's
+/// message gives the line).
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// minijinja failed.
+    #[error("template {name}: {context}{source}")]
+    Render {
+        /// Template name.
+        name: String,
+        /// What was being rendered, e.g. "finding `x`: ", or nothing.
+        context: String,
+        /// minijinja's error.
+        source: minijinja::Error,
+    },
+    /// The template renders but does not say what it must.
+    #[error("template {name}: {problem}")]
+    Invalid {
+        /// Template name.
+        name: String,
+        /// What is missing or wrong.
+        problem: String,
+    },
+}
+
+impl TemplateError {
+    /// A constructor of errors of the template `name` from minijinja's.
+    pub fn render(name: &str) -> impl Fn(minijinja::Error) -> TemplateError + '_ {
+        move |source| TemplateError::Render {
+            name: name.to_owned(),
+            context: String::new(),
+            source,
+        }
+    }
+}
+
 /// Errors in writing the documents.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A table the report needs was unreadable.
-    #[error(transparent)]
+    #[error("{0}")]
     Table(#[from] TableError),
     /// A template failed to render (a bug in an edited template, with its line).
-    #[error("template {name}: {message}")]
-    Template {
-        /// Template name.
-        name: String,
-        /// minijinja's message.
-        message: String,
-    },
+    #[error("{0}")]
+    Template(#[from] TemplateError),
     /// A document could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
     /// The metadata placed a table or figure wrongly.
-    #[error(transparent)]
+    #[error("{0}")]
     Layout(#[from] Box<LayoutError>),
 }
 
@@ -210,10 +240,6 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         comparison: inputs.comparison.as_ref().map(comparison_view),
         methods: methods(inputs.queries, &tables_dir)?,
     };
-    let template_error = |name: &str, e: minijinja::Error| ReportError::Template {
-        name: name.to_owned(),
-        message: format!("{e:#}"),
-    };
     let layout = layout::lay_out(
         Document::Report,
         inputs.queries.jobs.iter().chain(&inputs.queries.funding),
@@ -223,12 +249,12 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         &report_charts(),
     )
     .map_err(Box::new)?;
-    let mut env = environment().map_err(|e| template_error("templates/macros.html.j2", e))?;
+    let mut env = environment().map_err(TemplateError::render("templates/macros.html.j2"))?;
     let placed = Placed::register(&mut env, layout, true);
     env.add_template("report.html", REPORT_TEMPLATE)
-        .map_err(|e| template_error("templates/report.html.j2", e))?;
+        .map_err(TemplateError::render("templates/report.html.j2"))?;
     env.add_template("summary.md", SUMMARY_TEMPLATE)
-        .map_err(|e| template_error("templates/summary.md.j2", e))?;
+        .map_err(TemplateError::render("templates/summary.md.j2"))?;
     for (name, file, source) in [
         ("report.html", "index.html", "templates/report.html.j2"),
         ("summary.md", "summary.md", "templates/summary.md.j2"),
@@ -236,7 +262,7 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         let text = env
             .get_template(name)
             .and_then(|t| t.render(minijinja::value::Serde(&context)))
-            .map_err(|e| template_error(source, e))?;
+            .map_err(TemplateError::render(source))?;
         write_text(&dir.join(file), &text)?;
         if name == "report.html" {
             placed.check(Document::Report).map_err(Box::new)?;

@@ -8,12 +8,23 @@ use std::path::{Path, PathBuf};
 
 /// A table that is missing, unreadable or lacks a column a chart needs.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct TableError {
-    /// The CSV file.
-    pub path: PathBuf,
-    /// What is wrong, naming the column and value where there is one.
-    pub message: String,
+pub enum TableError {
+    /// The file could not be read as CSV.
+    #[error("{path}: {source}")]
+    Read {
+        /// The CSV file.
+        path: PathBuf,
+        /// The CSV reader's error.
+        source: csv::Error,
+    },
+    /// A column is missing or a value is not what it should be.
+    #[error("{path}: {problem}")]
+    Invalid {
+        /// The CSV file.
+        path: PathBuf,
+        /// What is wrong, naming the column and value.
+        problem: String,
+    },
 }
 
 /// One result table as read from its CSV file.
@@ -28,21 +39,21 @@ impl Table {
     /// Reads `dir/<name>.csv`.
     pub fn read(dir: &Path, name: &str) -> Result<Table, TableError> {
         let path = dir.join(format!("{name}.csv"));
-        let error = |message: String| TableError {
+        let error = |source: csv::Error| TableError::Read {
             path: path.clone(),
-            message,
+            source,
         };
-        let mut reader = csv::Reader::from_path(&path).map_err(|e| error(e.to_string()))?;
+        let mut reader = csv::Reader::from_path(&path).map_err(error)?;
         let headers = reader
             .headers()
-            .map_err(|e| error(e.to_string()))?
+            .map_err(error)?
             .iter()
             .map(str::to_owned)
             .collect();
         let records = reader
             .records()
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| error(e.to_string()))?;
+            .map_err(error)?;
         Ok(Table {
             path,
             headers,
@@ -91,9 +102,9 @@ impl Table {
         self.headers
             .iter()
             .position(|h| h == name)
-            .ok_or_else(|| TableError {
+            .ok_or_else(|| TableError::Invalid {
                 path: self.path.clone(),
-                message: format!("no column `{name}`"),
+                problem: format!("no column `{name}`"),
             })
     }
 }
@@ -119,13 +130,15 @@ impl<'a> Row<'a> {
         if text.is_empty() {
             return Ok(None);
         }
-        text.parse::<f64>().map(Some).map_err(|_| TableError {
-            path: self.table.path.clone(),
-            message: format!(
-                "row {}, column `{column}`: `{text}` is not a number",
-                self.index + 2
-            ),
-        })
+        text.parse::<f64>()
+            .map(Some)
+            .map_err(|_| TableError::Invalid {
+                path: self.table.path.clone(),
+                problem: format!(
+                    "row {}, column `{column}`: `{text}` is not a number",
+                    self.index + 2
+                ),
+            })
     }
 
     /// The value of `column` as a number, with null read as zero (counts).

@@ -234,11 +234,7 @@ impl Staging {
                 continue;
             }
             let full = self.dir.join(&path);
-            let (sha256, _) = crate::output::sha256_file(&full).map_err(|e| StagingError::Io {
-                action: "hashing",
-                path: full.clone(),
-                source: std::io::Error::other(e.message),
-            })?;
+            let (sha256, _) = crate::output::sha256_of(&full).map_err(io("hashing", &full))?;
             out.push(FileEntry { path, sha256 });
         }
         Ok(out)

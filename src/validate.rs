@@ -16,7 +16,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::catalog::{self, Catalog, CatalogError, LookupSource};
+use crate::catalog::{self, Catalog, CatalogError, DecodeError, LookupSource};
 use crate::config::Config;
 use crate::contract::{self, ExtractFile, Kind, TableSpec};
 
@@ -306,23 +306,17 @@ impl Checker<'_> {
     /// Names the file when a query failed because its data could not be decoded (a Parquet
     /// error, or the decoder panicking on corrupt pages); other errors pass through.
     fn unreadable(&self, table: &str, error: CatalogError) -> CatalogError {
-        let text = error.to_string();
-        let decode_failure = text.contains("Parquet error") || text.contains("panicked");
-        let detail = match text.split_once("panicked with message \"") {
-            Some((_, rest)) => format!(
-                "the Parquet decoder failed ({})",
-                rest.split('"').next().unwrap_or(rest)
-            ),
-            None => text
-                .split_once("Parquet error")
-                .map_or(text.clone(), |(_, rest)| format!("Parquet error{rest}")),
+        let Some(file) = self.files.iter().find(|f| f.spec.name == table) else {
+            return error;
         };
-        match self.files.iter().find(|f| f.spec.name == table) {
-            Some(file) if decode_failure => CatalogError::Unreadable {
-                path: file.path.clone(),
-                detail,
-            },
-            _ => error,
+        let source = match catalog::panic_in(&error) {
+            Some(catalog::Panic::Task(Some(message))) => DecodeError::Panic(message),
+            _ if catalog::is_decode_failure(&error) => DecodeError::Query(Box::new(error)),
+            _ => return error,
+        };
+        CatalogError::Unreadable {
+            path: file.path.clone(),
+            source,
         }
     }
 

@@ -206,13 +206,16 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
 
 /// Reads (LSOA code, outer rings as (lon, lat)) from GeoJSON with an `lsoa_code` property.
 fn read_boundaries(origin: &str, text: &str) -> Result<Vec<Shape>, ChartError> {
-    let error = |message: String| ChartError::Boundaries {
+    let error = |problem: String| ChartError::Boundaries {
         path: origin.to_owned(),
-        message,
+        problem,
     };
-    let geojson: geojson::GeoJson = text
-        .parse()
-        .map_err(|e: geojson::Error| error(e.to_string()))?;
+    let geojson: geojson::GeoJson =
+        text.parse()
+            .map_err(|source: geojson::Error| ChartError::BoundariesJson {
+                path: origin.to_owned(),
+                source,
+            })?;
     let geojson::GeoJson::FeatureCollection(collection) = geojson else {
         return Err(error("not a GeoJSON FeatureCollection".into()));
     };

@@ -42,25 +42,33 @@ pub type DrawResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
     /// A table was missing, unreadable or lacked a column.
-    #[error(transparent)]
+    #[error("{0}")]
     Table(#[from] TableError),
-    /// The boundaries file could not be read.
-    #[error("{path}: {message}")]
+    /// The boundaries file is not GeoJSON.
+    #[error("{path}: {source}")]
+    BoundariesJson {
+        /// The GeoJSON file.
+        path: String,
+        /// The GeoJSON parser's error.
+        source: geojson::Error,
+    },
+    /// The boundaries file is GeoJSON but not LSOA polygons.
+    #[error("{path}: {problem}")]
     Boundaries {
         /// The GeoJSON file.
         path: String,
         /// What is wrong.
-        message: String,
+        problem: String,
     },
     /// Drawing or writing a chart file failed.
-    #[error("chart {chart} ({path}): {message}")]
+    #[error("chart {chart} ({path}): {source}")]
     Draw {
         /// Chart name.
         chart: String,
         /// File being written.
         path: PathBuf,
-        /// The backend's error.
-        message: String,
+        /// The backend's or the file system's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -259,7 +267,7 @@ pub fn render_set(
     std::fs::create_dir_all(dir).map_err(|e| ChartError::Draw {
         chart: "all".into(),
         path: dir.to_path_buf(),
-        message: e.to_string(),
+        source: e.into(),
     })?;
     let mut records = Vec::new();
     for &(name, title, build) in set {
@@ -296,10 +304,10 @@ pub fn render_set(
 pub fn render(figure: &Figure, dir: &Path) -> Result<(), ChartError> {
     let size = (WIDTH, figure.height);
     let svg = dir.join(format!("{}.svg", figure.name));
-    let error = |path: &Path, e: Box<dyn std::error::Error + Send + Sync>| ChartError::Draw {
+    let error = |path: &Path, source| ChartError::Draw {
         chart: figure.name.to_owned(),
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source,
     };
     draw_on(SVGBackend::new(&svg, size).into_drawing_area(), figure).map_err(|e| error(&svg, e))?;
     let png = dir.join(format!("{}.png", figure.name));

@@ -41,7 +41,7 @@ impl Level {
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     /// The extract could not be opened or queried.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     /// `queries/funding/areas.sql` is missing.
     #[error("queries/funding/areas.sql is missing: it defines the formula's inputs")]
@@ -49,6 +49,9 @@ pub enum ExtractError {
     /// The query's result is not of the expected shape.
     #[error("queries/funding/areas.sql: {0}")]
     Shape(String),
+    /// A column of the query's result cannot be read as text or a number.
+    #[error("queries/funding/areas.sql: {0}")]
+    Cast(#[source] arrow::error::ArrowError),
     /// The extract has no offences, so no period can be chosen.
     #[error("the extract has no offences, so there is no financial year to allocate on")]
     NoOffences,
@@ -258,11 +261,11 @@ pub async fn inputs(
                 .ok_or_else(|| ExtractError::Shape(format!("no column `{name}`")))
         };
         let names = arrow::compute::cast(column("area")?, &arrow::datatypes::DataType::Utf8)
-            .map_err(|e| ExtractError::Shape(e.to_string()))?;
+            .map_err(ExtractError::Cast)?;
         let names = names.as_string::<i32>();
         let number = |name: &str| -> Result<Vec<f64>, ExtractError> {
             let values = arrow::compute::cast(column(name)?, &arrow::datatypes::DataType::Float64)
-                .map_err(|e| ExtractError::Shape(e.to_string()))?;
+                .map_err(ExtractError::Cast)?;
             let values = values.as_primitive::<Float64Type>();
             Ok((0..values.len())
                 .map(|i| {
@@ -448,10 +451,10 @@ pub async fn for_run(
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The inputs could not be computed.
-    #[error(transparent)]
+    #[error("{0}")]
     Extract(#[from] ExtractError),
     /// The allocation failed.
-    #[error(transparent)]
+    #[error("{0}")]
     Funding(#[from] super::FundingError),
 }
 

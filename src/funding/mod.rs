@@ -37,12 +37,12 @@ pub enum FundingError {
     #[error("--pot must be a positive amount of money, got {0}")]
     Pot(String),
     /// The inputs file could not be read.
-    #[error("{path}: {message}")]
+    #[error("{path}: {source}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        message: String,
+        /// What went wrong: the file is not a regular file, or not CSV.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A required column is missing from the inputs file.
     #[error(
@@ -254,18 +254,18 @@ pub fn parse_amount(text: &str) -> Option<f64> {
 /// Reads the areas from a CSV file with columns `area`, `population`, `crimes`, `harm` and
 /// optionally `current`, in any order and any case; other columns are ignored.
 pub fn read_inputs(path: &Path) -> Result<Vec<AreaInput>, FundingError> {
-    let read_error = |e: &dyn std::fmt::Display| FundingError::Read {
+    let read_error = |e: Box<dyn std::error::Error + Send + Sync>| FundingError::Read {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source: e,
     };
-    crate::contract::ensure_regular_file(path).map_err(|e| read_error(&e))?;
+    crate::contract::ensure_regular_file(path).map_err(|e| read_error(e.into()))?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)
-        .map_err(|e| read_error(&e))?;
+        .map_err(|e| read_error(e.into()))?;
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| read_error(&e))?
+        .map_err(|e| read_error(e.into()))?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
         .collect();
@@ -288,7 +288,7 @@ pub fn read_inputs(path: &Path) -> Result<Vec<AreaInput>, FundingError> {
     let current = headers.iter().position(|h| h == "current");
     let mut areas = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| read_error(&e))?;
+        let record = record.map_err(|e| read_error(e.into()))?;
         let line = record.position().map_or(0, csv::Position::line);
         let name = crate::text::printable(record.get(area).unwrap_or_default()).into_owned();
         if name.is_empty() && record.iter().all(str::is_empty) {

@@ -59,17 +59,17 @@ pub enum ImportError {
         message: String,
     },
     /// The boundaries cannot be used.
-    #[error(transparent)]
+    #[error("{0}")]
     Boundaries(#[from] place::BoundaryError),
     /// The output could not be staged or published.
-    #[error(transparent)]
+    #[error("{0}")]
     Staging(#[from] StagingError),
     /// A file could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
     /// A batch could not be built (a bug).
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("building a batch of rows")]
+    Batch(#[from] arrow::error::ArrowError),
 }
 
 /// What `sna import police-uk` is asked to do.
@@ -122,9 +122,9 @@ pub fn police_uk(
     for (source, name) in copies {
         if let Some(source) = source {
             let reference = dir.join("reference");
-            std::fs::create_dir_all(&reference).map_err(|e| OutputError::at(&reference)(&e))?;
+            std::fs::create_dir_all(&reference).map_err(OutputError::at(&reference))?;
             let target = reference.join(name);
-            std::fs::copy(source, &target).map_err(|e| OutputError::at(&target)(&e))?;
+            std::fs::copy(source, &target).map_err(OutputError::at(&target))?;
         }
     }
     write_json(&dir.join("import_report.json"), &report)?;
@@ -152,6 +152,6 @@ fn read_text(path: &Path) -> Result<String, ImportError> {
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), OutputError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| OutputError::at(path)(&e))?;
-    std::fs::write(path, text + "\n").map_err(|e| OutputError::at(path)(&e))
+    let text = serde_json::to_string_pretty(value).map_err(OutputError::at(path))?;
+    std::fs::write(path, text + "\n").map_err(OutputError::at(path))
 }

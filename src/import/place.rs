@@ -21,12 +21,24 @@ use rstar::primitives::{GeomWithData, Rectangle};
 
 /// Boundaries that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("{source_name}: {message}")]
-pub struct BoundaryError {
-    /// The boundary file.
-    pub source_name: String,
-    /// What is wrong, naming the feature.
-    pub message: String,
+pub enum BoundaryError {
+    /// The file is not GeoJSON.
+    #[error("{source_name}: not GeoJSON")]
+    Json {
+        /// The boundary file.
+        source_name: String,
+        /// The parser's error.
+        #[source]
+        source: geojson::Error,
+    },
+    /// The GeoJSON is not LSOA polygons.
+    #[error("{source_name}: {message}")]
+    Invalid {
+        /// The boundary file.
+        source_name: String,
+        /// What is wrong, naming the feature.
+        message: String,
+    },
 }
 
 /// The coordinates the boundaries are drawn in.
@@ -50,13 +62,16 @@ impl Lsoas {
     /// or `LSOA21CD` (the ONS name). Coordinates in the hundreds of thousands are taken as
     /// British National Grid.
     pub fn from_geojson(source_name: &str, text: &str) -> Result<Lsoas, BoundaryError> {
-        let error = |message: String| BoundaryError {
+        let error = |message: String| BoundaryError::Invalid {
             source_name: source_name.to_owned(),
             message,
         };
-        let geojson: geojson::GeoJson = text
-            .parse()
-            .map_err(|e: geojson::Error| error(e.to_string()))?;
+        let geojson: geojson::GeoJson =
+            text.parse()
+                .map_err(|source: geojson::Error| BoundaryError::Json {
+                    source_name: source_name.to_owned(),
+                    source,
+                })?;
         let geojson::GeoJson::FeatureCollection(collection) = geojson else {
             return Err(error("not a GeoJSON FeatureCollection".into()));
         };

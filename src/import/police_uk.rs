@@ -291,8 +291,7 @@ impl Rows {
                 Arc::new(self.falls_within.finish()),
             ]);
         }
-        let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)
-            .map_err(|e| ImportError::Internal(e.to_string()))?;
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
         self.file.write(&batch)?;
         self.pending = 0;
         Ok(())

@@ -19,10 +19,12 @@ use crate::queries::{QuerySet, hex};
 
 /// Errors in fingerprinting the inputs.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot fingerprint {path}: {message}")]
+#[error("cannot fingerprint {path}: {source}")]
 pub struct FingerprintError {
     path: PathBuf,
-    message: String,
+    /// An I/O error, or the file that could not be hashed.
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 /// One input file as fingerprinted.
@@ -69,11 +71,11 @@ pub fn fingerprint(
     paths.sort();
     let mut files = Vec::with_capacity(paths.len());
     for (relative, path) in paths {
-        let error = |message: String| FingerprintError {
+        let error = |e: Box<dyn std::error::Error + Send + Sync>| FingerprintError {
             path: path.clone(),
-            message,
+            source: e,
         };
-        let metadata = std::fs::metadata(&path).map_err(|e| error(e.to_string()))?;
+        let metadata = std::fs::metadata(&path).map_err(|e| error(e.into()))?;
         let modified_ns = metadata
             .modified()
             .ok()
@@ -86,7 +88,7 @@ pub fn fingerprint(
             .map(|k| k.sha256.clone());
         let sha256 = match reused {
             Some(hash) => hash,
-            None => sha256_file(&path).map_err(|e| error(e.to_string()))?.0,
+            None => sha256_file(&path).map_err(|e| error(e.into()))?.0,
         };
         files.push(FileStamp {
             path: relative,
@@ -122,7 +124,7 @@ fn collect_files(
 ) -> Result<(), FingerprintError> {
     let error = |e: std::io::Error| FingerprintError {
         path: dir.to_path_buf(),
-        message: e.to_string(),
+        source: e.into(),
     };
     for entry in std::fs::read_dir(dir).map_err(error)? {
         let entry = entry.map_err(error)?;

@@ -70,13 +70,14 @@ fn jobs_over(queries: &QuerySet, period: RefreshPeriod) -> Vec<&SqlFile> {
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
     /// Another refresh holds the lock.
-    #[error(transparent)]
+    #[error("{0}")]
     Lock(#[from] LockError),
-    /// The configuration is unusable.
-    #[error("configuration: {0}")]
-    Config(String),
+    /// The configuration is unusable, or could not be loaded (its error's causes are part of
+    /// the message, as the status file records it).
+    #[error("configuration: {}", crate::text::error_chain(.0.as_ref()))]
+    Config(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The inputs could not be read to fingerprint them.
-    #[error(transparent)]
+    #[error("{0}")]
     Fingerprint(#[from] FingerprintError),
     /// The data hold no complete month.
     #[error(
@@ -97,28 +98,28 @@ pub enum RefreshError {
         source: DataFusionError,
     },
     /// The extract or its reference data could not be opened.
-    #[error(transparent)]
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     /// Validation failed, or a job failed.
-    #[error(transparent)]
+    #[error("{0}")]
     Assess(#[from] AssessError),
     /// The SPC tables could not be built.
-    #[error(transparent)]
+    #[error("{0}")]
     Spc(#[from] SpcError),
     /// A chart could not be drawn.
-    #[error(transparent)]
+    #[error("{0}")]
     Chart(#[from] ChartError),
     /// The page could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Page(#[from] PageError),
     /// A file could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
     /// The new version could not be published.
-    #[error(transparent)]
+    #[error("{0}")]
     Publish(#[from] PublishError),
     /// The dashboard path is, holds or lies inside the extract.
-    #[error(transparent)]
+    #[error("{0}")]
     Place(#[from] crate::staging::StagingError),
 }
 
@@ -196,7 +197,10 @@ struct Manifest<'a> {
 ///
 /// `loaded` is `Err` with the reason when the configuration or the queries could not be
 /// loaded; the failure is then recorded in the status file like any other.
-pub async fn refresh(loaded: Result<(&Config, &QuerySet), String>, options: &Options) -> Report {
+pub async fn refresh(
+    loaded: Result<(Config, QuerySet), Box<dyn std::error::Error + Send + Sync>>,
+    options: &Options,
+) -> Report {
     let started = Instant::now();
     let attempted_at = chrono::Utc::now();
     // Checked before the lock or status file is written beside the dashboard: neither may land
@@ -233,7 +237,7 @@ pub async fn refresh(loaded: Result<(&Config, &QuerySet), String>, options: &Opt
     let mut seen: Option<Fingerprint> = None;
     let result = match loaded {
         Ok((config, queries)) => {
-            attempt(config, queries, options, previous.as_ref(), &mut seen).await
+            attempt(&config, &queries, options, previous.as_ref(), &mut seen).await
         }
         Err(reason) => Err(RefreshError::Config(reason)),
     };
@@ -300,12 +304,11 @@ async fn attempt(
 ) -> Result<Done, RefreshError> {
     config
         .check("configuration")
-        .map_err(|e| RefreshError::Config(e.to_string()))?;
+        .map_err(|e| RefreshError::Config(e.into()))?;
     if options.months == 0 {
         return Err(RefreshError::Config("--months must be at least 1".into()));
     }
-    let config_json =
-        serde_json::to_string(config).map_err(|e| RefreshError::Config(e.to_string()))?;
+    let config_json = serde_json::to_string(config).map_err(|e| RefreshError::Config(e.into()))?;
     let known = previous.map(|p| p.files.as_slice()).unwrap_or_default();
     let fingerprint = fingerprint::fingerprint(
         &config.data_dir,

@@ -21,16 +21,16 @@ const TEMPLATE: &str = include_str!("../../templates/dashboard.html.j2");
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
     /// A table the page shows was unreadable.
-    #[error(transparent)]
+    #[error("{0}")]
     Table(#[from] TableError),
     /// The template failed to render (a bug in an edited template, with its line).
-    #[error("template templates/dashboard.html.j2: {0}")]
-    Template(String),
+    #[error("{0}")]
+    Template(#[from] crate::report::TemplateError),
     /// The page could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
     /// The metadata placed a table wrongly.
-    #[error(transparent)]
+    #[error("{0}")]
     Layout(#[from] Box<LayoutError>),
 }
 
@@ -112,15 +112,15 @@ pub fn write(dir: &Path, inputs: &PageInputs, queries: &QuerySet) -> Result<(), 
         &[],
     )
     .map_err(Box::new)?;
-    let mut env =
-        crate::report::environment().map_err(|e| PageError::Template(format!("{e:#}")))?;
+    let error = crate::report::TemplateError::render("templates/dashboard.html.j2");
+    let mut env = crate::report::environment().map_err(&error)?;
     let placed = Placed::register(&mut env, layout, false);
     env.add_template("dashboard.html", TEMPLATE)
-        .map_err(|e| PageError::Template(format!("{e:#}")))?;
+        .map_err(&error)?;
     let html = env
         .get_template("dashboard.html")
         .and_then(|t| t.render(minijinja::value::Serde(&context)))
-        .map_err(|e| PageError::Template(format!("{e:#}")))?;
+        .map_err(&error)?;
     placed.check(Document::Dashboard).map_err(Box::new)?;
     write_text(&dir.join("index.html"), &html)?;
     Ok(())

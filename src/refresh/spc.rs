@@ -20,10 +20,10 @@ use crate::stats::{SPC_RUN_LENGTH, SPC_TREND_LENGTH, SpcResult, spc_signals};
 #[derive(Debug, thiserror::Error)]
 pub enum SpcError {
     /// A monthly table could not be read.
-    #[error(transparent)]
+    #[error("{0}")]
     Table(#[from] TableError),
     /// An SPC table could not be written.
-    #[error(transparent)]
+    #[error("{0}")]
     Output(#[from] OutputError),
 }
 
@@ -325,7 +325,7 @@ fn write_batch(
     batch: Result<RecordBatch, arrow::error::ArrowError>,
 ) -> Result<(), SpcError> {
     let path = tables.join(format!("{name}.csv"));
-    let batch = batch.map_err(|e| OutputError::at(&path)(&e))?;
+    let batch = batch.map_err(OutputError::at(&path))?;
     let mut files = TableFiles::create(tables, name, batch.schema())?;
     files.write(&batch)?;
     files.finish()?;

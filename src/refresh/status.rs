@@ -70,11 +70,11 @@ impl Status {
             ".",
             &format!(".status.{}.tmp", std::process::id()),
         );
-        let json = serde_json::to_string_pretty(self).map_err(|e| OutputError::at(&path)(&e))?;
-        std::fs::write(&temporary, json + "\n").map_err(|e| OutputError::at(&temporary)(&e))?;
+        let json = serde_json::to_string_pretty(self).map_err(OutputError::at(&path))?;
+        std::fs::write(&temporary, json + "\n").map_err(OutputError::at(&temporary))?;
         std::fs::rename(&temporary, &path).map_err(|e| {
             let _ = std::fs::remove_file(&temporary);
-            OutputError::at(&path)(&e)
+            OutputError::at(&path)(e)
         })
     }
 }
