@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use vrn_sna::config::{Overrides, parse_date};
 use vrn_sna::generate;
-use vrn_sna::query::Format;
+use vrn_sna::partners::query::Format;
 use vrn_sna::refresh;
 
 /// Serious-violence Strategic Needs Assessment for Violence Reduction Networks.

@@ -24,8 +24,8 @@ use rand::distr::weighted::WeightedIndex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::contract::{self, TableSpec};
-use crate::reference;
+use crate::sources::contract::{self, TableSpec};
+use crate::sources::reference;
 use crate::staging::{OutputKind, Staging, StagingError};
 
 /// Options of `sna generate`.

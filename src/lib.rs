@@ -1,40 +1,26 @@
 //! vrn-sna: a serious-violence Strategic Needs Assessment (SNA) pipeline for Violence Reduction
 //! Networks.
 //!
-//! Data flows one way: [`config`] → [`catalog`] (the extract checked against [`contract`],
-//! the [`reference`] lookups, the [`udf`] statistics functions and the views in `queries/`) →
-//! [`assess`] (the SQL jobs) → [`charts`] and [`report`] → the bundle written through
-//! [`staging`]. [`refresh`] keeps a dashboard of the latest months current for a scheduler.
-//! Partners reach the same catalog through [`query`] and [`shell`].
+//! Data flows one way: [`config`] → [`sources`] (the extract checked against the contract, the
+//! reference lookups, the importers) → [`engine`] (the catalog, the SQL functions, the jobs of
+//! `queries/` with their metadata, run in dependency order) → [`bundle`] (result tables,
+//! charts, the report and findings) → published through [`staging`]. [`refresh`] keeps a
+//! dashboard of the latest months current for a scheduler; [`partners`] reach the same catalog
+//! through SQL and take aggregate-only packs; [`funding`] allocates a pot between areas.
+//! [`stats`] holds the statistical methods, each with its reference; [`generate`] writes the
+//! synthetic sample. Dependencies point one way: commands → engine, bundle, partners →
+//! stats, sources.
 
-pub mod assess;
-pub mod catalog;
-pub mod charts;
-pub mod compare;
+pub mod bundle;
 pub mod config;
-pub mod contract;
-pub mod disclosure;
-pub mod findings;
+pub mod engine;
 pub mod funding;
 pub mod generate;
-pub mod import;
-pub mod inequality;
-pub mod jobs;
-pub mod layout;
-pub mod metadata;
 pub mod output;
-pub mod pack;
-pub mod queries;
-pub mod query;
+pub mod partners;
 pub mod readable;
-pub mod reference;
 pub mod refresh;
-pub mod report;
-pub mod results;
-pub mod shell;
+pub mod sources;
 pub mod staging;
 pub mod stats;
-pub mod table_view;
 pub mod text;
-pub mod udf;
-pub mod validate;

@@ -14,7 +14,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
 
-use crate::queries::hex;
+use crate::engine::queries::hex;
 
 /// A file that could not be written or read.
 #[derive(Debug, thiserror::Error)]

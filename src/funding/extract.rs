@@ -9,9 +9,9 @@ use chrono::{Datelike, NaiveDate};
 use datafusion::datasource::MemTable;
 
 use super::AreaInput;
-use crate::catalog::{self, CatalogError};
 use crate::config::Config;
-use crate::queries::QuerySet;
+use crate::engine::catalog::{self, CatalogError};
+use crate::engine::queries::QuerySet;
 
 /// The area level to allocate to.
 #[derive(

@@ -258,7 +258,7 @@ pub fn read_inputs(path: &Path) -> Result<Vec<AreaInput>, FundingError> {
         path: path.to_path_buf(),
         source: e,
     };
-    crate::contract::ensure_regular_file(path).map_err(|e| read_error(e.into()))?;
+    crate::sources::contract::ensure_regular_file(path).map_err(|e| read_error(e.into()))?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)

@@ -14,8 +14,8 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::engine::queries::{QuerySet, hex};
 use crate::output::sha256_file;
-use crate::queries::{QuerySet, hex};
 
 /// Errors in fingerprinting the inputs.
 #[derive(Debug, thiserror::Error)]

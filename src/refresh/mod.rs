@@ -36,14 +36,14 @@ use self::publish::{PublishError, Versions};
 use self::spc::SpcError;
 use self::status::{Outcome, Status};
 use self::window::SourceDates;
-use crate::assess::{self, AssessError, JobResult};
-use crate::catalog::{self, CatalogError, ViewMode};
-use crate::charts::{self, ChartError, ChartRecord};
+use crate::bundle::assess::{self, AssessError, JobResult};
+use crate::bundle::charts::{self, ChartError, ChartRecord};
 use crate::config::Config;
-use crate::metadata::RefreshPeriod;
+use crate::engine::catalog::{self, CatalogError, ViewMode};
+use crate::engine::metadata::RefreshPeriod;
+use crate::engine::queries::{QuerySet, SqlFile};
 use crate::output::{OutputError, create_dir, write_json};
-use crate::queries::{QuerySet, SqlFile};
-use crate::validate;
+use crate::sources::validate;
 
 /// Exit code when the refresh failed (the previous dashboard is untouched).
 pub const EXIT_FAILED: u8 = 1;
@@ -371,7 +371,7 @@ async fn build(
 
     let catalog = catalog::open(&window_config, data_dir, queries, ViewMode::Cached).await?;
     jobs.extend(
-        crate::jobs::run_all(&catalog.ctx, &window_jobs, &tables, &mut |_| {})
+        crate::engine::jobs::run_all(&catalog.ctx, &window_jobs, &tables, &mut |_| {})
             .await
             .map_err(AssessError::from)?,
     );
@@ -383,7 +383,7 @@ async fn build(
     let mut recent_jobs = jobs_over(queries, RefreshPeriod::Last12Months);
     recent_jobs.extend(queries.refresh.iter());
     jobs.extend(
-        crate::jobs::run_all(&catalog.ctx, &recent_jobs, &tables, &mut |_| {})
+        crate::engine::jobs::run_all(&catalog.ctx, &recent_jobs, &tables, &mut |_| {})
             .await
             .map_err(AssessError::from)?,
     );

@@ -9,11 +9,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::spc::Signal;
-use crate::charts::ChartRecord;
-use crate::layout::{self, Document, LayoutError, Placed};
+use crate::bundle::charts::ChartRecord;
+use crate::bundle::layout::{self, Document, LayoutError, Placed};
+use crate::bundle::results::TableError;
+use crate::engine::queries::QuerySet;
 use crate::output::{OutputError, write_text};
-use crate::queries::QuerySet;
-use crate::results::TableError;
 
 const TEMPLATE: &str = include_str!("../../templates/dashboard.html.j2");
 
@@ -25,7 +25,7 @@ pub enum PageError {
     Table(#[from] TableError),
     /// The template failed to render (a bug in an edited template, with its line).
     #[error("{0}")]
-    Template(#[from] crate::report::TemplateError),
+    Template(#[from] crate::bundle::report::TemplateError),
     /// The page could not be written.
     #[error("{0}")]
     Output(#[from] OutputError),
@@ -112,8 +112,8 @@ pub fn write(dir: &Path, inputs: &PageInputs, queries: &QuerySet) -> Result<(), 
         &[],
     )
     .map_err(Box::new)?;
-    let error = crate::report::TemplateError::render("templates/dashboard.html.j2");
-    let mut env = crate::report::environment().map_err(&error)?;
+    let error = crate::bundle::report::TemplateError::render("templates/dashboard.html.j2");
+    let mut env = crate::bundle::report::environment().map_err(&error)?;
     let placed = Placed::register(&mut env, layout, false);
     env.add_template("dashboard.html", TEMPLATE)
         .map_err(&error)?;

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use arrow::record_batch::RecordBatch;
 
+use crate::bundle::results::{Table, TableError};
 use crate::output::{OutputError, TableFiles};
-use crate::results::{Table, TableError};
 use crate::stats::{SPC_RUN_LENGTH, SPC_TREND_LENGTH, SpcResult, spc_signals};
 
 /// Errors in building the SPC tables.

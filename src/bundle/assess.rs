@@ -1,0 +1,388 @@
+//! `sna run`: runs every SQL job in `queries/` over the catalog and writes the assessment
+//! bundle (`tables/<job>.csv`, `tables/<job>.parquet`, `tables/README.md`, `manifest.json`).
+//!
+//! Each job's result streams from DataFusion into both writers batch by batch, so no job is
+//! held in memory and each query runs once.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::bundle::charts::{self, ChartError, ChartRecord};
+use crate::bundle::report::{self, ReportError};
+use crate::config::Config;
+use crate::engine::catalog::{self, CatalogError, LookupSource};
+use crate::engine::jobs::JobError;
+use crate::engine::queries::{QuerySet, SqlFile};
+use crate::output::{OutputError, TableFiles, create_dir, sha256_file, write_json, write_text};
+use crate::sources::validate::{self, Severity};
+use crate::staging::{OutputKind, Staging, StagingError};
+
+/// Errors of an assessment run. Any of them leaves no bundle behind.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    /// The extract or reference data could not be opened.
+    #[error("{0}")]
+    Catalog(#[from] CatalogError),
+    /// Validation found errors that would make the assessment wrong.
+    #[error("the extract in {data_dir} has data errors:\n{details}")]
+    Unusable {
+        /// The extract directory.
+        data_dir: PathBuf,
+        /// The errors, one per line.
+        details: String,
+    },
+    /// A job failed, could not be ordered, or failed a test of its metadata.
+    #[error("{0}")]
+    Job(#[from] JobError),
+    /// The output directory could not be staged or published.
+    #[error("{0}")]
+    Staging(#[from] StagingError),
+    /// A table file could not be written, or an input could not be hashed.
+    #[error("{0}")]
+    Output(#[from] OutputError),
+    /// A chart could not be drawn.
+    #[error("{0}")]
+    Chart(#[from] ChartError),
+    /// The report could not be written.
+    #[error("{0}")]
+    Report(#[from] ReportError),
+    /// The earlier bundle of `--compare` could not be read.
+    #[error("{0}")]
+    Compare(#[from] crate::bundle::compare::CompareError),
+    /// The `[funding]` allocation could not be made.
+    #[error("[funding]: {0}")]
+    Funding(#[from] crate::funding::extract::RunError),
+}
+
+pub use crate::engine::jobs::JobResult;
+
+/// An input file as recorded in the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputRecord {
+    /// Path as given.
+    pub path: String,
+    /// Bytes.
+    pub bytes: u64,
+    /// Rows (Parquet footer, or CSV data lines).
+    pub rows: u64,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// The bundle's `manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// Always `vrn-sna assessment bundle`: marks the directory as a bundle that a later run
+    /// may replace.
+    pub kind: &'static str,
+    /// `vrn-sna <version>`.
+    pub tool: String,
+    /// The resolved configuration.
+    pub config: Config,
+    /// Where the configuration came from.
+    pub config_file: Option<String>,
+    /// The population year used for the period.
+    pub population_year: i64,
+    /// Where the SQL came from: a directory, or `bundled`.
+    pub queries: String,
+    /// Every input file.
+    pub inputs: Vec<InputRecord>,
+    /// Every job.
+    pub jobs: Vec<JobResult>,
+    /// Every chart, drawn or skipped (with why).
+    pub charts: Vec<ChartRecord>,
+    /// Start time (UTC, RFC 3339).
+    pub started_at: String,
+    /// End time (UTC, RFC 3339).
+    pub finished_at: String,
+    /// Every file of the bundle (but the manifest) with its SHA-256: a later run replaces the
+    /// bundle only while it holds exactly these.
+    pub files: Vec<crate::staging::FileEntry>,
+    /// True when the file system could not swap the bundle in one step (see
+    /// [`crate::staging::Published::gap`]); not part of the manifest file.
+    #[serde(skip)]
+    pub replaced_in_two_steps: bool,
+}
+
+/// Reports progress while jobs run.
+pub trait Progress {
+    /// Called once with the number of jobs.
+    fn start(&mut self, jobs: usize);
+    /// Called after each job.
+    fn job_done(&mut self, result: &JobResult);
+    /// Called at the end.
+    fn finish(&mut self);
+}
+
+/// Progress that says nothing.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&mut self, _: usize) {}
+    fn job_done(&mut self, _: &JobResult) {}
+    fn finish(&mut self) {}
+}
+
+/// Runs the assessment and publishes the bundle at `out`.
+pub async fn run(
+    config: &Config,
+    config_file: Option<&Path>,
+    queries: &QuerySet,
+    out: &Path,
+    previous: Option<&Path>,
+    progress: &mut dyn Progress,
+) -> Result<Manifest, AssessError> {
+    let started_at = chrono::Utc::now();
+    let data_dir = config.data_dir.as_path();
+    // The destination is checked first, before minutes of work are spent on an output that
+    // could not be published.
+    let staging = Staging::new(out, OutputKind::Bundle, &[data_dir])?;
+    let report = validate::validate(config, data_dir).await?;
+    ensure_usable(&report, data_dir)?;
+    let catalog = catalog::open(config, data_dir, queries, catalog::ViewMode::Cached).await?;
+    let tables = staging.path().join("tables");
+    create_dir(&tables)?;
+
+    progress.start(queries.jobs.len());
+    let all: Vec<&SqlFile> = queries.jobs.iter().collect();
+    let mut jobs =
+        crate::engine::jobs::run_all(&catalog.ctx, &all, &tables, &mut |r| progress.job_done(r))
+            .await?;
+    progress.finish();
+    let funding = match &config.funding {
+        Some(settings) => {
+            let started = Instant::now();
+            let run = crate::funding::extract::for_run(config, queries, settings).await?;
+            let batch = crate::funding::output::batch(&run.allocation, &run.extras)
+                .map_err(OutputError::at(&tables.join("funding.parquet")))?;
+            let mut files = TableFiles::create(&tables, "funding", batch.schema())?;
+            files.write(&batch)?;
+            let (rows, _, _) = files.finish()?;
+            let sql = queries.funding.iter().find(|f| f.name == "areas");
+            jobs.push(JobResult {
+                job: "funding".to_owned(),
+                file: sql.map_or_else(String::new, |f| f.relative_path.clone()),
+                sql_sha256: sql.map(SqlFile::sha256).unwrap_or_default(),
+                metadata_sha256: sql.and_then(SqlFile::meta_sha256),
+                rows,
+                seconds: round_seconds(started.elapsed()),
+            });
+            Some(run)
+        }
+        None => None,
+    };
+
+    let comparison = match previous {
+        Some(previous) => {
+            let headline_sql = jobs
+                .iter()
+                .find(|j| j.job == "headline")
+                .map(|j| j.sql_sha256.clone())
+                .unwrap_or_default();
+            let comparison =
+                crate::bundle::compare::compare(previous, config, &headline_sql, &tables)?;
+            let batch = comparison
+                .batch()
+                .map_err(OutputError::at(&tables.join("comparison.parquet")))?;
+            let mut files = TableFiles::create(&tables, "comparison", batch.schema())?;
+            files.write(&batch)?;
+            files.finish()?;
+            Some(comparison)
+        }
+        None => None,
+    };
+
+    write_tables_readme(&tables, queries, config)?;
+    let chart_inputs = charts::Inputs {
+        tables: tables.clone(),
+        period: config.period_words(),
+        definition: config.serious_violence.describe(),
+        cutoff: config.young_age_cutoff,
+        boundaries: Some(boundaries(data_dir)?),
+        funding: funding.as_ref().map(|run| run.words()),
+    };
+    let charts_dir = staging.path().join("charts");
+    let mut chart_records = charts::render_all(&chart_inputs, &charts_dir)?;
+    if funding.is_some() {
+        chart_records.extend(charts::render_set(
+            &charts::FUNDING_CHARTS,
+            &chart_inputs,
+            &charts_dir,
+        )?);
+    }
+    let report_path = staging.path().join("data_quality.json");
+    write_json(&report_path, &report)?;
+
+    let mut inputs = Vec::new();
+    for file in &catalog.files {
+        inputs.push(input_record(&file.path, file.rows)?);
+    }
+    if let LookupSource::Extract(path) = &catalog.lsoa_source {
+        let rows = std::fs::read_to_string(path)
+            .map(|t| t.lines().count().saturating_sub(1) as u64)
+            .unwrap_or(0);
+        inputs.push(input_record(path, rows)?);
+    }
+    let finished_at = chrono::Utc::now();
+    let report_inputs = report::ReportInputs {
+        config,
+        population_year: catalog.population_year,
+        sources: inputs
+            .iter()
+            .map(|i| report::Source {
+                path: i.path.clone(),
+                rows: i.rows,
+            })
+            .collect(),
+        charts: &chart_records,
+        queries,
+        generated_at: finished_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        comparison,
+        funding: funding.as_ref().map(|run| report::FundingText {
+            words: run.words(),
+            reconciliation: run.allocation.reconciliation(),
+        }),
+    };
+    report::write(staging.path(), &report_inputs)?;
+    let mut manifest = Manifest {
+        kind: OutputKind::Bundle.marker(),
+        tool: crate::readable::tool(),
+        config: config.clone(),
+        config_file: config_file.map(|p| p.display().to_string()),
+        population_year: catalog.population_year,
+        queries: queries
+            .source
+            .as_ref()
+            .map_or_else(|| "bundled".to_owned(), |p| p.display().to_string()),
+        inputs,
+        jobs,
+        charts: chart_records,
+        started_at: started_at.to_rfc3339(),
+        finished_at: finished_at.to_rfc3339(),
+        files: staging.files()?,
+        replaced_in_two_steps: false,
+    };
+    let manifest_path = staging.path().join("manifest.json");
+    write_json(&manifest_path, &manifest)?;
+    manifest.replaced_in_two_steps = staging.publish()?.gap;
+    Ok(manifest)
+}
+
+/// Fails with [`AssessError::Unusable`], listing every error, when validation found errors
+/// that would make the results wrong.
+pub fn ensure_usable(report: &validate::Report, data_dir: &Path) -> Result<(), AssessError> {
+    if report.usable() {
+        return Ok(());
+    }
+    let details = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| {
+            format!(
+                "  {}{}: {}{}",
+                f.file,
+                f.column
+                    .as_deref()
+                    .map(|c| format!(", column {c}"))
+                    .unwrap_or_default(),
+                f.message,
+                if f.examples.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (e.g. {})", f.examples.join(", "))
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Err(AssessError::Unusable {
+        data_dir: data_dir.to_path_buf(),
+        details,
+    })
+}
+
+/// The LSOA boundaries for the map: the extract's own `reference/lsoa_boundaries.geojson`
+/// when it has one, otherwise the bundled boundaries of the area.
+fn boundaries(data_dir: &Path) -> Result<(String, String), AssessError> {
+    let own = data_dir.join("reference").join("lsoa_boundaries.geojson");
+    if std::fs::symlink_metadata(&own).is_ok() {
+        crate::sources::contract::ensure_regular_file(&own).map_err(CatalogError::from)?;
+        let text = std::fs::read_to_string(&own).map_err(OutputError::at(&own))?;
+        return Ok((own.display().to_string(), text));
+    }
+    Ok((
+        "data/reference/lsoa_boundaries.geojson".to_owned(),
+        crate::sources::reference::LSOA_BOUNDARIES_GEOJSON.to_owned(),
+    ))
+}
+
+fn round_seconds(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+fn input_record(path: &Path, rows: u64) -> Result<InputRecord, AssessError> {
+    let (sha256, bytes) = sha256_file(path)?;
+    Ok(InputRecord {
+        path: path.display().to_string(),
+        bytes,
+        rows,
+        sha256,
+    })
+}
+
+fn write_tables_readme(
+    tables: &Path,
+    queries: &QuerySet,
+    config: &Config,
+) -> Result<(), AssessError> {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Tables of {}\n", config.title);
+    let _ = writeln!(
+        out,
+        "Period {} to {}. {} Under the cutoff means aged under {}.\n",
+        config.start,
+        config.end,
+        config.serious_violence.describe(),
+        config.young_age_cutoff
+    );
+    let _ = writeln!(
+        out,
+        "Each table is written as CSV and Parquet; its definition is the SQL file named below. \
+         Rates are per 1,000 residents with 95% confidence limits (exact Poisson below 10 events, \
+         Byar's from 10); proportions have Wilson score limits.\n"
+    );
+    for job in &queries.jobs {
+        let meta = &job.meta;
+        let _ = writeln!(out, "## {}\n", job.name);
+        let _ = writeln!(
+            out,
+            "**{}** (`queries/{}`)\n",
+            job.title(),
+            job.relative_path
+        );
+        let needs = crate::engine::jobs::sources(&job.sql, queries).unwrap_or_default();
+        if !needs.is_empty() {
+            let list: Vec<String> = needs.iter().map(|n| format!("`{n}`")).collect();
+            let _ = writeln!(out, "Reads the input tables {}.\n", list.join(", "));
+        }
+        if !meta.description.is_empty() {
+            let _ = writeln!(out, "{}\n", meta.description);
+        }
+        if !meta.columns.is_empty() {
+            let _ = writeln!(out, "| column | meaning |\n| --- | --- |");
+            for column in &meta.columns {
+                let _ = writeln!(out, "| `{}` | {} |", column.name, column.description);
+            }
+            let _ = writeln!(out);
+        }
+    }
+    if config.funding.is_some() {
+        out.push_str(crate::funding::output::TABLE_README);
+    }
+    let path = tables.join("README.md");
+    Ok(write_text(&path, &out)?)
+}

@@ -1,0 +1,184 @@
+//! The commands: each parses nothing (clap has) and calls the library, printing what a person
+//! at a terminal or a scheduler's log needs. `main` only parses and reports errors.
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vrn_sna::bundle::assess::{self, JobResult, Progress};
+use vrn_sna::config::{Config, LoadedConfig, Overrides};
+use vrn_sna::engine::queries::QuerySet;
+use vrn_sna::generate;
+use vrn_sna::partners::query::{self, QuerySession};
+use vrn_sna::partners::{pack, shell};
+use vrn_sna::refresh::{self, Done};
+use vrn_sna::sources::validate;
+
+use crate::cli::{self, Cli, Command, FundingArgs, FundingFormat, QueryArgs, RefreshArgs, RunArgs};
+
+mod dashboard;
+mod funding;
+mod run;
+mod sql;
+
+pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Command::Refresh(args) = cli.command {
+        return dashboard::refresh_command(cli.config, args).await;
+    }
+    let loaded = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Validate { data, json } => {
+            let config = loaded.config.resolve(&data.overrides())?;
+            let report = validate::validate(&config, &config.data_dir).await?;
+            let mut stdout = std::io::stdout().lock();
+            if json {
+                writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?;
+            } else {
+                write!(stdout, "{}", report.to_text())?;
+            }
+            Ok(if report.usable() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Run(args) => run::run(loaded, args).await,
+        Command::Query(args) => sql::query_command(loaded, args).await,
+        Command::Funding(args) => funding::funding_command(loaded, args).await,
+        Command::Shell { data, allow_write } => {
+            let session = sql::open_session(loaded, &data.overrides(), allow_write).await?;
+            let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".sna_history"));
+            shell::run(&session, history).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate {
+            out,
+            seed,
+            scale,
+            start,
+            end,
+        } => {
+            let summary = generate::generate(&generate::GenerateOptions {
+                out: out.clone(),
+                seed,
+                scale,
+                start,
+                end,
+            })?;
+            for (file, rows) in &summary.files {
+                eprintln!("  {file:<24} {rows:>10} rows");
+            }
+            eprintln!("Wrote a sample extract to {}", out.display());
+            note_two_steps(summary.replaced_in_two_steps, &out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(cli::ImportSource::PoliceUk {
+            paths,
+            out,
+            boundaries,
+            lookup,
+            quiet,
+        }) => {
+            let options = vrn_sna::sources::import::PoliceUkOptions {
+                paths,
+                out: out.clone(),
+                boundaries,
+                lookup,
+            };
+            let progress = |crimes: u64| {
+                if !quiet {
+                    eprintln!("  {crimes} crimes read");
+                }
+            };
+            let imported = vrn_sna::sources::import::police_uk(&options, &progress)?;
+            if !quiet {
+                let r = &imported.report;
+                eprintln!(
+                    "Read {} rows from {} files ({} to {}): {} crimes, {} anti-social behaviour rows (not crimes), {} duplicates left out.",
+                    r.rows_read,
+                    r.files.len(),
+                    r.months.first().map_or("", String::as_str),
+                    r.months.last().map_or("", String::as_str),
+                    r.crimes,
+                    r.asb_rows,
+                    r.duplicates
+                );
+                eprintln!(
+                    "LSOA unknown: {} crimes with no point, {} outside the boundaries; {} placed in another LSOA than the file's code.",
+                    r.crimes_without_point, r.crimes_outside_area, r.crimes_moved_lsoa
+                );
+                if !r.months_missing.is_empty() {
+                    eprintln!("warning: no file for {}", r.months_missing.join(", "));
+                }
+                eprintln!(
+                    "Wrote the extract to {} (import_report.json has the counts)",
+                    out.display()
+                );
+            }
+            note_two_steps(imported.replaced_in_two_steps, &out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            partner: _,
+            data,
+            out,
+            threshold,
+        } => {
+            let overrides = Overrides {
+                disclosure_threshold: threshold,
+                ..data.overrides()
+            };
+            let config = loaded.config.resolve(&overrides)?;
+            let out = out.unwrap_or_else(|| {
+                config
+                    .output_dir
+                    .join(format!("{}-partner-pack", config.slug()))
+            });
+            let queries = QuerySet::load(&config.queries_dir)?;
+            let manifest = pack::export(&config, &queries, &out, config.disclosure_threshold)
+                .await
+                .with_context(|| format!("partner pack not written to {}", out.display()))?;
+            note_two_steps(manifest.replaced_in_two_steps, &out);
+            let suppressed: usize = manifest.tables.iter().map(|t| t.suppressed).sum();
+            eprintln!(
+                "Wrote {} tables to {} ({suppressed} cells suppressed; threshold {})",
+                manifest.tables.len(),
+                out.display(),
+                manifest.threshold
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Refresh(_) => unreachable!("handled above"),
+        Command::Tables { data } => {
+            let session = sql::open_session(loaded, &data.overrides(), false).await?;
+            let mut stdout = std::io::stdout().lock();
+            for table in query::list_tables(&session).await? {
+                let rows = query::row_count(&session, &table.name).await?;
+                // Names come from the data's files: nothing in them may act on the terminal.
+                let name = vrn_sna::text::printable(&table.name);
+                writeln!(
+                    stdout,
+                    "{name} ({}, {rows} rows)",
+                    table.kind.to_lowercase()
+                )?;
+                for (column, data_type, _) in &table.columns {
+                    let column = vrn_sna::text::printable(column);
+                    writeln!(stdout, "  {column:<28} {data_type}")?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Says when the previous output was replaced in two renames rather than one exchange, so a
+/// reader may have found nothing there for a moment.
+pub(super) fn note_two_steps(two_steps: bool, out: &std::path::Path) {
+    if two_steps {
+        eprintln!(
+            "note: this file system cannot exchange two directories in one step, so {} was replaced by two renames; for a moment in between it was missing",
+            out.display()
+        );
+    }
+}

@@ -1,0 +1,630 @@
+//! The job runner: SQL jobs run in the order their dependencies require, each streamed into
+//! `tables/<job>.csv` and `.parquet`, registered so later jobs can read it, and checked
+//! against the tests its metadata declares. Used by `sna run` and `sna refresh`.
+//!
+//! Dependencies are read from the SQL itself by DataFusion's parser (the tables and views a
+//! statement reads, its own CTEs left out), as dbt reads `ref()`: a job that reads another
+//! job's table runs after it whatever the file names, a reference to nothing is an error
+//! naming the job and the missing name, and a cycle is an error naming both jobs.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Instant;
+
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::DFParser;
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::engine::catalog::{self, CatalogError};
+use crate::engine::metadata::{Column, TableTest};
+use crate::engine::queries::{QuerySet, SqlFile};
+use crate::output::{OutputError, TableFiles};
+use crate::text::printable;
+
+/// Errors of running jobs.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// A job's SQL failed.
+    #[error("job {job} (queries/{file}): {source}")]
+    Sql {
+        /// The job name.
+        job: String,
+        /// Its file.
+        file: String,
+        /// DataFusion's error.
+        #[source]
+        source: DataFusionError,
+    },
+    /// A job or view reads a table that is neither an input, a view nor a job.
+    #[error("queries/{file} reads `{name}`, which is no input table, view or job of this run")]
+    MissingDependency {
+        /// The SQL file.
+        file: String,
+        /// The name it reads.
+        name: String,
+    },
+    /// Jobs or views read each other in a circle.
+    #[error("queries/{first} and queries/{second} read each other: neither can run first")]
+    Cycle {
+        /// One file of the cycle.
+        first: String,
+        /// The file it waits for.
+        second: String,
+    },
+    /// A result failed a test of its metadata.
+    #[error("job {job}: {test} fails: {found} (tests in queries/{meta})")]
+    Test {
+        /// The job.
+        job: String,
+        /// The metadata file.
+        meta: String,
+        /// The test, e.g. `column share_pct: max = 100`.
+        test: String,
+        /// What was found, e.g. `104.2`.
+        found: String,
+    },
+    /// A test of a result's metadata could not be run.
+    #[error(
+        "job {job}: {test} fails: could not check it: {} (tests in queries/{meta})",
+        printable(&source.to_string())
+    )]
+    Untestable {
+        /// The job.
+        job: String,
+        /// The metadata file.
+        meta: String,
+        /// The test.
+        test: String,
+        /// DataFusion's error.
+        source: DataFusionError,
+    },
+    /// A result could not be written.
+    #[error("{0}")]
+    Output(#[from] OutputError),
+    /// A result could not be registered for later jobs.
+    #[error("{0}")]
+    Catalog(#[from] CatalogError),
+}
+
+/// What a job did, for the terminal and the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobResult {
+    /// Job (table) name.
+    pub job: String,
+    /// SQL file relative to the queries directory.
+    pub file: String,
+    /// SHA-256 of the SQL text.
+    pub sql_sha256: String,
+    /// SHA-256 of the metadata beside it, when there is metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata_sha256: Option<String>,
+    /// Rows written.
+    pub rows: u64,
+    /// Seconds taken.
+    pub seconds: f64,
+}
+
+/// The lower-case names of the tables and views `sql` reads, its own CTEs and the view it
+/// creates left out.
+pub fn references(sql: &str) -> Result<BTreeSet<String>, DataFusionError> {
+    let mut out = BTreeSet::new();
+    for statement in DFParser::parse_sql(sql)? {
+        let (tables, _ctes) = datafusion::sql::resolve::resolve_table_references(&statement, true)?;
+        out.extend(tables.iter().map(|t| t.table().to_ascii_lowercase()));
+        if let datafusion::sql::parser::Statement::Statement(s) = &statement
+            && let datafusion::sql::sqlparser::ast::Statement::CreateView(view) = s.as_ref()
+        {
+            out.remove(&view.name.to_string().trim_matches('"').to_ascii_lowercase());
+        }
+    }
+    Ok(out)
+}
+
+/// The input tables of the data contract (`offences`, `persons`, ...) that `sql` reads,
+/// directly or through the views and jobs of `queries` (and what they read), in name order.
+/// What a job needs is read from its SQL, so it cannot disagree with what it does.
+pub fn sources(sql: &str, queries: &QuerySet) -> Result<BTreeSet<String>, DataFusionError> {
+    let inputs: Vec<&str> = crate::sources::contract::TABLES
+        .iter()
+        .map(|t| t.name)
+        .collect();
+    let view_sql = |name: &str| {
+        queries
+            .views
+            .iter()
+            .find(|v| view_name(&v.sql).is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .or_else(|| {
+                queries
+                    .jobs
+                    .iter()
+                    .find(|j| j.name.eq_ignore_ascii_case(name))
+            })
+    };
+    let mut out = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<String> = references(sql)?.into_iter().collect();
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if inputs.contains(&name.as_str()) {
+            out.insert(name);
+        } else if let Some(view) = view_sql(&name) {
+            todo.extend(references(&view.sql)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The name in `CREATE VIEW name AS ...`, as the parser reads it.
+pub fn view_name(sql: &str) -> Option<String> {
+    for statement in DFParser::parse_sql(sql).ok()? {
+        if let datafusion::sql::parser::Statement::Statement(s) = &statement
+            && let datafusion::sql::sqlparser::ast::Statement::CreateView(view) = s.as_ref()
+        {
+            return Some(view.name.to_string().trim_matches('"').to_owned());
+        }
+    }
+    None
+}
+
+/// `jobs` (or views) in an order in which each comes after those whose tables it reads (file
+/// order otherwise). `name_of` gives the table each creates; `known` says whether a name is
+/// a table that exists already.
+pub fn ordered<'a>(
+    jobs: &[&'a SqlFile],
+    name_of: &dyn Fn(&SqlFile) -> String,
+    known: &dyn Fn(&str) -> bool,
+) -> Result<Vec<&'a SqlFile>, JobError> {
+    let names: Vec<String> = jobs
+        .iter()
+        .map(|j| name_of(j).to_ascii_lowercase())
+        .collect();
+    let mut needs: Vec<Vec<usize>> = Vec::new();
+    for job in jobs {
+        let refs = references(&job.sql).map_err(|source| JobError::Sql {
+            job: job.name.clone(),
+            file: job.relative_path.clone(),
+            source,
+        })?;
+        let mut deps = Vec::new();
+        for name in refs {
+            // An existing table wins over a job of the same name (see `run_all`).
+            if known(&name) {
+                continue;
+            }
+            if let Some(i) = names.iter().position(|n| *n == name) {
+                deps.push(i);
+            } else {
+                return Err(JobError::MissingDependency {
+                    file: job.relative_path.clone(),
+                    name,
+                });
+            }
+        }
+        needs.push(deps);
+    }
+    // Depth-first, visiting in file order: 0 new, 1 on the path, 2 done.
+    fn visit(
+        i: usize,
+        needs: &[Vec<usize>],
+        state: &mut [u8],
+        out: &mut Vec<usize>,
+        jobs: &[&SqlFile],
+    ) -> Result<(), JobError> {
+        state[i] = 1;
+        for &d in &needs[i] {
+            match state[d] {
+                0 => visit(d, needs, state, out, jobs)?,
+                1 => {
+                    return Err(JobError::Cycle {
+                        first: jobs[i].relative_path.clone(),
+                        second: jobs[d].relative_path.clone(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        state[i] = 2;
+        out.push(i);
+        Ok(())
+    }
+    let mut state = vec![0u8; jobs.len()];
+    let mut order = Vec::new();
+    for i in 0..jobs.len() {
+        if state[i] == 0 {
+            visit(i, &needs, &mut state, &mut order, jobs)?;
+        }
+    }
+    Ok(order.into_iter().map(|i| jobs[i]).collect())
+}
+
+/// Whether `name` is a table, view or table function (`generate_series`) of `ctx`.
+pub fn exists(ctx: &SessionContext, name: &str) -> bool {
+    ctx.table_exist(name).unwrap_or(false) || ctx.table_function(name).is_ok()
+}
+
+/// Runs `jobs` over `ctx` in dependency order into `tables`, registering each result as a
+/// table for the jobs after it and checking its tests; `done` hears of each job as it ends.
+///
+/// A job named like an input table or view (the `ambulance` job summarises the `ambulance`
+/// input) does not hide it: later jobs reading that name read the input, and the job's
+/// tests read its own file.
+pub async fn run_all(
+    ctx: &SessionContext,
+    jobs: &[&SqlFile],
+    tables: &Path,
+    done: &mut dyn FnMut(&JobResult),
+) -> Result<Vec<JobResult>, JobError> {
+    let order = ordered(jobs, &|j| j.name.clone(), &|name| exists(ctx, name))?;
+    let known = |name: &str| ctx.table_exist(name).unwrap_or(false);
+    let mut results = Vec::new();
+    for job in order {
+        let result = run_job(ctx, job, tables).await?;
+        let path = tables.join(format!("{}.parquet", job.name));
+        if known(&job.name) {
+            let own = SessionContext::new();
+            catalog::register_parquet(&own, &job.name, &path).await?;
+            check(&own, job).await?;
+        } else {
+            catalog::register_parquet(ctx, &job.name, &path).await?;
+            check(ctx, job).await?;
+        }
+        done(&result);
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// Runs one SQL job and streams its result into `tables/<job>.csv` and `.parquet`.
+pub async fn run_job(
+    ctx: &SessionContext,
+    job: &SqlFile,
+    tables: &Path,
+) -> Result<JobResult, JobError> {
+    let started = Instant::now();
+    let job_error = |source: DataFusionError| JobError::Sql {
+        job: job.name.clone(),
+        file: job.relative_path.clone(),
+        source,
+    };
+    let df = ctx.sql(&job.sql).await.map_err(job_error)?;
+    let mut stream = df.execute_stream().await.map_err(job_error)?;
+    let mut files = TableFiles::create(tables, &job.name, stream.schema())?;
+    while let Some(batch) = stream.next().await {
+        files.write(&batch.map_err(job_error)?)?;
+    }
+    let (rows, _, _) = files.finish()?;
+    Ok(JobResult {
+        job: job.name.clone(),
+        file: job.relative_path.clone(),
+        sql_sha256: job.sha256(),
+        metadata_sha256: job.meta_sha256(),
+        rows,
+        seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+    })
+}
+
+/// A SQL identifier, quoted.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The checks of one column as `(test, SQL returning an offending value or nothing)`.
+fn column_checks(table: &str, c: &Column) -> Vec<(String, String)> {
+    let col = ident(&c.name);
+    let text = format!("CAST({col} AS VARCHAR)");
+    let mut out = Vec::new();
+    let test = |t: &str| format!("column {}: {t}", c.name);
+    if c.not_null {
+        out.push((
+            test("not_null"),
+            format!("SELECT CAST(COUNT(*) AS VARCHAR) || ' null rows' FROM {table} WHERE {col} IS NULL HAVING COUNT(*) > 0"),
+        ));
+    }
+    if c.unique {
+        out.push((
+            test("unique"),
+            format!(
+                "SELECT found FROM (SELECT {text} || ' appears ' || CAST(COUNT(*) AS VARCHAR) || ' times' AS found \
+                 FROM {table} WHERE {col} IS NOT NULL GROUP BY {col} HAVING COUNT(*) > 1) ORDER BY found LIMIT 1"
+            ),
+        ));
+    }
+    if !c.accepted_values.is_empty() {
+        let list: Vec<String> = c.accepted_values.iter().map(|v| literal(v)).collect();
+        out.push((
+            test(&format!(
+                "accepted_values = [{}]",
+                c.accepted_values.join(", ")
+            )),
+            format!(
+                "SELECT found FROM (SELECT {text} AS found FROM {table} WHERE {col} IS NOT NULL) \
+                 WHERE found NOT IN ({}) ORDER BY found LIMIT 1",
+                list.join(", ")
+            ),
+        ));
+    }
+    // The most extreme offending value is reported.
+    for (bound, op, key, direction) in [(c.min, "<", "min", "ASC"), (c.max, ">", "max", "DESC")] {
+        if let Some(b) = bound {
+            out.push((
+                test(&format!("{key} = {b}")),
+                format!(
+                    "SELECT found FROM (SELECT {text} AS found, CAST({col} AS DOUBLE) AS v FROM {table}) \
+                     WHERE v {op} {b:?} ORDER BY v {direction} LIMIT 1"
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// The SQL of a sums-to test.
+fn sum_check(table: &str, t: &TableTest) -> (String, String) {
+    let col = ident(&t.column);
+    let groups: Vec<String> = t.group_by.iter().map(|g| ident(g)).collect();
+    let label = if groups.is_empty() {
+        "'the table'".to_owned()
+    } else {
+        groups
+            .iter()
+            .map(|g| format!("COALESCE(CAST({g} AS VARCHAR), 'null')"))
+            .collect::<Vec<_>>()
+            .join(" || ', ' || ")
+    };
+    let filters: Vec<String> = t
+        .filter
+        .iter()
+        .map(|(k, v)| {
+            let values = match v {
+                crate::engine::metadata::FilterValue::AnyOf(list) => list.clone(),
+                crate::engine::metadata::FilterValue::Text(s) => vec![s.clone()],
+                crate::engine::metadata::FilterValue::Flag(b) => vec![b.to_string()],
+                crate::engine::metadata::FilterValue::Integer(i) => vec![i.to_string()],
+            };
+            let list: Vec<String> = values.iter().map(|v| literal(v)).collect();
+            format!("CAST({} AS VARCHAR) IN ({})", ident(k), list.join(", "))
+        })
+        .collect();
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", filters.join(" AND "))
+    };
+    let group = if groups.is_empty() {
+        String::new()
+    } else {
+        format!("GROUP BY {}", groups.join(", "))
+    };
+    let where_text = if t.filter.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " where {}",
+            t.filter
+                .iter()
+                .map(|(k, v)| format!("{k} = {v:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    (
+        format!(
+            "{} sums to {} (±{}) by [{}]{where_text}",
+            t.column,
+            t.sums_to,
+            t.tolerance,
+            t.group_by.join(", ")
+        ),
+        format!(
+            "SELECT found FROM (SELECT {label} || ': ' || CAST(SUM(CAST({col} AS DOUBLE)) AS VARCHAR) AS found, \
+             SUM(CAST({col} AS DOUBLE)) AS total FROM {table} {filter} {group}) \
+             WHERE ABS(total - {:?}) > {:?} ORDER BY found LIMIT 1",
+            t.sums_to, t.tolerance
+        ),
+    )
+}
+
+/// Checks a job's registered result against its metadata's tests.
+pub async fn check(ctx: &SessionContext, job: &SqlFile) -> Result<(), JobError> {
+    let meta_file = job
+        .relative_path
+        .strip_suffix(".sql")
+        .map_or_else(|| job.relative_path.clone(), |s| format!("{s}.toml"));
+    let table = ident(&job.name);
+    let mut checks = Vec::new();
+    for column in &job.meta.columns {
+        checks.extend(column_checks(&table, column));
+    }
+    for test in &job.meta.tests {
+        checks.push(sum_check(&table, test));
+    }
+    for (test, sql) in checks {
+        let fail = |found: String| JobError::Test {
+            job: job.name.clone(),
+            meta: meta_file.clone(),
+            test: test.clone(),
+            found,
+        };
+        let batches = match ctx.sql(&sql).await {
+            Ok(df) => df.collect().await,
+            Err(e) => Err(e),
+        }
+        .map_err(|source| JobError::Untestable {
+            job: job.name.clone(),
+            meta: meta_file.clone(),
+            test: test.clone(),
+            source,
+        })?;
+        let first = batches.iter().find(|b| b.num_rows() > 0);
+        if let Some(batch) = first {
+            let value =
+                arrow::util::display::array_value_to_string(batch.column(0), 0).unwrap_or_default();
+            return Err(fail(printable(&value).into_owned()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(files: &[(&str, &str)]) -> QuerySet {
+        let dir = std::env::temp_dir().join(format!(
+            "vrn-sna-jobs-{}-{}",
+            std::process::id(),
+            files[0].0
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let set = QuerySet::load(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        set
+    }
+
+    #[test]
+    fn references_leave_out_ctes_and_the_view_itself() {
+        let refs = references(
+            "WITH a AS (SELECT * FROM offences) SELECT * FROM a JOIN Params p ON true \
+             WHERE x IN (SELECT y FROM lsoa_hotspots)",
+        )
+        .unwrap();
+        assert_eq!(
+            refs.into_iter().collect::<Vec<_>>(),
+            ["lsoa_hotspots", "offences", "params"]
+        );
+        let refs = references("CREATE VIEW sv AS SELECT * FROM sv_all").unwrap();
+        assert_eq!(refs.into_iter().collect::<Vec<_>>(), ["sv_all"]);
+    }
+
+    #[test]
+    fn a_job_needs_the_inputs_its_views_read() {
+        let set = QuerySet::bundled();
+        let needs = |job: &str| {
+            sources(&set.job(job).unwrap().sql, &set)
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            needs("trend_monthly"),
+            ["offences", "persons", "population"]
+        );
+        assert_eq!(needs("ambulance"), ["ambulance"]);
+        assert_eq!(
+            view_name("CREATE VIEW \"sv\" AS SELECT 1").as_deref(),
+            Some("sv")
+        );
+        assert_eq!(view_name("SELECT 1"), None);
+    }
+
+    #[test]
+    fn jobs_run_after_the_jobs_they_read_and_mistakes_are_named() {
+        let s = set(&[
+            ("a_top.sql", "SELECT * FROM z_base LIMIT 1"),
+            ("z_base.sql", "SELECT * FROM offences"),
+        ]);
+        let jobs: Vec<&SqlFile> = s.jobs.iter().collect();
+        let known = |n: &str| n == "offences";
+        let order: Vec<&str> = ordered(&jobs, &|j| j.name.clone(), &known)
+            .unwrap()
+            .iter()
+            .map(|j| j.name.as_str())
+            .collect();
+        assert_eq!(order, ["z_base", "a_top"]);
+
+        let s = set(&[("a_top.sql", "SELECT * FROM nowhere")]);
+        let jobs: Vec<&SqlFile> = s.jobs.iter().collect();
+        let err = ordered(&jobs, &|j| j.name.clone(), &known)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "queries/a_top.sql reads `nowhere`, which is no input table, view or job of this run"
+        );
+
+        let s = set(&[
+            ("a_one.sql", "SELECT * FROM b_two"),
+            ("b_two.sql", "SELECT * FROM a_one"),
+        ]);
+        let jobs: Vec<&SqlFile> = s.jobs.iter().collect();
+        let err = ordered(&jobs, &|j| j.name.clone(), &known)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("queries/b_two.sql and queries/a_one.sql read each other"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn tests_of_the_metadata_fail_with_the_value_found() {
+        let s = set(&[
+            (
+                "a_share.sql",
+                "SELECT * FROM (VALUES ('x', 60.0, 1), ('y', 50.0, 2), ('y', 1.0, 3)) t(area, pct, n)",
+            ),
+            (
+                "a_share.toml",
+                "[[columns]]\nname = \"area\"\nnot_null = true\naccepted_values = [\"x\", \"y\"]\n\
+                 [[columns]]\nname = \"pct\"\nmin = 0\nmax = 100\n\
+                 [[tests]]\ncolumn = \"pct\"\nsums_to = 100\ngroup_by = []\n",
+            ),
+        ]);
+        let ctx = SessionContext::new();
+        let dir = std::env::temp_dir().join(format!("vrn-sna-jobs-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let jobs: Vec<&SqlFile> = s.jobs.iter().collect();
+        let err = run_all(&ctx, &jobs, &dir, &mut |_| {}).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "job a_share: pct sums to 100 (±0.5) by [] fails: the table: 111.0 (tests in queries/a_share.toml)"
+        );
+
+        let mut job = s.jobs[0].clone();
+        job.meta.tests.clear();
+        job.meta.columns[1].max = Some(55.0);
+        let ctx = SessionContext::new();
+        let err = run_all(&ctx, &[&job], &dir, &mut |_| {}).await.unwrap_err();
+        assert!(
+            err.to_string().contains("column pct: max = 55 fails: 60"),
+            "{err}"
+        );
+
+        job.meta.columns[1].max = None;
+        job.meta.columns[0].accepted_values = vec!["x".into()];
+        let ctx = SessionContext::new();
+        let err = run_all(&ctx, &[&job], &dir, &mut |_| {}).await.unwrap_err();
+        assert!(
+            err.to_string().contains("accepted_values = [x] fails: y"),
+            "{err}"
+        );
+
+        job.meta.columns[0].accepted_values.clear();
+        job.meta.columns[0].unique = true;
+        let ctx = SessionContext::new();
+        let err = run_all(&ctx, &[&job], &dir, &mut |_| {}).await.unwrap_err();
+        assert!(
+            err.to_string().contains("unique fails: y appears 2 times"),
+            "{err}"
+        );
+
+        job.meta.columns[0].unique = false;
+        let ctx = SessionContext::new();
+        let done = run_all(&ctx, &[&job], &dir, &mut |_| {}).await.unwrap();
+        assert_eq!(done[0].rows, 3);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

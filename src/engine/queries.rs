@@ -1,0 +1,300 @@
+//! The SQL jobs and views in `queries/`, each with the metadata beside it (`<name>.toml`,
+//! see [`crate::engine::metadata`]).
+//!
+//! Analysts read and extend `queries/`. When the configured directory exists it is used as it
+//! is; otherwise the copy compiled into the binary is used, so `sna` also works away from a
+//! checkout. The manifest records which, with a hash of every file.
+
+use std::path::{Path, PathBuf};
+
+use include_dir::{Dir, include_dir};
+use sha2::{Digest, Sha256};
+
+use crate::engine::metadata::{Metadata, MetadataError};
+
+static BUNDLED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/queries");
+
+/// Errors in loading SQL files and their metadata.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A directory or file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file is not UTF-8.
+    #[error("{0}: file is not UTF-8 text")]
+    NotText(PathBuf),
+    /// A metadata file is not valid.
+    #[error("queries/{0}")]
+    Metadata(#[from] MetadataError),
+}
+
+/// One SQL file with its metadata.
+#[derive(Debug, Clone)]
+pub struct SqlFile {
+    /// File stem: the job's output table name, or the view file's name.
+    pub name: String,
+    /// Path relative to the queries directory, e.g. `views/sv_offences.sql`.
+    pub relative_path: String,
+    /// The SQL text.
+    pub sql: String,
+    /// What `<name>.toml` beside it declares (default when there is none).
+    pub meta: Metadata,
+    /// The metadata file's text, when there is one (hashed into the manifest).
+    pub meta_text: Option<String>,
+}
+
+impl SqlFile {
+    /// SHA-256 of the SQL text, hex.
+    pub fn sha256(&self) -> String {
+        hex(&Sha256::digest(self.sql.as_bytes()))
+    }
+
+    /// SHA-256 of the metadata text, hex, when there is metadata.
+    pub fn meta_sha256(&self) -> Option<String> {
+        self.meta_text
+            .as_ref()
+            .map(|t| hex(&Sha256::digest(t.as_bytes())))
+    }
+
+    /// The one-line title: the metadata's, or the name.
+    pub fn title(&self) -> String {
+        if self.meta.title.is_empty() {
+            self.name.clone()
+        } else {
+            self.meta.title.clone()
+        }
+    }
+
+    fn new(
+        name: String,
+        relative_path: String,
+        sql: String,
+        meta_text: Option<String>,
+    ) -> Result<SqlFile, LoadError> {
+        let meta = match &meta_text {
+            Some(text) => {
+                let file = relative_path
+                    .strip_suffix(".sql")
+                    .map_or_else(|| relative_path.clone(), |stem| format!("{stem}.toml"));
+                Metadata::parse(&file, text)?
+            }
+            None => Metadata::default(),
+        };
+        Ok(SqlFile {
+            name,
+            relative_path,
+            sql,
+            meta,
+            meta_text,
+        })
+    }
+}
+
+/// The views and jobs of one queries directory.
+#[derive(Debug, Clone)]
+pub struct QuerySet {
+    /// Where they came from: a directory, or `None` for the copy built into the binary.
+    pub source: Option<PathBuf>,
+    /// View definitions (`views/*.sql`), in file-name order.
+    pub views: Vec<SqlFile>,
+    /// Jobs (`*.sql` at the top level), in file-name order.
+    pub jobs: Vec<SqlFile>,
+    /// Tables of the partner pack (`partner/*.sql`), in file-name order.
+    pub partner: Vec<SqlFile>,
+    /// Tables of the refreshed dashboard (`refresh/*.sql`), in file-name order.
+    pub refresh: Vec<SqlFile>,
+    /// The inputs of `sna funding` (`funding/*.sql`), in file-name order.
+    pub funding: Vec<SqlFile>,
+}
+
+impl QuerySet {
+    /// Loads `dir` if it exists, else the bundled copy. A metadata file that cannot be
+    /// parsed is an error naming it.
+    pub fn load(dir: &Path) -> Result<QuerySet, LoadError> {
+        if dir.is_dir() {
+            Ok(QuerySet {
+                source: Some(dir.to_path_buf()),
+                views: read_dir_sql(&dir.join("views"), "views/")?,
+                jobs: read_dir_sql(dir, "")?,
+                partner: read_dir_sql(&dir.join("partner"), "partner/")?,
+                refresh: read_dir_sql(&dir.join("refresh"), "refresh/")?,
+                funding: read_dir_sql(&dir.join("funding"), "funding/")?,
+            })
+        } else {
+            Ok(QuerySet::bundled())
+        }
+    }
+
+    /// The job named `name` (a top-level `queries/<name>.sql`).
+    pub fn job(&self, name: &str) -> Option<&SqlFile> {
+        self.jobs.iter().find(|j| j.name == name)
+    }
+
+    /// Every SQL file of the set, views first.
+    pub fn all(&self) -> impl Iterator<Item = &SqlFile> {
+        self.views
+            .iter()
+            .chain(&self.jobs)
+            .chain(&self.partner)
+            .chain(&self.refresh)
+            .chain(&self.funding)
+    }
+
+    /// The copy of `queries/` compiled into the binary. Its metadata is checked by a test.
+    pub fn bundled() -> QuerySet {
+        let collect = |dir: Option<&Dir<'_>>, prefix: &str| {
+            let mut files: Vec<SqlFile> = dir
+                .map(|d| d.files().collect::<Vec<_>>())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| f.path().extension().is_some_and(|e| e == "sql"))
+                .filter_map(|f| {
+                    let name = f.path().file_stem()?.to_str()?.to_owned();
+                    let file_name = f.path().file_name()?.to_str()?;
+                    let meta = BUNDLED
+                        .get_file(f.path().with_extension("toml"))
+                        .and_then(|m| m.contents_utf8())
+                        .map(str::to_owned);
+                    SqlFile::new(
+                        name,
+                        format!("{prefix}{file_name}"),
+                        f.contents_utf8()?.to_owned(),
+                        meta,
+                    )
+                    .ok()
+                })
+                .collect();
+            files.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
+            files
+        };
+        QuerySet {
+            source: None,
+            views: collect(BUNDLED.get_dir("views"), "views/"),
+            jobs: collect(Some(&BUNDLED), ""),
+            partner: collect(BUNDLED.get_dir("partner"), "partner/"),
+            refresh: collect(BUNDLED.get_dir("refresh"), "refresh/"),
+            funding: collect(BUNDLED.get_dir("funding"), "funding/"),
+        }
+    }
+}
+
+fn read_dir_sql(dir: &Path, prefix: &str) -> Result<Vec<SqlFile>, LoadError> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let read_err = |source| LoadError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        if !path.is_file() || path.extension().is_none_or(|e| e != "sql") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let sql = String::from_utf8(bytes).map_err(|_| LoadError::NotText(path.clone()))?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or_else(|| LoadError::NotText(path.clone()))?
+            .to_owned();
+        let file_name = path
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or(&name)
+            .to_owned();
+        let meta_path = path.with_extension("toml");
+        let meta = if meta_path.is_file() {
+            let bytes = std::fs::read(&meta_path).map_err(|source| LoadError::Read {
+                path: meta_path.clone(),
+                source,
+            })?;
+            Some(String::from_utf8(bytes).map_err(|_| LoadError::NotText(meta_path.clone()))?)
+        } else {
+            None
+        };
+        files.push(SqlFile::new(
+            name,
+            format!("{prefix}{file_name}"),
+            sql,
+            meta,
+        )?);
+    }
+    files.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
+    Ok(files)
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_read_beside_the_sql_and_named_when_wrong() {
+        let dir = std::env::temp_dir().join(format!("vrn-sna-queries-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.sql"), "SELECT 1 AS x").unwrap();
+        std::fs::write(dir.join("a.toml"), "title = \"A table\"\n").unwrap();
+        std::fs::write(dir.join("b.sql"), "SELECT 2 AS y").unwrap();
+        let set = QuerySet::load(&dir).unwrap();
+        assert_eq!(set.job("a").unwrap().title(), "A table");
+        assert!(set.job("a").unwrap().meta_sha256().is_some());
+        assert_eq!(set.job("b").unwrap().title(), "b");
+        std::fs::write(dir.join("b.toml"), "title = 3\n").unwrap();
+        let err = QuerySet::load(&dir).unwrap_err().to_string();
+        assert!(err.starts_with("queries/b.toml: "), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_bundled_sql_file_has_valid_metadata() {
+        fn count(dir: &Dir<'_>) -> usize {
+            let here = dir
+                .files()
+                .filter(|f| f.path().extension().is_some_and(|e| e == "sql"))
+                .count();
+            here + dir.dirs().map(count).sum::<usize>()
+        }
+        let count = count(&BUNDLED);
+        // Loading the directory names the file that does not parse.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+        if let Err(e) = QuerySet::load(&dir) {
+            panic!("{e}");
+        }
+        let set = QuerySet::bundled();
+        assert_eq!(
+            set.all().count(),
+            count,
+            "a bundled metadata file does not parse"
+        );
+        assert!(
+            set.all()
+                .all(|f| f.meta_text.is_some() && !f.meta.title.is_empty())
+        );
+    }
+
+    #[test]
+    fn bundled_queries_hold_the_views() {
+        let set = QuerySet::bundled();
+        assert!(set.views.iter().any(|v| v.sql.contains("sv_offences")));
+        assert!(
+            set.jobs
+                .iter()
+                .all(|j| !j.relative_path.starts_with("views/"))
+        );
+    }
+}

@@ -1,0 +1,569 @@
+//! SQL functions over the statistics in [`crate::stats`], registered in every session so that
+//! the assessment's jobs and partners' own queries share one implementation.
+//!
+//! | SQL | kind | meaning |
+//! | --- | --- | --- |
+//! | `byar_lower(x)`, `byar_upper(x)` | scalar | Byar's 95% limits of a Poisson count |
+//! | `rate_lower(x, n, per)`, `rate_upper(x, n, per)` | scalar | 95% limits of x/n×per (exact Poisson below 10, Byar's from 10) |
+//! | `wilson_lower(x, n)`, `wilson_upper(x, n)` | scalar | Wilson score 95% limits of the proportion x/n |
+//! | `ratio_lower(a, b, ratio)`, `ratio_upper(a, b, ratio)` | scalar | exp(ln ratio ∓ z√(1/a + 1/b)), limits of a ratio of two counts or rates |
+//! | `normal_p(z)` | scalar | two-sided p-value of a standard normal z |
+//! | `dsr(x, n, w)`, `dsr_lower(x, n, w)`, `dsr_upper(x, n, w)` | aggregate | directly standardised rate per 100,000 with Dobson limits; null when Σx < 10 |
+//! | `sii(q, n, rate, lower, upper)`, `sii_lower(...)`, `sii_upper(...)`, `rii(...)`, `rii_lower(...)`, `rii_upper(...)` | aggregate | slope and relative index of inequality of a rate over deprivation quantiles `q` (1 = most deprived) with `n` residents, as PHE's `phe_sii` with multiplier −1 (positive: higher in the more deprived); limits by 100,000 seeded draws; null with fewer than 5 quantiles or a zero rate |
+//! | `gi_star_z(y, easting, northing, distance) OVER (...)` | window | Getis–Ord Gi* z-score of each row among the rows of its window partition |
+//! | `bh_significant(p, alpha) OVER (...)` | window | Benjamini–Hochberg FDR decision for each row's p-value within the partition |
+//!
+//! Null arguments give a null result; so do results that are not finite (for example a rate
+//! over a zero population).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::function::{
+    AccumulatorArgs, PartitionEvaluatorArgs, WindowUDFFieldArgs,
+};
+use datafusion::logical_expr::{
+    Accumulator, ColumnarValue, PartitionEvaluator, Signature, Volatility, WindowUDF,
+    WindowUDFImpl, create_udaf, create_udf,
+};
+use datafusion::prelude::SessionContext;
+
+use crate::stats;
+
+/// Registers every statistics function in `ctx`.
+pub fn register(ctx: &SessionContext) {
+    scalar(ctx, "byar_lower", |a| stats::byar_lower(a[0]), 1);
+    scalar(ctx, "byar_upper", |a| stats::byar_upper(a[0]), 1);
+    scalar(
+        ctx,
+        "rate_lower",
+        |a| stats::rate_lower(a[0], a[1], a[2]),
+        3,
+    );
+    scalar(
+        ctx,
+        "rate_upper",
+        |a| stats::rate_upper(a[0], a[1], a[2]),
+        3,
+    );
+    scalar(ctx, "wilson_lower", |a| stats::wilson_lower(a[0], a[1]), 2);
+    scalar(ctx, "wilson_upper", |a| stats::wilson_upper(a[0], a[1]), 2);
+    scalar(
+        ctx,
+        "ratio_lower",
+        |a| stats::rate_ratio_limits(a[0], a[1], a[2]).0,
+        3,
+    );
+    scalar(
+        ctx,
+        "ratio_upper",
+        |a| stats::rate_ratio_limits(a[0], a[1], a[2]).1,
+        3,
+    );
+    scalar(ctx, "normal_p", |a| stats::normal_two_sided_p(a[0]), 1);
+    terms(ctx, "dsr", 3, |t| dsr_of(t).value());
+    terms(ctx, "dsr_lower", 3, |t| dsr_of(t).lower());
+    terms(ctx, "dsr_upper", 3, |t| dsr_of(t).upper());
+    terms(ctx, "sii", 5, |t| inequality_of(t).map(|i| i.sii));
+    terms(ctx, "sii_lower", 5, |t| {
+        inequality_of(t).map(|i| i.sii_lower)
+    });
+    terms(ctx, "sii_upper", 5, |t| {
+        inequality_of(t).map(|i| i.sii_upper)
+    });
+    terms(ctx, "rii", 5, |t| inequality_of(t).map(|i| i.rii));
+    terms(ctx, "rii_lower", 5, |t| {
+        inequality_of(t).map(|i| i.rii_lower)
+    });
+    terms(ctx, "rii_upper", 5, |t| {
+        inequality_of(t).map(|i| i.rii_upper)
+    });
+    ctx.register_udwf(WindowUDF::from(GiStar::new()));
+    ctx.register_udwf(WindowUDF::from(BenjaminiHochberg::new()));
+}
+
+/// Casts every argument to Float64 arrays of the batch's length.
+fn float_args(args: &[ColumnarValue]) -> Result<Vec<Float64Array>> {
+    ColumnarValue::values_to_arrays(args)?
+        .iter()
+        .map(|a| {
+            let cast = cast(a, &DataType::Float64)?;
+            Ok(cast
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("cast to Float64")
+                .clone())
+        })
+        .collect()
+}
+
+fn scalar(ctx: &SessionContext, name: &str, f: fn(&[f64]) -> f64, arity: usize) {
+    let implementation = Arc::new(move |args: &[ColumnarValue]| {
+        let is_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let arrays = float_args(args)?;
+        let rows = arrays.first().map_or(0, Array::len);
+        let mut values = vec![0.0; arity];
+        let result: Float64Array = (0..rows)
+            .map(|row| {
+                for (value, array) in values.iter_mut().zip(&arrays) {
+                    if array.is_null(row) {
+                        return None;
+                    }
+                    *value = array.value(row);
+                }
+                Some(f(&values)).filter(|v| v.is_finite())
+            })
+            .collect();
+        if is_scalar {
+            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+                &result, 0,
+            )?))
+        } else {
+            Ok(ColumnarValue::Array(Arc::new(result) as ArrayRef))
+        }
+    });
+    ctx.register_udf(create_udf(
+        name,
+        vec![DataType::Float64; arity],
+        DataType::Float64,
+        Volatility::Immutable,
+        implementation,
+    ));
+}
+
+/// What an aggregate computes from its rows' terms, sorted.
+type Evaluate = fn(&[Vec<f64>]) -> Option<f64>;
+
+/// The DSR accumulator over sorted `(x, n, w)` terms.
+fn dsr_of(terms: &[Vec<f64>]) -> stats::DsrAccumulator {
+    let mut accumulator = stats::DsrAccumulator::default();
+    for t in terms {
+        accumulator.add(t[0], t[1], t[2]);
+    }
+    accumulator
+}
+
+/// The SII and RII of sorted `(quantile, residents, rate, lower, upper)` terms. The six
+/// aggregates `sii` … `rii_upper` of one group see the same terms, so the 100,000 draws are made
+/// once and remembered (by the terms' bits; a few dozen groups a run).
+fn inequality_of(terms: &[Vec<f64>]) -> Option<crate::stats::inequality::Indices> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Memo = Mutex<HashMap<Vec<u64>, Option<crate::stats::inequality::Indices>>>;
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    let key: Vec<u64> = terms.iter().flatten().map(|v| v.to_bits()).collect();
+    let memo = MEMO.get_or_init(Default::default);
+    if let Some(found) = memo.lock().ok().and_then(|m| m.get(&key).copied()) {
+        return found;
+    }
+    let computed = compute_inequality(terms);
+    if let Ok(mut m) = memo.lock() {
+        if m.len() > 4096 {
+            m.clear();
+        }
+        m.insert(key, computed);
+    }
+    computed
+}
+
+fn compute_inequality(terms: &[Vec<f64>]) -> Option<crate::stats::inequality::Indices> {
+    let quantiles: Vec<crate::stats::inequality::Quantile> = terms
+        .iter()
+        .map(|t| crate::stats::inequality::Quantile {
+            population: t[1],
+            value: t[2],
+            lower: t[3],
+            upper: t[4],
+        })
+        .collect();
+    crate::stats::inequality::indices(
+        &quantiles,
+        crate::stats::inequality::MULTIPLIER,
+        crate::stats::inequality::REPETITIONS,
+        crate::stats::inequality::SEED,
+    )
+}
+
+/// Registers an aggregate of `arity` Float64 arguments that keeps its rows and evaluates them
+/// at the end with `evaluate`.
+fn terms(ctx: &SessionContext, name: &str, arity: usize, evaluate: Evaluate) {
+    let list = DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)));
+    ctx.register_udaf(create_udaf(
+        name,
+        vec![DataType::Float64; arity],
+        Arc::new(DataType::Float64),
+        Volatility::Immutable,
+        Arc::new(move |_: AccumulatorArgs| Ok(Box::new(TermsSql::new(arity, evaluate)))),
+        Arc::new(vec![list; arity]),
+    ));
+}
+
+/// SQL aggregate state that keeps the rows' terms themselves and evaluates them sorted at the
+/// end, so the result does not depend on the order in which partial aggregates are merged
+/// (floating-point addition is not associative). The aggregates that use it (`dsr`, `sii`) run
+/// over a handful of rows per group (age bands, deprivation deciles), so keeping the terms costs
+/// nothing.
+#[derive(Debug)]
+struct TermsSql {
+    terms: Vec<Vec<f64>>,
+    arity: usize,
+    evaluate: Evaluate,
+}
+
+impl TermsSql {
+    fn new(arity: usize, evaluate: Evaluate) -> Self {
+        Self {
+            terms: Vec::new(),
+            arity,
+            evaluate,
+        }
+    }
+}
+
+fn float_array(array: &ArrayRef) -> Result<Float64Array> {
+    Ok(cast(array, &DataType::Float64)?
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .expect("cast to Float64")
+        .clone())
+}
+
+impl Accumulator for TermsSql {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let arrays = values.iter().map(float_array).collect::<Result<Vec<_>>>()?;
+        for row in 0..arrays[0].len() {
+            if arrays.iter().any(|a| a.is_null(row)) {
+                continue;
+            }
+            self.terms
+                .push(arrays.iter().map(|a| a.value(row)).collect());
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        let mut terms = self.terms.clone();
+        terms.sort_by(|a, b| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let value = (self.evaluate)(&terms);
+        Ok(ScalarValue::Float64(value.filter(|v| v.is_finite())))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
+            + self.terms.capacity() * (std::mem::size_of::<Vec<f64>>() + self.arity * 8)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok((0..self.arity)
+            .map(|i| {
+                let values: Vec<ScalarValue> = self
+                    .terms
+                    .iter()
+                    .map(|t| ScalarValue::Float64(Some(t[i])))
+                    .collect();
+                ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Float64))
+            })
+            .collect())
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        use arrow::array::AsArray;
+        let lists: Vec<_> = states.iter().map(|s| s.as_list::<i32>()).collect();
+        for row in 0..lists[0].len() {
+            if lists[0].is_null(row) {
+                continue;
+            }
+            let columns = lists
+                .iter()
+                .map(|l| float_array(&l.value(row)))
+                .collect::<Result<Vec<_>>>()?;
+            for i in 0..columns[0].len() {
+                self.terms
+                    .push(columns.iter().map(|c| c.value(i)).collect());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `gi_star_z(y, easting, northing, distance) OVER (...)`: Getis–Ord Gi* z-scores.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct GiStar {
+    signature: Signature,
+}
+
+impl GiStar {
+    fn new() -> Self {
+        Self {
+            signature: Signature::exact(vec![DataType::Float64; 4], Volatility::Immutable),
+        }
+    }
+}
+
+impl WindowUDFImpl for GiStar {
+    fn name(&self) -> &str {
+        "gi_star_z"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn partition_evaluator(
+        &self,
+        _: PartitionEvaluatorArgs,
+    ) -> Result<Box<dyn PartitionEvaluator>> {
+        Ok(Box::new(GiStarEvaluator))
+    }
+
+    fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
+        Ok(Arc::new(Field::new(
+            field_args.name(),
+            DataType::Float64,
+            true,
+        )))
+    }
+}
+
+#[derive(Debug)]
+struct GiStarEvaluator;
+
+impl PartitionEvaluator for GiStarEvaluator {
+    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
+        let arrays = float_args(
+            &values
+                .iter()
+                .map(|a| ColumnarValue::Array(Arc::clone(a)))
+                .collect::<Vec<_>>(),
+        )?;
+        let value = |array: &Float64Array, row: usize| {
+            if array.is_null(row) {
+                f64::NAN
+            } else {
+                array.value(row)
+            }
+        };
+        let y: Vec<f64> = (0..num_rows).map(|r| value(&arrays[0], r)).collect();
+        let points: Vec<(f64, f64)> = (0..num_rows)
+            .map(|r| (value(&arrays[1], r), value(&arrays[2], r)))
+            .collect();
+        let distance = (0..num_rows)
+            .map(|r| value(&arrays[3], r))
+            .find(|d| d.is_finite())
+            .unwrap_or(f64::NAN);
+        let z = stats::gi_star(&points, &y, distance);
+        Ok(Arc::new(
+            z.into_iter()
+                .map(|v| Some(v).filter(|v| v.is_finite()))
+                .collect::<Float64Array>(),
+        ))
+    }
+}
+
+/// `bh_significant(p, alpha) OVER (...)`: Benjamini–Hochberg step-up decisions.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct BenjaminiHochberg {
+    signature: Signature,
+}
+
+impl BenjaminiHochberg {
+    fn new() -> Self {
+        Self {
+            signature: Signature::exact(vec![DataType::Float64; 2], Volatility::Immutable),
+        }
+    }
+}
+
+impl WindowUDFImpl for BenjaminiHochberg {
+    fn name(&self) -> &str {
+        "bh_significant"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn partition_evaluator(
+        &self,
+        _: PartitionEvaluatorArgs,
+    ) -> Result<Box<dyn PartitionEvaluator>> {
+        Ok(Box::new(BenjaminiHochbergEvaluator))
+    }
+
+    fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
+        Ok(Arc::new(Field::new(
+            field_args.name(),
+            DataType::Boolean,
+            false,
+        )))
+    }
+}
+
+#[derive(Debug)]
+struct BenjaminiHochbergEvaluator;
+
+impl PartitionEvaluator for BenjaminiHochbergEvaluator {
+    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
+        let arrays = float_args(
+            &values
+                .iter()
+                .map(|a| ColumnarValue::Array(Arc::clone(a)))
+                .collect::<Vec<_>>(),
+        )?;
+        let p: Vec<f64> = (0..num_rows)
+            .map(|r| {
+                if arrays[0].is_null(r) {
+                    f64::NAN
+                } else {
+                    arrays[0].value(r)
+                }
+            })
+            .collect();
+        let alpha = (0..num_rows)
+            .find(|r| !arrays[1].is_null(*r))
+            .map_or(0.05, |r| arrays[1].value(r));
+        Ok(Arc::new(BooleanArray::from(stats::benjamini_hochberg(
+            &p, alpha,
+        ))))
+    }
+}
+
+#[cfg(test)]
+// The reference values are quoted to the digit as published.
+#[allow(clippy::excessive_precision)]
+mod tests {
+    use super::*;
+    use arrow::array::AsArray;
+    use arrow::datatypes::Float64Type;
+
+    async fn column(sql: &str) -> Vec<Option<f64>> {
+        let ctx = SessionContext::new();
+        register(&ctx);
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        batches
+            .iter()
+            .flat_map(|b| {
+                let c = cast(b.column(0), &DataType::Float64).unwrap();
+                c.as_primitive::<Float64Type>().iter().collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn close(a: Option<f64>, b: f64) {
+        let a = a.expect("a value");
+        assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    }
+
+    #[tokio::test]
+    async fn scalar_functions_match_published_values() {
+        let v = column("SELECT byar_lower(65)").await;
+        close(v[0], 50.163187710459454);
+        let v = column("SELECT byar_upper(65)").await;
+        close(v[0], 82.849138545939837);
+        let v = column("SELECT wilson_lower(65, 100)").await;
+        close(v[0], 0.55254443296887967);
+        let v = column("SELECT wilson_upper(65, 100)").await;
+        close(v[0], 0.73635751756902468);
+        let v = column("SELECT rate_lower(1, 100, 100)").await;
+        close(v[0], 0.025317807984289897);
+        let v = column("SELECT rate_upper(1, 100, 100)").await;
+        close(v[0], 5.571643390938898);
+        let v = column("SELECT rate_lower(20, 100, 100)").await;
+        close(v[0], 12.211428834875937);
+        let v = column("SELECT rate_upper(20, 100, 100)").await;
+        close(v[0], 30.889880369197066);
+        // exp(ln 2 ± 1.959963984540054 · √(1/40 + 1/20)), worked by hand.
+        let v = column("SELECT ratio_lower(40, 20, 2.0)").await;
+        close(
+            v[0],
+            (2f64.ln() - 1.959963984540054 * (1.0f64 / 40.0 + 1.0 / 20.0).sqrt()).exp(),
+        );
+        let v = column("SELECT normal_p(1.959963984540054)").await;
+        assert!((v[0].unwrap() - 0.05).abs() < 1e-9);
+        let v = column("SELECT rate_lower(CAST(NULL AS DOUBLE), 100, 100)").await;
+        assert_eq!(v, vec![None]);
+        let v = column(
+            "SELECT rate_lower(x, n, 1000) FROM (VALUES (20, 100), (3, 0)) t(x, n) ORDER BY n DESC",
+        )
+        .await;
+        close(v[0], 122.11428834875937);
+        assert_eq!(v[1], None);
+    }
+
+    #[tokio::test]
+    async fn gi_star_window_matches_pysal_toy_case() {
+        let sql = "SELECT gi_star_z(y, e, n, 15) OVER () AS z FROM (VALUES \
+            (1, 10, 10, 2.0), (2, 20, 10, 3.0), (3, 40, 10, 3.2), \
+            (4, 15, 20, 5.0), (5, 30, 20, 8.0), (6, 30, 30, 7.0)) t(id, e, n, y) ORDER BY id";
+        let z = column(sql).await;
+        let expected = [
+            -1.39727626,
+            -0.28917762,
+            0.65064964,
+            -0.28917762,
+            1.23452088,
+            2.02424331,
+        ];
+        for (got, want) in z.iter().zip(expected) {
+            assert!((got.unwrap() - want).abs() < 1e-7, "{got:?} vs {want}");
+        }
+    }
+
+    #[tokio::test]
+    async fn dsr_merges_partial_aggregates_in_any_order() {
+        use datafusion::prelude::SessionConfig;
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(4));
+        register(&ctx);
+        let parts: Vec<String> = (0..8)
+            .map(|i| {
+                format!(
+                    "SELECT {} AS x, {} AS n, {} AS w",
+                    3 + i,
+                    1000 + 37 * i,
+                    5000 + 500 * i
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT dsr(x, n, w), dsr_lower(x, n, w), dsr_upper(x, n, w) FROM ({})",
+            parts.join(" UNION ALL ")
+        );
+        let first = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let mut expected = stats::DsrAccumulator::default();
+        for i in 0..8 {
+            expected.add(
+                f64::from(3 + i),
+                f64::from(1000 + 37 * i),
+                f64::from(5000 + 500 * i),
+            );
+        }
+        let value = first[0].column(0).as_primitive::<Float64Type>().value(0);
+        assert!((value - expected.value().unwrap()).abs() < 1e-9);
+        for _ in 0..5 {
+            let again = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+            assert_eq!(again, first, "same inputs, same bits");
+        }
+    }
+
+    #[tokio::test]
+    async fn dsr_aggregate_needs_ten_events() {
+        let v =
+            column("SELECT dsr(x, n, w) FROM (VALUES (4, 1000, 5000), (5, 2000, 5000)) t(x, n, w)")
+                .await;
+        assert_eq!(v, vec![None]);
+        // (6/1000·5000 + 8/2000·5000) / 10000 × 100000 = (30 + 20) / 10000 × 100000 = 500
+        let v =
+            column("SELECT dsr(x, n, w) FROM (VALUES (6, 1000, 5000), (8, 2000, 5000)) t(x, n, w)")
+                .await;
+        close(v[0], 500.0);
+    }
+}
