@@ -8,8 +8,9 @@
 //! with `<count>_suppressed` true). The pack holds no identifiers, no row-level records and no
 //! timestamps; the writer refuses a table that would.
 
+use crate::engine::jobs::{self, JobError, JobResult};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch};
@@ -24,9 +25,42 @@ use crate::output::{OutputError, TableFiles, sha256_file, write_json, write_text
 use crate::partners::disclosure::{self, Cell};
 use crate::staging::{OutputKind, Staging, StagingError};
 
+/// The file that marks a directory as a partner pack.
+pub const PACK_MANIFEST: &str = crate::staging::MANIFEST;
+
+/// Whether `dir` holds a partner pack (its manifest says so).
+pub fn is_pack(dir: &Path) -> bool {
+    let manifest = dir.join(PACK_MANIFEST);
+    manifest
+        .is_file()
+        .then(|| std::fs::read_to_string(&manifest).ok())
+        .flatten()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|manifest| manifest["kind"] == OutputKind::PartnerPack.marker())
+}
+
+/// The tables and views a pack does not hold because they are row-level: the contract's input
+/// tables and the views of `queries/views/`.
+pub fn row_level_names(queries: &QuerySet) -> Vec<String> {
+    let mut names: Vec<String> = crate::sources::contract::TABLES
+        .iter()
+        .map(|t| t.name.to_owned())
+        .collect();
+    names.extend(
+        queries
+            .views
+            .iter()
+            .filter_map(|v| crate::engine::jobs::view_name(&v.sql)),
+    );
+    names
+}
+
 /// Errors in writing a partner pack. Any of them leaves no pack behind.
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
+    /// A partner table could not be ordered, registered or checked against its tests.
+    #[error("{0}")]
+    Job(#[source] JobError),
     /// The extract could not be opened.
     #[error("{0}")]
     Catalog(#[from] CatalogError),
@@ -172,23 +206,28 @@ pub async fn export(
     let staging = Staging::new(out, OutputKind::PartnerPack, &[&config.data_dir])?;
     let catalog =
         catalog::open(config, &config.data_dir, queries, catalog::ViewMode::Cached).await?;
-    let mut tables = Vec::new();
-    let inputs = catalog.input_paths();
-    for file in &queries.partner {
-        let writing = write_table(&catalog.ctx, file, staging.path(), u64::from(threshold));
-        let table = catalog::guarded(&inputs, writing)
-            .await
-            .map_err(|e| match e {
-                PackError::Sql { ref source, .. } if catalog::is_decode_failure(source) => {
-                    match catalog::find_unreadable(&inputs) {
-                        Some((path, source)) => CatalogError::Unreadable { path, source }.into(),
-                        None => e,
-                    }
-                }
-                other => other,
-            })?;
-        tables.push(table);
-    }
+    let mut writer = Suppressing {
+        threshold: u64::from(threshold),
+        inputs: catalog.input_paths(),
+        tables: Vec::new(),
+    };
+    let jobs: Vec<&SqlFile> = queries.partner.iter().collect();
+    jobs::run_all_with(
+        &catalog.ctx,
+        &jobs,
+        staging.path(),
+        &mut writer,
+        &mut |_| {},
+    )
+    .await
+    .map_err(|e| match e {
+        JobError::Writer(inner) => match inner.downcast::<PackError>() {
+            Ok(pack) => *pack,
+            Err(other) => PackError::Job(JobError::Writer(other)),
+        },
+        other => PackError::Job(other),
+    })?;
+    let tables = writer.tables;
     let mut manifest = PackManifest {
         kind: OutputKind::PartnerPack.marker(),
         tool: crate::readable::tool(),
@@ -204,10 +243,52 @@ pub async fn export(
     };
     write_readme(staging.path(), queries, &manifest)?;
     manifest.files = staging.files()?;
-    let path = staging.path().join(crate::partners::query::PACK_MANIFEST);
+    let path = staging.path().join(PACK_MANIFEST);
     write_json(&path, &manifest)?;
     manifest.replaced_in_two_steps = staging.publish()?.gap;
     Ok(manifest)
+}
+
+/// The pack's [`jobs::Writer`]: each partner table through disclosure control, then written.
+struct Suppressing {
+    threshold: u64,
+    inputs: Vec<PathBuf>,
+    tables: Vec<PackTable>,
+}
+
+impl jobs::Writer for Suppressing {
+    async fn write(
+        &mut self,
+        ctx: &datafusion::prelude::SessionContext,
+        job: &SqlFile,
+        dir: &Path,
+    ) -> Result<JobResult, JobError> {
+        let started = std::time::Instant::now();
+        let writing = write_table(ctx, job, dir, self.threshold);
+        let inputs = &self.inputs;
+        let table = catalog::guarded(inputs, writing)
+            .await
+            .map_err(|e| match e {
+                PackError::Sql { ref source, .. } if catalog::is_decode_failure(source) => {
+                    match catalog::find_unreadable(inputs) {
+                        Some((path, source)) => CatalogError::Unreadable { path, source }.into(),
+                        None => e,
+                    }
+                }
+                other => other,
+            })
+            .map_err(|e| JobError::Writer(Box::new(e)))?;
+        let result = JobResult {
+            job: job.name.clone(),
+            file: job.relative_path.clone(),
+            sql_sha256: job.sha256(),
+            metadata_sha256: job.meta_sha256(),
+            rows: table.rows as u64,
+            seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        };
+        self.tables.push(table);
+        Ok(result)
+    }
 }
 
 async fn write_table(

@@ -6,6 +6,7 @@
 //! and views of `queries/views`) or a partner pack written by `sna export --partner` (its
 //! aggregate tables and the reference lookups; the row-level views are absent).
 
+use crate::partners::pack;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,25 +26,9 @@ use crate::config::Config;
 use crate::engine::catalog::{self, CatalogError};
 use crate::engine::queries::QuerySet;
 
-/// The file that marks a directory as a partner pack.
-pub const PACK_MANIFEST: &str = crate::staging::MANIFEST;
+mod listing;
 
-/// Tables and views that need row-level data, absent from a partner pack.
-pub const ROW_LEVEL_NAMES: &[&str] = &[
-    "offences",
-    "persons",
-    "ae_attendances",
-    "ambulance",
-    "population",
-    "sv_offences_all",
-    "sv_offences",
-    "sv_victims",
-    "sv_offenders",
-    "sv_persons",
-    "residents",
-    "ae_assaults",
-    "persons_by_age_sex",
-];
+pub use listing::*;
 
 /// How results are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -101,7 +86,7 @@ pub enum QueryError {
     )]
     RowLevel {
         /// The table asked for.
-        name: &'static str,
+        name: String,
         /// DataFusion's error.
         source: DataFusionError,
     },
@@ -185,19 +170,8 @@ pub struct QuerySession {
     config: Config,
     /// The Parquet files behind the tables, to name the one that cannot be decoded.
     inputs: Vec<PathBuf>,
-}
-
-/// Whether `dir` holds a partner pack.
-pub fn is_pack(dir: &Path) -> bool {
-    let manifest = dir.join(PACK_MANIFEST);
-    manifest
-        .is_file()
-        .then(|| std::fs::read_to_string(&manifest).ok())
-        .flatten()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .is_some_and(|manifest| {
-            manifest["kind"] == crate::staging::OutputKind::PartnerPack.marker()
-        })
+    /// The tables and views a partner pack does not hold (see [`pack::row_level_names`]).
+    row_level: Vec<String>,
 }
 
 impl QuerySession {
@@ -208,7 +182,7 @@ impl QuerySession {
         queries: &QuerySet,
         allow_write: bool,
     ) -> Result<QuerySession, QueryError> {
-        if is_pack(data_dir) {
+        if pack::is_pack(data_dir) {
             let ctx = catalog::new_context(config)?;
             catalog::register_reference(&ctx, data_dir)?;
             let mut tables: Vec<PathBuf> = std::fs::read_dir(data_dir)
@@ -236,6 +210,7 @@ impl QuerySession {
                 reads: vec![data_dir.to_path_buf()],
                 config: config.clone(),
                 inputs,
+                row_level: pack::row_level_names(queries),
             })
         } else {
             let catalog = catalog::open(config, data_dir, queries, catalog::ViewMode::Lazy).await?;
@@ -247,6 +222,7 @@ impl QuerySession {
                 reads: vec![data_dir.to_path_buf(), config.queries_dir.clone()],
                 config: config.clone(),
                 inputs,
+                row_level: Vec::new(),
             })
         }
     }
@@ -320,10 +296,10 @@ impl QuerySession {
         }
         if self.is_pack
             && let Some(name) = missing_table(&error)
-                .and_then(|missing| ROW_LEVEL_NAMES.iter().find(|name| **name == missing))
+                .and_then(|missing| self.row_level.iter().find(|name| **name == missing))
         {
             return QueryError::RowLevel {
-                name,
+                name: name.clone(),
                 source: error,
             };
         }
@@ -561,122 +537,5 @@ async fn write_unguarded(
     })
 }
 
-/// One table or view of a session, for `sna tables` and `\d`.
-#[derive(Debug, Clone)]
-pub struct TableInfo {
-    /// Name.
-    pub name: String,
-    /// `BASE TABLE` or `VIEW`.
-    pub kind: String,
-    /// `(column, type, nullable)`.
-    pub columns: Vec<(String, String, bool)>,
-}
-
-/// Every table and view of the session (not the information schema), sorted by kind and name.
-pub async fn list_tables(session: &QuerySession) -> Result<Vec<TableInfo>, QueryError> {
-    let sql = "SELECT t.table_name, t.table_type, c.column_name, c.data_type, c.is_nullable \
-               FROM information_schema.tables t \
-               JOIN information_schema.columns c ON c.table_name = t.table_name AND c.table_schema = t.table_schema \
-               WHERE t.table_schema = 'public' \
-               ORDER BY t.table_type, t.table_name, c.ordinal_position";
-    let batches = session
-        .ctx
-        .sql(sql)
-        .await
-        .map_err(|e| session.explain(e))?
-        .collect()
-        .await
-        .map_err(|e| session.explain(e))?;
-    let mut tables: Vec<TableInfo> = Vec::new();
-    for batch in &batches {
-        let text = |i: usize| {
-            arrow::compute::cast(batch.column(i), &arrow::datatypes::DataType::Utf8)
-                .expect("information schema columns cast to text")
-        };
-        let (names, kinds, columns, types, nullable) =
-            (text(0), text(1), text(2), text(3), text(4));
-        use arrow::array::AsArray;
-        let (names, kinds, columns, types, nullable) = (
-            names.as_string::<i32>(),
-            kinds.as_string::<i32>(),
-            columns.as_string::<i32>(),
-            types.as_string::<i32>(),
-            nullable.as_string::<i32>(),
-        );
-        for row in 0..batch.num_rows() {
-            let name = names.value(row);
-            if tables.last().is_none_or(|t| t.name != name) {
-                tables.push(TableInfo {
-                    name: name.to_owned(),
-                    kind: kinds.value(row).to_owned(),
-                    columns: Vec::new(),
-                });
-            }
-            tables.last_mut().expect("just pushed").columns.push((
-                columns.value(row).to_owned(),
-                types.value(row).to_owned(),
-                nullable.value(row) == "YES",
-            ));
-        }
-    }
-    Ok(tables)
-}
-
-/// Rows of a table or view.
-pub async fn row_count(session: &QuerySession, name: &str) -> Result<u64, QueryError> {
-    session.guarded(count_rows(session, name)).await
-}
-
-async fn count_rows(session: &QuerySession, name: &str) -> Result<u64, QueryError> {
-    let df = session
-        .ctx
-        .sql(&format!("SELECT COUNT(*) FROM \"{name}\""))
-        .await
-        .map_err(|e| session.explain(e))?;
-    let batches = df.collect().await.map_err(|e| session.explain(e))?;
-    let count = batches
-        .first()
-        .map(|b| {
-            use arrow::array::AsArray;
-            b.column(0)
-                .as_primitive::<arrow::datatypes::Int64Type>()
-                .value(0)
-        })
-        .unwrap_or(0);
-    Ok(u64::try_from(count).unwrap_or(0))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_missing_table_is_read_from_the_planning_error() {
-        use datafusion::common::Diagnostic;
-        let plan = DataFusionError::Plan("table 'datafusion.public.offences' not found".into());
-        // As the SQL planner returns it: with a diagnostic for the user.
-        let error = plan.with_diagnostic(Diagnostic::new_error("table 'offences' not found", None));
-        assert_eq!(missing_table(&error), Some("offences"));
-        let column = DataFusionError::Plan("column 'offences' not found".into());
-        assert_eq!(missing_table(&column), None);
-        let text = DataFusionError::Execution("table 'offences' not found".into());
-        assert_eq!(missing_table(&text), None, "only a planning error says so");
-    }
-
-    #[test]
-    fn formats_parse_and_print() {
-        for name in ["table", "csv", "json", "parquet"] {
-            let format: Format = name.parse().unwrap();
-            assert_eq!(format.to_string(), name);
-        }
-        assert!("xml".parse::<Format>().unwrap_err().contains("xml"));
-    }
-
-    #[test]
-    fn long_statements_are_shortened_to_one_line() {
-        let text = format!("CREATE VIEW v AS\n  SELECT {}", "x, ".repeat(40));
-        let short = shorten(&text);
-        assert!(short.starts_with("CREATE VIEW v AS SELECT x"));
-        assert!(short.ends_with('…'));
-    }
-}
+mod tests;

@@ -180,3 +180,45 @@ fn metadata_tests_and_mistakes_stop_the_run_naming_the_file() {
     );
     assert!(!dir.join("bundle").exists());
 }
+
+/// `sna export --partner` runs its tables through the same job runner: a partner table's
+/// column test is checked against what the pack would publish (after suppression).
+#[test]
+fn partner_tables_are_checked_against_their_metadata_tests() {
+    let (dir, data) = setup("own-measure-partner");
+    let meta = dir.join("queries/partner/district_year_group.toml");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    let broken = text.replacen("name = \"offences\"\n", "name = \"offences\"\nmax = 0\n", 1);
+    assert_ne!(broken, text);
+    std::fs::write(&meta, broken).unwrap();
+    let output = sna(
+        &dir,
+        &[
+            "export",
+            "--partner",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            "pack",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("job district_year_group: column offences: max = 0 fails: "),
+        "{err}"
+    );
+    assert!(!dir.join("pack").exists());
+    std::fs::write(&meta, text).unwrap();
+    assert_success(&sna(
+        &dir,
+        &[
+            "export",
+            "--partner",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            "pack",
+        ],
+    ));
+}

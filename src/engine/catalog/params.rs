@@ -1,0 +1,131 @@
+//! The run's parameters as tables: `params` (period, population year, definitions),
+//! `period_months`, and the population year a period uses.
+
+use super::*;
+
+/// The distinct years of the population table, ascending.
+pub(super) async fn population_years(ctx: &SessionContext) -> Result<Vec<i64>, CatalogError> {
+    let batches = ctx
+        .sql("SELECT DISTINCT CAST(year AS BIGINT) AS year FROM population ORDER BY year")
+        .await
+        .map_err(CatalogError::datafusion("reading population years"))?
+        .collect()
+        .await
+        .map_err(CatalogError::datafusion("reading population years"))?;
+    let mut years = Vec::new();
+    for batch in &batches {
+        let column = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("year cast to BIGINT");
+        years.extend(column.iter().flatten());
+    }
+    Ok(years)
+}
+
+/// Picks `target` if in `years`, else the latest earlier year, else the earliest year.
+pub fn pick_year(years: &[i64], target: i64) -> Option<i64> {
+    years
+        .iter()
+        .copied()
+        .filter(|y| *y <= target)
+        .max()
+        .or_else(|| years.iter().copied().min())
+}
+
+pub(super) fn params_batch(config: &Config, population_year: i64) -> RecordBatch {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+    let days = |d: chrono::NaiveDate| i32::try_from((d - epoch).num_days()).unwrap_or(i32::MAX);
+    let sv = &config.serious_violence;
+    RecordBatch::try_from_iter([
+        (
+            "period_start",
+            Arc::new(Date32Array::from(vec![days(config.start)])) as ArrayRef,
+        ),
+        (
+            "period_end",
+            Arc::new(Date32Array::from(vec![days(config.end)])),
+        ),
+        (
+            "young_age_cutoff",
+            Arc::new(Int64Array::from(vec![i64::from(config.young_age_cutoff)])),
+        ),
+        (
+            "public_place_only",
+            Arc::new(BooleanArray::from(vec![sv.public_place_only])),
+        ),
+        (
+            "exclude_domestic",
+            Arc::new(BooleanArray::from(vec![sv.exclude_domestic])),
+        ),
+        (
+            "population_year",
+            Arc::new(Int64Array::from(vec![population_year])),
+        ),
+        (
+            "hotspot_distance_m",
+            Arc::new(Float64Array::from(vec![config.hotspot_distance_m])),
+        ),
+        (
+            "period_years",
+            Arc::new(Float64Array::from(vec![
+                ((config.end - config.start).num_days() + 1) as f64 / 365.25,
+            ])),
+        ),
+        (
+            "disclosure_threshold",
+            Arc::new(Int64Array::from(vec![i64::from(
+                config.disclosure_threshold,
+            )])),
+        ),
+    ])
+    .expect("params columns have one row each")
+}
+
+/// One row per calendar month of the period: `month` (`YYYY-MM`), `month_start` and the
+/// population year for that month (the month's calendar year by the same rule as the period's).
+pub(super) fn period_months_batch(config: &Config, years: &[i64]) -> RecordBatch {
+    use chrono::Datelike;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+    let mut months = Vec::new();
+    let mut starts = Vec::new();
+    let mut population_years = Vec::new();
+    let mut month = config.start.with_day(1).expect("day 1 exists");
+    while month <= config.end {
+        months.push(month.format("%Y-%m").to_string());
+        starts.push(i32::try_from((month - epoch).num_days()).unwrap_or(i32::MAX));
+        population_years.push(pick_year(years, i64::from(month.year())));
+        month = month
+            .checked_add_months(chrono::Months::new(1))
+            .expect("month within chrono's range");
+    }
+    RecordBatch::try_from_iter([
+        ("month", Arc::new(StringArray::from(months)) as ArrayRef),
+        ("month_start", Arc::new(Date32Array::from(starts))),
+        (
+            "population_year",
+            Arc::new(Int64Array::from(population_years)),
+        ),
+    ])
+    .expect("period_months columns have equal lengths")
+}
+
+/// An empty table with the contract's columns, standing in for an absent optional file.
+pub(super) fn empty_batch(spec: &TableSpec) -> RecordBatch {
+    let fields: Vec<Field> = spec
+        .columns
+        .iter()
+        .map(|c| {
+            let data_type = match c.kind {
+                Kind::String => DataType::Utf8,
+                Kind::Integer => DataType::Int64,
+                Kind::Timestamp => DataType::Timestamp(TimeUnit::Second, None),
+                Kind::Date => DataType::Date32,
+                Kind::Boolean => DataType::Boolean,
+            };
+            Field::new(c.name, data_type, true)
+        })
+        .collect();
+    RecordBatch::new_empty(Arc::new(Schema::new(fields)))
+}
