@@ -9,26 +9,13 @@ residents_by_decile AS (
     FROM residents r JOIN deciles d ON d.lsoa_code = r.lsoa_code
     GROUP BY d.decile
 ),
-first_homes AS (
-    SELECT role, person_id, home_lsoa
-    FROM (
-        SELECT 'victims' AS role, person_id, home_lsoa,
-            ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY committed_at, crime_id) AS nth
-        FROM sv_victims
-        UNION ALL
-        SELECT 'offenders', person_id, home_lsoa,
-            ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY committed_at, crime_id)
-        FROM sv_offenders
-    ) ranked
-    WHERE nth = 1
-),
 counts AS (
     SELECT 'offences' AS measure, d.decile, COUNT(*) AS count
     FROM sv_offences s JOIN deciles d ON d.lsoa_code = s.lsoa_code
     GROUP BY d.decile
     UNION ALL
     SELECT h.role, d.decile, COUNT(DISTINCT h.person_id)
-    FROM first_homes h JOIN deciles d ON d.lsoa_code = h.home_lsoa
+    FROM person_homes h JOIN deciles d ON d.lsoa_code = h.home_lsoa
     GROUP BY h.role, d.decile
 ),
 grid AS (

@@ -1,19 +1,13 @@
 -- Victims, offenders and A&E assault patients per 1,000 residents a year by where they live, beside offences by where they happened. Documentation, column tests and report placement: home_rates.toml
 WITH homes AS (
-    -- Each person once, at the home on their first serious-violence offence of the period.
+    -- Victims and offenders once each, at their home on their first offence (the view).
+    SELECT role AS measure, person_id, home_lsoa FROM person_homes
+    UNION ALL
     SELECT measure, person_id, home_lsoa
     FROM (
-        SELECT 'victims' AS measure, person_id, home_lsoa,
-            ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY committed_at, crime_id) AS nth
-        FROM sv_victims
-        UNION ALL
-        SELECT 'offenders', person_id, home_lsoa,
-            ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY committed_at, crime_id)
-        FROM sv_offenders
-        UNION ALL
         -- Assault-related A&E patients of the period, at the home of their first attendance.
-        SELECT 'ae_patients', a.patient_id, a.home_lsoa,
-            ROW_NUMBER() OVER (PARTITION BY a.patient_id ORDER BY a.arrived_at, a.attendance_id)
+        SELECT 'ae_patients' AS measure, a.patient_id AS person_id, a.home_lsoa,
+            ROW_NUMBER() OVER (PARTITION BY a.patient_id ORDER BY a.arrived_at, a.attendance_id) AS nth
         FROM ae_assaults a CROSS JOIN params p
         WHERE a.arrived_date BETWEEN p.period_start AND p.period_end
     ) ranked

@@ -1,27 +1,13 @@
 -- Whether victims and offenders live in the area. Documentation, column tests and report placement: residence.toml
-WITH homes AS (
-    -- Each person once, at the home on their first serious-violence offence of the period.
-    SELECT measure, person_id, home_lsoa
-    FROM (
-        SELECT 'victims' AS measure, person_id, home_lsoa,
-            ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY committed_at, crime_id) AS nth
-        FROM sv_victims
-        UNION ALL
-        SELECT 'offenders', person_id, home_lsoa,
-            ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY committed_at, crime_id)
-        FROM sv_offenders
-    ) ranked
-    WHERE nth = 1
-),
-placed AS (
+WITH placed AS (
     SELECT
-        h.measure,
+        h.role AS measure,
         CASE
             WHEN h.home_lsoa IS NULL THEN 'unknown'
             WHEN l.lsoa_code IS NULL THEN 'outside the area'
             ELSE 'in the area'
         END AS residence
-    FROM homes h LEFT JOIN lsoa l ON l.lsoa_code = h.home_lsoa
+    FROM person_homes h LEFT JOIN lsoa l ON l.lsoa_code = h.home_lsoa
 ),
 grid AS (
     SELECT m.position, m.measure, g.place, g.residence

@@ -103,27 +103,14 @@ pub enum LayoutError {
     },
 }
 
-/// A figure as the documents show it.
+/// A figure as the documents show it: the chart's record and its number.
 #[derive(Debug, Clone, Serialize)]
 pub struct FigureView {
     /// Its number in the document (0: not numbered).
     pub number: usize,
-    /// Chart name (file stem).
-    pub name: String,
-    /// Title.
-    pub title: String,
-    /// Subtitle.
-    pub subtitle: String,
-    /// Caption: definition, source and period.
-    pub caption: String,
-    /// Alternative text.
-    pub alt: String,
-    /// Tables drawn from.
-    pub tables: Vec<String>,
-    /// Whether it was drawn.
-    pub drawn: bool,
-    /// Why it was not.
-    pub skipped: Option<String>,
+    /// The chart: name, title, captions, tables, and whether it was drawn.
+    #[serde(flatten)]
+    pub chart: ChartRecord,
 }
 
 impl FigureView {
@@ -131,14 +118,7 @@ impl FigureView {
     pub fn of(chart: &ChartRecord) -> FigureView {
         FigureView {
             number: 0,
-            name: chart.name.clone(),
-            title: chart.title.clone(),
-            subtitle: chart.subtitle.clone(),
-            caption: chart.caption.clone(),
-            alt: chart.alt.clone(),
-            tables: chart.tables.clone(),
-            drawn: chart.drawn,
-            skipped: chart.skipped.clone(),
+            chart: chart.clone(),
         }
     }
 }
@@ -367,7 +347,7 @@ impl Placed {
                 .cloned()
                 .unwrap_or_default();
             for item in &mut items {
-                if let Some(f) = item.figure.as_mut().filter(|f| f.drawn)
+                if let Some(f) = item.figure.as_mut().filter(|f| f.chart.drawn)
                     && state.number_figures
                 {
                     handed.figures += 1;

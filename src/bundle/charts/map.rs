@@ -210,50 +210,18 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
 
 /// Reads (LSOA code, outer rings as (lon, lat)) from GeoJSON with an `lsoa_code` property.
 fn read_boundaries(origin: &str, text: &str) -> Result<Vec<Shape>, ChartError> {
-    let error = |problem: String| ChartError::Boundaries {
-        path: origin.to_owned(),
-        problem,
-    };
-    let geojson: geojson::GeoJson =
-        text.parse()
-            .map_err(|source: geojson::Error| ChartError::BoundariesJson {
-                path: origin.to_owned(),
-                source,
-            })?;
-    let geojson::GeoJson::FeatureCollection(collection) = geojson else {
-        return Err(error("not a GeoJSON FeatureCollection".into()));
-    };
-    let mut shapes = Vec::new();
-    for (i, feature) in collection.features.iter().enumerate() {
-        let code = feature
-            .property("lsoa_code")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| error(format!("feature {i} has no string property `lsoa_code`")))?;
-        let polygons: Vec<&Vec<Vec<geojson::Position>>> =
-            match feature.geometry.as_ref().map(|g| &g.value) {
-                Some(geojson::GeometryValue::Polygon { coordinates }) => vec![coordinates],
-                Some(geojson::GeometryValue::MultiPolygon { coordinates }) => {
-                    coordinates.iter().collect()
-                }
-                _ => {
-                    return Err(error(format!(
-                        "feature {i} ({code}) is not a Polygon or MultiPolygon"
-                    )));
-                }
-            };
-        let rings = polygons
-            .into_iter()
-            .filter_map(|polygon| polygon.first())
-            .map(|ring| {
-                ring.iter()
-                    .filter(|p| p.len() >= 2)
-                    .map(|p| (p[0], p[1]))
-                    .collect()
-            })
-            .collect();
-        shapes.push((code.to_owned(), rings));
-    }
-    Ok(shapes)
+    let features = crate::sources::import::place::read_features(origin, text)?;
+    Ok(features
+        .into_iter()
+        .map(|(code, shape)| {
+            let rings = shape
+                .0
+                .iter()
+                .map(|polygon| polygon.exterior().coords().map(|c| (c.x, c.y)).collect())
+                .collect();
+            (code, rings)
+        })
+        .collect())
 }
 
 /// A rectangle of projected coordinates: (x0, y0, x1, y1).

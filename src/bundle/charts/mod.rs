@@ -44,22 +44,9 @@ pub enum ChartError {
     /// A table was missing, unreadable or lacked a column.
     #[error("{0}")]
     Table(#[from] TableError),
-    /// The boundaries file is not GeoJSON.
-    #[error("{path}: {source}")]
-    BoundariesJson {
-        /// The GeoJSON file.
-        path: String,
-        /// The GeoJSON parser's error.
-        source: geojson::Error,
-    },
-    /// The boundaries file is GeoJSON but not LSOA polygons.
-    #[error("{path}: {problem}")]
-    Boundaries {
-        /// The GeoJSON file.
-        path: String,
-        /// What is wrong.
-        problem: String,
-    },
+    /// The boundaries file is not GeoJSON LSOA polygons.
+    #[error("{0}")]
+    Boundaries(#[from] crate::sources::import::place::BoundaryError),
     /// Drawing or writing a chart file failed.
     #[error("chart {chart} ({path}): {source}")]
     Draw {

@@ -58,53 +58,14 @@ pub struct Lsoas {
 }
 
 impl Lsoas {
-    /// Reads a GeoJSON FeatureCollection whose features carry the LSOA code as `lsoa_code`
-    /// or `LSOA21CD` (the ONS name). Coordinates in the hundreds of thousands are taken as
-    /// British National Grid.
+    /// Reads a GeoJSON FeatureCollection of LSOA polygons ([`read_features`]). Coordinates
+    /// in the hundreds of thousands are taken as British National Grid.
     pub fn from_geojson(source_name: &str, text: &str) -> Result<Lsoas, BoundaryError> {
         let error = |message: String| BoundaryError::Invalid {
             source_name: source_name.to_owned(),
             message,
         };
-        let geojson: geojson::GeoJson =
-            text.parse()
-                .map_err(|source: geojson::Error| BoundaryError::Json {
-                    source_name: source_name.to_owned(),
-                    source,
-                })?;
-        let geojson::GeoJson::FeatureCollection(collection) = geojson else {
-            return Err(error("not a GeoJSON FeatureCollection".into()));
-        };
-        let mut shapes = Vec::new();
-        for (i, feature) in collection.features.iter().enumerate() {
-            let code = ["lsoa_code", "LSOA21CD"]
-                .iter()
-                .find_map(|key| feature.property(key).and_then(|v| v.as_str()))
-                .ok_or_else(|| {
-                    error(format!(
-                        "feature {i} has no string property `lsoa_code` or `LSOA21CD`"
-                    ))
-                })?;
-            let value = feature
-                .geometry
-                .as_ref()
-                .map(|g| &g.value)
-                .ok_or_else(|| error(format!("feature {i} ({code}) has no geometry")))?;
-            let shape: MultiPolygon<f64> = match value {
-                geojson::GeometryValue::Polygon { .. } => MultiPolygon(vec![
-                    geo::Polygon::try_from(value)
-                        .map_err(|e| error(format!("feature {i} ({code}): {e}")))?,
-                ]),
-                geojson::GeometryValue::MultiPolygon { .. } => MultiPolygon::try_from(value)
-                    .map_err(|e| error(format!("feature {i} ({code}): {e}")))?,
-                _ => {
-                    return Err(error(format!(
-                        "feature {i} ({code}) is not a Polygon or MultiPolygon"
-                    )));
-                }
-            };
-            shapes.push((code.to_owned(), shape));
-        }
+        let mut shapes = read_features(source_name, text)?;
         if shapes.is_empty() {
             return Err(error("no features".into()));
         }
@@ -156,6 +117,59 @@ impl Lsoas {
             .min()
             .map(|i| self.shapes[i].0.as_str())
     }
+}
+
+/// The features of a GeoJSON FeatureCollection of LSOA polygons, each with its code (property
+/// `lsoa_code`, or `LSOA21CD` as ONS names it), in file order. Used by the import's
+/// point-in-polygon and by the hot-spot map.
+pub fn read_features(
+    source_name: &str,
+    text: &str,
+) -> Result<Vec<(String, MultiPolygon<f64>)>, BoundaryError> {
+    let error = |message: String| BoundaryError::Invalid {
+        source_name: source_name.to_owned(),
+        message,
+    };
+    let geojson: geojson::GeoJson =
+        text.parse()
+            .map_err(|source: geojson::Error| BoundaryError::Json {
+                source_name: source_name.to_owned(),
+                source,
+            })?;
+    let geojson::GeoJson::FeatureCollection(collection) = geojson else {
+        return Err(error("not a GeoJSON FeatureCollection".into()));
+    };
+    let mut shapes = Vec::new();
+    for (i, feature) in collection.features.iter().enumerate() {
+        let code = ["lsoa_code", "LSOA21CD"]
+            .iter()
+            .find_map(|key| feature.property(key).and_then(|v| v.as_str()))
+            .ok_or_else(|| {
+                error(format!(
+                    "feature {i} has no string property `lsoa_code` or `LSOA21CD`"
+                ))
+            })?;
+        let value = feature
+            .geometry
+            .as_ref()
+            .map(|g| &g.value)
+            .ok_or_else(|| error(format!("feature {i} ({code}) has no geometry")))?;
+        let shape: MultiPolygon<f64> = match value {
+            geojson::GeometryValue::Polygon { .. } => MultiPolygon(vec![
+                geo::Polygon::try_from(value)
+                    .map_err(|e| error(format!("feature {i} ({code}): {e}")))?,
+            ]),
+            geojson::GeometryValue::MultiPolygon { .. } => MultiPolygon::try_from(value)
+                .map_err(|e| error(format!("feature {i} ({code}): {e}")))?,
+            _ => {
+                return Err(error(format!(
+                    "feature {i} ({code}) is not a Polygon or MultiPolygon"
+                )));
+            }
+        };
+        shapes.push((code.to_owned(), shape));
+    }
+    Ok(shapes)
 }
 
 /// Longitude and latitude to British National Grid.
