@@ -19,8 +19,18 @@ person_counts AS (
         SUM(CASE WHEN role = 'victim' AND age IS NULL THEN 1 ELSE 0 END) AS victims_no_age,
         SUM(CASE WHEN role = 'offender' AND age IS NULL THEN 1 ELSE 0 END) AS offenders_no_age,
         SUM(CASE WHEN role = 'victim' AND sex NOT IN ('F', 'M') THEN 1 ELSE 0 END) AS victims_sex_u,
-        SUM(CASE WHEN role = 'offender' AND sex NOT IN ('F', 'M') THEN 1 ELSE 0 END) AS offenders_sex_u
+        SUM(CASE WHEN role = 'offender' AND sex NOT IN ('F', 'M') THEN 1 ELSE 0 END) AS offenders_sex_u,
+        SUM(CASE WHEN role = 'offender' AND age < 10 THEN 1 ELSE 0 END) AS offenders_under_ten
     FROM sv_persons
+),
+home_counts AS (
+    -- Homes on the first offence (person_homes), against the area's LSOAs.
+    SELECT
+        SUM(CASE WHEN h.role = 'victims' AND h.home_lsoa IS NOT NULL AND l.lsoa_code IS NULL THEN 1 ELSE 0 END) AS victims_outside,
+        SUM(CASE WHEN h.role = 'victims' AND h.home_lsoa IS NULL THEN 1 ELSE 0 END) AS victims_no_home,
+        SUM(CASE WHEN h.role = 'offenders' AND h.home_lsoa IS NOT NULL AND l.lsoa_code IS NULL THEN 1 ELSE 0 END) AS offenders_outside,
+        SUM(CASE WHEN h.role = 'offenders' AND h.home_lsoa IS NULL THEN 1 ELSE 0 END) AS offenders_no_home
+    FROM person_homes h LEFT JOIN lsoa l ON l.lsoa_code = h.home_lsoa
 ),
 orphans AS (
     SELECT
@@ -56,7 +66,12 @@ checks AS (
         (8, 'persons rows', 'crime_id not in offences (orphan persons)', 'left out of every measure'),
         (9, 'assault A&E attendances in the period', 'patient not a resident of the area (home LSOA missing or outside the lookup)', 'left out of resident A&E rates'),
         (10, 'assault A&E attendances by residents in the period', 'unknown age', 'left out of the under-cutoff A&E cohort'),
-        (11, 'assault ambulance incidents conveyed in the period', 'unknown age', 'left out of ambulance_conveyed_u25_pct')
+        (11, 'assault ambulance incidents conveyed in the period', 'unknown age', 'left out of ambulance_conveyed_u25_pct'),
+        (12, 'victims (distinct persons)', 'home outside the area', 'left out of victim_prevalence_pct and the rates by home'),
+        (13, 'victims (distinct persons)', 'no home recorded', 'left out of victim_prevalence_pct and the rates by home'),
+        (14, 'offenders (distinct persons)', 'home outside the area', 'left out of offender_prevalence_pct and the rates by home'),
+        (15, 'offenders (distinct persons)', 'no home recorded', 'left out of offender_prevalence_pct and the rates by home'),
+        (16, 'offenders (distinct persons)', 'recorded under 10, below the age of criminal responsibility', 'left out of the offender rate ratio; check the record')
     ) c(ord, scope, reason, consequence)
 ),
 measured AS (
@@ -67,12 +82,17 @@ measured AS (
             WHEN 4 THEN pc.victims_no_age WHEN 5 THEN pc.offenders_no_age
             WHEN 6 THEN pc.victims_sex_u WHEN 7 THEN pc.offenders_sex_u
             WHEN 8 THEN orphans.orphans WHEN 9 THEN ae.non_residents WHEN 10 THEN ar.no_age
-            ELSE amb.no_age END AS BIGINT) AS rows,
+            WHEN 11 THEN amb.no_age
+            WHEN 12 THEN hc.victims_outside WHEN 13 THEN hc.victims_no_home
+            WHEN 14 THEN hc.offenders_outside WHEN 15 THEN hc.offenders_no_home
+            ELSE pc.offenders_under_ten END AS BIGINT) AS rows,
         CAST(CASE c.ord
             WHEN 1 THEN o.total WHEN 2 THEN s.total WHEN 3 THEN s.total
             WHEN 4 THEN pc.victims WHEN 5 THEN pc.offenders WHEN 6 THEN pc.victims WHEN 7 THEN pc.offenders
             WHEN 8 THEN orphans.total WHEN 9 THEN ae.assaults WHEN 10 THEN ar.residents
-            ELSE amb.conveyed END AS BIGINT) AS total
+            WHEN 11 THEN amb.conveyed
+            WHEN 12 THEN pc.victims WHEN 13 THEN pc.victims
+            ELSE pc.offenders END AS BIGINT) AS total
     FROM checks c
     CROSS JOIN offence_counts o
     CROSS JOIN sv_counts s
@@ -81,6 +101,7 @@ measured AS (
     CROSS JOIN ae_counts ae
     CROSS JOIN ae_resident_counts ar
     CROSS JOIN ambulance_counts amb
+    CROSS JOIN home_counts hc
 )
 SELECT scope, reason, consequence, COALESCE(rows, 0) AS rows, COALESCE(total, 0) AS total,
     100.0 * rows / NULLIF(total, 0) AS pct

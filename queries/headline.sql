@@ -4,8 +4,17 @@ res AS (
     SELECT
         SUM(r.population) AS all_ages,
         SUM(CASE WHEN r.age < p.young_age_cutoff THEN r.population ELSE 0 END) AS young,
-        SUM(CASE WHEN r.age >= p.young_age_cutoff THEN r.population ELSE 0 END) AS older
+        SUM(CASE WHEN r.age >= p.young_age_cutoff THEN r.population ELSE 0 END) AS older,
+        -- From 10, the age of criminal responsibility in England and Wales: the residents
+        -- who can be recorded as offenders.
+        SUM(CASE WHEN r.age >= 10 AND r.age < p.young_age_cutoff THEN r.population ELSE 0 END) AS young_responsible
     FROM residents r CROSS JOIN params p
+),
+resident_people AS (
+    -- Victims and offenders whose home on their first offence is in the area.
+    SELECT h.role, COUNT(*) AS persons
+    FROM person_homes h JOIN lsoa l ON l.lsoa_code = h.home_lsoa
+    GROUP BY h.role
 ),
 sv AS (
     SELECT
@@ -21,7 +30,8 @@ people AS (
         SUM(CASE WHEN s.sex = 'M' THEN 1 ELSE 0 END) AS male,
         SUM(CASE WHEN s.sex IN ('F', 'M') THEN 1 ELSE 0 END) AS known_sex,
         SUM(CASE WHEN s.age < p.young_age_cutoff THEN 1 ELSE 0 END) AS young,
-        SUM(CASE WHEN s.age >= p.young_age_cutoff THEN 1 ELSE 0 END) AS older
+        SUM(CASE WHEN s.age >= p.young_age_cutoff THEN 1 ELSE 0 END) AS older,
+        SUM(CASE WHEN s.age >= 10 AND s.age < p.young_age_cutoff THEN 1 ELSE 0 END) AS young_responsible
     FROM sv_persons s CROSS JOIN params p
     GROUP BY s.role
 ),
@@ -87,16 +97,16 @@ measures AS (
     FROM sv CROSS JOIN res
     UNION ALL
     SELECT 3, 'victim_prevalence_pct', 'Residents recorded as victims (%)',
-        100.0 * v.persons / NULLIF(res.all_ages, 0), v.persons, res.all_ages,
-        100.0 * wilson_lower(v.persons, res.all_ages), 100.0 * wilson_upper(v.persons, res.all_ages),
-        'Distinct victims of serious-violence offences in the period as a percentage of residents.'
-    FROM people v CROSS JOIN res WHERE v.role = 'victim'
+        100.0 * COALESCE(v.persons, 0) / NULLIF(res.all_ages, 0), COALESCE(v.persons, 0), res.all_ages,
+        100.0 * wilson_lower(COALESCE(v.persons, 0), res.all_ages), 100.0 * wilson_upper(COALESCE(v.persons, 0), res.all_ages),
+        'Distinct victims of serious-violence offences in the period who live in the area (home LSOA on their first offence), as a percentage of residents; victims living elsewhere or with no recorded home are counted in data_quality.'
+    FROM res LEFT JOIN resident_people v ON v.role = 'victims'
     UNION ALL
     SELECT 4, 'offender_prevalence_pct', 'Residents recorded as offenders (%)',
-        100.0 * o.persons / NULLIF(res.all_ages, 0), o.persons, res.all_ages,
-        100.0 * wilson_lower(o.persons, res.all_ages), 100.0 * wilson_upper(o.persons, res.all_ages),
-        'Distinct offenders (including suspects) of serious-violence offences in the period as a percentage of residents.'
-    FROM people o CROSS JOIN res WHERE o.role = 'offender'
+        100.0 * COALESCE(o.persons, 0) / NULLIF(res.all_ages, 0), COALESCE(o.persons, 0), res.all_ages,
+        100.0 * wilson_lower(COALESCE(o.persons, 0), res.all_ages), 100.0 * wilson_upper(COALESCE(o.persons, 0), res.all_ages),
+        'Distinct offenders (including suspects) of serious-violence offences in the period who live in the area (home LSOA on their first offence), as a percentage of residents; offenders living elsewhere or with no recorded home are counted in data_quality.'
+    FROM res LEFT JOIN resident_people o ON o.role = 'offenders'
     UNION ALL
     SELECT 5, 'victims_male_pct', 'Victims who were male (%)',
         100.0 * v.male / NULLIF(v.known_sex, 0), v.male, v.known_sex,
@@ -111,11 +121,12 @@ measures AS (
     FROM people o WHERE o.role = 'offender'
     UNION ALL
     SELECT 7, 'offender_rate_ratio_u25', 'Offender rate, under ' || cutoff.age || ' vs ' || cutoff.age || ' and over',
-        (1.0 * o.young / res.young) / NULLIF(1.0 * o.older / res.older, 0), o.young, o.older,
-        ratio_lower(o.young, o.older, (1.0 * o.young / res.young) / NULLIF(1.0 * o.older / res.older, 0)),
-        ratio_upper(o.young, o.older, (1.0 * o.young / res.young) / NULLIF(1.0 * o.older / res.older, 0)),
-        '(Distinct offenders aged under ' || cutoff.age || ' per 1,000 residents aged under ' || cutoff.age
-            || ') / (distinct offenders aged ' || cutoff.age || ' and over per 1,000 residents of that age); age on the first offence; unknown ages left out.'
+        (1.0 * o.young_responsible / res.young_responsible) / NULLIF(1.0 * o.older / res.older, 0), o.young_responsible, o.older,
+        ratio_lower(o.young_responsible, o.older, (1.0 * o.young_responsible / res.young_responsible) / NULLIF(1.0 * o.older / res.older, 0)),
+        ratio_upper(o.young_responsible, o.older, (1.0 * o.young_responsible / res.young_responsible) / NULLIF(1.0 * o.older / res.older, 0)),
+        '(Distinct offenders aged 10 to ' || CAST(CAST(cutoff.age AS BIGINT) - 1 AS VARCHAR) || ' per 1,000 residents aged 10 to '
+            || CAST(CAST(cutoff.age AS BIGINT) - 1 AS VARCHAR) || ') / (distinct offenders aged ' || cutoff.age
+            || ' and over per 1,000 residents of that age); 10 is the age of criminal responsibility in England and Wales, so younger residents are not in the denominator and offenders recorded under 10 are a data-quality warning; age on the first offence; unknown ages left out.'
     FROM people o CROSS JOIN res CROSS JOIN cutoff WHERE o.role = 'offender'
     UNION ALL
     SELECT 8, 'victim_rate_ratio_u25', 'Victim rate, under ' || cutoff.age || ' vs ' || cutoff.age || ' and over',

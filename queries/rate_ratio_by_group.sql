@@ -18,17 +18,19 @@ counts AS (
     SELECT
         f.ho_group,
         f.role,
-        SUM(CASE WHEN f.age < p.young_age_cutoff THEN 1 ELSE 0 END) AS young_persons,
+        -- Offenders from 10, the age of criminal responsibility in England and Wales.
+        SUM(CASE WHEN f.age < p.young_age_cutoff AND (f.role = 'victim' OR f.age >= 10) THEN 1 ELSE 0 END) AS young_persons,
         SUM(CASE WHEN f.age >= p.young_age_cutoff THEN 1 ELSE 0 END) AS older_persons
     FROM firsts f CROSS JOIN params p
     WHERE f.nth = 1
     GROUP BY f.ho_group, f.role
 ),
 res AS (
-    SELECT
-        SUM(CASE WHEN r.age < p.young_age_cutoff THEN r.population ELSE 0 END) AS young,
+    SELECT roles.role,
+        SUM(CASE WHEN r.age < p.young_age_cutoff AND (roles.role = 'victim' OR r.age >= 10) THEN r.population ELSE 0 END) AS young,
         SUM(CASE WHEN r.age >= p.young_age_cutoff THEN r.population ELSE 0 END) AS older
-    FROM residents r CROSS JOIN params p
+    FROM residents r CROSS JOIN params p CROSS JOIN (VALUES ('victim'), ('offender')) AS roles(role)
+    GROUP BY roles.role
 ),
 rates AS (
     SELECT
@@ -40,7 +42,7 @@ rates AS (
         c.older_persons,
         res.older AS older_population,
         1000.0 * c.older_persons / NULLIF(res.older, 0) AS older_rate_per_1000
-    FROM counts c CROSS JOIN res
+    FROM counts c JOIN res ON res.role = c.role
 )
 SELECT
     *,

@@ -98,14 +98,15 @@ fn headline_measures_match_hand_worked_values() {
         Some(4000),
         Some((0.8634580441871254, 3.940797305048328)),
     );
-    // 7 distinct victims (V1-V7), 4 distinct offenders (O1-O4).
+    // 7 distinct victims (V1-V7), of whom 6 live in the area (V5 has no home recorded); 4
+    // distinct offenders (O1-O4), all living in the area.
     measure(
         &h,
         "victim_prevalence_pct",
-        0.175,
-        7,
+        0.15,
+        6,
         Some(4000),
-        Some(wilson(7.0, 4000.0)),
+        Some(wilson(6.0, 4000.0)),
     );
     measure(
         &h,
@@ -886,4 +887,79 @@ fn where_people_live_cohorts_and_prolific_offenders() {
     let html = std::fs::read_to_string(dir.join("bundle/index.html")).unwrap();
     assert!(html.contains("Women and girls against men and boys, as victims and offenders"));
     assert!(html.contains("The most prolific 1% of offenders: their share of offences"));
+}
+
+/// Prevalence of residents and the age of criminal responsibility (issue 15, items 2 and 3),
+/// on the fixture with two more people: offender O6, recorded aged 8 on C04 (home B1), and
+/// victim V8 (45, F) on C02, living outside the area. The old methods gave a victim
+/// prevalence of 8 in 4,000 and an offender rate ratio of (3/800)/(2/3200) = 6; now victims
+/// count only residents (V1-V4, V6, V7: 6; V5 has no home, V8 lives elsewhere) and the
+/// under-25 offenders start at 10 (O1 16, O3 24; O6 is left out), against 800 residents aged
+/// 10 to 24: (2/800)/(2/3200) = 4. Offenders O1-O4 and O6 live in the area: 5 of 4,000.
+#[test]
+fn prevalence_counts_residents_and_offender_ratios_start_at_ten() {
+    let dir = crate::workdir("residents-age-ten");
+    crate::fixture::write_extract(&dir.join("extract"));
+    let persons = format!(
+        "{}C04,O6,offender,8,M,B1\nC02,V8,victim,45,F,E01999999\n",
+        crate::fixture::PERSONS
+    );
+    crate::fixture::write_parquet(
+        &dir.join("extract/persons.parquet"),
+        &persons,
+        crate::fixture::person_fields(),
+    );
+    std::fs::write(dir.join("sna.toml"), crate::fixture::CONFIG).unwrap();
+    assert_success(&sna(&dir, &["run", "--out", "bundle", "--quiet"]));
+    let tables = dir.join("bundle/tables");
+    let h = Table::read(&tables.join("headline.csv"));
+    measure(
+        &h,
+        "victim_prevalence_pct",
+        0.15,
+        6,
+        Some(4000),
+        Some(wilson(6.0, 4000.0)),
+    );
+    measure(
+        &h,
+        "offender_prevalence_pct",
+        0.125,
+        5,
+        Some(4000),
+        Some(wilson(5.0, 4000.0)),
+    );
+    measure(
+        &h,
+        "offender_rate_ratio_u25",
+        4.0,
+        2,
+        Some(2),
+        Some(ratio_limits(4.0, 2.0, 2.0)),
+    );
+    let ratios = Table::read(&tables.join("rate_ratio_by_group.csv"));
+    let all = ratios.row(&[("ho_group", "All serious violence"), ("role", "offender")]);
+    count(all, "young_persons", 2);
+    count(all, "young_population", 800);
+    let quality = Table::read(&tables.join("data_quality.csv"));
+    for (scope, reason, rows, total) in [
+        ("victims (distinct persons)", "home outside the area", 1, 8),
+        ("victims (distinct persons)", "no home recorded", 1, 8),
+        (
+            "offenders (distinct persons)",
+            "home outside the area",
+            0,
+            5,
+        ),
+        (
+            "offenders (distinct persons)",
+            "recorded under 10, below the age of criminal responsibility",
+            1,
+            5,
+        ),
+    ] {
+        let row = quality.row(&[("scope", scope), ("reason", reason)]);
+        count(row, "rows", rows);
+        count(row, "total", total);
+    }
 }

@@ -36,7 +36,7 @@ fn sentences_from_headline_measures() {
         vec![
             "There were 4,321 serious violence offences in the period: 3.46 per 1,000 residents (95% CI 3.35–3.55).",
             "76.0% of offenders were male (95% CI 73.3%–78.6%).",
-            "Under-25s offended at 1.6 times the rate of those 25 and over (95% CI 1.4–1.9).",
+            "Young people aged 10 to 24 offended at 1.6 times the rate of those 25 and over (95% CI 1.4–1.9).",
             "Leicester accounted for 56.7% of serious violence with a known location (95% CI 55.1%–58.3%).",
             "Offences peaked between 22:00 and 23:00, with 400 offences (9.3% of the total).",
         ]
@@ -104,7 +104,7 @@ fn every_branch_reads_as_before() {
         "0.46% of residents were recorded as victims of serious violence and 0.30% as offenders.",
         "76.0% of offenders were male (95% CI 73.3%–78.6%).",
         "0.50% of victims were male.",
-        "Under-25s offended at 0.85 times the rate of those 25 and over (95% CI 0.71–1.0).",
+        "Young people aged 10 to 24 offended at 0.85 times the rate of those 25 and over (95% CI 0.71–1.0).",
         "Under-25s were victims at 2.3 times the rate of those 25 and over (95% CI 2.1–2.6).",
         "Leicester accounted for 56.7% of serious violence with a known location (95% CI 55.1%–58.3%).",
         "2 of 3 neighbourhoods (LSOAs) were serious-violence hot spots; the strongest was Leicester 001A in Castle ward, Leicester.",
