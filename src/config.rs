@@ -141,6 +141,9 @@ pub struct Config {
     pub disclosure_threshold: u32,
     /// Neighbourhood distance in metres for the Getis–Ord Gi* hot-spot statistic.
     pub hotspot_distance_m: f64,
+    /// Months at the start of each dashboard SPC chart whose mean and mean moving range set
+    /// the centre line and control limits (all months shown when fewer).
+    pub spc_baseline_months: u32,
     /// Memory DataFusion may hold for query work (sorts, joins, aggregates) before spilling to
     /// disk, e.g. `"2 GiB"` or `"512 MiB"`; unset means half of physical memory, at most 4 GiB.
     /// A query that cannot fit even by spilling fails with a message naming the limit.
@@ -193,6 +196,7 @@ impl Default for Config {
             young_age_cutoff: 25,
             disclosure_threshold: 5,
             hotspot_distance_m: 1500.0,
+            spc_baseline_months: 12,
             memory_limit: None,
             serious_violence: SeriousViolence::default(),
             funding: None,
@@ -347,6 +351,15 @@ impl Config {
             return Err(invalid(
                 "disclosure_threshold",
                 "must be at least 1 (1 suppresses nothing)".to_owned(),
+            ));
+        }
+        if self.spc_baseline_months < 2 || self.spc_baseline_months > MAX_PERIOD_MONTHS {
+            return Err(invalid(
+                "spc_baseline_months",
+                format!(
+                    "must be between 2 and {MAX_PERIOD_MONTHS} (a moving range needs two months), got {}",
+                    self.spc_baseline_months
+                ),
             ));
         }
         if !(self.hotspot_distance_m.is_finite() && self.hotspot_distance_m > 0.0) {

@@ -62,6 +62,20 @@ fn reversed_period_and_unknown_group_are_errors() {
 }
 
 #[test]
+fn spc_baseline_months_defaults_to_12_and_needs_two() {
+    assert_eq!(Config::default().spc_baseline_months, 12);
+    let c = Config::parse("spc_baseline_months = 24\n").unwrap();
+    assert_eq!(c.spc_baseline_months, 24);
+    c.check("test").unwrap();
+    let c = Config {
+        spc_baseline_months: 1,
+        ..Config::default()
+    };
+    let err = c.check("test").unwrap_err().to_string();
+    assert!(err.contains("spc_baseline_months"), "{err}");
+}
+
+#[test]
 fn period_in_words() {
     let mut config = Config {
         start: parse_date("2020-04-01").unwrap(),

@@ -31,7 +31,7 @@ use serde::Serialize;
 
 use self::fingerprint::{Fingerprint, FingerprintError, Settings};
 use self::lock::{Lock, LockError};
-use self::page::{PageError, PageInputs, SignalView};
+use self::page::{PageError, PageInputs, SignalView, StateView};
 use self::publish::{PublishError, Versions};
 use self::spc::SpcError;
 use self::status::{Outcome, Status};
@@ -375,7 +375,7 @@ async fn build(
             .await
             .map_err(AssessError::from)?,
     );
-    let series = spc::compute(&tables, &specs)?;
+    let series = spc::compute(&tables, &specs, config.spc_baseline_months as usize)?;
     let signals = spc::write(&tables, &series)?;
 
     // The last 12 months reuse the window catalog's whole-extract views.
@@ -448,6 +448,8 @@ async fn build(
         tool: crate::readable::tool(),
         notes,
         charts: chart_records.clone(),
+        spc_baseline: series.first().map_or(0, |s| s.spc.baseline),
+        states: series.iter().map(StateView::new).collect(),
         signals: series
             .iter()
             .flat_map(|s| {
@@ -493,12 +495,18 @@ fn table_titles(queries: &QuerySet) -> Vec<(String, String)> {
     let mut out = vec![
         (
             "spc".to_owned(),
-            "every month of every SPC series with its rate, mean, limits and signal flags"
+            "every month of every SPC series (XmR chart) with its rate, baseline months, centre \
+             line (mean of the baseline months), mean moving range, control limits (centre line \
+             ± 2.66 × mean moving range), signal flags (beyond_limit, run, trend, two_of_three) \
+             and the series' state (stable, single_point_exception, step_shift or \
+             significant_trend)"
                 .to_owned(),
         ),
         (
             "spc_signals".to_owned(),
-            "each signal: series, rule, months and what happened".to_owned(),
+            "each signal: series, rule (beyond_limit, run, trend or two_of_three), months, \
+             direction, what happened and the series' state"
+                .to_owned(),
         ),
     ];
     for job in jobs_over(queries, RefreshPeriod::Window)

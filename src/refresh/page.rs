@@ -61,10 +61,33 @@ pub struct PageInputs {
     pub notes: Vec<String>,
     /// The charts, drawn or skipped.
     pub charts: Vec<ChartRecord>,
+    /// Months of each SPC chart's baseline (fewer when the window is shorter).
+    pub spc_baseline: usize,
+    /// Each SPC series' state.
+    pub states: Vec<StateView>,
     /// The SPC signals.
     pub signals: Vec<SignalView>,
     /// Every table with its title, for the downloads list.
     pub tables: Vec<(String, String)>,
+}
+
+/// A series' SPC state as the page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateView {
+    /// What the series measures.
+    pub series: String,
+    /// The state in words, e.g. "Step shift".
+    pub state: String,
+}
+
+impl StateView {
+    /// The state of `series`, labelled with what it measures.
+    pub fn new(series: &super::spc::Series) -> StateView {
+        StateView {
+            series: series.spec.label.clone(),
+            state: series.spc.state.words().to_owned(),
+        }
+    }
 }
 
 /// A signal as the page lists it.
@@ -85,8 +108,9 @@ impl SignalView {
             series: series.to_owned(),
             rule: match signal.rule {
                 "beyond_limit" => "Beyond a control limit",
-                "run" => "Run of 8 or more",
-                _ => "Trend of 6 or more",
+                "run" => "Run of 7 or more",
+                "trend" => "Trend of 6 or more",
+                _ => "Two of three near a limit",
             }
             .to_owned(),
             description: signal.description.clone(),

@@ -1,7 +1,10 @@
-//! Statistical process control of the dashboard's monthly rates: the `spc` table (every month
-//! of every series with its centre line, limits and signal flags) and the `spc_signals` table
-//! (each signal as one row: a point beyond a limit, a run of 8 or more months on one side of
-//! the mean, a trend of 6 or more months rising or falling).
+//! Statistical process control of the dashboard's monthly rates, as XmR charts the way NHS
+//! England's "Making Data Count" draws them: the `spc` table (every month of every series with
+//! its centre line (mean of the baseline months), mean moving range, limits (centre line ±
+//! 2.66 × mean moving range), signal flags and the series' state) and the `spc_signals` table
+//! (each signal as one row: a point beyond a limit, a run of 7 or more months on one side of
+//! the centre line, a trend of 6 or more months rising or falling, two of three months beyond
+//! two thirds of the way to a limit).
 //!
 //! The rules are [`crate::stats::spc_signals`]; this module applies them to the monthly tables
 //! and says what each signal means in words.
@@ -14,7 +17,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::bundle::results::{Table, TableError};
 use crate::output::{OutputError, TableFiles};
-use crate::stats::{SPC_RUN_LENGTH, SPC_TREND_LENGTH, SpcResult, spc_signals};
+use crate::stats::{SPC_RUN_LENGTH, SPC_TREND_LENGTH, SpcResult, SpcState, spc_signals};
 
 /// Errors in building the SPC tables.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +65,7 @@ pub struct Series {
 pub struct Signal {
     /// Series key.
     pub series: String,
-    /// `beyond_limit`, `run` or `trend`.
+    /// `beyond_limit`, `run`, `trend` or `two_of_three`.
     pub rule: &'static str,
     /// First month involved.
     pub first_month: String,
@@ -74,6 +77,8 @@ pub struct Signal {
     pub direction: &'static str,
     /// The signal in words.
     pub description: String,
+    /// The state of the series the signal belongs to.
+    pub state: SpcState,
 }
 
 /// The dashboard's series: police all ages and under the cutoff, and A&E all ages.
@@ -105,8 +110,13 @@ pub fn series_specs(cutoff: u32) -> Vec<SeriesSpec> {
     ]
 }
 
-/// Reads each series from its monthly table in `tables` and applies the SPC rules.
-pub fn compute(tables: &Path, specs: &[SeriesSpec]) -> Result<Vec<Series>, SpcError> {
+/// Reads each series from its monthly table in `tables` and applies the SPC rules, with the
+/// first `baseline` months (all when fewer) setting the centre line and limits.
+pub fn compute(
+    tables: &Path,
+    specs: &[SeriesSpec],
+    baseline: usize,
+) -> Result<Vec<Series>, SpcError> {
     let mut out = Vec::new();
     for spec in specs {
         let table = Table::read(tables, spec.table)?;
@@ -122,7 +132,7 @@ pub fn compute(tables: &Path, specs: &[SeriesSpec]) -> Result<Vec<Series>, SpcEr
         let rates: Vec<f64> = rows.iter().map(|r| r.2).collect();
         out.push(Series {
             spec: spec.clone(),
-            spc: spc_signals(&rates),
+            spc: spc_signals(&rates, baseline),
             months: rows.iter().map(|r| r.0.clone()).collect(),
             events: rows.iter().map(|r| r.1).collect(),
             rates,
@@ -143,6 +153,7 @@ pub fn signals(series: &Series) -> Vec<Signal> {
         months: b - a + 1,
         direction,
         description,
+        state: spc.state,
     };
     for (i, flags) in spc.flags.iter().enumerate() {
         if flags.beyond_limit {
@@ -173,7 +184,7 @@ pub fn signals(series: &Series) -> Vec<Signal> {
             b,
             if above { "above" } else { "below" },
             format!(
-                "{} to {}: {} months in a row {} the mean ({:.3}); a run of {} or more is a signal",
+                "{} to {}: {} months in a row {} the centre line ({:.3}); a run of {} or more is a signal",
                 month_words(&series.months[a]),
                 month_words(&series.months[b]),
                 b - a + 1,
@@ -208,6 +219,42 @@ pub fn signals(series: &Series) -> Vec<Signal> {
             ),
         ));
     }
+    // Two of three: flagged months on the same side at most two apart are one signal.
+    let near: Vec<(usize, bool)> = (0..spc.flags.len())
+        .filter(|&i| spc.flags[i].two_of_three)
+        .map(|i| (i, series.rates[i] > spc.mean))
+        .collect();
+    let mut groups: Vec<Vec<(usize, bool)>> = Vec::new();
+    for (i, above) in near {
+        match groups.last_mut() {
+            Some(g) if g[g.len() - 1].1 == above && i - g[g.len() - 1].0 <= 2 => g.push((i, above)),
+            _ => groups.push(vec![(i, above)]),
+        }
+    }
+    for g in groups {
+        let ((a, above), b) = (g[0], g[g.len() - 1].0);
+        let line = if above {
+            spc.mean + 2.0 * (spc.upper - spc.mean) / 3.0
+        } else {
+            spc.mean - 2.0 * (spc.mean - spc.lower) / 3.0
+        };
+        out.push(signal(
+            "two_of_three",
+            a,
+            b,
+            if above { "above" } else { "below" },
+            format!(
+                "{} to {}: {} of {} months {} {:.3}, two thirds of the way to the {} control limit; two of three consecutive months there is a signal",
+                month_words(&series.months[a]),
+                month_words(&series.months[b]),
+                g.len(),
+                b - a + 1,
+                if above { "above" } else { "below" },
+                line,
+                if above { "upper" } else { "lower" },
+            ),
+        ));
+    }
     out.sort_by(|x, y| {
         (&x.first_month, x.rule, &x.last_month).cmp(&(&y.first_month, y.rule, &y.last_month))
     });
@@ -238,8 +285,10 @@ use crate::readable::month_words;
 /// Writes `tables/spc.{csv,parquet}` and `tables/spc_signals.{csv,parquet}`.
 pub fn write(tables: &Path, series: &[Series]) -> Result<Vec<Signal>, SpcError> {
     let mut columns: (Vec<String>, Vec<String>, Vec<i64>, Vec<Option<f64>>) = Default::default();
+    let mut baselines: Vec<i64> = Vec::new();
     let mut limits: (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) = Default::default();
-    let mut flags: (Vec<bool>, Vec<bool>, Vec<bool>) = Default::default();
+    let mut flags: (Vec<bool>, Vec<bool>, Vec<bool>, Vec<bool>) = Default::default();
+    let mut states: Vec<&str> = Vec::new();
     let mut all_signals = Vec::new();
     for s in series {
         for (i, month) in s.months.iter().enumerate() {
@@ -248,12 +297,15 @@ pub fn write(tables: &Path, series: &[Series]) -> Result<Vec<Signal>, SpcError> 
             columns.2.push(s.events[i] as i64);
             columns.3.push(s.rates[i].is_finite().then_some(s.rates[i]));
             limits.0.push(s.spc.mean);
-            limits.1.push(s.spc.sd);
+            limits.1.push(s.spc.mean_moving_range);
             limits.2.push(s.spc.lower);
             limits.3.push(s.spc.upper);
+            baselines.push(s.spc.baseline as i64);
             flags.0.push(s.spc.flags[i].beyond_limit);
             flags.1.push(s.spc.flags[i].run);
             flags.2.push(s.spc.flags[i].trend);
+            flags.3.push(s.spc.flags[i].two_of_three);
+            states.push(s.spc.state.key());
         }
         all_signals.extend(signals(s));
     }
@@ -262,13 +314,16 @@ pub fn write(tables: &Path, series: &[Series]) -> Result<Vec<Signal>, SpcError> 
         ("month", Arc::new(StringArray::from(columns.1))),
         ("events", Arc::new(Int64Array::from(columns.2))),
         ("rate_per_1000", Arc::new(Float64Array::from(columns.3))),
-        ("mean", Arc::new(Float64Array::from(limits.0))),
-        ("sd", Arc::new(Float64Array::from(limits.1))),
+        ("baseline_months", Arc::new(Int64Array::from(baselines))),
+        ("centre_line", Arc::new(Float64Array::from(limits.0))),
+        ("mean_moving_range", Arc::new(Float64Array::from(limits.1))),
         ("lower_limit", Arc::new(Float64Array::from(limits.2))),
         ("upper_limit", Arc::new(Float64Array::from(limits.3))),
         ("beyond_limit", Arc::new(BooleanArray::from(flags.0))),
         ("run", Arc::new(BooleanArray::from(flags.1))),
         ("trend", Arc::new(BooleanArray::from(flags.2))),
+        ("two_of_three", Arc::new(BooleanArray::from(flags.3))),
+        ("state", Arc::new(StringArray::from(states))),
     ]);
     write_batch(tables, "spc", batch)?;
     let signals_batch = RecordBatch::try_from_iter([
@@ -314,6 +369,12 @@ pub fn write(tables: &Path, series: &[Series]) -> Result<Vec<Signal>, SpcError> 
                 all_signals.iter().map(|s| s.description.as_str()),
             )),
         ),
+        (
+            "state",
+            Arc::new(StringArray::from_iter_values(
+                all_signals.iter().map(|s| s.state.key()),
+            )),
+        ),
     ]);
     write_batch(tables, "spc_signals", signals_batch)?;
     Ok(all_signals)
@@ -343,7 +404,7 @@ mod tests {
         Series {
             spec: series_specs(25).remove(0),
             events: rates.iter().map(|r| r * 100.0).collect(),
-            spc: spc_signals(rates),
+            spc: spc_signals(rates, 12),
             months,
             rates: rates.to_vec(),
         }
@@ -366,9 +427,9 @@ mod tests {
     }
 
     #[test]
-    fn a_run_of_eight_below_the_mean_is_one_signal_and_seven_is_none() {
-        // Mean 1.0: eight months below, then alternating around the mean.
-        let mut rates = vec![0.9; 8];
+    fn a_run_of_seven_below_the_centre_line_is_one_signal_and_six_is_none() {
+        // Baseline (first 12): seven 0.9s, then 1.3, 0.9, 1.3, 0.9, 1.3: centre line 1.0.
+        let mut rates = vec![0.9; 7];
         rates.extend([1.3, 0.9, 1.3, 0.9, 1.3, 0.9, 1.3]);
         let found = signals(&series(&rates));
         let runs: Vec<&Signal> = found.iter().filter(|s| s.rule == "run").collect();
@@ -380,11 +441,46 @@ mod tests {
                 runs[0].months,
                 runs[0].direction
             ),
-            ("2021-01", "2021-08", 8, "below")
+            ("2021-01", "2021-07", 7, "below")
         );
-        let mut seven = vec![0.9; 7];
-        seven.extend([1.3, 0.9, 1.3, 0.9, 1.3, 0.9, 1.2]);
-        assert!(signals(&series(&seven)).iter().all(|s| s.rule != "run"));
+        assert!(
+            runs[0]
+                .description
+                .contains("7 months in a row below the centre line (1.000)")
+        );
+        assert_eq!(runs[0].state, SpcState::StepShift);
+        let mut six = vec![0.9; 6];
+        six.extend([1.3, 0.9, 1.3, 0.9, 1.3, 0.9, 1.2]);
+        assert!(signals(&series(&six)).iter().all(|s| s.rule != "run"));
+    }
+
+    #[test]
+    fn two_of_three_near_a_limit_is_one_signal() {
+        // Baseline 1.0, 1.1, 0.9 four times: centre line 1.0; moving ranges seven of 0.1 and
+        // four of 0.2, mean 1.5 / 11; two thirds of the way to the upper limit:
+        // 1.0 + 2/3 × 2.66 × 1.5 / 11 = 1.2418.
+        let mut rates = [1.0, 1.1, 0.9].repeat(4);
+        rates.extend([1.3, 1.0, 1.3, 1.0]);
+        let found = signals(&series(&rates));
+        let near: Vec<&Signal> = found.iter().filter(|s| s.rule == "two_of_three").collect();
+        assert_eq!(near.len(), 1, "{found:?}");
+        assert_eq!(
+            (
+                near[0].first_month.as_str(),
+                near[0].last_month.as_str(),
+                near[0].months,
+                near[0].direction
+            ),
+            ("2022-01", "2022-03", 3, "above")
+        );
+        assert!(
+            near[0]
+                .description
+                .starts_with("January 2022 to March 2022: 2 of 3 months above 1.242"),
+            "{}",
+            near[0].description
+        );
+        assert_eq!(near[0].state, SpcState::SinglePointException);
     }
 
     #[test]

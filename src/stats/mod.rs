@@ -53,13 +53,21 @@ pub const DSR_MULTIPLIER: f64 = 100_000.0;
 /// ([`DsrAccumulator::state`] / [`DsrAccumulator::from_state`]).
 pub const DSR_STATE_LEN: usize = 4;
 
-/// Minimum length of a run of consecutive points on one side of the mean
-/// that [`spc_signals`] flags.
-pub const SPC_RUN_LENGTH: usize = 8;
+/// Minimum length of a run of consecutive points on one side of the centre
+/// line that [`spc_signals`] flags (Making Data Count: 7).
+pub const SPC_RUN_LENGTH: usize = 7;
 
 /// Minimum length of a strictly rising or strictly falling sequence of points
-/// that [`spc_signals`] flags as a trend.
+/// that [`spc_signals`] flags as a trend (Making Data Count: 6).
 pub const SPC_TREND_LENGTH: usize = 6;
+
+/// Default number of leading points whose mean and mean moving range set an
+/// XmR chart's centre line and limits ([`spc_signals`]).
+pub const SPC_BASELINE_POINTS: usize = 12;
+
+/// Scaling constant of XmR limits: centre ± 2.66 × mean moving range
+/// (3 / d₂ with d₂ = 1.128 for moving ranges of two points).
+pub const XMR_LIMIT_FACTOR: f64 = 2.66;
 
 /// True when `v` is a usable non-negative, finite input.
 pub(crate) fn valid_nonneg(v: f64) -> bool {

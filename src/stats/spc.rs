@@ -1,80 +1,155 @@
-//! Statistical process control signals of a monthly series.
+//! Statistical process control of a monthly series: an XmR (individuals) chart as NHS England's
+//! "Making Data Count" draws it.
 
-use super::{SPC_RUN_LENGTH, SPC_TREND_LENGTH};
+use super::{SPC_RUN_LENGTH, SPC_TREND_LENGTH, XMR_LIMIT_FACTOR};
 
 /// Per-point signals from [`spc_signals`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SpcFlags {
-    /// The value is strictly above the upper or strictly below the lower
+    /// Rule 1: the value is strictly above the upper or strictly below the lower
     /// control limit.
     pub beyond_limit: bool,
-    /// The point belongs to a run of [`SPC_RUN_LENGTH`] (8) or more
-    /// consecutive points strictly on the same side of the mean.
+    /// Rule 2: the point belongs to a run of [`SPC_RUN_LENGTH`] (7) or more
+    /// consecutive points strictly on the same side of the centre line.
     pub run: bool,
-    /// The point belongs to [`SPC_TREND_LENGTH`] (6) or more consecutive
-    /// points that are strictly rising or strictly falling.
+    /// Rule 3: the point belongs to [`SPC_TREND_LENGTH`] (6) or more
+    /// consecutive points that are strictly rising or strictly falling.
     pub trend: bool,
+    /// Rule 4: the point is strictly beyond two thirds of the way from the
+    /// centre line to a limit, and so is at least one other point of three
+    /// consecutive points that include it, on the same side.
+    pub two_of_three: bool,
 }
 
 impl SpcFlags {
     /// True when any rule fires for the point.
     pub fn any(&self) -> bool {
-        self.beyond_limit || self.run || self.trend
+        self.beyond_limit || self.run || self.trend || self.two_of_three
     }
 }
 
-/// Result of [`spc_signals`]: centre line, limits and one [`SpcFlags`] per
-/// input value (same order and length as the input).
+/// What a series' signals say, in the words police and crime panels use.
+///
+/// Precedence, when several rules fire: significant trend, then step shift,
+/// then single-point exception, then stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpcState {
+    /// No rule fires: only common-cause (chance) variation.
+    Stable,
+    /// Points beyond a limit (rule 1) or near one (rule 4), with no run and no
+    /// trend: short-lived exceptions, not a change of level.
+    SinglePointException,
+    /// A run of 7 or more on one side of the centre line (rule 2) and no
+    /// trend: the level has moved.
+    StepShift,
+    /// A trend of 6 or more rising or falling points (rule 3).
+    SignificantTrend,
+}
+
+impl SpcState {
+    /// The state as a table value: `stable`, `single_point_exception`, `step_shift` or
+    /// `significant_trend`.
+    pub fn key(self) -> &'static str {
+        match self {
+            SpcState::Stable => "stable",
+            SpcState::SinglePointException => "single_point_exception",
+            SpcState::StepShift => "step_shift",
+            SpcState::SignificantTrend => "significant_trend",
+        }
+    }
+
+    /// The state in words, e.g. "Step shift".
+    pub fn words(self) -> &'static str {
+        match self {
+            SpcState::Stable => "Stable",
+            SpcState::SinglePointException => "Single-point exception",
+            SpcState::StepShift => "Step shift",
+            SpcState::SignificantTrend => "Significant trend",
+        }
+    }
+
+    /// The state of a series with these flags (precedence: trend, run, exception, stable).
+    pub fn of(flags: &[SpcFlags]) -> SpcState {
+        if flags.iter().any(|f| f.trend) {
+            SpcState::SignificantTrend
+        } else if flags.iter().any(|f| f.run) {
+            SpcState::StepShift
+        } else if flags.iter().any(|f| f.beyond_limit || f.two_of_three) {
+            SpcState::SinglePointException
+        } else {
+            SpcState::Stable
+        }
+    }
+}
+
+/// Result of [`spc_signals`]: centre line, limits, one [`SpcFlags`] per
+/// input value (same order and length as the input) and the series' state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpcResult {
-    /// Mean of the finite values (centre line).
+    /// Points of the baseline: the first this many values set the centre line
+    /// and limits.
+    pub baseline: usize,
+    /// Centre line: mean of the finite baseline values.
     pub mean: f64,
-    /// Sample standard deviation (divisor n − 1) of the finite values.
-    pub sd: f64,
-    /// Upper control limit, mean + 3·sd.
+    /// Mean moving range: mean of |xᵢ − xᵢ₋₁| over neighbouring finite
+    /// baseline values.
+    pub mean_moving_range: f64,
+    /// Upper control limit, mean + 2.66 × mean moving range.
     pub upper: f64,
-    /// Lower control limit, mean − 3·sd.
+    /// Lower control limit, mean − 2.66 × mean moving range.
     pub lower: f64,
     /// Signals, one per input value.
     pub flags: Vec<SpcFlags>,
+    /// What the signals say, by the precedence of [`SpcState::of`].
+    pub state: SpcState,
 }
 
-/// Statistical-process-control signals for a series in time order.
+/// An XmR (individuals) chart of a series in time order, as NHS England's
+/// "Making Data Count" draws it.
 ///
-/// Centre line = mean, limits = mean ± 3·sd with sd the sample standard
-/// deviation (n − 1). Rules, each flagging every point involved:
+/// The first `baseline` values (all of them when `baseline` is 0 or more than
+/// the series holds) set the chart: centre line = their mean; control limits
+/// = mean ± 2.66 × mean moving range, the moving ranges being |xᵢ − xᵢ₋₁| of
+/// neighbouring baseline values. Every value, baseline or not, is then tested
+/// against four rules, each flagging every point involved:
 ///
 /// 1. beyond a limit: value > upper or value < lower (a point exactly on a
 ///    limit is not flagged);
-/// 2. run: [`SPC_RUN_LENGTH`] (8) or more consecutive points strictly on the
-///    same side of the mean; a point exactly on the mean breaks a run;
+/// 2. run: [`SPC_RUN_LENGTH`] (7) or more consecutive points strictly on the
+///    same side of the centre line; a point exactly on the line breaks a run;
 /// 3. trend: [`SPC_TREND_LENGTH`] (6) or more consecutive points each strictly
 ///    above (or each strictly below) the previous one; an equal neighbour
-///    breaks a trend. A turning point can end one trend and start another.
+///    breaks a trend. A turning point can end one trend and start another;
+/// 4. two of three: in some three consecutive points, two or three lie
+///    strictly beyond two thirds of the way from the centre line to a limit on
+///    the same side (beyond the limit counts); those points are flagged, a
+///    point exactly at two thirds is not beyond it.
 ///
 /// Non-finite values (e.g. `NaN` for a missing period) are left out of the
-/// mean and sd, are never flagged, and break runs and trends. With fewer than
-/// two finite values sd and the limits are `NaN` and rule 1 never fires; with
-/// no finite values the mean is `NaN` too.
+/// mean, and a moving range needs both neighbours finite; they are never
+/// flagged and break runs and trends. Without a finite baseline value the
+/// centre line is `NaN` and only rule 3 (which needs no centre line) can fire;
+/// without a moving range (fewer than two neighbouring finite baseline values)
+/// the limits are `NaN` and rules 1 and 4 never fire.
 ///
-/// Reference: Montgomery, *Introduction to Statistical Quality Control*
-/// (Western Electric rules); NHS England "Making Data Count" (2019). Note the
-/// run length here is 8 as specified for this project, not Making Data Count's 7.
-pub fn spc_signals(values: &[f64]) -> SpcResult {
-    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    let k = finite.len();
-    let mean = if k == 0 {
-        f64::NAN
+/// References: NHS England and NHS Improvement, *Making Data Count: Getting
+/// started* (2019); D. J. Wheeler, *Understanding Variation: The Key to
+/// Managing Chaos*, 2nd ed. (SPC Press, 2000).
+pub fn spc_signals(values: &[f64], baseline: usize) -> SpcResult {
+    let baseline = if baseline == 0 || baseline > values.len() {
+        values.len()
     } else {
-        finite.iter().sum::<f64>() / k as f64
+        baseline
     };
-    let sd = if k < 2 {
-        f64::NAN
-    } else {
-        (finite.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (k as f64 - 1.0)).sqrt()
-    };
-    let upper = mean + 3.0 * sd;
-    let lower = mean - 3.0 * sd;
+    let base = &values[..baseline];
+    let mean = mean_of(base.iter().copied().filter(|v| v.is_finite()));
+    let mean_moving_range = mean_of(
+        base.windows(2)
+            .filter(|w| w[0].is_finite() && w[1].is_finite())
+            .map(|w| (w[1] - w[0]).abs()),
+    );
+    let upper = mean + XMR_LIMIT_FACTOR * mean_moving_range;
+    let lower = mean - XMR_LIMIT_FACTOR * mean_moving_range;
 
     let mut flags: Vec<SpcFlags> = values
         .iter()
@@ -84,9 +159,9 @@ pub fn spc_signals(values: &[f64]) -> SpcResult {
         })
         .collect();
 
-    // Side of the mean: +1 above, -1 below, 0 on the mean or not finite.
+    // Side of the centre line: +1 above, -1 below, 0 on it or not finite.
     let side = |v: f64| -> i8 {
-        if !v.is_finite() || v == mean {
+        if !v.is_finite() || !mean.is_finite() || v == mean {
             0
         } else if v > mean {
             1
@@ -126,13 +201,45 @@ pub fn spc_signals(values: &[f64]) -> SpcResult {
         );
     }
 
+    // Two of three beyond two thirds of the way to a limit: +1 above, -1
+    // below, 0 neither (comparisons with NaN limits are false).
+    let near_upper = mean + 2.0 * (upper - mean) / 3.0;
+    let near_lower = mean - 2.0 * (mean - lower) / 3.0;
+    let near = |v: f64| -> i8 {
+        if v > near_upper {
+            1
+        } else if v < near_lower {
+            -1
+        } else {
+            0
+        }
+    };
+    for start in 0..values.len().saturating_sub(2) {
+        for s in [1, -1] {
+            let hits: Vec<usize> = (start..start + 3)
+                .filter(|&i| near(values[i]) == s)
+                .collect();
+            if hits.len() >= 2 {
+                hits.iter().for_each(|&i| flags[i].two_of_three = true);
+            }
+        }
+    }
+
     SpcResult {
+        baseline,
         mean,
-        sd,
+        mean_moving_range,
         upper,
         lower,
+        state: SpcState::of(&flags),
         flags,
     }
+}
+
+/// Mean of `values`, `NaN` when there are none.
+fn mean_of(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 { f64::NAN } else { sum / n as f64 }
 }
 
 /// Calls `mark(i)` for every index of each maximal stretch of equal non-zero
@@ -158,139 +265,4 @@ fn mark_segments(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::stats::test_support::*;
-
-    fn runs(r: &SpcResult) -> Vec<bool> {
-        r.flags.iter().map(|f| f.run).collect()
-    }
-    fn trends(r: &SpcResult) -> Vec<bool> {
-        r.flags.iter().map(|f| f.trend).collect()
-    }
-    fn beyond(r: &SpcResult) -> Vec<bool> {
-        r.flags.iter().map(|f| f.beyond_limit).collect()
-    }
-
-    #[test]
-    fn spc_summary_statistics() {
-        // 2, 4, 4, 4, 5, 5, 7, 9: mean 5, sample var 32/7.
-        let r = spc_signals(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
-        assert_close(r.mean, 5.0, 1e-12);
-        assert_close(r.sd, (32.0_f64 / 7.0).sqrt(), 1e-12);
-        assert_close(r.upper, 5.0 + 3.0 * r.sd, 1e-12);
-        assert_close(r.lower, 5.0 - 3.0 * r.sd, 1e-12);
-        assert_eq!(r.flags.len(), 8);
-    }
-
-    #[test]
-    fn spc_beyond_limit() {
-        // 19 zeros and one 100: mean 5, sd = sqrt((19·25 + 95²)/19) = sqrt(500) ≈ 22.36,
-        // upper ≈ 72.08, so only the 100 is beyond.
-        let mut v = vec![0.0; 20];
-        v[10] = 100.0;
-        let r = spc_signals(&v);
-        let b = beyond(&r);
-        assert!(b[10]);
-        assert_eq!(b.iter().filter(|&&x| x).count(), 1);
-        // A value exactly on a limit is not beyond it.
-        let r2 = spc_signals(&[1.0, 2.0, 3.0]);
-        assert!(beyond(&r2).iter().all(|&x| !x));
-        assert!(r2.upper > 3.0);
-    }
-
-    #[test]
-    fn spc_run_of_eight_not_seven() {
-        // Alternating so no trend fires; mean 0 by construction.
-        // 7 above then 7 below: no run.
-        let seven: Vec<f64> = [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0]
-            .iter()
-            .chain(&[-1.0, -2.0, -1.0, -2.0, -1.0, -2.0, -1.0])
-            .copied()
-            .collect();
-        let r = spc_signals(&seven);
-        assert_close(r.mean, 0.0, 1e-12);
-        assert!(runs(&r).iter().all(|&x| !x));
-
-        // 8 above then 8 below: both runs flagged.
-        let eight: Vec<f64> = [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0]
-            .iter()
-            .chain(&[-1.0, -2.0, -1.0, -2.0, -1.0, -2.0, -1.0, -2.0])
-            .copied()
-            .collect();
-        let r = spc_signals(&eight);
-        assert!(runs(&r).iter().all(|&x| x));
-        assert!(trends(&r).iter().all(|&x| !x));
-    }
-
-    #[test]
-    fn spc_point_on_mean_breaks_run() {
-        // mean = 0: 4 above, one on the mean, 4 above, then 9 below-ish to balance.
-        // above: 1,2,1,2 | 0 | 1,2,1,2 -> sum 12; below: -12/9 × 9 values.
-        let mut v = vec![1.0, 2.0, 1.0, 2.0, 0.0, 1.0, 2.0, 1.0, 2.0];
-        v.extend([-1.0, -2.0, -1.0, -2.0, -1.0, -2.0, -1.0, -2.0]);
-        // sum = 12 - 12 = 0, so mean is 0 and v[4] is exactly on it.
-        let r = spc_signals(&v);
-        assert_eq!(r.mean, 0.0);
-        let f = runs(&r);
-        assert!(f[..9].iter().all(|&x| !x), "{f:?}");
-        assert!(f[9..].iter().all(|&x| x), "{f:?}");
-    }
-
-    #[test]
-    fn spc_trend_of_six_not_five() {
-        // Five rising points, then a drop, then six falling points.
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 0.5, 9.0, 8.0, 7.0, 6.0, 5.5, 5.2];
-        let r = spc_signals(&v);
-        let t = trends(&r);
-        // 1..5 rising is only 5 points; 5 -> 0.5 is a 2-point fall;
-        // 0.5 -> 9 rises; 9, 8, 7, 6, 5.5, 5.2 is a 6-point fall.
-        assert_eq!(
-            t,
-            vec![
-                false, false, false, false, false, false, true, true, true, true, true, true
-            ]
-        );
-        // Six rising points are flagged.
-        let r = spc_signals(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.0]);
-        assert_eq!(trends(&r), vec![true, true, true, true, true, true, false]);
-    }
-
-    #[test]
-    fn spc_flat_step_breaks_trend() {
-        let r = spc_signals(&[1.0, 2.0, 3.0, 3.0, 4.0, 5.0, 6.0]);
-        assert!(trends(&r).iter().all(|&x| !x));
-    }
-
-    #[test]
-    fn spc_turning_point_shared_by_two_trends() {
-        // Rises for 6 points to a peak then falls for 6 points from it.
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0];
-        let r = spc_signals(&v);
-        assert!(trends(&r).iter().all(|&x| x));
-    }
-
-    #[test]
-    fn spc_missing_values() {
-        // NaN breaks the trend and is excluded from mean/sd.
-        let v = [1.0, 2.0, 3.0, f64::NAN, 4.0, 5.0, 6.0];
-        let r = spc_signals(&v);
-        assert_close(r.mean, 3.5, 1e-12);
-        assert!(trends(&r).iter().all(|&x| !x));
-        assert!(!r.flags[3].any());
-    }
-
-    #[test]
-    fn spc_degenerate_series() {
-        let r = spc_signals(&[]);
-        assert!(r.mean.is_nan() && r.sd.is_nan() && r.flags.is_empty());
-        let r = spc_signals(&[5.0]);
-        assert_eq!(r.mean, 5.0);
-        assert!(r.sd.is_nan() && r.upper.is_nan() && r.lower.is_nan());
-        assert!(!r.flags[0].any());
-        // Constant series: sd 0, every point on the mean, no signals.
-        let r = spc_signals(&[3.0; 12]);
-        assert_eq!(r.sd, 0.0);
-        assert!(r.flags.iter().all(|f| !f.any()));
-    }
-}
+mod tests;

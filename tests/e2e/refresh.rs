@@ -404,3 +404,94 @@ fn short_windows_and_short_data_are_said_on_the_page() {
     assert_eq!(all["offences_previous"], "0");
     assert_eq!(all["change_pct"], "");
 }
+
+/// The `police_all` rows of the dashboard's `spc` table.
+fn police_spc(dir: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let spc = Table::read(&dir.join("site/dashboard/tables/spc.csv"));
+    spc.rows
+        .into_iter()
+        .filter(|r| r["series"] == "police_all")
+        .collect()
+}
+
+#[test]
+fn spc_is_an_xmr_chart_with_a_baseline_and_flags_the_first_lockdown() {
+    let dir = setup("refresh-xmr");
+    // Sixty months, April 2019 to March 2024, so that April 2020 is on the chart.
+    assert_success(&refresh(&dir, &["--months", "60"]));
+    let rows = police_spc(&dir);
+    assert_eq!(rows.len(), 60);
+    let rate = |r: &std::collections::HashMap<String, String>| -> f64 {
+        r["rate_per_1000"].parse().unwrap()
+    };
+    let number =
+        |r: &std::collections::HashMap<String, String>, c: &str| -> f64 { r[c].parse().unwrap() };
+    // Centre line = mean of the first 12 months; limits = centre ± 2.66 × mean moving range.
+    let base: Vec<f64> = rows[..12].iter().map(rate).collect();
+    let centre = base.iter().sum::<f64>() / 12.0;
+    let mmr = base.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / 11.0;
+    let first = &rows[0];
+    assert_eq!(first["baseline_months"], "12");
+    assert!((number(first, "centre_line") - centre).abs() < 1e-12);
+    assert!((number(first, "mean_moving_range") - mmr).abs() < 1e-12);
+    assert!((number(first, "upper_limit") - (centre + 2.66 * mmr)).abs() < 1e-12);
+    assert!((number(first, "lower_limit") - (centre - 2.66 * mmr)).abs() < 1e-12);
+    for r in &rows {
+        let limits = (number(r, "lower_limit"), number(r, "upper_limit"));
+        let beyond = rate(r) < limits.0 || rate(r) > limits.1;
+        assert_eq!(r["beyond_limit"] == "true", beyond, "{r:?}");
+        assert!(["true", "false"].contains(&r["two_of_three"].as_str()));
+    }
+    // April 2020, the first lockdown, is below the lower limit.
+    let april = rows.iter().find(|r| r["month"] == "2020-04").unwrap();
+    assert_eq!(april["beyond_limit"], "true", "{april:?}");
+    assert!(rate(april) < number(april, "lower_limit"));
+    let signals = Table::read(&dir.join("site/dashboard/tables/spc_signals.csv"));
+    let lockdown = signals.row(&[
+        ("series", "police_all"),
+        ("rule", "beyond_limit"),
+        ("first_month", "2020-04"),
+    ]);
+    assert_eq!(lockdown["direction"], "below");
+    assert!(
+        lockdown["description"].starts_with("April 2020: "),
+        "{lockdown:?}"
+    );
+    // Every row carries its series' state, one of the four.
+    let states = [
+        "stable",
+        "single_point_exception",
+        "step_shift",
+        "significant_trend",
+    ];
+    for r in &signals.rows {
+        assert!(states.contains(&r["state"].as_str()), "{r:?}");
+        assert!(["beyond_limit", "run", "trend", "two_of_three"].contains(&r["rule"].as_str()));
+    }
+    assert!(signals.rows.iter().any(|r| r["rule"] == "two_of_three"));
+    assert_eq!(rows[0]["state"], "step_shift");
+
+    // The page and the chart say how the chart is drawn.
+    let html = std::fs::read_to_string(dir.join("site/dashboard/index.html")).unwrap();
+    for words in [
+        "the mean of the first 12 months shown (the baseline)",
+        "± 2.66 × the baseline",
+        "a run of 7 or more months",
+        "Two of three near a limit",
+        "Step shift",
+    ] {
+        assert!(html.contains(words), "{words}");
+    }
+    assert!(!html.contains("standard deviation"));
+    let svg = std::fs::read_to_string(dir.join("site/dashboard/charts/spc_police.svg")).unwrap();
+    assert!(svg.contains("2 of 3 near a limit") && svg.contains("Baseline"));
+
+    // A longer baseline from sna.toml: 24 months set the limits.
+    std::fs::write(dir.join("sna.toml"), "spc_baseline_months = 24\n").unwrap();
+    assert_success(&refresh(&dir, &[]));
+    let rows = police_spc(&dir);
+    assert_eq!(rows[0]["baseline_months"], "24");
+    let base: Vec<f64> = rows[..24].iter().map(rate).collect();
+    let centre = base.iter().sum::<f64>() / 24.0;
+    assert!((number(&rows[0], "centre_line") - centre).abs() < 1e-12);
+}

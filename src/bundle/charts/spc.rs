@@ -1,14 +1,17 @@
 //! Statistical process control charts of the dashboard (`spc_police`, `spc_police_young`,
-//! `spc_ae`): a monthly rate with its centre line (mean), control limits at mean ± 3 SD, and
-//! each signal marked with its own shape (beyond a limit, run of 8, trend of 6).
+//! `spc_ae`): XmR charts as NHS England's "Making Data Count" draws them. A monthly rate with
+//! its centre line (mean of the baseline months), control limits at the centre line ± 2.66 ×
+//! the baseline's mean moving range, and each signal marked with its own shape (beyond a
+//! limit, run of 7, trend of 6, two of three near a limit).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::frame::{Frame, LegendEntry, Mark, Marker, draw_marker};
-use super::style::{self, BLUE, GREEN, GREY, INK, ORANGE, VERMILLION, size};
+use super::style::{self, BLUE, GREEN, GREY, INK, ORANGE, PURPLE, VERMILLION, size};
 use super::{ChartError, DrawResult, Figure, Inputs, Plot, axis_mesh, month_label, month_ticks};
+use crate::stats::SpcFlags;
 
 /// An SPC chart's data, read from the `spc` table.
 #[derive(Debug, Clone)]
@@ -17,14 +20,18 @@ pub struct SpcChart {
     pub months: Vec<String>,
     /// Rate per 1,000 per month (`None` without population).
     pub rates: Vec<Option<f64>>,
-    /// Centre line.
+    /// Months of the baseline that set the centre line and limits.
+    pub baseline: usize,
+    /// Centre line (mean of the baseline months).
     pub mean: f64,
     /// Lower control limit.
     pub lower: f64,
     /// Upper control limit.
     pub upper: f64,
-    /// Per month: (beyond a limit, in a run, in a trend).
-    pub flags: Vec<(bool, bool, bool)>,
+    /// Per month: the rules that fire.
+    pub flags: Vec<SpcFlags>,
+    /// The series' state in words, e.g. "Step shift".
+    pub state: String,
     /// Y axis description.
     pub y_label: String,
 }
@@ -51,10 +58,12 @@ pub fn build(inputs: &Inputs, spec: Spec) -> Result<Result<Figure, String>, Char
     let mut chart = SpcChart {
         months: Vec::new(),
         rates: Vec::new(),
+        baseline: 0,
         mean: f64::NAN,
         lower: f64::NAN,
         upper: f64::NAN,
         flags: Vec::new(),
+        state: String::new(),
         y_label: spec.y_label.clone(),
     };
     let mut events = 0.0;
@@ -62,14 +71,17 @@ pub fn build(inputs: &Inputs, spec: Spec) -> Result<Result<Figure, String>, Char
         chart.months.push(row.text("month")?.to_owned());
         chart.rates.push(row.number("rate_per_1000")?);
         events += row.count("events")?;
-        chart.mean = row.number("mean")?.unwrap_or(f64::NAN);
+        chart.baseline = row.count("baseline_months")? as usize;
+        chart.mean = row.number("centre_line")?.unwrap_or(f64::NAN);
         chart.lower = row.number("lower_limit")?.unwrap_or(f64::NAN);
         chart.upper = row.number("upper_limit")?.unwrap_or(f64::NAN);
-        chart.flags.push((
-            row.flag("beyond_limit")?,
-            row.flag("run")?,
-            row.flag("trend")?,
-        ));
+        chart.flags.push(SpcFlags {
+            beyond_limit: row.flag("beyond_limit")?,
+            run: row.flag("run")?,
+            trend: row.flag("trend")?,
+            two_of_three: row.flag("two_of_three")?,
+        });
+        chart.state = state_words(row.text("state")?).to_owned();
     }
     if chart.months.len() < 2 || events == 0.0 || !chart.upper.is_finite() {
         return Ok(Err(format!(
@@ -85,11 +97,14 @@ pub fn build(inputs: &Inputs, spec: Spec) -> Result<Result<Figure, String>, Char
             subtitle: format!("{}; {}", inputs.period, spec.what),
             legend: SpcChart::legend(),
             caption: format!(
-                "{} Centre line: mean of the months shown; control limits: mean ± 3 standard \
-                 deviations (sample SD of the monthly rates). Signals: a month beyond a limit; 8 \
-                 or more months in a row on one side of the mean; 6 or more months each rising \
-                 or each falling.",
-                spec.source
+                "{} XmR chart (NHS England, Making Data Count): centre line = mean of the first \
+                 {} months (baseline); control limits = centre line ± 2.66 × their mean moving \
+                 range. Signals: a month beyond a limit; 7 or more months in a row on one side \
+                 of the centre line; 6 or more months each rising or each falling; 2 of 3 \
+                 months in a row beyond two thirds of the way to a limit. State: {}.",
+                spec.source,
+                chart.baseline,
+                chart.state.to_lowercase()
             ),
         },
         alt,
@@ -99,15 +114,25 @@ pub fn build(inputs: &Inputs, spec: Spec) -> Result<Result<Figure, String>, Char
     }))
 }
 
+/// A state's table value in words: `step_shift` → "Step shift".
+fn state_words(key: &str) -> &'static str {
+    use crate::stats::SpcState::*;
+    [Stable, SinglePointException, StepShift, SignificantTrend]
+        .into_iter()
+        .find(|s| s.key() == key)
+        .map_or("not assessed", |s| s.words())
+}
+
 impl SpcChart {
     fn legend() -> Vec<LegendEntry> {
         vec![
             LegendEntry::new("Monthly rate", BLUE, Mark::Line(Marker::Circle)),
-            LegendEntry::new("Mean", INK, Mark::Line(Marker::None)),
-            LegendEntry::new("Control limits (±3 SD)", GREY, Mark::Dashed(Marker::None)),
+            LegendEntry::new("Centre line", INK, Mark::Line(Marker::None)),
+            LegendEntry::new("Control limits", GREY, Mark::Dashed(Marker::None)),
             LegendEntry::new("Beyond a limit", VERMILLION, Mark::Point(Marker::Triangle)),
-            LegendEntry::new("Run of 8", ORANGE, Mark::Point(Marker::Ring)),
+            LegendEntry::new("Run of 7", ORANGE, Mark::Point(Marker::Ring)),
             LegendEntry::new("Trend of 6", GREEN, Mark::Point(Marker::Diamond)),
+            LegendEntry::new("2 of 3 near a limit", PURPLE, Mark::Point(Marker::Square)),
         ]
     }
 
@@ -119,20 +144,24 @@ impl SpcChart {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
                 (a.min(*v), b.max(*v))
             });
-        let count = |f: fn(&(bool, bool, bool)) -> bool| self.flags.iter().filter(|x| f(x)).count();
+        let count = |f: fn(&SpcFlags) -> bool| self.flags.iter().filter(|x| f(x)).count();
         format!(
-            "Statistical process control chart of {what} per 1,000 residents by month, {} to {}: \
-             monthly rates from {min:.3} to {max:.3}, mean {:.3}, control limits {:.3} to {:.3}. \
-             Months beyond a limit: {}; months in a run of 8 or more: {}; months in a trend of \
-             6 or more: {}.",
+            "Statistical process control (XmR) chart of {what} per 1,000 residents by month, {} \
+             to {}: monthly rates from {min:.3} to {max:.3}, centre line {:.3} (mean of the first \
+             {} months), control limits {:.3} to {:.3}. Months beyond a limit: {}; months in a \
+             run of 7 or more: {}; months in a trend of 6 or more: {}; months two of three near \
+             a limit: {}. State: {}.",
             month_label(&self.months[0]),
             month_label(&self.months[self.months.len() - 1]),
             self.mean,
+            self.baseline,
             self.lower,
             self.upper,
-            count(|f| f.0),
-            count(|f| f.1),
-            count(|f| f.2),
+            count(|f| f.beyond_limit),
+            count(|f| f.run),
+            count(|f| f.trend),
+            count(|f| f.two_of_three),
+            self.state.to_lowercase(),
         )
     }
 
@@ -147,7 +176,8 @@ impl SpcChart {
         let values = self.rates.iter().flatten().copied();
         let high = values.clone().fold(self.upper, f64::max);
         let low = values.fold(self.lower, f64::min).max(0.0);
-        let pad = 0.1 * (high - low).max(high * 0.05);
+        // Room above and below for the signal marks drawn off the points.
+        let pad = 0.18 * (high - low).max(high * 0.05);
         let (bottom, top) = ((low - pad).max(0.0), high + pad);
         let mut chart = ChartBuilder::on(area)
             .margin_left(8)
@@ -176,11 +206,29 @@ impl SpcChart {
                 ))?;
             }
         }
+        // The end of the baseline, whose months set the centre line and limits.
+        if self.baseline > 0 && self.baseline < n {
+            let x = self.baseline as f64 - 0.5;
+            chart.draw_series(DashedLineSeries::new(
+                [(x, bottom), (x, top)],
+                4,
+                4,
+                GREY.stroke_width(1),
+            ))?;
+            let plot = chart.plotting_area();
+            let (px, py) = plot.map_coordinate(&(x, top));
+            let base = plot.get_base_pixel();
+            plot.strip_coord_spec().draw(&Text::new(
+                "Baseline",
+                (px - 6 - base.0, py + 4 - base.1),
+                style::text(size::LABEL - 1.0, GREY).pos(Pos::new(HPos::Right, VPos::Top)),
+            ))?;
+        }
         let plot = chart.plotting_area();
         let label = style::text(size::LABEL - 1.0, GREY).pos(Pos::new(HPos::Left, VPos::Center));
         for (value, text) in [
             (self.upper, "UCL"),
-            (self.mean, "Mean"),
+            (self.mean, "Centre"),
             (self.lower, "LCL"),
         ] {
             if value >= bottom {
@@ -204,17 +252,28 @@ impl SpcChart {
             let Some(r) = r else { continue };
             let at = plot.map_coordinate(&(i as f64, *r));
             draw_marker(plot, Marker::Circle, at, BLUE)?;
-            let (beyond, run, trend) = self.flags[i];
-            if run {
+            let flags = self.flags[i];
+            if flags.run {
                 draw_marker(plot, Marker::Ring, at, ORANGE)?;
             }
-            if trend {
+            if flags.trend {
                 draw_marker(plot, Marker::Diamond, at, GREEN)?;
             }
-            if beyond {
-                let above = *r > self.upper;
-                let offset = if above { -16 } else { 16 };
-                draw_marker(plot, Marker::Triangle, (at.0, at.1 + offset), VERMILLION)?;
+            // Beyond-limit triangles and two-of-three squares sit off the point, on the side
+            // of the limit it is near; a square takes the nearer place.
+            let away = if *r > self.mean { -1 } else { 1 };
+            let mut offset = 16;
+            if flags.two_of_three {
+                draw_marker(plot, Marker::Square, (at.0, at.1 + away * offset), PURPLE)?;
+                offset += 14;
+            }
+            if flags.beyond_limit {
+                draw_marker(
+                    plot,
+                    Marker::Triangle,
+                    (at.0, at.1 + away * offset),
+                    VERMILLION,
+                )?;
             }
         }
         Ok(())
@@ -226,33 +285,40 @@ mod tests {
     use super::*;
     use crate::stats::spc_signals;
 
-    /// A hand-made series with a rising trend, a run above the mean and a point beyond the
-    /// upper limit, written as the `spc` table.
+    /// A hand-made series with a rising trend, two of three months near the upper limit and
+    /// a point beyond it, written as the `spc` table. Baseline (first 12): centre line
+    /// 11.85 / 12 = 0.9875, mean moving range 0.75 / 11, limits 0.806 to 1.169, two thirds
+    /// of the way to the upper limit 1.108.
     fn write_table(dir: &std::path::Path) {
         let mut rates = vec![1.0, 1.05, 0.95, 1.0, 1.05, 0.95, 1.0, 1.05, 0.95, 1.0];
         rates.extend([0.9, 0.95, 1.0, 1.05, 1.1, 1.15]);
         rates.extend([
             1.02, 0.98, 1.0, 1.03, 0.97, 1.0, 1.02, 0.98, 1.0, 1.01, 0.99, 1.0,
         ]);
+        rates.extend([1.13, 1.0, 1.13, 1.0, 1.0]);
         rates.push(1.6);
-        let spc = spc_signals(&rates);
+        let spc = spc_signals(&rates, 12);
         let mut csv = String::from(
-            "series,month,events,rate_per_1000,mean,sd,lower_limit,upper_limit,beyond_limit,run,trend\n",
+            "series,month,events,rate_per_1000,baseline_months,centre_line,mean_moving_range,\
+             lower_limit,upper_limit,beyond_limit,run,trend,two_of_three,state\n",
         );
         for (i, r) in rates.iter().enumerate() {
             let f = spc.flags[i];
             csv.push_str(&format!(
-                "police_all,{}-{:02},{},{r},{},{},{},{},{},{},{}\n",
+                "police_all,{}-{:02},{},{r},{},{},{},{},{},{},{},{},{},{}\n",
                 2021 + i / 12,
                 i % 12 + 1,
                 (r * 1000.0) as i64,
+                spc.baseline,
                 spc.mean,
-                spc.sd,
+                spc.mean_moving_range,
                 spc.lower,
                 spc.upper,
                 f.beyond_limit,
                 f.run,
-                f.trend
+                f.trend,
+                f.two_of_three,
+                spc.state.key()
             ));
         }
         std::fs::create_dir_all(dir).unwrap();
@@ -286,14 +352,27 @@ mod tests {
             figure.alt
         );
         assert!(
-            figure.alt.contains("months in a trend of 6 or more: 6."),
+            figure.alt.contains("months in a trend of 6 or more: 6;"),
             "{}",
             figure.alt
+        );
+        assert!(
+            figure
+                .alt
+                .contains("months two of three near a limit: 2. State: significant trend."),
+            "{}",
+            figure.alt
+        );
+        assert!(
+            figure.frame.caption.contains("mean of the first 12 months"),
+            "{}",
+            figure.frame.caption
         );
         super::super::style::register_fonts();
         super::super::render(&figure, &dir).unwrap();
         assert!(dir.join("spc_police.png").is_file());
         let svg = std::fs::read_to_string(dir.join("spc_police.svg")).unwrap();
         assert!(svg.contains("Beyond a limit") && svg.contains("Trend of 6"));
+        assert!(svg.contains("2 of 3 near a limit"));
     }
 }
