@@ -31,6 +31,23 @@ counts AS (
     LEFT JOIN scoped s ON s.ho_group = g.ho_group
     GROUP BY g.ho_group, g.sort_key
 ),
+overlapping AS (
+    -- The configured disrupted periods (by default England's lockdowns) that overlap either
+    -- window, in date order.
+    SELECT d.name, d.start_date,
+        ROW_NUMBER() OVER (ORDER BY d.start_date, d.name) AS nth,
+        COUNT(*) OVER () AS n
+    FROM disrupted_periods d CROSS JOIN bounds b
+    WHERE d.start_date <= b.current_to AND d.end_date >= CAST(b.previous_from AS DATE)
+),
+disrupted AS (
+    -- "a", "a and b", "a, b and c".
+    SELECT string_agg(
+        CASE WHEN nth = 1 THEN '' WHEN nth = n THEN ' and ' ELSE ', ' END || name, ''
+        ORDER BY nth
+    ) AS names
+    FROM overlapping
+),
 compared AS (
     SELECT
         c.ho_group,
@@ -52,7 +69,18 @@ SELECT
     1.0 * c.current / NULLIF(c.previous, 0) AS ratio,
     ratio_lower(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) AS lower_95,
     ratio_upper(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) AS upper_95,
-    ratio_lower(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) > 1
-        OR ratio_upper(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) < 1 AS significant
-FROM compared c CROSS JOIN bounds b
+    -- No significance is claimed on counts under 10: the caveat says so instead.
+    CASE WHEN c.current >= 10 AND c.previous >= 10 THEN
+        ratio_lower(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) > 1
+        OR ratio_upper(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) < 1
+    END AS significant,
+    d.names AS disrupted,
+    CASE
+        WHEN c.previous IS NULL THEN NULL
+        WHEN c.current < 10 OR c.previous < 10 THEN
+            'fewer than 10 offences in a year: too few to test'
+            || COALESCE('; the years include ' || d.names, '')
+        WHEN d.names IS NOT NULL THEN 'the years include ' || d.names || ': the change may be disruption and recovery, not a trend'
+    END AS caveat
+FROM compared c CROSS JOIN bounds b CROSS JOIN disrupted d
 ORDER BY c.sort_key, c.ho_group;

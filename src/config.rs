@@ -144,6 +144,10 @@ pub struct Config {
     /// Months at the start of each dashboard SPC chart whose mean and mean moving range set
     /// the centre line and control limits (all months shown when fewer).
     pub spc_baseline_months: u32,
+    /// Periods when crime was disrupted (by default England's national lockdowns): a
+    /// year-on-year comparison whose windows overlap one says so instead of reading the change
+    /// as a trend.
+    pub disrupted_periods: Vec<DisruptedPeriod>,
     /// Memory DataFusion may hold for query work (sorts, joins, aggregates) before spilling to
     /// disk, e.g. `"2 GiB"` or `"512 MiB"`; unset means half of physical memory, at most 4 GiB.
     /// A query that cannot fit even by spilling fails with a message naming the limit.
@@ -157,6 +161,44 @@ pub struct Config {
     /// or LSOA codes; empty means none.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub localities: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// One `[[disrupted_periods]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisruptedPeriod {
+    /// Its name in sentences, e.g. "the first national lockdown".
+    pub name: String,
+    /// First day (inclusive).
+    #[serde(deserialize_with = "de_date", serialize_with = "ser_date")]
+    pub start: NaiveDate,
+    /// Last day (inclusive).
+    #[serde(deserialize_with = "de_date", serialize_with = "ser_date")]
+    pub end: NaiveDate,
+}
+
+/// England's national lockdowns (Prime Minister's statements; the Health Protection
+/// (Coronavirus, Restrictions) Regulations 2020 and 2021): 23 March to 15 June 2020 (shops
+/// reopened), 5 November to 2 December 2020, and 6 January to 8 March 2021 (schools reopened).
+pub fn england_lockdowns() -> Vec<DisruptedPeriod> {
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("valid date");
+    vec![
+        DisruptedPeriod {
+            name: "the first national lockdown".to_owned(),
+            start: day(2020, 3, 23),
+            end: day(2020, 6, 15),
+        },
+        DisruptedPeriod {
+            name: "the second national lockdown".to_owned(),
+            start: day(2020, 11, 5),
+            end: day(2020, 12, 2),
+        },
+        DisruptedPeriod {
+            name: "the third national lockdown".to_owned(),
+            start: day(2021, 1, 6),
+            end: day(2021, 3, 8),
+        },
+    ]
 }
 
 /// `[funding]`: the needs-based allocation `sna run` adds to the bundle (see `sna funding`).
@@ -197,6 +239,7 @@ impl Default for Config {
             disclosure_threshold: 5,
             hotspot_distance_m: 1500.0,
             spc_baseline_months: 12,
+            disrupted_periods: england_lockdowns(),
             memory_limit: None,
             serious_violence: SeriousViolence::default(),
             funding: None,
@@ -352,6 +395,19 @@ impl Config {
                 "disclosure_threshold",
                 "must be at least 1 (1 suppresses nothing)".to_owned(),
             ));
+        }
+        for period in &self.disrupted_periods {
+            if period.name.trim().is_empty() || period.start > period.end {
+                return Err(invalid(
+                    "disrupted_periods",
+                    format!(
+                        "each needs a name and a start no later than its end, got \"{}\" from {} to {}",
+                        crate::text::printable(&period.name),
+                        period.start,
+                        period.end
+                    ),
+                ));
+            }
         }
         if self.spc_baseline_months < 2 || self.spc_baseline_months > MAX_PERIOD_MONTHS {
             return Err(invalid(

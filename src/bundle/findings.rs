@@ -288,7 +288,10 @@ struct YearOnYear {
     change_pct: Option<f64>,
     current: Option<f64>,
     previous: Option<f64>,
-    significant: bool,
+    /// None when either year has too few offences to test.
+    significant: Option<bool>,
+    /// The disrupted periods either year includes, in words.
+    disrupted: Option<String>,
 }
 
 /// Victims' rates per 1,000 a year in the most (decile 1) and least (10) deprived tenths, and
@@ -398,7 +401,14 @@ fn year_on_year(table: &Table) -> Result<Option<YearOnYear>, TableError> {
         change_pct: row.number("change_pct")?,
         current: row.number("current")?,
         previous: row.number("previous")?,
-        significant: row.flag("significant")?,
+        significant: match row.text("significant")? {
+            "" => None,
+            text => Some(text == "true"),
+        },
+        disrupted: match row.text("disrupted") {
+            Ok("") | Err(_) => None,
+            Ok(text) => Some(text.to_owned()),
+        },
     }))
 }
 

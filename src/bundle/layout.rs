@@ -135,8 +135,6 @@ pub struct Item {
     /// The figure.
     pub figure: Option<FigureView>,
     #[serde(skip)]
-    file: String,
-    #[serde(skip)]
     section: String,
 }
 
@@ -144,6 +142,10 @@ pub struct Item {
 #[derive(Debug, Clone, Default)]
 pub struct Layout {
     sections: BTreeMap<String, Vec<Item>>,
+    /// Every placement's section, with its file and item, whether or not it had anything to
+    /// show this run: a misspelt section is an error on every extract, not only on those
+    /// where the item has rows.
+    declared: BTreeMap<String, (String, String)>,
 }
 
 /// Lays out `document` from the placements of `files`, reading result tables from
@@ -162,6 +164,7 @@ pub fn lay_out<'a>(
     let env = Environment::new();
     let mut placed: Vec<(i64, Item)> = Vec::new();
     let mut keys = BTreeSet::new();
+    let mut declared = BTreeMap::new();
     for file in files {
         let meta_file = file.relative_path.strip_suffix(".sql").map_or_else(
             || file.relative_path.clone(),
@@ -180,6 +183,14 @@ pub fn lay_out<'a>(
                 })
         };
         for p in document.placements(file) {
+            let item = p
+                .table
+                .clone()
+                .or_else(|| p.figure.clone())
+                .unwrap_or_default();
+            declared
+                .entry(p.section.clone())
+                .or_insert_with(|| (meta_file.clone(), item));
             if let Some(name) = &p.figure {
                 if !chart_names.contains(&name.as_str()) {
                     return Err(problem(format!(
@@ -200,7 +211,6 @@ pub fn lay_out<'a>(
                         caption: String::new(),
                         table: None,
                         figure: Some(FigureView::of(chart)),
-                        file: meta_file.clone(),
                         section: p.section.clone(),
                     },
                 ));
@@ -215,6 +225,11 @@ pub fn lay_out<'a>(
             }
             let from = p.from.as_deref().unwrap_or(&file.name);
             if !tables_dir.join(format!("{from}.csv")).is_file() {
+                if from != file.name {
+                    return Err(problem(format!(
+                        "table `{key}` is from `{from}`, which this run did not write"
+                    )));
+                }
                 continue;
             }
             let table_error = |source| LayoutError::Table {
@@ -249,7 +264,6 @@ pub fn lay_out<'a>(
                     caption: render(&p.caption)?,
                     table: Some(view),
                     figure: None,
-                    file: meta_file.clone(),
                     section: p.section.clone(),
                 },
             ));
@@ -261,7 +275,7 @@ pub fn lay_out<'a>(
     for (_, item) in placed {
         sections.entry(item.section.clone()).or_default().push(item);
     }
-    Ok(Layout { sections })
+    Ok(Layout { sections, declared })
 }
 
 /// The shown columns of a placement: headings and formats from the placement, else from the
@@ -362,15 +376,14 @@ impl Placed {
     /// Fails when an item was placed in a section the document's template never asked for.
     pub fn check(&self, document: Document) -> Result<(), LayoutError> {
         let handed = self.handed.lock().unwrap_or_else(|e| e.into_inner());
-        for (section, items) in &self.layout.sections {
+        for (section, (file, item)) in &self.layout.declared {
             if handed.sections.contains(section) {
                 continue;
             }
-            let item = &items[0];
             return Err(LayoutError::UnknownSection {
-                file: item.file.clone(),
+                file: file.clone(),
                 document,
-                item: item.key.clone(),
+                item: item.clone(),
                 section: section.clone(),
                 known: handed
                     .sections
@@ -451,7 +464,7 @@ columns = ["kind", { name = "rate", format = "rate_ci", label = "Rate" }, { name
         let err = placed.check(Document::Report).unwrap_err();
         assert!(
             err.to_string()
-                .contains("queries/things.toml: [[report]] places `first` in section `s`, which templates/report.html.j2 does not have (its sections: t)"),
+                .contains("queries/things.toml: [[report]] places `second` in section `s`, which templates/report.html.j2 does not have (its sections: t)"),
             "{err}"
         );
         env.render_str("{{ placed('s') }}", ()).unwrap();

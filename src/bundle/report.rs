@@ -242,7 +242,15 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
     };
     let layout = layout::lay_out(
         Document::Report,
-        inputs.queries.jobs.iter().chain(&inputs.queries.funding),
+        // The funding section's placements only when the run allocates funding: the template
+        // shows that section only then.
+        inputs.queries.jobs.iter().chain(
+            inputs
+                .queries
+                .funding
+                .iter()
+                .filter(|_| inputs.funding.is_some()),
+        ),
         &tables_dir,
         &minijinja::Value::from(minijinja::value::Serde(&context)),
         inputs.charts,

@@ -290,6 +290,7 @@ pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, Ca
     let population_year = pick_year(&years, i64::from(config.mid_point().year()))
         .ok_or_else(|| CatalogError::NoPopulation(data_dir.join("population.parquet")))?;
     register_batch(&ctx, "params", params_batch(config, population_year))?;
+    register_batch(&ctx, "disrupted_periods", disrupted_periods_batch(config))?;
     register_batch(&ctx, "period_months", period_months_batch(config, &years))?;
     let groups: Vec<&str> = config
         .serious_violence

@@ -116,7 +116,14 @@ pub fn references(sql: &str) -> Result<BTreeSet<String>, DataFusionError> {
     let mut out = BTreeSet::new();
     for statement in DFParser::parse_sql(sql)? {
         let (tables, _ctes) = datafusion::sql::resolve::resolve_table_references(&statement, true)?;
-        out.extend(tables.iter().map(|t| t.table().to_ascii_lowercase()));
+        // Tables of another schema (`information_schema.tables`) are DataFusion's, not jobs,
+        // views or inputs: left to DataFusion to resolve.
+        out.extend(
+            tables
+                .iter()
+                .filter(|t| t.schema().is_none_or(|s| s.eq_ignore_ascii_case("public")))
+                .map(|t| t.table().to_ascii_lowercase()),
+        );
         if let datafusion::sql::parser::Statement::Statement(s) = &statement
             && let datafusion::sql::sqlparser::ast::Statement::CreateView(view) = s.as_ref()
         {
@@ -402,7 +409,7 @@ fn column_checks(table: &str, c: &Column) -> Vec<(String, String)> {
                 test(&format!("{key} = {b}")),
                 format!(
                     "SELECT found FROM (SELECT {text} AS found, CAST({col} AS DOUBLE) AS v FROM {table}) \
-                     WHERE v {op} {b:?} ORDER BY v {direction} LIMIT 1"
+                     WHERE v {op} {b:?} OR isnan(v) ORDER BY v {direction} LIMIT 1"
                 ),
             ));
         }
@@ -410,7 +417,8 @@ fn column_checks(table: &str, c: &Column) -> Vec<(String, String)> {
     out
 }
 
-/// The SQL of a sums-to test.
+/// The SQL of a sums-to test. A group with nothing to sum (no rows, or only nulls, as a share
+/// of an empty total is) passes: the test is about the values there are.
 fn sum_check(table: &str, t: &TableTest) -> (String, String) {
     let col = ident(&t.column);
     let groups: Vec<String> = t.group_by.iter().map(|g| ident(g)).collect();
@@ -427,14 +435,23 @@ fn sum_check(table: &str, t: &TableTest) -> (String, String) {
         .filter
         .iter()
         .map(|(k, v)| {
-            let values = match v {
-                crate::engine::metadata::FilterValue::AnyOf(list) => list.clone(),
-                crate::engine::metadata::FilterValue::Text(s) => vec![s.clone()],
-                crate::engine::metadata::FilterValue::Flag(b) => vec![b.to_string()],
-                crate::engine::metadata::FilterValue::Integer(i) => vec![i.to_string()],
-            };
-            let list: Vec<String> = values.iter().map(|v| literal(v)).collect();
-            format!("CAST({} AS VARCHAR) IN ({})", ident(k), list.join(", "))
+            let column = ident(k);
+            match v {
+                // A number compares as a number, so 1 matches a float column's 1.0.
+                crate::engine::metadata::FilterValue::Integer(i) => {
+                    format!("CAST({column} AS DOUBLE) = {i}")
+                }
+                crate::engine::metadata::FilterValue::Flag(b) => {
+                    format!("CAST({column} AS VARCHAR) = {}", literal(&b.to_string()))
+                }
+                crate::engine::metadata::FilterValue::Text(t) => {
+                    format!("CAST({column} AS VARCHAR) = {}", literal(t))
+                }
+                crate::engine::metadata::FilterValue::AnyOf(list) => {
+                    let list: Vec<String> = list.iter().map(|t| literal(t)).collect();
+                    format!("CAST({column} AS VARCHAR) IN ({})", list.join(", "))
+                }
+            }
         })
         .collect();
     let filter = if filters.is_empty() {
@@ -483,6 +500,32 @@ pub async fn check(ctx: &SessionContext, job: &SqlFile) -> Result<(), JobError> 
         .strip_suffix(".sql")
         .map_or_else(|| job.relative_path.clone(), |s| format!("{s}.toml"));
     let table = ident(&job.name);
+    // Every column the metadata describes must be in the result: a renamed column is named
+    // here, not found missing when the report is written.
+    let fields: Vec<String> = ctx
+        .table(job.name.as_str())
+        .await
+        .map(|df| {
+            df.schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    for column in &job.meta.columns {
+        if !fields.contains(&column.name) {
+            return Err(JobError::Test {
+                job: job.name.clone(),
+                meta: meta_file.clone(),
+                test: format!("column {}", column.name),
+                found: format!(
+                    "the result has no such column (its columns: {})",
+                    fields.join(", ")
+                ),
+            });
+        }
+    }
     let mut checks = Vec::new();
     for column in &job.meta.columns {
         checks.extend(column_checks(&table, column));

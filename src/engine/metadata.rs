@@ -158,7 +158,8 @@ impl FilterValue {
         match self {
             FilterValue::Text(t) => t == cell,
             FilterValue::Flag(b) => cell == if *b { "true" } else { "false" },
-            FilterValue::Integer(i) => cell == i.to_string(),
+            // As a number, so 1 matches a float column's 1.0.
+            FilterValue::Integer(i) => cell.parse::<f64>().is_ok_and(|v| v == *i as f64),
             FilterValue::AnyOf(list) => list.iter().any(|t| t == cell),
         }
     }
@@ -294,6 +295,16 @@ impl Metadata {
                         p.table.as_deref().unwrap_or_default()
                     )));
                 }
+            }
+        }
+        for c in &meta.columns {
+            let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
+            if !finite(c.min) || !finite(c.max) || c.min.zip(c.max).is_some_and(|(lo, hi)| lo > hi)
+            {
+                return Err(error(format!(
+                    "column `{}`: min and max must be numbers with min no greater than max",
+                    c.name
+                )));
             }
         }
         for t in &meta.tests {

@@ -114,20 +114,105 @@ pub struct QuerySet {
 
 impl QuerySet {
     /// Loads `dir` if it exists, else the bundled copy. A metadata file that cannot be
-    /// parsed is an error naming it.
+    /// parsed, or that declares what its kind of file cannot have, is an error naming it.
     pub fn load(dir: &Path) -> Result<QuerySet, LoadError> {
-        if dir.is_dir() {
-            Ok(QuerySet {
+        let set = if dir.is_dir() {
+            QuerySet {
                 source: Some(dir.to_path_buf()),
                 views: read_dir_sql(&dir.join("views"), "views/")?,
                 jobs: read_dir_sql(dir, "")?,
                 partner: read_dir_sql(&dir.join("partner"), "partner/")?,
                 refresh: read_dir_sql(&dir.join("refresh"), "refresh/")?,
                 funding: read_dir_sql(&dir.join("funding"), "funding/")?,
-            })
+            }
         } else {
-            Ok(QuerySet::bundled())
+            QuerySet::bundled()
+        };
+        set.check_kinds()?;
+        Ok(set)
+    }
+
+    /// Each file's name is a lower-case SQL identifier (the table it writes), and its metadata
+    /// declares only what its kind of file uses: tests and placements on jobs, `cache` and
+    /// `period` on views, `disclosure` on partner tables, `[[dashboard]]` on the dashboard's
+    /// own tables, `refresh` on the assessment's jobs.
+    fn check_kinds(&self) -> Result<(), MetadataError> {
+        #[derive(PartialEq)]
+        enum Kind {
+            View,
+            Job,
+            Partner,
+            Refresh,
+            Funding,
         }
+        let kinds = self
+            .views
+            .iter()
+            .map(|f| (f, Kind::View))
+            .chain(self.jobs.iter().map(|f| (f, Kind::Job)))
+            .chain(self.partner.iter().map(|f| (f, Kind::Partner)))
+            .chain(self.refresh.iter().map(|f| (f, Kind::Refresh)))
+            .chain(self.funding.iter().map(|f| (f, Kind::Funding)));
+        for (file, kind) in kinds {
+            let meta_file = file
+                .relative_path
+                .strip_suffix(".sql")
+                .map_or_else(|| file.relative_path.clone(), |s| format!("{s}.toml"));
+            let invalid = |problem: String| MetadataError::Invalid {
+                file: meta_file.clone(),
+                problem,
+            };
+            let identifier = !file.name.is_empty()
+                && !file.name.starts_with(|c: char| c.is_ascii_digit())
+                && file
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !identifier {
+                return Err(MetadataError::Invalid {
+                    file: file.relative_path.clone(),
+                    problem: "a SQL file's name is the table it writes: lower-case letters, digits and _, not starting with a digit".to_owned(),
+                });
+            }
+            let meta = &file.meta;
+            let tested = !meta.tests.is_empty()
+                || meta.columns.iter().any(|c| {
+                    c.not_null
+                        || c.unique
+                        || !c.accepted_values.is_empty()
+                        || c.min.is_some()
+                        || c.max.is_some()
+                });
+            let misplaced: Option<&str> = match kind {
+                Kind::View if tested => Some("tests (they check a job's result; views have none)"),
+                Kind::View if !meta.report.is_empty() || !meta.dashboard.is_empty() => {
+                    Some("placements (only jobs appear in the report or dashboard)")
+                }
+                Kind::View if meta.glossary.is_some() || meta.refresh.is_some() => {
+                    Some("glossary or refresh (job settings)")
+                }
+                _ if kind != Kind::View && (meta.cache || meta.period.is_some()) => {
+                    Some("cache or period (view settings)")
+                }
+                _ if kind != Kind::Partner && meta.disclosure.is_some() => {
+                    Some("disclosure (a partner table's setting)")
+                }
+                _ if kind != Kind::Refresh && !meta.dashboard.is_empty() => {
+                    Some("[[dashboard]] (only queries/refresh/ tables are on the dashboard)")
+                }
+                _ if !matches!(kind, Kind::Job | Kind::Funding) && !meta.report.is_empty() => {
+                    Some("[[report]] (only the assessment's jobs are in the report)")
+                }
+                _ if kind != Kind::Job && (meta.refresh.is_some() || meta.glossary.is_some()) => {
+                    Some("refresh or glossary (settings of the assessment's jobs)")
+                }
+                _ => None,
+            };
+            if let Some(what) = misplaced {
+                return Err(invalid(format!("this kind of file cannot declare {what}")));
+            }
+        }
+        Ok(())
     }
 
     /// The job named `name` (a top-level `queries/<name>.sql`).
@@ -160,13 +245,15 @@ impl QuerySet {
                         .get_file(f.path().with_extension("toml"))
                         .and_then(|m| m.contents_utf8())
                         .map(str::to_owned);
-                    SqlFile::new(
+                    let file = SqlFile::new(
                         name,
                         format!("{prefix}{file_name}"),
                         f.contents_utf8()?.to_owned(),
                         meta,
-                    )
-                    .ok()
+                    );
+                    // The copy is compiled in: a file that does not parse is a defect of
+                    // this build, which `every_bundled_sql_file_has_valid_metadata` catches.
+                    Some(file.unwrap_or_else(|e| panic!("bundled queries: {e}")))
                 })
                 .collect();
             files.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));

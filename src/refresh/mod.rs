@@ -380,6 +380,13 @@ async fn build(
 
     // The last 12 months reuse the window catalog's whole-extract views.
     let catalog = catalog::open_for_period(&recent_config, data_dir, queries, catalog).await?;
+    // The window's results stay readable by the dashboard's own jobs.
+    for job in &window_jobs {
+        if !catalog.ctx.table_exist(job.name.as_str()).unwrap_or(false) {
+            let path = tables.join(format!("{}.parquet", job.name));
+            catalog::register_parquet(&catalog.ctx, &job.name, &path).await?;
+        }
+    }
     let mut recent_jobs = jobs_over(queries, RefreshPeriod::Last12Months);
     recent_jobs.extend(queries.refresh.iter());
     jobs.extend(

@@ -253,6 +253,39 @@ fn edge_cases_of_the_published_layout() {
         "{lsoas:?}"
     );
 
+    // The same file named twice is read once; the same month's file in two places is refused.
+    let twice = sna(
+        &dir,
+        &[
+            "import",
+            "police-uk",
+            "download",
+            "./download/2020-01/2020-01-leicestershire-street.csv",
+            "--out",
+            "extract",
+            "--quiet",
+        ],
+    );
+    assert_success(&twice);
+    assert_eq!(report(&dir.join("extract"))["asb_rows"], 1);
+    std::fs::create_dir_all(dir.join("again")).unwrap();
+    std::fs::copy(
+        input.join("2020-01/2020-01-leicestershire-street.csv"),
+        dir.join("again/2020-01-leicestershire-street.csv"),
+    )
+    .unwrap();
+    let output = sna(
+        &dir,
+        &["import", "police-uk", "download", "again", "--out", "two"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("are the same month's file of the same force"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.join("two").exists());
+
     // Malformed files: an error naming the file and line, and no extract.
     let bad = |name: &str, text: String| {
         let path = dir.join("bad").join(name);

@@ -151,6 +151,52 @@ fn metadata_tests_and_mistakes_stop_the_run_naming_the_file() {
     assert!(err.contains("queries/night_assaults.toml: "), "{err}");
     assert!(err.contains("captoin"), "{err}");
 
+    // A column the metadata describes but the result does not have.
+    std::fs::write(
+        &meta,
+        good.replace("name = \"night_pct\"", "name = \"night_share\""),
+    )
+    .unwrap();
+    let err = stderr(&run(&dir, &data, "bundle"));
+    assert!(
+        err.contains("job night_assaults: column night_share fails: the result has no such column"),
+        "{err}"
+    );
+
+    // What only another kind of file may declare: a dashboard placement on a job, tests on a
+    // view; and a file name that is not a lower-case identifier.
+    std::fs::write(
+        &meta,
+        format!("{good}\n[[dashboard]]\nsection = \"districts\"\nfigure = \"x\"\n"),
+    )
+    .unwrap();
+    let err = stderr(&run(&dir, &data, "bundle"));
+    assert!(
+        err.contains("queries/night_assaults.toml: this kind of file cannot declare [[dashboard]]"),
+        "{err}"
+    );
+    std::fs::write(&meta, &good).unwrap();
+    let view_meta = dir.join("queries/views/residents.toml");
+    let view_text = std::fs::read_to_string(&view_meta).unwrap();
+    std::fs::write(
+        &view_meta,
+        format!("{view_text}\n[[tests]]\ncolumn = \"population\"\nsums_to = 1\n"),
+    )
+    .unwrap();
+    let err = stderr(&run(&dir, &data, "bundle"));
+    assert!(
+        err.contains("queries/views/residents.toml: this kind of file cannot declare tests"),
+        "{err}"
+    );
+    std::fs::write(&view_meta, view_text).unwrap();
+    std::fs::write(dir.join("queries/Night.sql"), "SELECT 1 AS x").unwrap();
+    let err = stderr(&run(&dir, &data, "bundle"));
+    assert!(
+        err.contains("Night.sql: a SQL file's name is the table it writes"),
+        "{err}"
+    );
+    std::fs::remove_file(dir.join("queries/Night.sql")).unwrap();
+
     // A job that reads nothing that exists, and two jobs that read each other.
     std::fs::write(&meta, &good).unwrap();
     std::fs::write(

@@ -289,3 +289,25 @@ fn rounding_for_reading() {
     assert_eq!(ratio_text(0.853), "0.85");
     assert_eq!(ratio_text(1.63), "1.6");
 }
+
+#[test]
+fn year_on_year_says_when_too_few_to_test_or_disrupted() {
+    let headline = headline_of("yoy-caveats", "sv_offences,Offences,1,1,,,,d");
+    let small = table(
+        "yoy-small",
+        "ho_group,current,previous,change_pct,significant,disrupted\n\
+         All serious violence,8,2,300,,the first national lockdown and the second national lockdown\n",
+    );
+    let findings = key_findings(&Sources {
+        year_on_year: Some(&small),
+        ..Sources::new(&headline, 25)
+    })
+    .unwrap();
+    assert!(
+        findings.contains(
+            &"Offences in the last 12 months were 300.0% higher than in the 12 months before (8 against 2; too few offences to test). The two years include the first national lockdown and the second national lockdown: the change may be disruption and recovery rather than a trend."
+                .to_owned()
+        ),
+        "{findings:?}"
+    );
+}

@@ -129,3 +129,31 @@ pub(super) fn empty_batch(spec: &TableSpec) -> RecordBatch {
         .collect();
     RecordBatch::new_empty(Arc::new(Schema::new(fields)))
 }
+
+/// `disrupted_periods`: the configured periods when crime was disrupted (name, start, end).
+pub(super) fn disrupted_periods_batch(config: &Config) -> RecordBatch {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+    let days = |d: chrono::NaiveDate| i32::try_from((d - epoch).num_days()).unwrap_or(i32::MAX);
+    let periods = &config.disrupted_periods;
+    RecordBatch::try_from_iter([
+        (
+            "name",
+            Arc::new(StringArray::from_iter_values(
+                periods.iter().map(|p| p.name.as_str()),
+            )) as ArrayRef,
+        ),
+        (
+            "start_date",
+            Arc::new(Date32Array::from_iter_values(
+                periods.iter().map(|p| days(p.start)),
+            )),
+        ),
+        (
+            "end_date",
+            Arc::new(Date32Array::from_iter_values(
+                periods.iter().map(|p| days(p.end)),
+            )),
+        ),
+    ])
+    .expect("disrupted_periods columns have equal lengths")
+}

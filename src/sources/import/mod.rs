@@ -25,6 +25,16 @@ pub enum ImportError {
     /// A path given does not exist.
     #[error("{0}: no such file or directory")]
     Missing(PathBuf),
+    /// The same month's file of a force is in two places.
+    #[error(
+        "{first} and {second} are the same month's file of the same force: give one download (its anti-social behaviour rows have no identifier and would count twice)"
+    )]
+    TwoCopies {
+        /// One copy.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
     /// A file's name does not carry its month.
     #[error("{0}: not a police.uk street-level file name (YYYY-MM-<force>-street.csv)")]
     FileName(PathBuf),

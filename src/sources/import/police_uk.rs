@@ -99,12 +99,33 @@ pub fn find_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, NaiveDate)>, Import
             return Err(ImportError::Missing(path.clone()));
         }
     }
-    found.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
-    found.dedup_by(|a, b| a.0 == b.0);
-    if found.is_empty() {
+    // The same file named twice (a directory and a file in it, `a` and `./a`) is read once; the
+    // same month's file of the same force from two places (overlapping downloads) is refused,
+    // because its anti-social behaviour rows, which have no identifier, would count twice.
+    let mut seen: BTreeMap<std::ffi::OsString, PathBuf> = BTreeMap::new();
+    let mut unique = Vec::new();
+    for (path, month) in found {
+        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        let name = path.file_name().map(|n| n.to_owned()).unwrap_or_default();
+        match seen.get(&name) {
+            Some(other) if *other == real => continue,
+            Some(other) => {
+                return Err(ImportError::TwoCopies {
+                    first: other.clone(),
+                    second: path,
+                });
+            }
+            None => {
+                seen.insert(name, real);
+                unique.push((path, month));
+            }
+        }
+    }
+    unique.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    if unique.is_empty() {
         return Err(ImportError::NoFiles(paths.to_vec()));
     }
-    Ok(found)
+    Ok(unique)
 }
 
 fn walk(dir: &Path, found: &mut Vec<(PathBuf, NaiveDate)>) -> Result<(), ImportError> {
