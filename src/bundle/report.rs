@@ -24,6 +24,41 @@ const REPORT_TEMPLATE: &str = include_str!("../../templates/report.html.j2");
 const SUMMARY_TEMPLATE: &str = include_str!("../../templates/summary.md.j2");
 const MACROS_TEMPLATE: &str = include_str!("../../templates/macros.html.j2");
 const BASE_TEMPLATE: &str = include_str!("../../templates/base.html.j2");
+const METHODS_MD: &str = include_str!("../../docs/methods.md");
+
+/// The report's methods: `docs/methods.md` from its first section on, headings one level down,
+/// as HTML. One text for the documentation and the report, so they cannot disagree.
+fn methods_html() -> String {
+    use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
+    let body = METHODS_MD
+        .find("\n## ")
+        .map_or(METHODS_MD, |i| &METHODS_MD[i + 1..]);
+    let down = |level: HeadingLevel| match level {
+        HeadingLevel::H1 => HeadingLevel::H2,
+        HeadingLevel::H2 => HeadingLevel::H3,
+        HeadingLevel::H3 => HeadingLevel::H4,
+        HeadingLevel::H4 => HeadingLevel::H5,
+        _ => HeadingLevel::H6,
+    };
+    let events = Parser::new(body).map(|event| match event {
+        Event::Start(Tag::Heading {
+            level,
+            id,
+            classes,
+            attrs,
+        }) => Event::Start(Tag::Heading {
+            level: down(level),
+            id,
+            classes,
+            attrs,
+        }),
+        Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(down(level))),
+        other => other,
+    });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events);
+    html
+}
 
 /// A template environment holding `base.html` (the page and style sheet both documents
 /// extend) and `macros.html` (the `figure`, `table` and `items` macros they share).
@@ -205,6 +240,8 @@ struct Context {
     findings: Vec<String>,
     all_tables: Vec<(String, String)>,
     methods: Vec<Method>,
+    /// `docs/methods.md`, rendered.
+    methods_html: String,
     funding: Option<FundingText>,
     comparison: Option<ComparisonView>,
 }
@@ -239,6 +276,7 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         funding: inputs.funding.clone(),
         comparison: inputs.comparison.as_ref().map(comparison_view),
         methods: methods(inputs.queries, &tables_dir)?,
+        methods_html: methods_html(),
     };
     let layout = layout::lay_out(
         Document::Report,

@@ -88,6 +88,17 @@ fn sample_bundle_has_every_chart_and_a_complete_report() {
     }
 
     let html = std::fs::read_to_string(bundle.join("index.html")).unwrap();
+    // The methods section is docs/methods.md, headings one level down: every section of the
+    // document is in the report.
+    let methods =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/methods.md"))
+            .unwrap();
+    for heading in methods.lines().filter_map(|l| l.strip_prefix("## ")) {
+        assert!(
+            html.contains(&format!("<h3>{heading}</h3>")),
+            "methods heading {heading:?} not in the report"
+        );
+    }
     let text = unescape(&html);
     for chart in CHARTS {
         assert!(
