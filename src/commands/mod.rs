@@ -155,17 +155,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let mut stdout = std::io::stdout().lock();
             for table in query::list_tables(&session).await? {
                 let rows = query::row_count(&session, &table.name).await?;
-                // Names come from the data's files: nothing in them may act on the terminal.
-                let name = vrn_sna::text::printable(&table.name);
-                writeln!(
-                    stdout,
-                    "{name} ({}, {rows} rows)",
-                    table.kind.to_lowercase()
-                )?;
-                for (column, data_type, _) in &table.columns {
-                    let column = vrn_sna::text::printable(column);
-                    writeln!(stdout, "  {column:<28} {data_type}")?;
-                }
+                query::describe(&mut stdout, &table, Some(rows))?;
             }
             Ok(ExitCode::SUCCESS)
         }

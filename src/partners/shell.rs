@@ -141,12 +141,8 @@ async fn command(session: &QuerySession, line: &str, format: &mut Format) -> boo
                 }
                 Some(name) => match tables.iter().find(|t| t.name == name) {
                     Some(t) => {
-                        let name = crate::text::printable(&t.name);
-                        println!("{name} ({})", t.kind.to_lowercase());
-                        for (column, data_type, nullable) in &t.columns {
-                            let null = if *nullable { "" } else { " not null" };
-                            let column = crate::text::printable(column);
-                            println!("  {column:<28} {data_type}{null}");
+                        if let Err(e) = query::describe(&mut std::io::stdout().lock(), t, None) {
+                            eprintln!("error: {e}");
                         }
                     }
                     None => eprintln!(

@@ -86,3 +86,25 @@ pub(super) async fn count_rows(session: &QuerySession, name: &str) -> Result<u64
         .unwrap_or(0);
     Ok(u64::try_from(count).unwrap_or(0))
 }
+
+/// Writes a table's description as `sna tables` and the shell's `\d NAME` show it: its name
+/// and kind (with its rows when counted), then each column with its type (`not null` where it
+/// cannot be null). Names come from the data's files: nothing in them may act on the terminal.
+pub fn describe(
+    out: &mut dyn std::io::Write,
+    table: &TableInfo,
+    rows: Option<u64>,
+) -> std::io::Result<()> {
+    let name = crate::text::printable(&table.name);
+    let kind = table.kind.to_lowercase();
+    match rows {
+        Some(rows) => writeln!(out, "{name} ({kind}, {rows} rows)")?,
+        None => writeln!(out, "{name} ({kind})")?,
+    }
+    for (column, data_type, nullable) in &table.columns {
+        let null = if *nullable { "" } else { " not null" };
+        let column = crate::text::printable(column);
+        writeln!(out, "  {column:<28} {data_type}{null}")?;
+    }
+    Ok(())
+}
