@@ -267,6 +267,12 @@ pub enum ContractError {
     /// The extract directory itself is missing.
     #[error("data directory {0} does not exist")]
     MissingDirectory(PathBuf),
+    /// The directory is an extract in the open-data form (`sna import police-uk`), which
+    /// the assessment cannot read yet.
+    #[error(
+        "{0} is an imported police.uk extract (open-data form: months, police.uk crime types, no people); sna run, validate and query do not read that form yet, only the full contract (docs/data-contract.md). Its import_report.json and Parquet files can be read with any Parquet tool"
+    )]
+    OpenDataForm(PathBuf),
     /// A required file is absent.
     #[error(
         "{path}: required file is missing (the data contract needs offences, persons, ae_attendances and population)"
@@ -347,6 +353,14 @@ pub struct ExtractFile {
 pub fn check_extract(dir: &Path) -> Result<Vec<ExtractFile>, ContractError> {
     if !dir.is_dir() {
         return Err(ContractError::MissingDirectory(dir.to_path_buf()));
+    }
+    let manifest = dir.join(crate::staging::MANIFEST);
+    let imported = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|m| m["kind"] == crate::staging::OutputKind::ImportedExtract.marker());
+    if imported {
+        return Err(ContractError::OpenDataForm(dir.to_path_buf()));
     }
     let mut files = Vec::new();
     for spec in TABLES {

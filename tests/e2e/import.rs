@@ -114,6 +114,16 @@ fn real_police_uk_months_are_placed_as_an_independent_recount_places_them() {
     assert_eq!(placed.values().sum::<u64>(), 20410);
     assert_eq!(placed, expected);
 
+    // The assessment says plainly that it cannot read this form yet.
+    let output = sna(&dir, &["run", "--data", "extract", "--out", "bundle"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("is an imported police.uk extract (open-data form"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.join("bundle").exists());
+
     // A second import may replace the first; another directory may not be replaced.
     assert_success(&sna(
         &dir,
