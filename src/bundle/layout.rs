@@ -166,10 +166,7 @@ pub fn lay_out<'a>(
     let mut keys = BTreeSet::new();
     let mut declared = BTreeMap::new();
     for file in files {
-        let meta_file = file.relative_path.strip_suffix(".sql").map_or_else(
-            || file.relative_path.clone(),
-            |s| format!("queries/{s}.toml"),
-        );
+        let meta_file = format!("queries/{}", file.meta_file());
         let problem = |message: String| LayoutError::Placement {
             file: meta_file.clone(),
             message,

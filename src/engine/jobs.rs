@@ -110,6 +110,20 @@ pub struct JobResult {
     pub seconds: f64,
 }
 
+impl JobResult {
+    /// What `job` did: `rows` written since `started`, with the hashes of its files.
+    pub fn of(job: &SqlFile, rows: u64, started: Instant) -> JobResult {
+        JobResult {
+            job: job.name.clone(),
+            file: job.relative_path.clone(),
+            sql_sha256: job.sha256(),
+            metadata_sha256: job.meta_sha256(),
+            rows,
+            seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        }
+    }
+}
+
 /// The lower-case names of the tables and views `sql` reads, its own CTEs and the view it
 /// creates left out.
 pub fn references(sql: &str) -> Result<BTreeSet<String>, DataFusionError> {
@@ -347,14 +361,7 @@ pub async fn run_job(
         files.write(&batch.map_err(job_error)?)?;
     }
     let (rows, _, _) = files.finish()?;
-    Ok(JobResult {
-        job: job.name.clone(),
-        file: job.relative_path.clone(),
-        sql_sha256: job.sha256(),
-        metadata_sha256: job.meta_sha256(),
-        rows,
-        seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-    })
+    Ok(JobResult::of(job, rows, started))
 }
 
 /// A SQL identifier, quoted.
@@ -495,10 +502,7 @@ fn sum_check(table: &str, t: &TableTest) -> (String, String) {
 
 /// Checks a job's registered result against its metadata's tests.
 pub async fn check(ctx: &SessionContext, job: &SqlFile) -> Result<(), JobError> {
-    let meta_file = job
-        .relative_path
-        .strip_suffix(".sql")
-        .map_or_else(|| job.relative_path.clone(), |s| format!("{s}.toml"));
+    let meta_file = job.meta_file();
     let table = ident(&job.name);
     // Every column the metadata describes must be in the result: a renamed column is named
     // here, not found missing when the report is written.

@@ -70,6 +70,11 @@ impl SqlFile {
         }
     }
 
+    /// The metadata file beside it, relative to the queries directory (`views/x.toml`).
+    pub fn meta_file(&self) -> String {
+        meta_file_of(&self.relative_path)
+    }
+
     fn new(
         name: String,
         relative_path: String,
@@ -77,12 +82,7 @@ impl SqlFile {
         meta_text: Option<String>,
     ) -> Result<SqlFile, LoadError> {
         let meta = match &meta_text {
-            Some(text) => {
-                let file = relative_path
-                    .strip_suffix(".sql")
-                    .map_or_else(|| relative_path.clone(), |stem| format!("{stem}.toml"));
-                Metadata::parse(&file, text)?
-            }
+            Some(text) => Metadata::parse(&meta_file_of(&relative_path), text)?,
             None => Metadata::default(),
         };
         Ok(SqlFile {
@@ -93,6 +93,13 @@ impl SqlFile {
             meta_text,
         })
     }
+}
+
+/// `x.sql` → `x.toml`.
+fn meta_file_of(relative_path: &str) -> String {
+    relative_path
+        .strip_suffix(".sql")
+        .map_or_else(|| relative_path.to_owned(), |stem| format!("{stem}.toml"))
 }
 
 /// The views and jobs of one queries directory.
@@ -154,10 +161,7 @@ impl QuerySet {
             .chain(self.refresh.iter().map(|f| (f, Kind::Refresh)))
             .chain(self.funding.iter().map(|f| (f, Kind::Funding)));
         for (file, kind) in kinds {
-            let meta_file = file
-                .relative_path
-                .strip_suffix(".sql")
-                .map_or_else(|| file.relative_path.clone(), |s| format!("{s}.toml"));
+            let meta_file = file.meta_file();
             let invalid = |problem: String| MetadataError::Invalid {
                 file: meta_file.clone(),
                 problem,

@@ -30,13 +30,7 @@ pub const PACK_MANIFEST: &str = crate::staging::MANIFEST;
 
 /// Whether `dir` holds a partner pack (its manifest says so).
 pub fn is_pack(dir: &Path) -> bool {
-    let manifest = dir.join(PACK_MANIFEST);
-    manifest
-        .is_file()
-        .then(|| std::fs::read_to_string(&manifest).ok())
-        .flatten()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .is_some_and(|manifest| manifest["kind"] == OutputKind::PartnerPack.marker())
+    crate::staging::holds(dir, OutputKind::PartnerPack)
 }
 
 /// The tables and views a pack does not hold because they are row-level: the contract's input
@@ -278,14 +272,7 @@ impl jobs::Writer for Suppressing {
                 other => other,
             })
             .map_err(|e| JobError::Writer(Box::new(e)))?;
-        let result = JobResult {
-            job: job.name.clone(),
-            file: job.relative_path.clone(),
-            sql_sha256: job.sha256(),
-            metadata_sha256: job.meta_sha256(),
-            rows: table.rows as u64,
-            seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        };
+        let result = JobResult::of(job, table.rows as u64, started);
         self.tables.push(table);
         Ok(result)
     }

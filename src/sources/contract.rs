@@ -354,12 +354,7 @@ pub fn check_extract(dir: &Path) -> Result<Vec<ExtractFile>, ContractError> {
     if !dir.is_dir() {
         return Err(ContractError::MissingDirectory(dir.to_path_buf()));
     }
-    let manifest = dir.join(crate::staging::MANIFEST);
-    let imported = std::fs::read_to_string(&manifest)
-        .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .is_some_and(|m| m["kind"] == crate::staging::OutputKind::ImportedExtract.marker());
-    if imported {
+    if crate::staging::holds(dir, crate::staging::OutputKind::ImportedExtract) {
         return Err(ContractError::OpenDataForm(dir.to_path_buf()));
     }
     let mut files = Vec::new();

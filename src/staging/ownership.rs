@@ -172,6 +172,15 @@ pub(super) fn legacy_files(
     Some(files)
 }
 
+/// Whether `dir` holds an output of `kind`, by its manifest (an extract imported by
+/// `sna import`, a partner pack): how commands that read a directory recognise what it is.
+pub fn holds(dir: &Path, kind: OutputKind) -> bool {
+    std::fs::read_to_string(dir.join(MANIFEST))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|manifest| is_kind(&manifest, kind))
+}
+
 /// Whether a manifest marks an output of `kind`. Bundles written before manifests had a `kind`
 /// are recognised by their `tool`, `jobs` and `charts`.
 pub(super) fn is_kind(manifest: &serde_json::Value, kind: OutputKind) -> bool {

@@ -10,7 +10,7 @@ pub mod police_uk;
 
 use std::path::{Path, PathBuf};
 
-use crate::output::OutputError;
+use crate::output::{OutputError, write_json};
 use crate::staging::{OutputKind, Staging, StagingError};
 
 /// Errors of an import. Any of them leaves no extract behind.
@@ -159,9 +159,4 @@ fn read_text(path: &Path) -> Result<String, ImportError> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), OutputError> {
-    let text = serde_json::to_string_pretty(value).map_err(OutputError::at(path))?;
-    std::fs::write(path, text + "\n").map_err(OutputError::at(path))
 }
