@@ -76,7 +76,8 @@ SELECT
     CASE WHEN r.area_code IS NULL THEN NULL ELSE 100.0 * r.offences / NULLIF(k.known_offences, 0) END AS share_pct,
     CASE WHEN r.area_code IS NULL THEN NULL ELSE 100.0 * wilson_lower(r.offences, k.known_offences) END AS share_lower_95,
     CASE WHEN r.area_code IS NULL THEN NULL ELSE 100.0 * wilson_upper(r.offences, k.known_offences) END AS share_upper_95,
-    r.young AS under_25_offences,
-    100.0 * r.young / NULLIF(r.offences, 0) AS under_25_pct
-FROM rows_all r CROSS JOIN known k
+    -- Ages come from the persons extract: without it the cohort columns are empty.
+    CASE WHEN av.persons THEN r.young END AS under_25_offences,
+    CASE WHEN av.persons THEN 100.0 * r.young / NULLIF(r.offences, 0) END AS under_25_pct
+FROM rows_all r CROSS JOIN known k CROSS JOIN available av
 ORDER BY CASE r.level WHEN 'district' THEN 1 WHEN 'csp' THEN 2 WHEN 'locality' THEN 3 ELSE 4 END, r.area_code IS NULL, r.offences DESC, r.area_name, r.area_code;

@@ -22,6 +22,9 @@ grid AS (
     SELECT m.measure, r.decile, r.population
     FROM (VALUES ('offences'), ('victims'), ('offenders')) AS m(measure)
     CROSS JOIN residents_by_decile r
+    CROSS JOIN available a
+    -- Victims and offenders only with a persons extract.
+    WHERE m.measure = 'offences' OR a.persons
 ),
 rates AS (
     SELECT

@@ -188,5 +188,14 @@ measures AS (
     FROM amb CROSS JOIN cutoff WHERE amb.known_age > 0
 )
 SELECT measure, label, value, numerator, denominator, lower_95, upper_95, definition
-FROM measures
+FROM measures CROSS JOIN available a
+-- Only the measures the extract's sources support (see the `available` table).
+WHERE CASE
+    WHEN ord IN (3, 4, 5, 6, 7, 8, 11, 12) THEN a.persons
+    WHEN ord IN (9, 10) THEN a.offence_flags
+    WHEN ord = 13 THEN a.offence_times
+    WHEN ord = 15 THEN a.ae_attendances
+    WHEN ord = 16 THEN a.ambulance
+    ELSE true
+END
 ORDER BY ord;

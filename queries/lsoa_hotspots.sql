@@ -10,9 +10,11 @@ base AS (
     SELECT
         l.lsoa_code, l.lsoa_name, l.ward_name, l.lad_name AS district, l.easting, l.northing,
         COALESCE(c.offences, 0) AS offences,
-        COALESCE(c.harm_days, 0) AS harm_days,
+        -- Harm weights come from Home Office codes: none in police.uk open data.
+        CASE WHEN av.home_office_codes THEN COALESCE(c.harm_days, 0) END AS harm_days,
         pop.population
     FROM lsoa l
+    CROSS JOIN available av
     LEFT JOIN counts c ON c.lsoa_code = l.lsoa_code
     LEFT JOIN pop ON pop.lsoa_code = l.lsoa_code
 ),

@@ -32,8 +32,11 @@ series AS (
     SELECT m.month, 'under_' || CAST(p.young_age_cutoff AS VARCHAR), COALESCE(mo.young_offences, 0), pop.young
     FROM period_months m
     CROSS JOIN params p
+    CROSS JOIN available a
     JOIN pop ON pop.year = m.population_year
     LEFT JOIN monthly mo ON mo.month = m.month
+    -- Ages come from the persons extract: without it there is no cohort series.
+    WHERE a.persons
 )
 SELECT
     month,

@@ -8,28 +8,28 @@ WITH bounds AS (
     FROM params p
 ),
 coverage AS (
-    SELECT MIN(CAST(committed_at AS DATE)) AS first_day FROM offences
+    SELECT MIN(committed_date) AS first_day FROM offence_dates
 ),
 groups AS (
-    SELECT ho_group, 0 AS sort_key FROM sv_groups
+    SELECT offence_group, 0 AS sort_key FROM sv_offence_groups
     UNION ALL
     SELECT 'All serious violence', 1
 ),
 scoped AS (
-    SELECT ho_group, committed_date FROM sv_offences_all
+    SELECT offence_group, committed_date FROM sv_offences_all
     UNION ALL
     SELECT 'All serious violence', committed_date FROM sv_offences_all
 ),
 counts AS (
     SELECT
-        g.ho_group,
+        g.offence_group,
         g.sort_key,
         SUM(CASE WHEN s.committed_date BETWEEN b.current_from AND b.current_to THEN 1 ELSE 0 END) AS current,
         SUM(CASE WHEN s.committed_date BETWEEN b.previous_from AND b.previous_to THEN 1 ELSE 0 END) AS previous
     FROM groups g
     CROSS JOIN bounds b
-    LEFT JOIN scoped s ON s.ho_group = g.ho_group
-    GROUP BY g.ho_group, g.sort_key
+    LEFT JOIN scoped s ON s.offence_group = g.offence_group
+    GROUP BY g.offence_group, g.sort_key
 ),
 overlapping AS (
     -- The configured disrupted periods (by default England's lockdowns) that overlap either
@@ -50,14 +50,16 @@ disrupted AS (
 ),
 compared AS (
     SELECT
-        c.ho_group,
+        c.offence_group,
         c.sort_key,
-        CAST(COALESCE(c.current, 0) AS BIGINT) AS current,
+        -- A window the extract does not reach back to the start of is not counted: its count
+        -- would be the part the data covers.
+        CASE WHEN cov.first_day <= CAST(b.current_from AS DATE) THEN CAST(COALESCE(c.current, 0) AS BIGINT) END AS current,
         CASE WHEN cov.first_day <= b.previous_from THEN CAST(COALESCE(c.previous, 0) AS BIGINT) END AS previous
     FROM counts c CROSS JOIN bounds b CROSS JOIN coverage cov
 )
 SELECT
-    c.ho_group,
+    c.offence_group,
     CAST(b.current_from AS DATE) AS current_from,
     b.current_to,
     CAST(b.previous_from AS DATE) AS previous_from,
@@ -83,4 +85,4 @@ SELECT
         WHEN d.names IS NOT NULL THEN 'the years include ' || d.names || ': the change may be disruption and recovery, not a trend'
     END AS caveat
 FROM compared c CROSS JOIN bounds b CROSS JOIN disrupted d
-ORDER BY c.sort_key, c.ho_group;
+ORDER BY c.sort_key, c.offence_group;

@@ -78,6 +78,9 @@ pub struct SeriousViolence {
     pub public_place_only: bool,
     /// Leave out offences flagged as domestic abuse.
     pub exclude_domestic: bool,
+    /// The open-data proxy: police.uk crime types that count when the extract is police.uk
+    /// open data (which has no Home Office codes, places or flags).
+    pub police_uk_crime_types: Vec<String>,
 }
 
 impl Default for SeriousViolence {
@@ -90,11 +93,45 @@ impl Default for SeriousViolence {
             ],
             public_place_only: true,
             exclude_domestic: true,
+            police_uk_crime_types: vec![
+                "Violence and sexual offences".to_owned(),
+                "Robbery".to_owned(),
+            ],
         }
     }
 }
 
+/// Every police.uk crime type of the street-level files, anti-social behaviour (not a crime)
+/// left out.
+pub const POLICE_UK_CRIME_TYPES: &[&str] = &[
+    "Bicycle theft",
+    "Burglary",
+    "Criminal damage and arson",
+    "Drugs",
+    "Other crime",
+    "Other theft",
+    "Possession of weapons",
+    "Public order",
+    "Robbery",
+    "Shoplifting",
+    "Theft from the person",
+    "Vehicle crime",
+    "Violence and sexual offences",
+];
+
 impl SeriousViolence {
+    /// The definition for an extract in `form`, in words: the Home Office definition, or the
+    /// open-data proxy with its warning.
+    pub fn describe_for(&self, form: crate::sources::contract::Form) -> String {
+        match form {
+            crate::sources::contract::Form::Full => self.describe(),
+            crate::sources::contract::Form::OpenData => format!(
+                "Serious violence (open-data proxy) = police.uk crime types {}. This is broader than the Home Office definition (it includes sexual offences, violence without injury, domestic abuse and private places) and cannot be compared with it.",
+                join_groups(&self.police_uk_crime_types)
+            ),
+        }
+    }
+
     /// A one-sentence definition for captions and methods text.
     pub fn describe(&self) -> String {
         let mut text = format!("Serious violence = {}", join_groups(&self.ho_groups));
@@ -477,6 +514,25 @@ impl Config {
                 "serious_violence.ho_groups",
                 "must name at least one offence group".to_owned(),
             ));
+        }
+        let types = &self.serious_violence.police_uk_crime_types;
+        if types.is_empty() {
+            return Err(invalid(
+                "serious_violence.police_uk_crime_types",
+                "must name at least one police.uk crime type".to_owned(),
+            ));
+        }
+        for crime_type in types {
+            if !POLICE_UK_CRIME_TYPES.contains(&crime_type.as_str()) {
+                return Err(invalid(
+                    "serious_violence.police_uk_crime_types",
+                    format!(
+                        "has unknown crime type \"{}\"; police.uk's types: {}",
+                        crate::text::printable(crime_type),
+                        POLICE_UK_CRIME_TYPES.join(", ")
+                    ),
+                ));
+            }
         }
         for group in groups {
             if !HO_GROUPS.contains(&group.as_str()) {

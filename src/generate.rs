@@ -1586,7 +1586,7 @@ mod tests {
             ..GenerateOptions::default()
         };
         generate(&opts).unwrap();
-        let files = contract::check_extract(&opts.out).unwrap();
+        let files = contract::check_extract(&opts.out).unwrap().files;
         assert_eq!(files.len(), contract::TABLES.len());
         for file in files {
             let reader = File::open(&file.path).unwrap();

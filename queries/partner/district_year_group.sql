@@ -1,6 +1,6 @@
 -- Serious violence by district, financial year and offence group. Documentation, column tests and report placement: district_year_group.toml
 WITH counts AS (
-    SELECT financial_year, district, ho_group, COUNT(*) AS offences FROM sv_offences GROUP BY financial_year, district, ho_group
+    SELECT financial_year, district, offence_group, COUNT(*) AS offences FROM sv_offences GROUP BY financial_year, district, offence_group
 ),
 years AS (SELECT DISTINCT financial_year FROM sv_offences),
 districts AS (
@@ -12,16 +12,16 @@ pop AS (
     SELECT district, SUM(population) AS residents FROM residents GROUP BY district
 ),
 cells AS (
-    SELECT y.financial_year, d.district, g.ho_group, COALESCE(c.offences, 0) AS offences, pop.residents
-    FROM years y CROSS JOIN districts d CROSS JOIN sv_groups g
-    LEFT JOIN counts c ON c.financial_year = y.financial_year AND c.district = d.district AND c.ho_group = g.ho_group
+    SELECT y.financial_year, d.district, g.offence_group, COALESCE(c.offences, 0) AS offences, pop.residents
+    FROM years y CROSS JOIN districts d CROSS JOIN sv_offence_groups g
+    LEFT JOIN counts c ON c.financial_year = y.financial_year AND c.district = d.district AND c.offence_group = g.offence_group
     LEFT JOIN pop ON pop.district = d.district
 )
-SELECT financial_year, district, ho_group, offences, residents FROM cells
+SELECT financial_year, district, offence_group, offences, residents FROM cells
 UNION ALL
 SELECT financial_year, district, 'Total', SUM(offences), MAX(residents) FROM cells GROUP BY financial_year, district
 UNION ALL
-SELECT financial_year, 'Total', ho_group, SUM(offences), SUM(residents) / COUNT(DISTINCT ho_group) FROM cells GROUP BY financial_year, ho_group
+SELECT financial_year, 'Total', offence_group, SUM(offences), SUM(residents) / COUNT(DISTINCT offence_group) FROM cells GROUP BY financial_year, offence_group
 UNION ALL
-SELECT financial_year, 'Total', 'Total', SUM(offences), SUM(residents) / COUNT(DISTINCT ho_group) FROM cells GROUP BY financial_year
-ORDER BY financial_year, district = 'Total', district, ho_group = 'Total', ho_group;
+SELECT financial_year, 'Total', 'Total', SUM(offences), SUM(residents) / COUNT(DISTINCT offence_group) FROM cells GROUP BY financial_year
+ORDER BY financial_year, district = 'Total', district, offence_group = 'Total', offence_group;

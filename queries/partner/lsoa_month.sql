@@ -7,7 +7,8 @@ WITH young_crimes AS (
 cohorts AS (
     SELECT 'all' AS cohort, 0 AS young_only
     UNION ALL
-    SELECT 'under_' || CAST(young_age_cutoff AS VARCHAR), 1 FROM params
+    -- Ages come from the persons extract: without it there is no cohort panel.
+    SELECT 'under_' || CAST(young_age_cutoff AS VARCHAR), 1 FROM params CROSS JOIN available WHERE available.persons
 ),
 offence_cohorts AS (
     SELECT COALESCE(s.lsoa_code, 'Unknown') AS lsoa_code, s.month, c.cohort

@@ -30,7 +30,9 @@ SELECT
     o.knife,
     o.nte,
     o.easting,
-    o.northing
+    o.northing,
+    c.ho_group AS offence_group,
+    CAST(NULL AS VARCHAR) AS police_uk_crime_type
 FROM offences o
 JOIN offence_codes c ON c.offence_code = o.offence_code
 CROSS JOIN params p

@@ -13,10 +13,12 @@ use serde::Serialize;
 use crate::bundle::charts::{self, ChartError, ChartRecord};
 use crate::bundle::report::{self, ReportError};
 use crate::config::Config;
+use crate::engine::capability::{self, NotPossible};
 use crate::engine::catalog::{self, CatalogError, LookupSource};
 use crate::engine::jobs::JobError;
 use crate::engine::queries::{QuerySet, SqlFile};
 use crate::output::{OutputError, TableFiles, create_dir, sha256_file, write_json, write_text};
+use crate::sources::contract::Form;
 use crate::sources::validate::{self, Severity};
 use crate::staging::{OutputKind, Staging, StagingError};
 
@@ -90,8 +92,12 @@ pub struct Manifest {
     pub queries: String,
     /// Every input file.
     pub inputs: Vec<InputRecord>,
-    /// Every job.
+    /// The extract's form: `full` or `open_data`.
+    pub form: Form,
+    /// Every job run.
     pub jobs: Vec<JobResult>,
+    /// The jobs these data cannot support, with why.
+    pub not_possible: Vec<NotPossible>,
     /// Every chart, drawn or skipped (with why).
     pub charts: Vec<ChartRecord>,
     /// Start time (UTC, RFC 3339).
@@ -146,11 +152,13 @@ pub async fn run(
     let tables = staging.path().join("tables");
     create_dir(&tables)?;
 
-    progress.start(queries.jobs.len());
     let all: Vec<&SqlFile> = queries.jobs.iter().collect();
-    let mut jobs =
-        crate::engine::jobs::run_all(&catalog.ctx, &all, &tables, &mut |r| progress.job_done(r))
-            .await?;
+    let (runnable, not_possible) = capability::possible(&all, queries, &catalog.available)?;
+    progress.start(runnable.len());
+    let mut jobs = crate::engine::jobs::run_all(&catalog.ctx, &runnable, &tables, &mut |r| {
+        progress.job_done(r)
+    })
+    .await?;
     progress.finish();
     let funding = match &config.funding {
         Some(settings) => {
@@ -195,14 +203,17 @@ pub async fn run(
         None => None,
     };
 
-    write_tables_readme(&tables, queries, config)?;
+    let form = catalog.available.form;
+    write_tables_readme(&tables, queries, config, form, &not_possible)?;
     let chart_inputs = charts::Inputs {
         tables: tables.clone(),
         period: config.period_words(),
-        definition: config.serious_violence.describe(),
+        definition: config.serious_violence.describe_for(form),
+        police_source: form.police_source().to_owned(),
         cutoff: config.young_age_cutoff,
         boundaries: Some(boundaries(data_dir)?),
         funding: funding.as_ref().map(|run| run.words()),
+        not_possible: not_possible.iter().map(|n| n.job.clone()).collect(),
     };
     let charts_dir = staging.path().join("charts");
     let mut chart_records = charts::render_all(&chart_inputs, &charts_dir)?;
@@ -239,6 +250,8 @@ pub async fn run(
             .collect(),
         charts: &chart_records,
         queries,
+        form,
+        not_possible: &not_possible,
         generated_at: finished_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         comparison,
         funding: funding.as_ref().map(|run| report::FundingText {
@@ -258,7 +271,9 @@ pub async fn run(
             .as_ref()
             .map_or_else(|| "bundled".to_owned(), |p| p.display().to_string()),
         inputs,
+        form,
         jobs,
+        not_possible,
         charts: chart_records,
         started_at: started_at.to_rfc3339(),
         finished_at: finished_at.to_rfc3339(),
@@ -338,6 +353,8 @@ fn write_tables_readme(
     tables: &Path,
     queries: &QuerySet,
     config: &Config,
+    form: Form,
+    not_possible: &[NotPossible],
 ) -> Result<(), AssessError> {
     let mut out = String::new();
     let _ = writeln!(out, "# Tables of {}\n", config.title);
@@ -346,7 +363,7 @@ fn write_tables_readme(
         "Period {} to {}. {} Under the cutoff means aged under {}.\n",
         config.start,
         config.end,
-        config.serious_violence.describe(),
+        config.serious_violence.describe_for(form),
         config.young_age_cutoff
     );
     let _ = writeln!(
@@ -364,6 +381,16 @@ fn write_tables_readme(
             job.title(),
             job.relative_path
         );
+        if let Some(not) = not_possible.iter().find(|n| n.job == job.name) {
+            if !not.listed {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "Not possible with these data, so not in this bundle: {}.\n",
+                not.reason
+            );
+        }
         let needs = crate::engine::jobs::sources(&job.sql, queries).unwrap_or_default();
         if !needs.is_empty() {
             let list: Vec<String> = needs.iter().map(|n| format!("`{n}`")).collect();

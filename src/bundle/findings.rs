@@ -394,7 +394,10 @@ fn hotspots(table: &Table) -> Result<Hotspots, TableError> {
 
 /// The last 12 months against the 12 before, when the table has the row.
 fn year_on_year(table: &Table) -> Result<Option<YearOnYear>, TableError> {
-    let Some(row) = table.rows_where("ho_group", "All serious violence").next() else {
+    let Some(row) = table
+        .rows_where("offence_group", "All serious violence")
+        .next()
+    else {
         return Ok(None);
     };
     Ok(Some(YearOnYear {

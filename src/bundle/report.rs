@@ -16,9 +16,11 @@ use crate::bundle::findings;
 use crate::bundle::layout::{self, Document, LayoutError, Placed};
 use crate::bundle::results::{Table, TableError};
 use crate::config::Config;
-use crate::engine::queries::QuerySet;
+use crate::engine::capability::NotPossible;
+use crate::engine::queries::{QuerySet, SqlFile};
 use crate::output::{OutputError, write_text};
 use crate::readable::short;
+use crate::sources::contract::Form;
 
 const REPORT_TEMPLATE: &str = include_str!("../../templates/report.html.j2");
 const SUMMARY_TEMPLATE: &str = include_str!("../../templates/summary.md.j2");
@@ -143,6 +145,10 @@ pub struct ReportInputs<'a> {
     pub charts: &'a [ChartRecord],
     /// The jobs, whose metadata places their tables and figures.
     pub queries: &'a QuerySet,
+    /// The extract's form.
+    pub form: Form,
+    /// The jobs these data cannot support, with why: left out of the report and listed.
+    pub not_possible: &'a [NotPossible],
     /// Generation time, RFC 3339.
     pub generated_at: String,
     /// With `--compare`: the headline measures beside an earlier bundle's.
@@ -244,11 +250,20 @@ struct Context {
     methods_html: String,
     funding: Option<FundingText>,
     comparison: Option<ComparisonView>,
+    form: &'static str,
+    not_possible: Vec<NotPossible>,
 }
 
 /// Writes `index.html` and `summary.md` into `dir` (the staged bundle).
 pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportError> {
     let tables_dir = dir.join("tables");
+    // The jobs that ran: a job the data cannot support has no table to place.
+    let ran: Vec<&SqlFile> = inputs
+        .queries
+        .jobs
+        .iter()
+        .filter(|j| !inputs.not_possible.iter().any(|n| n.job == j.name))
+        .collect();
     let findings = findings::of_bundle(
         &tables_dir,
         inputs.config.young_age_cutoff,
@@ -261,28 +276,33 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         end: inputs.config.end.to_string(),
         generated_at: inputs.generated_at.clone(),
         tool: crate::readable::tool(),
-        definition: inputs.config.serious_violence.describe(),
+        definition: inputs.config.serious_violence.describe_for(inputs.form),
         cutoff: inputs.config.young_age_cutoff,
         population_year: inputs.population_year,
         threshold: inputs.config.disclosure_threshold,
         sources: inputs.sources.clone(),
         findings: findings.clone(),
-        all_tables: inputs
-            .queries
-            .jobs
-            .iter()
-            .map(|j| (j.name.clone(), j.title()))
-            .collect(),
+        all_tables: ran.iter().map(|j| (j.name.clone(), j.title())).collect(),
         funding: inputs.funding.clone(),
         comparison: inputs.comparison.as_ref().map(comparison_view),
-        methods: methods(inputs.queries, &tables_dir)?,
+        methods: methods(&ran, &tables_dir)?,
         methods_html: methods_html(),
+        form: match inputs.form {
+            Form::Full => "full",
+            Form::OpenData => "open-data",
+        },
+        not_possible: inputs
+            .not_possible
+            .iter()
+            .filter(|n| n.listed)
+            .cloned()
+            .collect(),
     };
     let layout = layout::lay_out(
         Document::Report,
         // The funding section's placements only when the run allocates funding: the template
         // shows that section only then.
-        inputs.queries.jobs.iter().chain(
+        ran.iter().copied().chain(
             inputs
                 .queries
                 .funding
@@ -318,9 +338,9 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
 }
 
 /// The terms the jobs' results define (`glossary` in their metadata), in job order.
-fn methods(queries: &QuerySet, tables_dir: &Path) -> Result<Vec<Method>, ReportError> {
+fn methods(jobs: &[&SqlFile], tables_dir: &Path) -> Result<Vec<Method>, ReportError> {
     let mut out = Vec::new();
-    for job in &queries.jobs {
+    for job in jobs {
         let Some(glossary) = &job.meta.glossary else {
             continue;
         };

@@ -18,8 +18,9 @@ use parquet::errors::ParquetError;
 use tokio::task::JoinError;
 
 use crate::config::Config;
+use crate::engine::capability::Available;
 use crate::engine::queries::{QuerySet, SqlFile};
-use crate::sources::contract::{self, ContractError, ExtractFile, Kind, TableSpec};
+use crate::sources::contract::{self, ContractError, ExtractFile, Form, Kind, TableSpec};
 use crate::sources::reference;
 
 mod decode;
@@ -78,6 +79,18 @@ pub enum CatalogError {
         /// The view's file.
         file: String,
     },
+    /// An open-data extract (months only) with a period that cuts a month.
+    #[error(
+        "the period {start} to {end} cuts a month, but {dir} holds police.uk open data, which gives the month of each crime only: give a period of whole months (--start on the first of a month, --end on the last day of one)"
+    )]
+    PartMonths {
+        /// The extract.
+        dir: PathBuf,
+        /// The period's first day.
+        start: chrono::NaiveDate,
+        /// The period's last day.
+        end: chrono::NaiveDate,
+    },
     /// The population table has no rows, so no rate can be computed.
     #[error("{0}: population.parquet has no rows; rates need residents")]
     NoPopulation(PathBuf),
@@ -114,6 +127,8 @@ pub struct Catalog {
     pub ctx: SessionContext,
     /// The contract files found in the extract.
     pub files: Vec<ExtractFile>,
+    /// The extract's form and what it can support.
+    pub available: Available,
     /// Where the LSOA lookup came from.
     pub lsoa_source: LookupSource,
     /// The mid-year population year used for the whole period.
@@ -197,7 +212,7 @@ async fn create_views(
     reuse: &[(String, Arc<dyn TableProvider>)],
 ) -> Result<Catalog, CatalogError> {
     // Views in the order their SQL requires, whatever their file names.
-    let views: Vec<&SqlFile> = queries.views.iter().collect();
+    let views: Vec<&SqlFile> = queries.views_for(catalog.available.form);
     let name_of =
         |v: &SqlFile| crate::engine::jobs::view_name(&v.sql).unwrap_or_else(|| v.name.clone());
     let ctx = catalog.ctx.clone();
@@ -275,14 +290,30 @@ async fn create_views(
 /// Builds a session with the extract's tables, the reference lookups, the parameters and the
 /// statistics functions, but no views.
 pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, CatalogError> {
-    let files = contract::check_extract(data_dir)?;
+    let extract = contract::check_extract(data_dir)?;
+    let available = Available::of(&extract);
+    if extract.form == Form::OpenData && !whole_months(config.start, config.end) {
+        return Err(CatalogError::PartMonths {
+            dir: data_dir.to_path_buf(),
+            start: config.start,
+            end: config.end,
+        });
+    }
     let ctx = new_context(config)?;
+    // Every table of the full form is registered, a missing optional one empty, so that every
+    // view compiles; what a job may read is decided by `capability::possible`, and SQL can
+    // read the `available` table.
     for spec in contract::TABLES {
-        match files.iter().find(|f| f.spec.name == spec.name) {
+        match extract.files.iter().find(|f| f.spec.name == spec.name) {
             Some(file) => register_parquet(&ctx, spec.name, &file.path).await?,
             None => register_batch(&ctx, spec.name, empty_batch(spec))?,
         }
     }
+    let batch = available
+        .batch()
+        .map_err(|e| CatalogError::datafusion("building available")(e.into()))?;
+    register_batch(&ctx, "available", batch)?;
+    let files = extract.files;
     let lsoa_source = register_reference(&ctx, data_dir)?;
     register_localities(&ctx, &config.localities).await?;
     let years = population_years(&ctx).await?;
@@ -302,14 +333,36 @@ pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, Ca
         RecordBatch::try_from_iter([("ho_group", Arc::new(StringArray::from(groups)) as ArrayRef)])
             .map_err(|e| CatalogError::datafusion("building sv_groups")(e.into()))?;
     register_batch(&ctx, "sv_groups", sv_groups)?;
+    let definition = &config.serious_violence;
+    let offence_groups: Vec<&str> = match available.form {
+        Form::Full => definition.ho_groups.iter().map(String::as_str).collect(),
+        Form::OpenData => definition
+            .police_uk_crime_types
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    };
+    let sv_offence_groups = RecordBatch::try_from_iter([(
+        "offence_group",
+        Arc::new(StringArray::from(offence_groups)) as ArrayRef,
+    )])
+    .map_err(|e| CatalogError::datafusion("building sv_offence_groups")(e.into()))?;
+    register_batch(&ctx, "sv_offence_groups", sv_offence_groups)?;
     Ok(Catalog {
         ctx,
         files,
+        available,
         lsoa_source,
         population_year,
         config: config.clone(),
         period_free: Vec::new(),
     })
+}
+
+/// Whether `start` to `end` is a run of whole calendar months.
+fn whole_months(start: chrono::NaiveDate, end: chrono::NaiveDate) -> bool {
+    use chrono::Datelike;
+    start.day() == 1 && end.succ_opt().is_some_and(|next| next.day() == 1)
 }
 
 /// A session with the information schema on, the statistics functions registered, and query

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::table_view::CellFormat;
+use crate::engine::capability::Capability;
 
 /// The metadata of one SQL file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -56,6 +57,14 @@ pub struct Metadata {
     /// Jobs of the assessment the dashboard also runs, and over which months.
     #[serde(default)]
     pub refresh: Option<RefreshPeriod>,
+    /// What the job needs of the data beyond the sources its SQL reads (`offence_times`,
+    /// `home_office_codes`, ...): without it the job is listed as not possible.
+    #[serde(default)]
+    pub needs: Vec<Capability>,
+    /// Sources the job reads but copes without, leaving out what it cannot give (it reads the
+    /// `available` table to know).
+    #[serde(default)]
+    pub copes_without: Vec<Capability>,
 }
 
 /// The months over which `sna refresh` runs an assessment job.

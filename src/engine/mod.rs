@@ -2,6 +2,7 @@
 //! `queries/`), the SQL functions, the SQL files with the metadata beside them, and the job
 //! runner that executes them in dependency order and checks their tests.
 
+pub mod capability;
 pub mod catalog;
 pub mod jobs;
 pub mod metadata;

@@ -11,6 +11,7 @@ use include_dir::{Dir, include_dir};
 use sha2::{Digest, Sha256};
 
 use crate::engine::metadata::{Metadata, MetadataError};
+use crate::sources::contract::Form;
 
 static BUNDLED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/queries");
 
@@ -109,6 +110,10 @@ pub struct QuerySet {
     pub source: Option<PathBuf>,
     /// View definitions (`views/*.sql`), in file-name order.
     pub views: Vec<SqlFile>,
+    /// Views of the open-data form (`views/open_data/*.sql`), each replacing the view of the
+    /// same name for an extract in that form (police.uk offences have months and crime types,
+    /// so `sv_offences_all` is derived differently but gives the same columns).
+    pub open_data_views: Vec<SqlFile>,
     /// Jobs (`*.sql` at the top level), in file-name order.
     pub jobs: Vec<SqlFile>,
     /// Tables of the partner pack (`partner/*.sql`), in file-name order.
@@ -127,6 +132,10 @@ impl QuerySet {
             QuerySet {
                 source: Some(dir.to_path_buf()),
                 views: read_dir_sql(&dir.join("views"), "views/")?,
+                open_data_views: read_dir_sql(
+                    &dir.join("views").join("open_data"),
+                    "views/open_data/",
+                )?,
                 jobs: read_dir_sql(dir, "")?,
                 partner: read_dir_sql(&dir.join("partner"), "partner/")?,
                 refresh: read_dir_sql(&dir.join("refresh"), "refresh/")?,
@@ -155,6 +164,7 @@ impl QuerySet {
         let kinds = self
             .views
             .iter()
+            .chain(&self.open_data_views)
             .map(|f| (f, Kind::View))
             .chain(self.jobs.iter().map(|f| (f, Kind::Job)))
             .chain(self.partner.iter().map(|f| (f, Kind::Partner)))
@@ -195,6 +205,9 @@ impl QuerySet {
                 Kind::View if meta.glossary.is_some() || meta.refresh.is_some() => {
                     Some("glossary or refresh (job settings)")
                 }
+                Kind::View if !meta.needs.is_empty() || !meta.copes_without.is_empty() => Some(
+                    "needs or copes_without (what a job needs is the views' sources and its own needs)",
+                ),
                 _ if kind != Kind::View && (meta.cache || meta.period.is_some()) => {
                     Some("cache or period (view settings)")
                 }
@@ -224,10 +237,42 @@ impl QuerySet {
         self.jobs.iter().find(|j| j.name == name)
     }
 
+    /// The views of an extract in `form`: those of `views/`, each replaced by the
+    /// `views/open_data/` view of the same name for the open-data form.
+    pub fn views_for(&self, form: Form) -> Vec<&SqlFile> {
+        let name = |v: &SqlFile| {
+            crate::engine::jobs::view_name(&v.sql)
+                .unwrap_or_else(|| v.name.clone())
+                .to_ascii_lowercase()
+        };
+        match form {
+            Form::Full => self.views.iter().collect(),
+            Form::OpenData => {
+                let mut views: Vec<&SqlFile> = self
+                    .views
+                    .iter()
+                    .map(|v| {
+                        self.open_data_views
+                            .iter()
+                            .find(|o| name(o) == name(v))
+                            .unwrap_or(v)
+                    })
+                    .collect();
+                views.extend(
+                    self.open_data_views
+                        .iter()
+                        .filter(|o| !self.views.iter().any(|v| name(v) == name(o))),
+                );
+                views
+            }
+        }
+    }
+
     /// Every SQL file of the set, views first.
     pub fn all(&self) -> impl Iterator<Item = &SqlFile> {
         self.views
             .iter()
+            .chain(&self.open_data_views)
             .chain(&self.jobs)
             .chain(&self.partner)
             .chain(&self.refresh)
@@ -266,6 +311,7 @@ impl QuerySet {
         QuerySet {
             source: None,
             views: collect(BUNDLED.get_dir("views"), "views/"),
+            open_data_views: collect(BUNDLED.get_dir("views/open_data"), "views/open_data/"),
             jobs: collect(Some(&BUNDLED), ""),
             partner: collect(BUNDLED.get_dir("partner"), "partner/"),
             refresh: collect(BUNDLED.get_dir("refresh"), "refresh/"),

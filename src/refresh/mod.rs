@@ -43,6 +43,7 @@ use crate::engine::catalog::{self, CatalogError, ViewMode};
 use crate::engine::metadata::RefreshPeriod;
 use crate::engine::queries::{QuerySet, SqlFile};
 use crate::output::{OutputError, create_dir, write_json};
+use crate::sources::contract::Form;
 use crate::sources::validate;
 
 /// Exit code when the refresh failed (the previous dashboard is untouched).
@@ -401,9 +402,11 @@ async fn build(
         tables: tables.clone(),
         period,
         definition: config.serious_violence.describe(),
+        police_source: Form::Full.police_source().to_owned(),
         cutoff: config.young_age_cutoff,
         boundaries: None,
         funding: None,
+        not_possible: Vec::new(),
     };
     let mut chart_records = charts::render_set(
         &charts::DASHBOARD_TREND_CHARTS,

@@ -23,6 +23,8 @@ pub enum Kind {
     Date,
     /// Boolean.
     Boolean,
+    /// A number: any integer or floating-point type (coordinates of imported open data).
+    Number,
 }
 
 impl Kind {
@@ -38,6 +40,9 @@ impl Kind {
             Kind::Timestamp => matches!(data_type, Timestamp(_, None)),
             Kind::Date => matches!(data_type, Date32 | Date64),
             Kind::Boolean => matches!(data_type, Boolean),
+            Kind::Number => {
+                Kind::Integer.accepts(data_type) || matches!(data_type, Float32 | Float64)
+            }
         }
     }
 
@@ -50,6 +55,7 @@ impl Kind {
             Kind::Timestamp => DataType::Timestamp(TimeUnit::Second, None),
             Kind::Date => DataType::Date32,
             Kind::Boolean => DataType::Boolean,
+            Kind::Number => DataType::Float64,
         }
     }
 
@@ -61,6 +67,7 @@ impl Kind {
             Kind::Timestamp => "timestamp without time zone",
             Kind::Date => "date (Date32 or Date64)",
             Kind::Boolean => "boolean",
+            Kind::Number => "number (an integer type, Float32 or Float64)",
         }
     }
 }
@@ -188,10 +195,10 @@ pub const OFFENCES: TableSpec = TableSpec {
     key: &["crime_id"],
 };
 
-/// `persons.parquet`: one row per person linked to a crime.
+/// `persons.parquet` (optional): one row per person linked to a crime.
 pub const PERSONS: TableSpec = TableSpec {
     name: "persons",
-    optional: false,
+    optional: true,
     columns: &[
         col("crime_id", Kind::String, true),
         col("person_id", Kind::String, true),
@@ -203,10 +210,11 @@ pub const PERSONS: TableSpec = TableSpec {
     key: &[],
 };
 
-/// `ae_attendances.parquet`: one row per emergency department attendance with an injury.
+/// `ae_attendances.parquet` (optional): one row per emergency department attendance with an
+/// injury.
 pub const AE_ATTENDANCES: TableSpec = TableSpec {
     name: "ae_attendances",
-    optional: false,
+    optional: true,
     columns: &[
         col("attendance_id", Kind::String, true),
         col("patient_id", Kind::String, true),
@@ -252,7 +260,25 @@ pub const POPULATION: TableSpec = TableSpec {
     key: &["year", "lsoa_code", "sex", "age"],
 };
 
-/// Every table of the contract, in the order they are checked.
+/// `offences.parquet` in the open-data form: one row per crime as police.uk publishes it
+/// (`sna import police-uk` writes it), with the month, not the time, and a police.uk crime type,
+/// not a Home Office code. Other columns the import writes (`source_lsoa_code`, `location`,
+/// `last_outcome`, ...) are kept and readable but not required.
+pub const OPEN_OFFENCES: TableSpec = TableSpec {
+    name: "offences",
+    optional: false,
+    columns: &[
+        col("crime_id", Kind::String, true),
+        col("month", Kind::Date, true),
+        col("police_uk_crime_type", Kind::String, true),
+        col("lsoa_code", Kind::String, false),
+        col("easting", Kind::Number, false),
+        col("northing", Kind::Number, false),
+    ],
+    key: &["crime_id"],
+};
+
+/// Every table of the contract's full form, in the order they are checked.
 pub const TABLES: [&TableSpec; 5] = [
     &OFFENCES,
     &PERSONS,
@@ -261,21 +287,62 @@ pub const TABLES: [&TableSpec; 5] = [
     &POPULATION,
 ];
 
+/// Every table of the open-data form: police.uk offences, with optional health sources and
+/// the population; no persons (police.uk publishes none).
+pub const OPEN_TABLES: [&TableSpec; 4] = [&OPEN_OFFENCES, &AE_ATTENDANCES, &AMBULANCE, &POPULATION];
+
+/// The two forms of an extract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Form {
+    /// Force records: each offence's time, Home Office code and flags, with its people.
+    Full,
+    /// police.uk open data: each crime's month, police.uk crime type and place; no people.
+    OpenData,
+}
+
+impl Form {
+    /// The tables of this form, in the order they are checked.
+    pub fn tables(self) -> &'static [&'static TableSpec] {
+        match self {
+            Form::Full => &TABLES,
+            Form::OpenData => &OPEN_TABLES,
+        }
+    }
+
+    /// Where the police data of this form come from, for captions.
+    pub fn police_source(self) -> &'static str {
+        match self {
+            Form::Full => "police recorded crime extract",
+            Form::OpenData => {
+                "police.uk street-level crime (open data, Open Government Licence v3.0)"
+            }
+        }
+    }
+
+    /// The form's name in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Form::Full => "full (force records: offence times, Home Office codes, people)",
+            Form::OpenData => "open data (police.uk: months, police.uk crime types, no people)",
+        }
+    }
+}
+
 /// An extract that breaks the contract so that it cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ContractError {
     /// The extract directory itself is missing.
     #[error("data directory {0} does not exist")]
     MissingDirectory(PathBuf),
-    /// The directory is an extract in the open-data form (`sna import police-uk`), which
-    /// the assessment cannot read yet.
+    /// An open-data extract holds a persons file, which cannot be linked to police.uk crimes.
     #[error(
-        "{0} is an imported police.uk extract (open-data form: months, police.uk crime types, no people); sna run, validate and query do not read that form yet, only the full contract (docs/data-contract.md). Its import_report.json and Parquet files can be read with any Parquet tool"
+        "{0}: an extract in the open-data form (police.uk offences, by month) cannot have persons: police.uk crime identifiers are not the force's, and people need each offence's time. Remove persons.parquet, or give the force's offences in the full form (docs/data-contract.md)"
     )]
-    OpenDataForm(PathBuf),
+    PersonsWithOpenData(PathBuf),
     /// A required file is absent.
     #[error(
-        "{path}: required file is missing (the data contract needs offences, persons, ae_attendances and population)"
+        "{path}: required file is missing (every extract needs offences and population; persons, ae_attendances and ambulance are optional)"
     )]
     MissingFile {
         /// Where the file was looked for.
@@ -335,6 +402,22 @@ pub enum ContractError {
     },
 }
 
+/// An extract's form and the contract files found in it.
+#[derive(Debug, Clone)]
+pub struct Extract {
+    /// Which form its offences are in.
+    pub form: Form,
+    /// The files found, in contract order.
+    pub files: Vec<ExtractFile>,
+}
+
+impl Extract {
+    /// Whether the extract holds the table `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.files.iter().any(|f| f.spec.name == name)
+    }
+}
+
 /// The contract files found in an extract directory, with their row counts.
 #[derive(Debug, Clone)]
 pub struct ExtractFile {
@@ -349,16 +432,21 @@ pub struct ExtractFile {
 }
 
 /// Checks every contract file in `dir`: present (unless optional), Parquet, readable footer,
-/// every column present and of the right kind. Returns the files found.
-pub fn check_extract(dir: &Path) -> Result<Vec<ExtractFile>, ContractError> {
+/// every column present and of the right kind. The form is the offences file's: open data
+/// when it has `month` and `police_uk_crime_type` and no `offence_code`. Returns the form and
+/// the files found.
+pub fn check_extract(dir: &Path) -> Result<Extract, ContractError> {
     if !dir.is_dir() {
         return Err(ContractError::MissingDirectory(dir.to_path_buf()));
     }
-    if crate::staging::holds(dir, crate::staging::OutputKind::ImportedExtract) {
-        return Err(ContractError::OpenDataForm(dir.to_path_buf()));
+    let form = form_of(dir)?;
+    if form == Form::OpenData && dir.join(PERSONS.file_name()).exists() {
+        return Err(ContractError::PersonsWithOpenData(
+            dir.join(PERSONS.file_name()),
+        ));
     }
     let mut files = Vec::new();
-    for spec in TABLES {
+    for &spec in form.tables() {
         let path = dir.join(spec.file_name());
         if !path.exists() {
             if spec.optional {
@@ -376,7 +464,25 @@ pub fn check_extract(dir: &Path) -> Result<Vec<ExtractFile>, ContractError> {
             bytes,
         });
     }
-    Ok(files)
+    Ok(Extract { form, files })
+}
+
+/// The form of the extract in `dir`, from its offences file's columns (full when the file is
+/// missing or unreadable: the full form's checks then name the problem).
+fn form_of(dir: &Path) -> Result<Form, ContractError> {
+    let path = dir.join(OFFENCES.file_name());
+    if !path.is_file() {
+        return Ok(Form::Full);
+    }
+    let (schema, _, _) = read_footer(&path)?;
+    let has = |name: &str| schema.field_with_name(name).is_ok();
+    Ok(
+        if has("month") && has("police_uk_crime_type") && !has("offence_code") {
+            Form::OpenData
+        } else {
+            Form::Full
+        },
+    )
 }
 
 /// Refuses a path that is not a regular file (symbolic links are followed), so that a
@@ -489,8 +595,27 @@ mod tests {
     }
 
     #[test]
+    fn the_form_is_read_from_the_offences_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(form_of(dir.path()).unwrap(), Form::Full, "no offences file");
+        for (spec, form) in [(&OFFENCES, Form::Full), (&OPEN_OFFENCES, Form::OpenData)] {
+            let file = std::fs::File::create(dir.path().join("offences.parquet")).unwrap();
+            let writer =
+                parquet::arrow::ArrowWriter::try_new(file, spec.arrow_schema(), None).unwrap();
+            writer.close().unwrap();
+            assert_eq!(form_of(dir.path()).unwrap(), form, "{form:?}");
+        }
+        std::fs::write(dir.path().join("persons.parquet"), "").unwrap();
+        let err = check_extract(dir.path()).unwrap_err();
+        assert!(
+            matches!(err, ContractError::PersonsWithOpenData(_)),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn every_key_column_is_a_required_contract_column() {
-        for spec in TABLES {
+        for spec in TABLES.into_iter().chain(OPEN_TABLES) {
             for key in spec.key {
                 let column = spec.column(key).expect("key column in spec");
                 assert!(column.required, "{}.{key}", spec.name);
@@ -500,7 +625,7 @@ mod tests {
 
     #[test]
     fn every_written_schema_passes_the_contract_checks() {
-        for spec in TABLES {
+        for spec in TABLES.into_iter().chain(OPEN_TABLES) {
             let schema = spec.arrow_schema();
             assert_eq!(schema.fields().len(), spec.columns.len(), "{}", spec.name);
             for (field, column) in schema.fields().iter().zip(spec.columns) {

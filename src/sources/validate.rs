@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::engine::catalog::{self, Catalog, CatalogError, DecodeError, LookupSource};
-use crate::sources::contract::{self, ExtractFile, Kind, TableSpec};
+use crate::sources::contract::{self, ExtractFile, Form, Kind, TableSpec};
 
 mod report;
 
@@ -54,6 +54,18 @@ pub async fn validate(config: &Config, data_dir: &Path) -> Result<Report, Catalo
     Ok(Report {
         data_dir: data_dir.display().to_string(),
         period: (config.start.to_string(), config.end.to_string()),
+        form: catalog.available.form.describe().to_owned(),
+        sources: {
+            let (found, missing): (Vec<&str>, Vec<&str>) =
+                ["persons", "ae_attendances", "ambulance"]
+                    .into_iter()
+                    .filter(|name| catalog.available.form == Form::Full || *name != "persons")
+                    .partition(|name| catalog.files.iter().any(|f| f.spec.name == *name));
+            Sources {
+                found: found.into_iter().map(str::to_owned).collect(),
+                missing: missing.into_iter().map(str::to_owned).collect(),
+            }
+        },
         lsoa_lookup: match &catalog.lsoa_source {
             LookupSource::Bundled => "bundled (data/reference/lsoa.csv)".to_owned(),
             LookupSource::Extract(p) => p.display().to_string(),
@@ -260,7 +272,11 @@ impl Checker<'_> {
                 .await?;
             }
         }
-        let time_column = spec.columns.iter().find(|c| c.kind == Kind::Timestamp);
+        // The first time column: a timestamp, or the month of open data.
+        let time_column = spec
+            .columns
+            .iter()
+            .find(|c| c.kind == Kind::Timestamp || (c.kind == Kind::Date && c.name == "month"));
         let time_range = match time_column {
             Some(c) if rows > 0 => {
                 let range = self
@@ -339,8 +355,10 @@ impl Checker<'_> {
 
     async fn references(&mut self, catalog: &Catalog, config: &Config) -> Result<(), CatalogError> {
         let has = |name: &str| catalog.files.iter().any(|f| f.spec.name == name);
+        let full = catalog.available.form == Form::Full;
         let period = format!("DATE '{}' AND DATE '{}'", config.start, config.end);
-        self.run(Check {
+        if full {
+            self.run(Check {
             severity: Severity::Error,
             check: "unknown_offence_code",
             table: "offences",
@@ -353,6 +371,7 @@ impl Checker<'_> {
             message: "have an offence code that is not in the reference offence_codes table (data/reference/offence_codes.csv)".to_owned(),
         })
         .await?;
+        }
         self.run(Check {
             severity: Severity::Warning,
             check: "null_lsoa",
@@ -401,7 +420,8 @@ impl Checker<'_> {
             })
             .await?;
         }
-        self.run(Check {
+        if has("persons") {
+            self.run(Check {
             severity: Severity::Warning,
             check: "orphan_person",
             table: "persons",
@@ -413,8 +433,10 @@ impl Checker<'_> {
             message: "name a crime_id that is not in offences.parquet: these persons are left out".to_owned(),
         })
         .await?;
+        }
+        let offence_time = if full { "committed_at" } else { "month" };
         for (table, time) in [
-            ("offences", "committed_at"),
+            ("offences", offence_time),
             ("ae_attendances", "arrived_at"),
             ("ambulance", "called_at"),
         ] {
@@ -473,7 +495,8 @@ impl Checker<'_> {
                 });
             }
         }
-        self.run(Check {
+        if full {
+            self.run(Check {
             severity: Severity::Warning,
             check: "recorded_before_committed",
             table: "offences",
@@ -487,6 +510,7 @@ impl Checker<'_> {
             message: "were recorded before the date they were committed".to_owned(),
         })
         .await?;
+        }
         for table in ["persons", "ae_attendances", "ambulance"] {
             if !has(table) {
                 continue;

@@ -481,7 +481,7 @@ fn every_table_matches_hand_worked_rows() {
     );
 
     let yoy = table("year_on_year");
-    let all_sv = yoy.row(&[("ho_group", "All serious violence")]);
+    let all_sv = yoy.row(&[("offence_group", "All serious violence")]);
     count(all_sv, "current", 8);
     count(all_sv, "previous", 2);
     count(all_sv, "change", 6);
@@ -502,10 +502,10 @@ fn every_table_matches_hand_worked_rows() {
         all_sv["caveat"]
     );
     assert_eq!(all_sv["previous_from"], "2020-01-01");
-    let vwi = yoy.row(&[("ho_group", "Violence with injury")]);
+    let vwi = yoy.row(&[("offence_group", "Violence with injury")]);
     count(vwi, "current", 6);
     count(vwi, "previous", 1);
-    let homicide = yoy.row(&[("ho_group", "Homicide")]);
+    let homicide = yoy.row(&[("offence_group", "Homicide")]);
     count(homicide, "previous", 0);
     assert_eq!(homicide["change_pct"], "");
 

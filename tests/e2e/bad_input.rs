@@ -51,11 +51,11 @@ fn assert_mentions(text: &str, needles: &[&str]) {
 #[test]
 fn missing_file_is_named() {
     let dir = setup("missing-file");
-    std::fs::remove_file(dir.join("extract/persons.parquet")).unwrap();
+    std::fs::remove_file(dir.join("extract/population.parquet")).unwrap();
     let err = fails(&dir, &["validate"]);
-    assert_mentions(&err, &["persons.parquet", "missing"]);
+    assert_mentions(&err, &["population.parquet", "missing"]);
     let err = run_fails(&dir);
-    assert_mentions(&err, &["persons.parquet", "missing"]);
+    assert_mentions(&err, &["population.parquet", "missing"]);
 }
 
 #[test]

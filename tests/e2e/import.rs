@@ -24,6 +24,10 @@ fn report(dir: &Path) -> serde_json::Value {
 
 /// `(month, lsoa_code, crime type)` → crimes, of the rows of `offences.parquet` with an LSOA.
 fn placed_counts(path: &Path) -> BTreeMap<(String, String, String), u64> {
+    counts(path, false)
+}
+
+fn counts(path: &Path, unplaced: bool) -> BTreeMap<(String, String, String), u64> {
     let file = std::fs::File::open(path).unwrap();
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .unwrap()
@@ -45,13 +49,17 @@ fn placed_counts(path: &Path) -> BTreeMap<(String, String, String), u64> {
             .unwrap()
             .as_string::<i32>();
         for i in 0..batch.num_rows() {
-            if lsoa.is_null(i) {
+            if lsoa.is_null(i) && !unplaced {
                 continue;
             }
             let date = chrono::NaiveDate::default() + chrono::Duration::days(month.value(i).into());
             *out.entry((
                 date.format("%Y-%m").to_string(),
-                lsoa.value(i).to_owned(),
+                if lsoa.is_null(i) {
+                    String::new()
+                } else {
+                    lsoa.value(i).to_owned()
+                },
                 kind.value(i).to_owned(),
             ))
             .or_default() += 1;
@@ -114,15 +122,7 @@ fn real_police_uk_months_are_placed_as_an_independent_recount_places_them() {
     assert_eq!(placed.values().sum::<u64>(), 20410);
     assert_eq!(placed, expected);
 
-    // The assessment says plainly that it cannot read this form yet.
-    let output = sna(&dir, &["run", "--data", "extract", "--out", "bundle"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("is an imported police.uk extract (open-data form"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(!dir.join("bundle").exists());
+    assess_imported_extract(&dir, &expected);
 
     // A second import may replace the first; another directory may not be replaced.
     assert_success(&sna(
@@ -153,6 +153,175 @@ fn real_police_uk_months_are_placed_as_an_independent_recount_places_them() {
         std::fs::read_to_string(dir.join("mine/notes.txt")).unwrap(),
         "mine"
     );
+}
+
+/// `sna run` on the imported extract (with the sample's population beside it): every measure
+/// the open data support, the others listed as not possible, and serious violence by district
+/// equal to the independent recount, by month equal to the extract.
+fn assess_imported_extract(dir: &Path, recount: &BTreeMap<(String, String, String), u64>) {
+    // A copy: the import's own extract holds only what the import wrote.
+    let open = dir.join("open");
+    std::fs::create_dir(&open).unwrap();
+    for name in ["offences.parquet", "asb.parquet", "import_report.json"] {
+        std::fs::copy(dir.join("extract").join(name), open.join(name)).unwrap();
+    }
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/population.parquet"),
+        open.join("population.parquet"),
+    )
+    .unwrap();
+
+    // police.uk gives months: a period that cuts one is refused, naming the extract.
+    let output = sna(
+        dir,
+        &[
+            "run",
+            "--data",
+            "open",
+            "--start",
+            "2019-12-15",
+            "--end",
+            "2020-02-29",
+            "--out",
+            "bundle",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("give a period of whole months"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.join("bundle").exists());
+
+    let output = sna(dir, &["validate", "--data", "open"]);
+    assert_success(&output);
+    let text = crate::stdout(&output);
+    assert!(text.contains("Form: open data (police.uk"), "{text}");
+    assert!(
+        text.contains("missing (their measures are not possible): ae_attendances, ambulance"),
+        "{text}"
+    );
+
+    let output = sna(
+        dir,
+        &[
+            "run",
+            "--data",
+            "open",
+            "--start",
+            "2019-12-01",
+            "--end",
+            "2020-02-29",
+            "--out",
+            "bundle",
+            "--quiet",
+        ],
+    );
+    assert_success(&output);
+    let bundle = dir.join("bundle");
+    let proxy = ["Violence and sexual offences", "Robbery"];
+
+    // Districts: the recount's placed crimes of the proxy's types, by the lookup's district.
+    let mut district_of = BTreeMap::new();
+    let mut lookup = csv::Reader::from_path(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/reference/lsoa.csv"),
+    )
+    .unwrap();
+    let headers = lookup.headers().unwrap().clone();
+    let code = headers.iter().position(|h| h == "lsoa_code").unwrap();
+    let district = headers.iter().position(|h| h == "lad_name").unwrap();
+    for record in lookup.records() {
+        let record = record.unwrap();
+        district_of.insert(record[code].to_owned(), record[district].to_owned());
+    }
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    for ((_, lsoa, kind), n) in recount {
+        if proxy.contains(&kind.as_str()) {
+            *expected.entry(district_of[lsoa].clone()).or_default() += n;
+        }
+    }
+    let areas = crate::Table::read(&bundle.join("tables/areas.csv"));
+    let found: BTreeMap<String, u64> = areas
+        .rows
+        .iter()
+        .filter(|r| r["level"] == "district" && !r["area_code"].is_empty())
+        .map(|r| (r["area_name"].clone(), r["offences"].parse().unwrap()))
+        .collect();
+    assert_eq!(found, expected);
+    assert!(
+        areas.rows.iter().all(|r| r["under_25_pct"].is_empty()),
+        "no ages without persons"
+    );
+
+    // Months: every crime of the proxy's types, placed or not, as the extract holds them.
+    let mut by_month: BTreeMap<String, u64> = BTreeMap::new();
+    for ((month, _, kind), n) in all_counts(&open.join("offences.parquet")) {
+        if proxy.contains(&kind.as_str()) {
+            *by_month.entry(month).or_default() += n;
+        }
+    }
+    let trend = crate::Table::read(&bundle.join("tables/trend_monthly.csv"));
+    let found: BTreeMap<String, u64> = trend
+        .rows
+        .iter()
+        .map(|r| {
+            assert_eq!(r["cohort"], "all", "no cohort series without persons");
+            (r["month"].clone(), r["offences"].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(found, by_month);
+    let headline = crate::Table::read(&bundle.join("tables/headline.csv"));
+    let total = headline.row(&[("measure", "sv_offences")]);
+    assert_eq!(
+        total["numerator"],
+        by_month.values().sum::<u64>().to_string()
+    );
+    assert!(
+        headline
+            .rows
+            .iter()
+            .all(|r| !r["measure"].contains("prevalence")
+                && r["measure"] != "knife_pct"
+                && r["measure"] != "peak_hour"),
+        "only the measures open data support"
+    );
+    let types = crate::Table::read(&bundle.join("tables/crime_types.csv"));
+    assert_eq!(
+        types.row(&[("crime_type", "Violence and sexual offences")])["crimes"],
+        "8072"
+    );
+
+    // What open data cannot give is listed, not written as zeros.
+    for absent in [
+        "age_sex",
+        "time_profile",
+        "offence_mix",
+        "harm",
+        "repeat_offending",
+    ] {
+        assert!(
+            !bundle.join(format!("tables/{absent}.csv")).exists(),
+            "{absent}"
+        );
+    }
+    let html = std::fs::read_to_string(bundle.join("index.html")).unwrap();
+    assert!(html.contains("Not possible with these data (open-data extract)"));
+    assert!(html.contains("victims and offenders need a persons extract"));
+    assert!(
+        html.contains("cannot be compared with it"),
+        "the proxy's warning"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["form"], "open_data");
+    assert!(manifest["not_possible"].as_array().unwrap().len() >= 10);
+}
+
+/// `(month, lsoa_code or "", crime type)` → crimes, of every row of `offences.parquet`.
+fn all_counts(path: &Path) -> BTreeMap<(String, String, String), u64> {
+    counts(path, true)
 }
 
 fn row(

@@ -13,6 +13,7 @@ mod refresh;
 mod reliability;
 mod report;
 mod sample;
+mod sources;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

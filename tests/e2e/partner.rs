@@ -206,7 +206,7 @@ const LAYOUTS: &[(&str, &[&str], &str, &str, &str)] = &[
         "district_year_group",
         &["financial_year"],
         "district",
-        "ho_group",
+        "offence_group",
         "offences",
     ),
     (

@@ -68,6 +68,8 @@ pub struct Inputs {
     pub period: String,
     /// The serious-violence definition in words.
     pub definition: String,
+    /// Where the police data come from, for captions: the force's extract, or police.uk.
+    pub police_source: String,
     /// The priority-cohort age cutoff (under this age).
     pub cutoff: u32,
     /// The LSOA boundaries as GeoJSON text, with where it came from.
@@ -75,6 +77,9 @@ pub struct Inputs {
     /// With a `[funding]` section: the funding year, harm years and weights in words, for the
     /// funding chart's caption.
     pub funding: Option<String>,
+    /// The jobs the data could not support: a chart drawn from one of their tables is skipped,
+    /// saying so, instead of failing on the missing table.
+    pub not_possible: Vec<String>,
 }
 
 impl Inputs {
@@ -96,9 +101,8 @@ impl Inputs {
     /// The standard caption: a source line and the serious-violence definition.
     pub fn police_caption(&self, extra: &str) -> String {
         format!(
-            "Source: police recorded crime extract; population: residents of the extract's \
-             population table. {} {extra}",
-            self.definition
+            "Source: {}; population: residents of the extract's population table. {} {extra}",
+            self.police_source, self.definition
         )
         .trim_end()
         .to_owned()
@@ -258,7 +262,24 @@ pub fn render_set(
     })?;
     let mut records = Vec::new();
     for &(name, title, build) in set {
-        match build(inputs)? {
+        let built = match build(inputs) {
+            Err(ChartError::Table(TableError::Read { path, .. }))
+                if !path.exists()
+                    && path
+                        .file_stem()
+                        .and_then(|s| s.to_str())
+                        .is_some_and(|job| inputs.not_possible.iter().any(|n| n == job)) =>
+            {
+                Err(format!(
+                    "not possible with these data (no {} table)",
+                    path.file_stem()
+                        .map(|s| s.to_string_lossy())
+                        .unwrap_or_default()
+                ))
+            }
+            other => other?,
+        };
+        match built {
             Ok(figure) => {
                 render(&figure, dir)?;
                 records.push(ChartRecord {
@@ -491,10 +512,11 @@ mod trends {
                 events: "offences",
                 y_label: "Offences per 1,000 residents (per month)",
                 what: "serious violence offences",
-                caption: inputs.police_caption(&format!(
+                caption: Inputs::police_caption,
+                cohort_note: format!(
                     "Under-{c}s: offences with a victim or offender aged under {c}, per 1,000 \
-                     residents aged under {c}. {BANDS}"
-                )),
+                     residents aged under {c}."
+                ),
             },
         )
     }
@@ -510,9 +532,10 @@ mod trends {
                 events: "attendances",
                 y_label: "Attendances per 1,000 residents (per month)",
                 what: "assault-related A&E attendances by residents",
-                caption: inputs.ae_caption(&format!(
-                    "Under-{c}s by age on arrival, per 1,000 residents aged under {c}. {BANDS}"
-                )),
+                caption: Inputs::ae_caption,
+                cohort_note: format!(
+                    "Under-{c}s by age on arrival, per 1,000 residents aged under {c}."
+                ),
             },
         )
     }
@@ -524,7 +547,10 @@ mod trends {
         events: &'static str,
         y_label: &'static str,
         what: &'static str,
-        caption: String,
+        /// The source line and definition, given the rest of the caption.
+        caption: fn(&Inputs, &str) -> String,
+        /// What the cohort series is, when the table has one.
+        cohort_note: String,
     }
 
     fn build(inputs: &Inputs, spec: Spec) -> Result<Result<Figure, String>, ChartError> {
@@ -532,14 +558,26 @@ mod trends {
         let Some(trend) = trend::from_table(&table, inputs, spec.events, spec.y_label)? else {
             return Ok(Err(format!("{} has no {}", spec.table, spec.what)));
         };
+        // Without ages (no persons extract) the table has the all-ages series only.
+        let cohort = table
+            .rows()
+            .any(|r| r.text("cohort").is_ok_and(|c| c != "all"));
+        let (series, note) = if cohort {
+            (
+                format!("all ages and under-{}s", inputs.cutoff),
+                format!("{} {BANDS}", spec.cohort_note),
+            )
+        } else {
+            ("all ages".to_owned(), BANDS.to_owned())
+        };
         Ok(Ok(Figure {
             name: spec.name,
             alt: trend.describe(spec.what),
             frame: Frame {
                 title: spec.title.into(),
-                subtitle: format!("{}; all ages and under-{}s", inputs.period, inputs.cutoff),
+                subtitle: format!("{}; {series}", inputs.period),
                 legend: trend.legend(),
-                caption: spec.caption,
+                caption: (spec.caption)(inputs, &note),
             },
             tables: vec![spec.table],
             height: 560,

@@ -333,9 +333,11 @@ mod tests {
             tables: dir.join("tables"),
             period: "January 2021 to May 2023".into(),
             definition: "Serious violence = test.".into(),
+            police_source: "police recorded crime extract".into(),
             cutoff: 25,
             boundaries: None,
             funding: None,
+            not_possible: Vec::new(),
         };
         let spec = Spec {
             name: "spc_police",

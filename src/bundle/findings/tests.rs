@@ -63,10 +63,10 @@ const HOTSPOTS: &str = "rank,lsoa_code,lsoa_name,ward_name,district,hotspot\n\
      2,E2,Leicester 002B,Fosse,Leicester,true\n\
      1,E1,Leicester 001A,Castle,Leicester,true\n\
      3,E3,Blaby 001A,Narborough,Blaby,false\n";
-const YEAR_ON_YEAR_LOWER: &str = "ho_group,current,previous,change_pct,significant\n\
+const YEAR_ON_YEAR_LOWER: &str = "offence_group,current,previous,change_pct,significant\n\
      Robbery,10,20,-50,true\n\
      All serious violence,1234,1408,-12.357954545,false\n";
-const YEAR_ON_YEAR_HIGHER: &str = "ho_group,current,previous,change_pct,significant\n\
+const YEAR_ON_YEAR_HIGHER: &str = "offence_group,current,previous,change_pct,significant\n\
      All serious violence,1408,1234,14.1,true\n";
 const DEPRIVATION_RII: &str = "measure,decile,rate_per_1000_year,sii,sii_lower_95,sii_upper_95,rii,rii_lower_95,rii_upper_95\n\
      offences,1,9,1,1,1,1,1,1\n\
@@ -295,7 +295,7 @@ fn year_on_year_says_when_too_few_to_test_or_disrupted() {
     let headline = headline_of("yoy-caveats", "sv_offences,Offences,1,1,,,,d");
     let small = table(
         "yoy-small",
-        "ho_group,current,previous,change_pct,significant,disrupted\n\
+        "offence_group,current,previous,change_pct,significant,disrupted\n\
          All serious violence,8,2,300,,the first national lockdown and the second national lockdown\n",
     );
     let findings = key_findings(&Sources {

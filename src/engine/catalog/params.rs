@@ -123,6 +123,7 @@ pub(super) fn empty_batch(spec: &TableSpec) -> RecordBatch {
                 Kind::Timestamp => DataType::Timestamp(TimeUnit::Second, None),
                 Kind::Date => DataType::Date32,
                 Kind::Boolean => DataType::Boolean,
+                Kind::Number => DataType::Float64,
             };
             Field::new(c.name, data_type, true)
         })

@@ -54,6 +54,11 @@ pub struct Report {
     pub data_dir: String,
     /// The configured period, `start..=end`.
     pub period: (String, String),
+    /// The extract's form, in words.
+    pub form: String,
+    /// The optional sources found (`persons`, `ae_attendances`, `ambulance`) and those
+    /// missing, whose measures are not possible.
+    pub sources: Sources,
     /// The LSOA lookup used: `bundled` or the extract's own file.
     pub lsoa_lookup: String,
     /// Population years present, and the one used for the period.
@@ -64,6 +69,15 @@ pub struct Report {
     pub files: Vec<FileReport>,
     /// Problems found, errors first.
     pub findings: Vec<Finding>,
+}
+
+/// The optional sources of an extract.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sources {
+    /// Present.
+    pub found: Vec<String>,
+    /// Absent: the measures that need them are not possible.
+    pub missing: Vec<String>,
 }
 
 impl Report {
@@ -93,6 +107,20 @@ impl Report {
                 .collect::<Vec<_>>()
                 .join(", "),
             self.lsoa_lookup
+        );
+        let _ = writeln!(out, "Form: {}", self.form);
+        let list = |names: &[String]| {
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        };
+        let _ = writeln!(
+            out,
+            "Optional sources found: {}; missing (their measures are not possible): {}",
+            list(&self.sources.found),
+            list(&self.sources.missing)
         );
         let _ = writeln!(out);
         for file in &self.files {
