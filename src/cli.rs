@@ -64,6 +64,40 @@ pub enum ImportSource {
         /// An LSOA lookup (the columns of data/reference/lsoa.csv) replacing the bundled one.
         #[arg(long, value_name = "FILE")]
         lookup: Option<PathBuf>,
+        /// ONS population estimates by single year of age (as for `sna import ons-population`)
+        /// to write as the extract's population.parquet, so that `sna run` needs nothing else.
+        #[arg(long, value_name = "FILE")]
+        population: Option<PathBuf>,
+        /// The mid-year of --population to read (default: every Mid-YYYY sheet).
+        #[arg(long, value_name = "YEAR")]
+        population_year: Option<i32>,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// ONS small-area population estimates by single year of age and sex, as ONS publishes
+    /// them (a workbook with one Mid-YYYY sheet per year, or CSV): title rows above the header
+    /// are skipped, the LSOA code, Total, F0…F90 and M0…M90 columns found by name. Writes the
+    /// extract's population.parquet (the LSOAs of the area's lookup), into a new extract or
+    /// replacing the population of one an earlier import wrote; totals that are not the sum of
+    /// their single years are reported in population_report.json.
+    OnsPopulation {
+        /// The workbook (.xlsx, .xls, .ods) or CSV file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The extract to write into (new, or written by an earlier sna import).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The mid-year to read (required for CSV; default: every Mid-YYYY sheet).
+        #[arg(long, value_name = "YEAR")]
+        year: Option<i32>,
+        /// The sheet to read, by name.
+        #[arg(long, value_name = "NAME")]
+        sheet: Option<String>,
+        /// The area's LSOA lookup (default: the extract's reference/lsoa.csv, else the
+        /// bundled one of Leicester, Leicestershire and Rutland).
+        #[arg(long, value_name = "FILE")]
+        lookup: Option<PathBuf>,
         /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,

@@ -78,6 +78,8 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
             out,
             boundaries,
             lookup,
+            population,
+            population_year,
             quiet,
         }) => {
             let options = vrn_sna::sources::import::PoliceUkOptions {
@@ -85,6 +87,11 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 out: out.clone(),
                 boundaries,
                 lookup,
+                population: population.map(|file| vrn_sna::sources::import::Population {
+                    file,
+                    year: population_year,
+                    sheet: None,
+                }),
             };
             let progress = |crimes: u64| {
                 if !quiet {
@@ -111,12 +118,44 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 if !r.months_missing.is_empty() {
                     eprintln!("warning: no file for {}", r.months_missing.join(", "));
                 }
+                if let Some(population) = &imported.population {
+                    report_population(population);
+                } else {
+                    eprintln!(
+                        "No population: sna run needs one; add it with `sna import ons-population FILE --out {}`",
+                        out.display()
+                    );
+                }
                 eprintln!(
                     "Wrote the extract to {} (import_report.json has the counts)",
                     out.display()
                 );
             }
             note_two_steps(imported.replaced_in_two_steps, &out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(cli::ImportSource::OnsPopulation {
+            file,
+            out,
+            year,
+            sheet,
+            lookup,
+            quiet,
+        }) => {
+            let options = vrn_sna::sources::import::OnsOptions {
+                population: vrn_sna::sources::import::Population { file, year, sheet },
+                out: out.clone(),
+                lookup,
+            };
+            let (report, gap) = vrn_sna::sources::import::ons_population(&options)?;
+            if !quiet {
+                report_population(&report);
+                eprintln!(
+                    "Wrote population.parquet into {} (population_report.json has the counts)",
+                    out.display()
+                );
+            }
+            note_two_steps(gap, &out);
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {
@@ -169,6 +208,30 @@ pub(super) fn note_two_steps(two_steps: bool, out: &std::path::Path) {
         eprintln!(
             "note: this file system cannot exchange two directories in one step, so {} was replaced by two renames; for a moment in between it was missing",
             out.display()
+        );
+    }
+}
+
+/// What a population import read, for the terminal.
+fn report_population(report: &vrn_sna::sources::import::ons_population::PopulationReport) {
+    eprintln!(
+        "Population: {}",
+        vrn_sna::sources::import::ons_population::summary(report)
+    );
+    for sheet in &report.sheets {
+        if sheet.total_mismatches > 0 {
+            eprintln!(
+                "warning: sheet {}: {} LSOA totals are not the sum of their single years (e.g. {})",
+                vrn_sna::text::printable(&sheet.sheet),
+                sheet.total_mismatches,
+                vrn_sna::text::printable(&sheet.mismatch_examples.join("; "))
+            );
+        }
+    }
+    if report.area_lsoas_missing > 0 {
+        eprintln!(
+            "warning: {} of the area's LSOAs are in no sheet: they have no residents",
+            report.area_lsoas_missing
         );
     }
 }

@@ -197,7 +197,7 @@ pub(super) fn is_kind(manifest: &serde_json::Value, kind: OutputKind) -> bool {
 
 /// Every file below `dir` (symbolic links included, not followed), relative, `/`-separated,
 /// sorted.
-pub(super) fn relative_files(dir: &Path) -> Result<Vec<String>, StagingError> {
+pub fn relative_files(dir: &Path) -> Result<Vec<String>, StagingError> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {

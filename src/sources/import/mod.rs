@@ -1,10 +1,13 @@
 //! `sna import`: real data into an extract. Today: police.uk street-level files
-//! ([`police_uk`]), placed in 2021 LSOAs by point-in-polygon ([`place`]).
+//! ([`police_uk`]), placed in 2021 LSOAs by point-in-polygon ([`place`]), and ONS population
+//! estimates by single year of age ([`ons_population`]), into a new extract or one an earlier
+//! import wrote.
 //!
 //! An import is staged and published in one step like every output of `sna`: it replaces only
 //! an extract that an earlier import wrote (recognised by its manifest), and a failed import
 //! leaves nothing behind.
 
+pub mod ons_population;
 pub mod place;
 pub mod police_uk;
 
@@ -94,6 +97,32 @@ pub struct PoliceUkOptions {
     pub boundaries: Option<PathBuf>,
     /// An LSOA lookup replacing the bundled one (copied into `reference/lsoa.csv`).
     pub lookup: Option<PathBuf>,
+    /// ONS population estimates to write as `population.parquet`.
+    pub population: Option<Population>,
+}
+
+/// ONS population estimates to read.
+#[derive(Debug, Clone)]
+pub struct Population {
+    /// The workbook or CSV file.
+    pub file: PathBuf,
+    /// The mid-year (all the workbook's mid-year sheets when none).
+    pub year: Option<i32>,
+    /// One sheet by name.
+    pub sheet: Option<String>,
+}
+
+/// What `sna import ons-population` is asked to do.
+#[derive(Debug, Clone)]
+pub struct OnsOptions {
+    /// The estimates.
+    pub population: Population,
+    /// The extract to write: a new one, or one an earlier import wrote (its other files are
+    /// kept).
+    pub out: PathBuf,
+    /// The area's LSOA lookup (default: the extract's `reference/lsoa.csv`, else the bundled
+    /// one).
+    pub lookup: Option<PathBuf>,
 }
 
 /// What an import did.
@@ -101,6 +130,8 @@ pub struct PoliceUkOptions {
 pub struct Imported {
     /// The report, as written to `import_report.json`.
     pub report: police_uk::ImportReport,
+    /// What `--population` read, as written to `population_report.json`.
+    pub population: Option<ons_population::PopulationReport>,
     /// Whether the file system could not swap the extract in one step.
     pub replaced_in_two_steps: bool,
 }
@@ -112,6 +143,7 @@ pub fn police_uk(
 ) -> Result<Imported, ImportError> {
     let files = police_uk::find_files(&options.paths)?;
     let mut protected: Vec<&Path> = options.paths.iter().map(PathBuf::as_path).collect();
+    protected.extend(options.population.as_ref().map(|p| p.file.as_path()));
     protected.extend(options.boundaries.as_deref());
     protected.extend(options.lookup.as_deref());
     let staging = Staging::new(&options.out, OutputKind::ImportedExtract, &protected)?;
@@ -138,20 +170,113 @@ pub fn police_uk(
         }
     }
     write_json(&dir.join("import_report.json"), &report)?;
+    let population = match &options.population {
+        Some(population) => {
+            let area = area_lsoas(options.lookup.as_deref(), None)?;
+            let written = ons_population::write_population(
+                &population.file,
+                population.year,
+                population.sheet.as_deref(),
+                &area,
+                &dir.join("population.parquet"),
+            )?;
+            write_json(&dir.join("population_report.json"), &written)?;
+            Some(written)
+        }
+        None => None,
+    };
     let manifest = serde_json::json!({
         "kind": OutputKind::ImportedExtract.marker(),
         "made_by": "sna import police-uk",
         "tool": crate::readable::tool(),
         "form": "open data (police.uk)",
         "inputs": report.files,
+        "population": options.population.as_ref().map(|p| p.file.display().to_string()),
         "files": staging.files()?,
     });
     write_json(&dir.join(crate::staging::MANIFEST), &manifest)?;
     let published = staging.publish()?;
     Ok(Imported {
         report,
+        population,
         replaced_in_two_steps: published.gap,
     })
+}
+
+/// Writes ONS population estimates as `population.parquet` into `options.out`: a new extract,
+/// or a copy of the extract an earlier import wrote there with its population replaced,
+/// published in one step.
+pub fn ons_population(
+    options: &OnsOptions,
+) -> Result<(ons_population::PopulationReport, bool), ImportError> {
+    let file = &options.population.file;
+    if !file.is_file() {
+        return Err(ImportError::Missing(file.clone()));
+    }
+    let mut protected: Vec<&Path> = vec![file.as_path()];
+    protected.extend(options.lookup.as_deref());
+    let staging = Staging::new(&options.out, OutputKind::ImportedExtract, &protected)?;
+    let dir = staging.path().to_path_buf();
+    // The earlier import's files, but its population and manifest.
+    let mut earlier = serde_json::json!({});
+    if options.out.is_dir() {
+        for relative in crate::staging::relative_files(&options.out)? {
+            if ["population.parquet", "population_report.json"].contains(&relative.as_str()) {
+                continue;
+            }
+            let from = options.out.join(&relative);
+            if relative == crate::staging::MANIFEST {
+                let text = std::fs::read_to_string(&from).map_err(OutputError::at(&from))?;
+                earlier = serde_json::from_str(&text).unwrap_or(earlier);
+                continue;
+            }
+            let to = dir.join(&relative);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(OutputError::at(parent))?;
+            }
+            std::fs::copy(&from, &to).map_err(OutputError::at(&to))?;
+        }
+    }
+    let area = area_lsoas(
+        options.lookup.as_deref(),
+        Some(&options.out.join("reference").join("lsoa.csv")),
+    )?;
+    let report = ons_population::write_population(
+        file,
+        options.population.year,
+        options.population.sheet.as_deref(),
+        &area,
+        &dir.join("population.parquet"),
+    )?;
+    write_json(&dir.join("population_report.json"), &report)?;
+    let manifest = serde_json::json!({
+        "kind": OutputKind::ImportedExtract.marker(),
+        "made_by": earlier.get("made_by").cloned().unwrap_or_else(|| "sna import ons-population".into()),
+        "tool": crate::readable::tool(),
+        "form": earlier.get("form").cloned().unwrap_or(serde_json::Value::Null),
+        "inputs": earlier.get("inputs").cloned().unwrap_or_else(|| serde_json::json!([])),
+        "population": file.display().to_string(),
+        "files": staging.files()?,
+    });
+    write_json(&dir.join(crate::staging::MANIFEST), &manifest)?;
+    let published = staging.publish()?;
+    Ok((report, published.gap))
+}
+
+/// The LSOA codes of the area: `lookup`, else `extract_lookup` when it exists, else the
+/// bundled lookup's.
+fn area_lsoas(
+    lookup: Option<&Path>,
+    extract_lookup: Option<&Path>,
+) -> Result<std::collections::BTreeSet<String>, ImportError> {
+    let own = lookup.or(extract_lookup.filter(|p| p.is_file()));
+    match own {
+        Some(path) => ons_population::lookup_codes(&path.display().to_string(), &read_text(path)?),
+        None => ons_population::lookup_codes(
+            "data/reference/lsoa.csv (bundled)",
+            crate::sources::reference::LSOA_CSV,
+        ),
+    }
 }
 
 fn read_text(path: &Path) -> Result<String, ImportError> {
