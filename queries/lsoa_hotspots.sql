@@ -19,14 +19,25 @@ base AS (
     LEFT JOIN pop ON pop.lsoa_code = l.lsoa_code
 ),
 gi AS (
-    SELECT b.*, gi_star_z(b.offences, b.easting, b.northing, p.hotspot_distance_m) OVER (ORDER BY b.lsoa_code) AS gi_star_z
+    SELECT b.*, p.hotspot_neighbours, p.hotspot_distance_m,
+        gi_star_z(b.offences, b.easting, b.northing, p.hotspot_neighbours, p.hotspot_distance_m) OVER (ORDER BY b.lsoa_code) AS gi_star_z,
+        gi_star_p_sim(b.offences, b.easting, b.northing, p.hotspot_neighbours, p.hotspot_distance_m,
+            p.hotspot_permutations, p.hotspot_seed) OVER (ORDER BY b.lsoa_code) AS gi_star_p_sim
     FROM base b CROSS JOIN params p
 ),
 tested AS (
     SELECT gi.*, normal_p(gi_star_z) AS gi_star_p FROM gi
 ),
 decided AS (
-    SELECT t.*, bh_significant(gi_star_p, 0.05) OVER () AS significant FROM tested t
+    SELECT t.*, bh_significant(gi_star_p_sim, 0.05) OVER () AS significant FROM tested t
+),
+flagged AS (
+    SELECT d.*, COALESCE(gi_star_z > 0 AND significant, false) AS hotspot FROM decided d
+),
+clustered AS (
+    SELECT f.*, gi_star_cluster(f.hotspot, f.offences, f.easting, f.northing, f.hotspot_neighbours, f.hotspot_distance_m)
+        OVER (ORDER BY f.lsoa_code) AS cluster_id
+    FROM flagged f
 )
 SELECT
     lsoa_code,
@@ -41,7 +52,9 @@ SELECT
     harm_days,
     gi_star_z,
     gi_star_p,
-    COALESCE(gi_star_z > 0 AND significant, false) AS hotspot,
+    gi_star_p_sim,
+    hotspot,
+    cluster_id,
     ROW_NUMBER() OVER (ORDER BY gi_star_z DESC NULLS LAST, lsoa_code) AS rank
-FROM decided
+FROM clustered
 ORDER BY rank;

@@ -176,8 +176,16 @@ pub struct Config {
     pub young_age_cutoff: u32,
     /// Counts from 1 to this minus one are suppressed in anything meant for sharing.
     pub disclosure_threshold: u32,
-    /// Neighbourhood distance in metres for the Getis–Ord Gi* hot-spot statistic.
-    pub hotspot_distance_m: f64,
+    /// Getis–Ord Gi* neighbours: each LSOA's this many nearest LSOA centroids (with the LSOA
+    /// itself), unless `hotspot_distance_m` is set.
+    pub hotspot_neighbours: u32,
+    /// When set, Gi* neighbours are instead every LSOA whose centroid lies within this many
+    /// metres (a distance band).
+    pub hotspot_distance_m: Option<f64>,
+    /// Conditional permutations behind each LSOA's Gi* pseudo p-value.
+    pub hotspot_permutations: u32,
+    /// Seed of those permutations: the same seed gives the same p-values on every run.
+    pub hotspot_seed: u64,
     /// Months at the start of each dashboard SPC chart whose mean and mean moving range set
     /// the centre line and control limits (all months shown when fewer).
     pub spc_baseline_months: u32,
@@ -274,7 +282,10 @@ impl Default for Config {
             end: NaiveDate::from_ymd_opt(2021, 9, 30).expect("valid date"),
             young_age_cutoff: 25,
             disclosure_threshold: 5,
-            hotspot_distance_m: 1500.0,
+            hotspot_neighbours: DEFAULT_HOTSPOT_NEIGHBOURS,
+            hotspot_distance_m: None,
+            hotspot_permutations: DEFAULT_HOTSPOT_PERMUTATIONS,
+            hotspot_seed: DEFAULT_HOTSPOT_SEED,
             spc_baseline_months: 12,
             disrupted_periods: england_lockdowns(),
             memory_limit: None,
@@ -455,12 +466,45 @@ impl Config {
                 ),
             ));
         }
-        if !(self.hotspot_distance_m.is_finite() && self.hotspot_distance_m > 0.0) {
+        if !(1..=MAX_HOTSPOT_NEIGHBOURS).contains(&self.hotspot_neighbours) {
+            return Err(invalid(
+                "hotspot_neighbours",
+                format!(
+                    "must be between 1 and {MAX_HOTSPOT_NEIGHBOURS} nearest LSOAs, got {}",
+                    self.hotspot_neighbours
+                ),
+            ));
+        }
+        if let Some(distance) = self.hotspot_distance_m
+            && !(distance.is_finite() && distance > 0.0)
+        {
             return Err(invalid(
                 "hotspot_distance_m",
                 format!(
-                    "must be a positive distance in metres, got {}",
-                    self.hotspot_distance_m
+                    "must be a positive distance in metres (or left out, for the \
+                     `hotspot_neighbours` nearest LSOAs), got {distance}"
+                ),
+            ));
+        }
+        if !(MIN_HOTSPOT_PERMUTATIONS..=MAX_HOTSPOT_PERMUTATIONS)
+            .contains(&self.hotspot_permutations)
+        {
+            return Err(invalid(
+                "hotspot_permutations",
+                format!(
+                    "must be between {MIN_HOTSPOT_PERMUTATIONS} (p-values down to 0.01) and \
+                     {MAX_HOTSPOT_PERMUTATIONS}, got {}",
+                    self.hotspot_permutations
+                ),
+            ));
+        }
+        if i64::try_from(self.hotspot_seed).is_err() {
+            return Err(invalid(
+                "hotspot_seed",
+                format!(
+                    "must be at most {} (it is kept as a signed 64-bit integer), got {}",
+                    i64::MAX,
+                    self.hotspot_seed
                 ),
             ));
         }
@@ -588,6 +632,23 @@ impl Config {
         format!("{title}-{}-to-{}", self.start, self.end)
     }
 }
+
+/// Gi* neighbours by default: the 8 nearest LSOAs (with the LSOA itself, 9).
+pub const DEFAULT_HOTSPOT_NEIGHBOURS: u32 = 8;
+/// The most nearest neighbours allowed: beyond this a "local" statistic is not local.
+pub const MAX_HOTSPOT_NEIGHBOURS: u32 = 100;
+/// Conditional permutations by default. PySAL esda's default is 999, but a p-value of at
+/// least 1/(999 + 1) cannot pass Benjamini–Hochberg at 5% across LLR's 634 LSOAs unless 13
+/// or more LSOAs reach it (k·0.05/634 ≥ 0.001 needs k ≥ 13): on the sample, no LSOA does.
+/// With 9,999 the smallest p-value, 0.0001, passes from the second LSOA on.
+pub const DEFAULT_HOTSPOT_PERMUTATIONS: u32 = 9_999;
+/// The fewest permutations allowed: 99 lets a p-value reach 0.01.
+pub const MIN_HOTSPOT_PERMUTATIONS: u32 = 99;
+/// The most permutations allowed (time grows with them: 99,999 on 35,000 LSOAs is minutes).
+pub const MAX_HOTSPOT_PERMUTATIONS: u32 = 99_999;
+/// The permutations' seed by default (any fixed value would do; this is the one PySAL esda's
+/// documentation uses).
+pub const DEFAULT_HOTSPOT_SEED: u64 = 12345;
 
 /// The longest period an assessment covers: per-month tables have a row a month, and a period
 /// of centuries (a typo, or `0001-01-01` to `9999-12-31`) would run for hours.

@@ -2,7 +2,8 @@
 //! headline measure of an earlier bundle beside this run's, with their confidence intervals,
 //! the change and whether the intervals overlap. Figures made under different definitions are
 //! not comparable, so every difference of definition (the serious-violence definition, the age
-//! cutoff, the hot-spot distance, the headline SQL, the length of the period) is listed first.
+//! cutoff, the hot-spot neighbours, distance and permutations, the headline SQL, the length of
+//! the period) is listed first.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -172,7 +173,12 @@ fn definitions(config: &serde_json::Value) -> BTreeMap<&'static str, String> {
             "priority cohort age cutoff",
             text(&config["young_age_cutoff"]),
         ),
+        ("hot-spot neighbours", text(&config["hotspot_neighbours"])),
         ("hot-spot distance (m)", text(&config["hotspot_distance_m"])),
+        (
+            "hot-spot permutations",
+            text(&config["hotspot_permutations"]),
+        ),
     ])
 }
 

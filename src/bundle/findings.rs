@@ -1,7 +1,7 @@
 //! Key findings in words, for the report and `summary.md`: the wording lives in the template
 //! `templates/findings.j2` (one macro per finding, named by the headline measure it reports or
 //! by its table, and the order of the findings); Rust only supplies the values, read from the
-//! `headline` table (and, where present, the hot spots, the year-on-year comparison, the
+//! `headline` table (and, where present, the hot spots and their clusters, the year-on-year comparison, the
 //! comparison with an earlier assessment, deprivation and the victim–offender overlap).
 //!
 //! Numbers are rounded for reading and never altered, by the functions here, which the
@@ -52,6 +52,8 @@ pub struct Sources<'a> {
     pub headline: &'a Table,
     /// `lsoa_hotspots`.
     pub hotspots: Option<&'a Table>,
+    /// `hotspot_clusters`.
+    pub clusters: Option<&'a Table>,
     /// `year_on_year`.
     pub year_on_year: Option<&'a Table>,
     /// `deprivation`.
@@ -73,6 +75,7 @@ impl<'a> Sources<'a> {
         Self {
             headline,
             hotspots: None,
+            clusters: None,
             year_on_year: None,
             deprivation: None,
             overlap: None,
@@ -84,8 +87,9 @@ impl<'a> Sources<'a> {
 }
 
 /// The key findings of a bundle's result tables in `tables_dir`: `headline`, with
-/// `lsoa_hotspots`, `year_on_year`, `deprivation` and `victim_offender_overlap` where the run
-/// wrote them, and the comparison sentence of `--compare`.
+/// `lsoa_hotspots`, `hotspot_clusters`, `year_on_year`, `deprivation` and
+/// `victim_offender_overlap` where the run wrote them, and the comparison sentence of
+/// `--compare`.
 pub fn of_bundle(
     tables_dir: &std::path::Path,
     cutoff: u32,
@@ -97,11 +101,13 @@ pub fn of_bundle(
     };
     let headline = Table::read(tables_dir, "headline")?;
     let hotspots = optional("lsoa_hotspots")?;
+    let clusters = optional("hotspot_clusters")?;
     let year_on_year = optional("year_on_year")?;
     let deprivation = optional("deprivation")?;
     let overlap = optional("victim_offender_overlap")?;
     key_findings(&Sources {
         hotspots: hotspots.as_ref(),
+        clusters: clusters.as_ref(),
         year_on_year: year_on_year.as_ref(),
         deprivation: deprivation.as_ref(),
         overlap: overlap.as_ref(),
@@ -263,23 +269,30 @@ impl Object for Measures {
     }
 }
 
-/// The strongest hot spot, the LSOA ranked 1.
+/// A cluster of hot spots, from `hotspot_clusters`.
 #[derive(Debug, Serialize)]
-struct Strongest {
-    lsoa_name: String,
-    ward_name: String,
-    district: String,
-    hotspot: bool,
+struct Cluster {
+    /// Hot-spot LSOAs in it.
+    lsoas: f64,
+    /// Its wards, most offences first.
+    wards: Vec<String>,
+    /// Its districts, most offences first.
+    districts: Vec<String>,
+    offences: f64,
+    share_pct: Option<f64>,
+    share_lower: Option<f64>,
+    share_upper: Option<f64>,
 }
 
-/// From `lsoa_hotspots`.
+/// From `lsoa_hotspots` and `hotspot_clusters`.
 #[derive(Debug, Serialize)]
 struct Hotspots {
     /// LSOAs that are hot spots.
     hot: usize,
     /// LSOAs in the table.
     lsoas: usize,
-    strongest: Option<Strongest>,
+    /// The clusters, most offences first (empty without `hotspot_clusters`).
+    clusters: Vec<Cluster>,
 }
 
 /// The "All serious violence" row of `year_on_year`.
@@ -348,7 +361,10 @@ fn values(sources: &Sources<'_>) -> Result<Value, TableError> {
         measures.insert(id.to_owned(), Value::from(Serde(measure)));
     }
     let data = Data {
-        hotspots: sources.hotspots.map(hotspots).transpose()?,
+        hotspots: sources
+            .hotspots
+            .map(|table| hotspots(table, sources.clusters))
+            .transpose()?,
         year_on_year: match sources.year_on_year {
             Some(table) => year_on_year(table)?,
             None => None,
@@ -368,27 +384,38 @@ fn values(sources: &Sources<'_>) -> Result<Value, TableError> {
     })
 }
 
-/// How many LSOAs are hot spots, and the strongest.
-fn hotspots(table: &Table) -> Result<Hotspots, TableError> {
-    let strongest = match table
-        .rows()
-        .find(|r| r.text("rank").is_ok_and(|v| v == "1"))
-    {
-        Some(first) => Some(Strongest {
-            lsoa_name: first.text("lsoa_name")?.to_owned(),
-            ward_name: first.text("ward_name")?.to_owned(),
-            district: first.text("district")?.to_owned(),
-            hotspot: first.flag("hotspot")?,
-        }),
-        None => None,
+/// How many LSOAs are hot spots, and their clusters in the order of `hotspot_clusters` (by
+/// `cluster_id`: most offences first).
+fn hotspots(table: &Table, clusters: Option<&Table>) -> Result<Hotspots, TableError> {
+    let list = |text: &str| -> Vec<String> {
+        text.split("; ")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     };
+    let mut rows = Vec::new();
+    for row in clusters.iter().flat_map(|t| t.rows()) {
+        rows.push((
+            row.count("cluster_id")?,
+            Cluster {
+                lsoas: row.count("lsoas")?,
+                wards: list(row.text("wards")?),
+                districts: list(row.text("districts")?),
+                offences: row.count("offences")?,
+                share_pct: row.number("share_pct")?,
+                share_lower: row.number("share_lower_95")?,
+                share_upper: row.number("share_upper_95")?,
+            },
+        ));
+    }
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
     Ok(Hotspots {
         hot: table
             .rows()
             .filter(|r| r.flag("hotspot").unwrap_or(false))
             .count(),
         lsoas: table.rows().count(),
-        strongest,
+        clusters: rows.into_iter().map(|(_, c)| c).collect(),
     })
 }
 

@@ -198,3 +198,71 @@ fn slug_and_mid_point() {
         NaiveDate::from_ymd_opt(2020, 12, 30).unwrap()
     );
 }
+
+#[test]
+fn hotspot_settings_default_to_eight_neighbours_and_are_checked() {
+    let c = Config::default();
+    assert_eq!(c.hotspot_neighbours, 8);
+    assert_eq!(c.hotspot_distance_m, None);
+    assert_eq!(c.hotspot_permutations, 9999);
+    c.check("test").unwrap();
+    // A distance, when given, is a band of that many metres.
+    let c = Config::parse("hotspot_distance_m = 1500.0\nhotspot_neighbours = 5\n").unwrap();
+    assert_eq!(c.hotspot_distance_m, Some(1500.0));
+    assert_eq!(c.hotspot_neighbours, 5);
+    c.check("test").unwrap();
+    for (text, key, needle) in [
+        ("hotspot_neighbours = 0\n", "hotspot_neighbours", "got 0"),
+        (
+            "hotspot_neighbours = 101\n",
+            "hotspot_neighbours",
+            "between 1 and 100",
+        ),
+        (
+            "hotspot_distance_m = -5.0\n",
+            "hotspot_distance_m",
+            "got -5",
+        ),
+        (
+            "hotspot_distance_m = 0.0\n",
+            "hotspot_distance_m",
+            "positive distance",
+        ),
+        (
+            "hotspot_distance_m = nan\n",
+            "hotspot_distance_m",
+            "got NaN",
+        ),
+        (
+            "hotspot_permutations = 9\n",
+            "hotspot_permutations",
+            "got 9",
+        ),
+        (
+            "hotspot_permutations = 100000\n",
+            "hotspot_permutations",
+            "99999",
+        ),
+    ] {
+        let error = Config::parse(text)
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.check("test").map_err(|e| e.to_string()))
+            .unwrap_err();
+        assert!(
+            error.contains(&format!("`{key}`")) && error.contains(needle),
+            "{text}: {error}"
+        );
+    }
+    // TOML integers stop at i64::MAX; a seed set from code beyond it is refused.
+    let c = Config {
+        hotspot_seed: u64::MAX,
+        ..Config::default()
+    };
+    let error = c.check("test").unwrap_err().to_string();
+    assert!(error.contains("`hotspot_seed`"), "{error}");
+    // A negative or fractional count does not parse, and the error names the key.
+    let error = Config::parse("hotspot_neighbours = -1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("hotspot_neighbours"), "{error}");
+}

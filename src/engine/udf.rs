@@ -10,7 +10,9 @@
 //! | `normal_p(z)` | scalar | two-sided p-value of a standard normal z |
 //! | `dsr(x, n, w)`, `dsr_lower(x, n, w)`, `dsr_upper(x, n, w)` | aggregate | directly standardised rate per 100,000 with Dobson limits; null when Σx < 10 |
 //! | `sii(q, n, rate, lower, upper)`, `sii_lower(...)`, `sii_upper(...)`, `rii(...)`, `rii_lower(...)`, `rii_upper(...)` | aggregate | slope and relative index of inequality of a rate over deprivation quantiles `q` (1 = most deprived) with `n` residents, as PHE's `phe_sii` with multiplier −1 (positive: higher in the more deprived); limits by 100,000 seeded draws; null with fewer than 5 quantiles or a zero rate |
-//! | `gi_star_z(y, easting, northing, distance) OVER (...)` | window | Getis–Ord Gi* z-score of each row among the rows of its window partition |
+//! | `gi_star_z(y, easting, northing, neighbours, distance) OVER (...)` | window | Getis–Ord Gi* z-score of each row among the rows of its window partition, with binary weights on the row itself and its `neighbours` nearest rows by (easting, northing) (ties in distance: earlier rows of the window's order first), or, when `distance` is not null, every row within `distance`; `gi_star_z(y, easting, northing, distance)` is the distance band |
+//! | `gi_star_p_sim(y, easting, northing, neighbours, distance, permutations, seed) OVER (...)` | window | conditional-permutation pseudo p-value of each row's Gi* (as esda's `p_sim`: `permutations` draws seeded by `seed`, (min(larger, smaller) + 1)/(permutations + 1), ties counted on both sides); null for a row with no neighbours |
+//! | `gi_star_cluster(hot, y, easting, northing, neighbours, distance) OVER (...)` | window | number of the cluster of hot rows (`hot` true) that each hot row belongs to: hot rows are joined when either is among the other's neighbours; 1 = the cluster with the largest Σ`y`; null for rows not hot |
 //! | `bh_significant(p, alpha) OVER (...)` | window | Benjamini–Hochberg FDR decision for each row's p-value within the partition |
 //!
 //! Null arguments give a null result; so do results that are not finite (for example a rate
@@ -18,7 +20,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array};
+use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, ScalarValue};
@@ -81,7 +83,9 @@ pub fn register(ctx: &SessionContext) {
     terms(ctx, "rii_upper", 5, |t| {
         inequality_of(t).map(|i| i.rii_upper)
     });
-    ctx.register_udwf(WindowUDF::from(GiStar::new()));
+    for output in [GiOutput::Z, GiOutput::PSim, GiOutput::Cluster] {
+        ctx.register_udwf(WindowUDF::from(GiStar::new(output)));
+    }
     ctx.register_udwf(WindowUDF::from(BenjaminiHochberg::new()));
 }
 
@@ -295,23 +299,64 @@ impl Accumulator for TermsSql {
     }
 }
 
-/// `gi_star_z(y, easting, northing, distance) OVER (...)`: Getis–Ord Gi* z-scores.
+/// What a Getis–Ord Gi* window function computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum GiOutput {
+    /// `gi_star_z`: the z-score.
+    Z,
+    /// `gi_star_p_sim`: the conditional-permutation pseudo p-value.
+    PSim,
+    /// `gi_star_cluster`: the number of the hot-spot cluster.
+    Cluster,
+}
+
+/// The Getis–Ord Gi* window functions:
+///
+/// - `gi_star_z(y, easting, northing, neighbours, distance)` (and the older
+///   `gi_star_z(y, easting, northing, distance)`, a distance band),
+/// - `gi_star_p_sim(y, easting, northing, neighbours, distance, permutations, seed)`,
+/// - `gi_star_cluster(hot, y, easting, northing, neighbours, distance)`.
+///
+/// A non-null `distance` means the distance band, else the `neighbours` nearest; each
+/// setting is the first non-null value of its argument in the partition.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct GiStar {
+    output: GiOutput,
     signature: Signature,
 }
 
 impl GiStar {
-    fn new() -> Self {
-        Self {
-            signature: Signature::exact(vec![DataType::Float64; 4], Volatility::Immutable),
-        }
+    fn new(output: GiOutput) -> Self {
+        use DataType::{Boolean, Float64, Int64};
+        use datafusion::logical_expr::TypeSignature::Exact;
+        let signature = match output {
+            GiOutput::Z => Signature::one_of(
+                vec![
+                    Exact(vec![Float64; 4]),
+                    Exact(vec![Float64, Float64, Float64, Int64, Float64]),
+                ],
+                Volatility::Immutable,
+            ),
+            GiOutput::PSim => Signature::exact(
+                vec![Float64, Float64, Float64, Int64, Float64, Int64, Int64],
+                Volatility::Immutable,
+            ),
+            GiOutput::Cluster => Signature::exact(
+                vec![Boolean, Float64, Float64, Float64, Int64, Float64],
+                Volatility::Immutable,
+            ),
+        };
+        Self { output, signature }
     }
 }
 
 impl WindowUDFImpl for GiStar {
     fn name(&self) -> &str {
-        "gi_star_z"
+        match self.output {
+            GiOutput::Z => "gi_star_z",
+            GiOutput::PSim => "gi_star_p_sim",
+            GiOutput::Cluster => "gi_star_cluster",
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -322,50 +367,139 @@ impl WindowUDFImpl for GiStar {
         &self,
         _: PartitionEvaluatorArgs,
     ) -> Result<Box<dyn PartitionEvaluator>> {
-        Ok(Box::new(GiStarEvaluator))
+        Ok(Box::new(GiStarEvaluator(self.output)))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
-        Ok(Arc::new(Field::new(
-            field_args.name(),
-            DataType::Float64,
-            true,
-        )))
+        let data_type = match self.output {
+            GiOutput::Cluster => DataType::Int64,
+            GiOutput::Z | GiOutput::PSim => DataType::Float64,
+        };
+        Ok(Arc::new(Field::new(field_args.name(), data_type, true)))
     }
 }
 
 #[derive(Debug)]
-struct GiStarEvaluator;
+struct GiStarEvaluator(GiOutput);
+
+/// The first non-null value of a column, as f64.
+fn first_value(array: &ArrayRef) -> Result<Option<f64>> {
+    let array = float_array(array)?;
+    Ok((0..array.len())
+        .find(|&r| !array.is_null(r))
+        .map(|r| array.value(r)))
+}
+
+/// A column as f64 values, null as `NaN`.
+fn nan_for_null(array: &ArrayRef) -> Result<Vec<f64>> {
+    let array = float_array(array)?;
+    Ok((0..array.len())
+        .map(|r| {
+            if array.is_null(r) {
+                f64::NAN
+            } else {
+                array.value(r)
+            }
+        })
+        .collect())
+}
+
+/// A whole-number setting at least `min`: the first non-null value of its column (an
+/// integer column, by the function's signature); `None` when absent or below `min`.
+fn whole(array: &ArrayRef, min: u64) -> Result<Option<u64>> {
+    let array = cast(array, &DataType::Int64)?;
+    let array = array
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .expect("cast to Int64");
+    Ok((0..array.len())
+        .find(|&r| !array.is_null(r))
+        .and_then(|r| u64::try_from(array.value(r)).ok())
+        .filter(|v| *v >= min))
+}
+
+/// The neighbours of the Gi* functions: a distance band when `distance` has a value, else
+/// the `neighbours` nearest; `None` when neither is usable.
+fn gi_neighbours(
+    neighbours: Option<&ArrayRef>,
+    distance: &ArrayRef,
+) -> Result<Option<stats::Neighbours>> {
+    if let Some(d) = first_value(distance)? {
+        return Ok(Some(stats::Neighbours::Within(d)));
+    }
+    let Some(neighbours) = neighbours else {
+        return Ok(None);
+    };
+    Ok(whole(neighbours, 1)?
+        .and_then(|k| usize::try_from(k).ok())
+        .map(stats::Neighbours::Nearest))
+}
 
 impl PartitionEvaluator for GiStarEvaluator {
     fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
-        let arrays = float_args(
-            &values
-                .iter()
-                .map(|a| ColumnarValue::Array(Arc::clone(a)))
-                .collect::<Vec<_>>(),
-        )?;
-        let value = |array: &Float64Array, row: usize| {
-            if array.is_null(row) {
-                f64::NAN
-            } else {
-                array.value(row)
+        let nulls = |n: usize| -> ArrayRef {
+            match self.0 {
+                GiOutput::Cluster => Arc::new(Int64Array::from(vec![None; n])),
+                _ => Arc::new(Float64Array::from(vec![None; n])),
             }
         };
-        let y: Vec<f64> = (0..num_rows).map(|r| value(&arrays[0], r)).collect();
-        let points: Vec<(f64, f64)> = (0..num_rows)
-            .map(|r| (value(&arrays[1], r), value(&arrays[2], r)))
-            .collect();
-        let distance = (0..num_rows)
-            .map(|r| value(&arrays[3], r))
-            .find(|d| d.is_finite())
-            .unwrap_or(f64::NAN);
-        let z = stats::gi_star(&points, &y, distance);
-        Ok(Arc::new(
-            z.into_iter()
-                .map(|v| Some(v).filter(|v| v.is_finite()))
-                .collect::<Float64Array>(),
-        ))
+        // gi_star_cluster's first argument is the hot-spot flag; the rest start with y.
+        let (hot, rest) = match self.0 {
+            GiOutput::Cluster => {
+                let flags = cast(&values[0], &DataType::Boolean)?;
+                let flags = flags
+                    .as_any()
+                    .downcast_ref::<BooleanArray>()
+                    .expect("cast to Boolean")
+                    .clone();
+                let hot: Vec<bool> = (0..num_rows)
+                    .map(|r| !flags.is_null(r) && flags.value(r))
+                    .collect();
+                (hot, &values[1..])
+            }
+            _ => (Vec::new(), values),
+        };
+        let y = nan_for_null(&rest[0])?;
+        let easting = nan_for_null(&rest[1])?;
+        let northing = nan_for_null(&rest[2])?;
+        let points: Vec<(f64, f64)> = easting.into_iter().zip(northing).collect();
+        let neighbours = match rest.len() {
+            4 => gi_neighbours(None, &rest[3])?,
+            _ => gi_neighbours(Some(&rest[3]), &rest[4])?,
+        };
+        let Some(neighbours) = neighbours else {
+            return Ok(nulls(num_rows));
+        };
+        let finite = |v: Vec<f64>| -> ArrayRef {
+            Arc::new(
+                v.into_iter()
+                    .map(|v| Some(v).filter(|v| v.is_finite()))
+                    .collect::<Float64Array>(),
+            )
+        };
+        Ok(match self.0 {
+            GiOutput::Z => finite(stats::gi_star(&points, &y, neighbours)),
+            GiOutput::PSim => {
+                let (Some(permutations), Some(seed)) = (whole(&rest[5], 1)?, whole(&rest[6], 0)?)
+                else {
+                    return Ok(nulls(num_rows));
+                };
+                let permutations = usize::try_from(permutations).unwrap_or(usize::MAX);
+                finite(stats::gi_star_p_sim(
+                    &points,
+                    &y,
+                    neighbours,
+                    permutations,
+                    seed,
+                ))
+            }
+            GiOutput::Cluster => Arc::new(
+                stats::gi_star_clusters(&points, &hot, &y, neighbours)
+                    .into_iter()
+                    .map(|c| c.and_then(|c| i64::try_from(c).ok()))
+                    .collect::<Int64Array>(),
+            ),
+        })
     }
 }
 
@@ -516,6 +650,90 @@ mod tests {
         for (got, want) in z.iter().zip(expected) {
             assert!((got.unwrap() - want).abs() < 1e-7, "{got:?} vs {want}");
         }
+    }
+
+    /// The toy case with rows 1 and 2 swapped (so that the row-order tie-break picks the
+    /// neighbours esda's KD-tree picked), as a VALUES list ordered by `id`.
+    const TOY_KNN: &str = "(VALUES \
+        (1, 10, 10, 2.0), (2, 40, 10, 3.2), (3, 20, 10, 3.0), \
+        (4, 15, 20, 5.0), (5, 30, 20, 8.0), (6, 30, 30, 7.0)) t(id, e, n, y)";
+
+    #[tokio::test]
+    async fn gi_star_knn_window_matches_esda() {
+        // esda 2.9 G_Local(y, KNN(points, k=3), transform='B', star=True).Zs, in this order.
+        let expected = [
+            -0.28917762,
+            0.86753285,
+            -0.28917762,
+            -0.28917762,
+            0.86753285,
+            1.59047689,
+        ];
+        let sql = format!(
+            "SELECT gi_star_z(y, e, n, 3, CAST(NULL AS DOUBLE)) OVER (ORDER BY id) AS z \
+             FROM {TOY_KNN} ORDER BY id"
+        );
+        for (got, want) in column(&sql).await.iter().zip(expected) {
+            assert!((got.unwrap() - want).abs() < 1e-6, "{got:?} vs {want}");
+        }
+        // A distance, when given, is used instead of the neighbours: the band's values.
+        let sql = format!(
+            "SELECT gi_star_z(y, e, n, 3, 15) OVER (ORDER BY id) AS z FROM {TOY_KNN} ORDER BY id"
+        );
+        let band = column(&sql).await;
+        assert!((band[0].unwrap() - -1.39727626).abs() < 1e-7, "{band:?}");
+        // Neither: null.
+        let sql = format!(
+            "SELECT gi_star_z(y, e, n, CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE)) OVER () \
+             FROM {TOY_KNN}"
+        );
+        assert!(column(&sql).await.iter().all(Option::is_none));
+    }
+
+    #[tokio::test]
+    async fn gi_star_p_sim_window_is_the_statistic_and_seeded() {
+        let sql = format!(
+            "SELECT gi_star_p_sim(y, e, n, 3, CAST(NULL AS DOUBLE), 999, 12345) \
+             OVER (ORDER BY id) AS p FROM {TOY_KNN} ORDER BY id"
+        );
+        let p = column(&sql).await;
+        let points = [
+            (10.0, 10.0),
+            (40.0, 10.0),
+            (20.0, 10.0),
+            (15.0, 20.0),
+            (30.0, 20.0),
+            (30.0, 30.0),
+        ];
+        let y = [2.0, 3.2, 3.0, 5.0, 8.0, 7.0];
+        let direct = stats::gi_star_p_sim(&points, &y, stats::Neighbours::Nearest(3), 999, 12345);
+        assert_eq!(p, direct.into_iter().map(Some).collect::<Vec<_>>());
+        assert_eq!(column(&sql).await, p, "same seed, same p-values");
+        // No permutations: null.
+        let sql = format!(
+            "SELECT gi_star_p_sim(y, e, n, 3, CAST(NULL AS DOUBLE), 0, 1) OVER () FROM {TOY_KNN}"
+        );
+        assert!(column(&sql).await.iter().all(Option::is_none));
+    }
+
+    #[tokio::test]
+    async fn gi_star_cluster_window_numbers_hot_rows() {
+        // Hot ids 1, 2, 5 and 6: id 1's three nearest are ids 3, 4 and 5, and ids 2, 5 and 6
+        // are among one another's, so all four form cluster 1.
+        let sql = format!(
+            "SELECT gi_star_cluster(id IN (1, 2, 5, 6), y, e, n, 3, CAST(NULL AS DOUBLE)) \
+             OVER (ORDER BY id) AS c FROM {TOY_KNN} ORDER BY id"
+        );
+        let c = column(&sql).await;
+        assert_eq!(c, [Some(1.0), Some(1.0), None, None, Some(1.0), Some(1.0)]);
+        // A band of 11 (the neighbours argument is then not used): ids 5 and 6, 10 apart,
+        // form cluster 1 (Σy = 15); id 1 has no hot row within 11 and is cluster 2.
+        let sql = format!(
+            "SELECT gi_star_cluster(id IN (1, 5, 6), y, e, n, 3, 11) \
+             OVER (ORDER BY id) AS c FROM {TOY_KNN} ORDER BY id"
+        );
+        let c = column(&sql).await;
+        assert_eq!(c, [Some(2.0), None, None, None, Some(1.0), Some(1.0)]);
     }
 
     #[tokio::test]

@@ -339,20 +339,29 @@ fn every_table_matches_hand_worked_rows() {
         2,
     );
 
+    // Gi* with each LSOA's nearest (hotspot_neighbours = 1): A1 <-> A2 (1,000 m), B1 <-> B2
+    // (2,000 m), so W = 2 everywhere. Counts 3, 1, 1, 1: n = 4, Σ = 6, ȳ = 1.5, s² = 0.75,
+    // sd(G) = √(2·2/3 · 0.75/(16 · 2.25)) = 1/6; A1: G = (3 + 1)/6, z = (4/6 − 2/4)·6 = 1;
+    // B1 and B2: G = 2/6, z = −1.
     let hotspots = table("lsoa_hotspots");
     assert_eq!(hotspots.rows.len(), 4);
     let a1 = hotspots.row(&[("lsoa_code", "A1")]);
     count(a1, "offences", 3);
     close(a1, "rate_per_1000", 3.0);
     close(a1, "harm_days", 2.0 * harm_days("8N") + harm_days("5D"));
-    close(a1, "gi_star_z", 0.9999999999999998);
+    close(a1, "gi_star_z", 1.0);
     close(a1, "gi_star_p", 0.31731050786291415);
-    assert_eq!(a1["hotspot"], "false");
-    close(
-        hotspots.row(&[("lsoa_code", "B2")]),
-        "gi_star_z",
-        -0.5773502691896258,
+    // A1's neighbour holds 1, and so does every other LSOA: every draw ties the observed
+    // neighbourhood, so p_sim = (9,999 + 1)/(9,999 + 1).
+    close(a1, "gi_star_p_sim", 1.0);
+    assert_eq!(
+        (a1["hotspot"].as_str(), a1["cluster_id"].as_str()),
+        ("false", "")
     );
+    close(hotspots.row(&[("lsoa_code", "A2")]), "gi_star_z", 1.0);
+    close(hotspots.row(&[("lsoa_code", "B2")]), "gi_star_z", -1.0);
+    // No hot spot, no cluster.
+    assert!(table("hotspot_clusters").rows.is_empty());
 
     let repeats = table("repeat_offending");
     let three = repeats.row(&[

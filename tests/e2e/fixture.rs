@@ -232,11 +232,13 @@ pub fn ae_fields() -> Vec<Field> {
     ]
 }
 
-/// A config file for the fixture: the period is calendar 2021.
+/// A config file for the fixture: the period is calendar 2021. Gi* takes each LSOA's one
+/// nearest LSOA: of four LSOAs, the default 8 would take every LSOA, leaving Gi* undefined.
 pub const CONFIG: &str = "\
 data_dir = \"extract\"
 output_dir = \"reports\"
 title = \"Test assessment\"
 start = 2021-01-01
 end = 2021-12-31
+hotspot_neighbours = 1
 ";

@@ -6,6 +6,7 @@ mod assessment;
 mod bad_input;
 mod fixture;
 mod funding;
+mod hotspots;
 mod import;
 mod measures;
 mod partner;

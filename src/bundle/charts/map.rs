@@ -194,9 +194,11 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
             ),
             legend: Vec::new(),
             caption: inputs.police_caption(&format!(
-                "Classes are quintiles of the LSOA rates. Hot spot: Gi* z > 0 on offence counts, \
-                 significant at 5% after Benjamini-Hochberg control across LSOAs (table \
-                 lsoa_hotspots); the black square on the map is the inset. Boundaries: {origin} (ONS LSOA 2021, generalised; Open \
+                "Classes are quintiles of the LSOA rates; rates are per resident, so city-centre \
+                 rates reflect footfall, not residents. Hot spot: Gi* z > 0 on offence counts, \
+                 its permutation p-value significant at 5% after Benjamini-Hochberg control \
+                 across LSOAs (tables lsoa_hotspots, hotspot_clusters); the black square on \
+                 the map is the inset. Boundaries: {origin} (ONS LSOA 2021, generalised; Open \
                  Government Licence v3.0, contains OS data © Crown copyright and database \
                  right)."
             )),

@@ -63,6 +63,13 @@ const HOTSPOTS: &str = "rank,lsoa_code,lsoa_name,ward_name,district,hotspot\n\
      2,E2,Leicester 002B,Fosse,Leicester,true\n\
      1,E1,Leicester 001A,Castle,Leicester,true\n\
      3,E3,Blaby 001A,Narborough,Blaby,false\n";
+const CLUSTERS_ONE: &str = "cluster_id,lsoas,wards,districts,offences,share_pct,share_lower_95,share_upper_95\n\
+     1,2,Castle; Fosse,Leicester,120,56.74,50.1,63.2\n";
+const CLUSTERS_MANY: &str = "cluster_id,lsoas,wards,districts,offences,share_pct,share_lower_95,share_upper_95\n\
+     3,1,\"Dishley, Hathern & Thorpe Acre\",Charnwood,9,0.45,0.2,0.9\n\
+     1,12,Castle; Westcotes; Saffron,Leicester,470,23.42,21.6,25.3\n\
+     2,3,Narborough,Blaby; Leicester,40,2.04,1.5,2.8\n\
+     4,1,Abbey,Leicester,8,0.4,0.2,0.8\n";
 const YEAR_ON_YEAR_LOWER: &str = "offence_group,current,previous,change_pct,significant\n\
      Robbery,10,20,-50,true\n\
      All serious violence,1234,1408,-12.357954545,false\n";
@@ -107,7 +114,7 @@ fn every_branch_reads_as_before() {
         "Young people aged 10 to 24 offended at 0.85 times the rate of those 25 and over (95% CI 0.71–1.0).",
         "Under-25s were victims at 2.3 times the rate of those 25 and over (95% CI 2.1–2.6).",
         "Leicester accounted for 56.7% of serious violence with a known location (95% CI 55.1%–58.3%).",
-        "2 of 3 neighbourhoods (LSOAs) were serious-violence hot spots; the strongest was Leicester 001A in Castle ward, Leicester.",
+        "2 of 3 neighbourhoods (LSOAs) were serious-violence hot spots, in 1 cluster. The cluster, 2 neighbourhoods around Castle and Fosse wards (Leicester), held 56.7% of serious violence with a known location (95% CI 50.1%–63.2%).",
         "9.9% of offences were knife-enabled (95% CI 9.3%–10.4%).",
         "31.2% of offences were linked to the night-time economy (95% CI 30.4%–32.0%).",
         "Offences peaked between 22:00 and 23:00, with 1,400 offences (11.3% of the total).",
@@ -122,8 +129,10 @@ fn every_branch_reads_as_before() {
     let year_on_year = table("b-yoy-lower", YEAR_ON_YEAR_LOWER);
     let deprivation = table("b-dep-rii", DEPRIVATION_RII);
     let overlap = table("b-ov-many", OVERLAP_MANY);
+    let clusters = table("b-clusters", CLUSTERS_ONE);
     let sources = Sources {
         hotspots: Some(&hotspots),
+        clusters: Some(&clusters),
         year_on_year: Some(&year_on_year),
         deprivation: Some(&deprivation),
         overlap: Some(&overlap),
@@ -139,6 +148,7 @@ fn every_branch_reads_as_before() {
         let overlap = table(&format!("b-o-{n}"), ov);
         let sources = Sources {
             hotspots: Some(&hotspots),
+            clusters: Some(&clusters),
             year_on_year: Some(&year_on_year),
             deprivation: Some(&deprivation),
             overlap: Some(&overlap),
@@ -310,4 +320,45 @@ fn year_on_year_says_when_too_few_to_test_or_disrupted() {
         ),
         "{findings:?}"
     );
+}
+
+#[test]
+fn hot_spots_are_reported_as_their_largest_clusters() {
+    let headline = headline_of("clusters-headline", "sv_offences,Offences,1,1,,,,d");
+    let hotspots = table("clusters-hotspots", HOTSPOTS);
+    let finding = |clusters: Option<&Table>| {
+        key_findings(&Sources {
+            hotspots: Some(&hotspots),
+            clusters,
+            ..Sources::new(&headline, 25)
+        })
+        .unwrap()
+    };
+    // Clusters in the order of cluster_id, whatever the file's order; the largest by its two
+    // wards with the most offences, the next two after it; a ward name with a comma is kept
+    // whole (the list is separated by semicolons); several districts are joined by "and".
+    let many = table("clusters-many", CLUSTERS_MANY);
+    assert_eq!(
+        finding(Some(&many)),
+        [
+            "2 of 3 neighbourhoods (LSOAs) were serious-violence hot spots, in 4 clusters. The largest, 12 neighbourhoods around Castle and Westcotes wards (Leicester), held 23.4% of serious violence with a known location (95% CI 21.6%–25.3%); the next, 3 neighbourhoods in Narborough ward (Blaby and Leicester), held 2.0%, and 1 neighbourhood in Dishley, Hathern & Thorpe Acre ward (Charnwood), 0.45%."
+        ]
+    );
+    // Without the clusters table (an older queries directory): the count alone.
+    assert_eq!(
+        finding(None),
+        ["2 of 3 neighbourhoods (LSOAs) were serious-violence hot spots."]
+    );
+    // No hot spot: no sentence.
+    let cold = table(
+        "clusters-cold",
+        "rank,lsoa_code,lsoa_name,ward_name,district,hotspot\n1,E1,L 001A,Castle,Leicester,false\n",
+    );
+    let findings = key_findings(&Sources {
+        hotspots: Some(&cold),
+        clusters: Some(&many),
+        ..Sources::new(&headline, 25)
+    })
+    .unwrap();
+    assert!(findings.is_empty(), "{findings:?}");
 }

@@ -64,8 +64,24 @@ pub(super) fn params_batch(config: &Config, population_year: i64) -> RecordBatch
             Arc::new(Int64Array::from(vec![population_year])),
         ),
         (
+            "hotspot_neighbours",
+            Arc::new(Int64Array::from(vec![i64::from(config.hotspot_neighbours)])),
+        ),
+        (
             "hotspot_distance_m",
             Arc::new(Float64Array::from(vec![config.hotspot_distance_m])),
+        ),
+        (
+            "hotspot_permutations",
+            Arc::new(Int64Array::from(vec![i64::from(
+                config.hotspot_permutations,
+            )])),
+        ),
+        (
+            "hotspot_seed",
+            Arc::new(Int64Array::from(vec![
+                i64::try_from(config.hotspot_seed).unwrap_or(i64::MAX),
+            ])),
         ),
         (
             "period_years",
