@@ -213,7 +213,7 @@ pub async fn run(
         cutoff: config.young_age_cutoff,
         boundaries: Some(boundaries(data_dir)?),
         funding: funding.as_ref().map(|run| run.words()),
-        not_possible: not_possible.iter().map(|n| n.job.clone()).collect(),
+        not_possible: not_possible.clone(),
     };
     let charts_dir = staging.path().join("charts");
     let mut chart_records = charts::render_all(&chart_inputs, &charts_dir)?;

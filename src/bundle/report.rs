@@ -287,10 +287,7 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         comparison: inputs.comparison.as_ref().map(comparison_view),
         methods: methods(&ran, &tables_dir)?,
         methods_html: methods_html(),
-        form: match inputs.form {
-            Form::Full => "full",
-            Form::OpenData => "open-data",
-        },
+        form: inputs.form.label(),
         not_possible: inputs
             .not_possible
             .iter()

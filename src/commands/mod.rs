@@ -186,6 +186,18 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 out.display(),
                 manifest.threshold
             );
+            let missing: Vec<&str> = manifest
+                .not_possible
+                .iter()
+                .filter(|n| n.listed)
+                .map(|n| n.job.as_str())
+                .collect();
+            if !missing.is_empty() {
+                eprintln!(
+                    "Not possible with these data, so not in the pack: {} (README.md says why)",
+                    missing.join(", ")
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Refresh(_) => unreachable!("handled above"),

@@ -6,7 +6,8 @@
 //! the grid, zeros included, with its Total row, Total column and grand total. Counts then go
 //! through [`disclosure::suppress`]: small counts and their complements are withheld (null,
 //! with `<count>_suppressed` true). The pack holds no identifiers, no row-level records and no
-//! timestamps; the writer refuses a table that would.
+//! timestamps; the writer refuses a table that would. A table the extract cannot support
+//! ([`capability::possible`]) is not written; the manifest and README list it with why.
 
 use crate::engine::jobs::{self, JobError, JobResult};
 use std::fmt::Write as _;
@@ -19,10 +20,12 @@ use arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::engine::capability::{self, NotPossible};
 use crate::engine::catalog::{self, CatalogError};
 use crate::engine::queries::{QuerySet, SqlFile};
 use crate::output::{OutputError, TableFiles, sha256_file, write_json, write_text};
 use crate::partners::disclosure::{self, Cell};
+use crate::sources::contract::Form;
 use crate::staging::{OutputKind, Staging, StagingError};
 
 /// The file that marks a directory as a partner pack.
@@ -176,10 +179,14 @@ pub struct PackManifest {
     pub period_end: String,
     /// Counts from 1 to this minus one are suppressed.
     pub threshold: u32,
-    /// The serious-violence definition.
+    /// The extract's form: `full` or `open_data`.
+    pub form: Form,
+    /// The serious-violence definition (of the extract's form).
     pub definition: String,
-    /// Every table.
+    /// Every table written.
     pub tables: Vec<PackTable>,
+    /// The partner tables these data cannot support, with why: not in the pack.
+    pub not_possible: Vec<NotPossible>,
     /// When the pack was written (UTC, RFC 3339).
     pub created_at: String,
     /// Every file of the pack (but the manifest) with its SHA-256: a later export replaces the
@@ -205,7 +212,11 @@ pub async fn export(
         inputs: catalog.input_paths(),
         tables: Vec::new(),
     };
-    let jobs: Vec<&SqlFile> = queries.partner.iter().collect();
+    // Only the tables these data support are written; the others are listed with why.
+    let all: Vec<&SqlFile> = queries.partner.iter().collect();
+    let (jobs, not_possible) =
+        capability::possible(&all, queries, &catalog.available).map_err(PackError::Job)?;
+    let form = catalog.available.form;
     jobs::run_all_with(
         &catalog.ctx,
         &jobs,
@@ -229,8 +240,10 @@ pub async fn export(
         period_start: config.start.to_string(),
         period_end: config.end.to_string(),
         threshold,
-        definition: config.serious_violence.describe(),
+        form,
+        definition: config.serious_violence.describe_for(form),
         tables,
+        not_possible,
         created_at: chrono::Utc::now().to_rfc3339(),
         files: Vec::new(),
         replaced_in_two_steps: false,
@@ -449,6 +462,19 @@ fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Resu
         out,
         "Query it with `sna query --data <this directory> \"SELECT ...\"`; `sna tables --data <this directory>` lists the tables.\n"
     );
+    let not_possible: Vec<&NotPossible> =
+        manifest.not_possible.iter().filter(|n| n.listed).collect();
+    if !not_possible.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Not possible with these data ({} extract)\n\nThese tables are not in this pack, because the extract cannot support them:\n",
+            manifest.form.label()
+        );
+        for n in not_possible {
+            let _ = writeln!(out, "- **{}** (`{}`): {}.", n.title, n.job, n.reason);
+        }
+        let _ = writeln!(out);
+    }
     for table in &manifest.tables {
         let Some(file) = queries.partner.iter().find(|f| f.name == table.name) else {
             continue;

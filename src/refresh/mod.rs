@@ -10,6 +10,10 @@
 //!    [`page`];
 //! 4. [`publish`] it in one step, and record the attempt in the [`status`] file.
 //!
+//! Only what the extract supports is built ([`capability::possible`] over all of the
+//! dashboard's jobs; SPC series by [`spc::possible`]): the rest is listed on the page and in the
+//! manifest as not possible with these data, its charts recorded as not drawn, with why.
+//!
 //! Any failure leaves the published dashboard exactly as it was and records why.
 
 pub mod fingerprint;
@@ -23,7 +27,7 @@ pub mod window;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use datafusion::arrow::array::{Array, Date32Array};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
@@ -33,12 +37,13 @@ use self::fingerprint::{Fingerprint, FingerprintError, Settings};
 use self::lock::{Lock, LockError};
 use self::page::{PageError, PageInputs, SignalView, StateView};
 use self::publish::{PublishError, Versions};
-use self::spc::SpcError;
+use self::spc::{NotPossibleSeries, SpcError};
 use self::status::{Outcome, Status};
 use self::window::SourceDates;
 use crate::bundle::assess::{self, AssessError, JobResult};
 use crate::bundle::charts::{self, ChartError, ChartRecord};
 use crate::config::Config;
+use crate::engine::capability::{self, Capability, NotPossible};
 use crate::engine::catalog::{self, CatalogError, ViewMode};
 use crate::engine::metadata::RefreshPeriod;
 use crate::engine::queries::{QuerySet, SqlFile};
@@ -82,7 +87,7 @@ pub enum RefreshError {
     Fingerprint(#[from] FingerprintError),
     /// The data hold no complete month.
     #[error(
-        "{0}: no complete calendar month in the data (a month counts when every source has records on its first and last days)"
+        "{0}: no complete calendar month in the data (a month counts when every source has records on its first and last days; police.uk open data, dated by month, count each month they hold)"
     )]
     NoCompleteMonth(PathBuf),
     /// A job the dashboard needs is missing from `queries/`.
@@ -189,7 +194,13 @@ struct Manifest<'a> {
     last12_start: String,
     fingerprint: &'a str,
     inputs: &'a [fingerprint::FileStamp],
+    /// The extract's form: `full` or `open_data`.
+    form: Form,
     jobs: Vec<JobResult>,
+    /// The dashboard's jobs these data cannot support, with why (not run).
+    not_possible: Vec<NotPossible>,
+    /// The SPC series these data cannot give, with why (not computed, their charts not drawn).
+    spc_series_not_possible: Vec<NotPossibleSeries>,
     charts: Vec<ChartRecord>,
     refreshed_at: String,
 }
@@ -371,12 +382,27 @@ async fn build(
     let mut jobs = Vec::new();
 
     let catalog = catalog::open(&window_config, data_dir, queries, ViewMode::Cached).await?;
+    let available = catalog.available.clone();
+    let form = available.form;
+    // Only the jobs these data support run, decided over all of the dashboard's jobs at once so
+    // that a job reading one that is not possible is not possible either.
+    let mut recent_jobs = jobs_over(queries, RefreshPeriod::Last12Months);
+    recent_jobs.extend(queries.refresh.iter());
+    let every: Vec<&SqlFile> = window_jobs.iter().chain(&recent_jobs).copied().collect();
+    let (runnable, not_possible) =
+        capability::possible(&every, queries, &available).map_err(AssessError::from)?;
+    let runs = |job: &&SqlFile| runnable.iter().any(|r| r.name == job.name);
+    let window_jobs: Vec<&SqlFile> = window_jobs.into_iter().filter(runs).collect();
+    let recent_jobs: Vec<&SqlFile> = recent_jobs.into_iter().filter(runs).collect();
+
     jobs.extend(
         crate::engine::jobs::run_all(&catalog.ctx, &window_jobs, &tables, &mut |_| {})
             .await
             .map_err(AssessError::from)?,
     );
-    let series = spc::compute(&tables, &specs, config.spc_baseline_months as usize)?;
+    let (specs, mut series_not_possible) = spc::possible(specs, &not_possible, &available);
+    let (series, empty) = spc::compute(&tables, &specs, config.spc_baseline_months as usize)?;
+    series_not_possible.extend(empty);
     let signals = spc::write(&tables, &series)?;
 
     // The last 12 months reuse the window catalog's whole-extract views.
@@ -388,8 +414,6 @@ async fn build(
             catalog::register_parquet(&catalog.ctx, &job.name, &path).await?;
         }
     }
-    let mut recent_jobs = jobs_over(queries, RefreshPeriod::Last12Months);
-    recent_jobs.extend(queries.refresh.iter());
     jobs.extend(
         crate::engine::jobs::run_all(&catalog.ctx, &recent_jobs, &tables, &mut |_| {})
             .await
@@ -401,18 +425,27 @@ async fn build(
     let chart_inputs = |period: String| charts::Inputs {
         tables: tables.clone(),
         period,
-        definition: config.serious_violence.describe(),
-        police_source: Form::Full.police_source().to_owned(),
+        definition: config.serious_violence.describe_for(form),
+        police_source: form.police_source().to_owned(),
         cutoff: config.young_age_cutoff,
         boundaries: None,
         funding: None,
-        not_possible: Vec::new(),
+        not_possible: not_possible.clone(),
     };
-    let mut chart_records = charts::render_set(
-        &charts::DASHBOARD_TREND_CHARTS,
-        &chart_inputs(window_config.period_words()),
-        &charts_dir,
-    )?;
+    // A control chart whose series these data cannot give is recorded as not drawn, with why.
+    let trend_inputs = chart_inputs(window_config.period_words());
+    let mut chart_records = Vec::new();
+    for entry in charts::DASHBOARD_TREND_CHARTS {
+        let (name, title, _) = entry;
+        match series_not_possible.iter().find(|n| n.chart == name) {
+            Some(not) => chart_records.push(ChartRecord::skipped(
+                name,
+                title,
+                format!("not possible with these data: {}", not.reason),
+            )),
+            None => chart_records.extend(charts::render_set(&[entry], &trend_inputs, &charts_dir)?),
+        }
+    }
     chart_records.extend(charts::render_set(
         &charts::DASHBOARD_RECENT_CHARTS,
         &chart_inputs(format!("Last 12 months: {}", recent_config.period_words())),
@@ -453,8 +486,18 @@ async fn build(
         window_months: window.months,
         last12: recent_config.period_words(),
         previous12: previous12.period_words(),
-        definition: config.serious_violence.describe(),
+        definition: config.serious_violence.describe_for(form),
+        police_source: form.police_source().to_owned(),
+        form: form.label(),
+        complete_months: match form {
+            Form::Full => "a month counts when every source holds records on or after its last day",
+            Form::OpenData => {
+                "police.uk publishes whole months, so every month it holds counts; an A&E extract, \
+                 when there is one, counts a month when it holds records on or after its last day"
+            }
+        },
         cutoff: config.young_age_cutoff,
+        ages: available.has(Capability::Persons) || available.has(Capability::AeAttendances),
         tool: crate::readable::tool(),
         notes,
         charts: chart_records.clone(),
@@ -469,9 +512,16 @@ async fn build(
                     .map(|g| SignalView::new(&s.spec.label, g))
             })
             .collect(),
-        tables: table_titles(queries),
+        tables: table_titles(&window_jobs, &recent_jobs),
+        not_possible: not_possible.iter().filter(|n| n.listed).cloned().collect(),
+        series_not_possible: series_not_possible.clone(),
     };
-    page::write(draft.path(), &page_inputs, queries)?;
+    let refresh_jobs: Vec<&SqlFile> = queries
+        .refresh
+        .iter()
+        .filter(|j| recent_jobs.iter().any(|r| r.name == j.name))
+        .collect();
+    page::write(draft.path(), &page_inputs, &refresh_jobs)?;
     let manifest = Manifest {
         tool: crate::readable::tool(),
         config,
@@ -481,7 +531,10 @@ async fn build(
         last12_start: recent.start.to_string(),
         fingerprint: &fingerprint.digest,
         inputs: &fingerprint.files,
+        form,
         jobs,
+        not_possible,
+        spc_series_not_possible: series_not_possible,
         charts: chart_records,
         refreshed_at: refreshed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
@@ -500,8 +553,10 @@ async fn build(
     })
 }
 
-/// Every table of the dashboard with its title, in page order.
-fn table_titles(queries: &QuerySet) -> Vec<(String, String)> {
+/// Every table of the dashboard with its title, in page order: the SPC tables, then those of
+/// the jobs that ran (`window_jobs`, then `recent_jobs`: the last-12-months jobs and the
+/// dashboard's own).
+fn table_titles(window_jobs: &[&SqlFile], recent_jobs: &[&SqlFile]) -> Vec<(String, String)> {
     let mut out = vec![
         (
             "spc".to_owned(),
@@ -519,13 +574,7 @@ fn table_titles(queries: &QuerySet) -> Vec<(String, String)> {
                 .to_owned(),
         ),
     ];
-    for job in jobs_over(queries, RefreshPeriod::Window)
-        .into_iter()
-        .chain(jobs_over(queries, RefreshPeriod::Last12Months))
-    {
-        out.push((job.name.clone(), job.title()));
-    }
-    for job in &queries.refresh {
+    for job in window_jobs.iter().chain(recent_jobs) {
         out.push((job.name.clone(), job.title()));
     }
     out
@@ -539,20 +588,34 @@ fn with_period(config: &Config, start: NaiveDate, end: NaiveDate) -> Config {
 }
 
 /// The first and last record dates of police offences and (when supplied) A&E attendances.
+/// Offences of the open-data form are dated by month: their last date is the last day of the
+/// latest month ([`SourceDates::of_months`]), as police.uk publishes whole months.
 async fn find_sources(config: &Config) -> Result<Vec<SourceDates>, RefreshError> {
-    let catalog = catalog::open_tables(config, &config.data_dir).await?;
-    let mut sources = Vec::new();
-    for (table, column) in [
-        ("offences", "committed_at"),
-        ("ae_attendances", "arrived_at"),
-    ] {
-        match source_dates(&catalog.ctx, table, column).await? {
-            Some(dates) => sources.push(dates),
-            None if table == "offences" => {
-                return Err(RefreshError::NoCompleteMonth(config.data_dir.clone()));
-            }
-            None => {}
-        }
+    // The dates do not depend on the period, but an open-data extract refuses one that cuts a
+    // month: the configured period, widened to whole months, opens the tables of either form.
+    let whole = with_period(
+        config,
+        config.start.with_day(1).unwrap_or(config.start),
+        (config.end.with_day(1).unwrap_or(config.end) + Months::new(1))
+            .pred_opt()
+            .unwrap_or(config.end),
+    );
+    let catalog = catalog::open_tables(&whole, &config.data_dir).await?;
+    let available = &catalog.available;
+    let offences = match available.form {
+        Form::Full => source_dates(&catalog.ctx, "offences", "committed_at").await?,
+        Form::OpenData => source_dates(&catalog.ctx, "offences", "month")
+            .await?
+            .map(|d| SourceDates::of_months(d.first, d.last)),
+    };
+    let Some(offences) = offences else {
+        return Err(RefreshError::NoCompleteMonth(config.data_dir.clone()));
+    };
+    let mut sources = vec![offences];
+    if available.has(Capability::AeAttendances)
+        && let Some(ae) = source_dates(&catalog.ctx, "ae_attendances", "arrived_at").await?
+    {
+        sources.push(ae);
     }
     Ok(sources)
 }

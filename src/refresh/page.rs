@@ -8,11 +8,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::spc::Signal;
+use super::spc::{NotPossibleSeries, Signal};
 use crate::bundle::charts::ChartRecord;
 use crate::bundle::layout::{self, Document, LayoutError, Placed};
 use crate::bundle::results::TableError;
-use crate::engine::queries::QuerySet;
+use crate::engine::capability::NotPossible;
+use crate::engine::queries::SqlFile;
 use crate::output::{OutputError, write_text};
 
 const TEMPLATE: &str = include_str!("../../templates/dashboard.html.j2");
@@ -51,10 +52,19 @@ pub struct PageInputs {
     pub last12: String,
     /// The previous 12 months in words.
     pub previous12: String,
-    /// The serious-violence definition.
+    /// The serious-violence definition (of the extract's form).
     pub definition: String,
+    /// Where the police data come from.
+    pub police_source: String,
+    /// The extract's form in words: `full` or `open-data`.
+    pub form: &'static str,
+    /// When a month counts as complete, for these data.
+    pub complete_months: &'static str,
     /// The priority-cohort cutoff.
     pub cutoff: u32,
+    /// Whether the data give ages (a persons or an A&E extract), so that the priority cohort
+    /// means something here.
+    pub ages: bool,
     /// `vrn-sna <version>`.
     pub tool: String,
     /// Caveats about the window (e.g. fewer months than asked for).
@@ -69,6 +79,10 @@ pub struct PageInputs {
     pub signals: Vec<SignalView>,
     /// Every table with its title, for the downloads list.
     pub tables: Vec<(String, String)>,
+    /// The dashboard's jobs these data cannot support, with why.
+    pub not_possible: Vec<NotPossible>,
+    /// The SPC series these data cannot give, with why.
+    pub series_not_possible: Vec<NotPossibleSeries>,
 }
 
 /// A series' SPC state as the page lists it.
@@ -123,13 +137,14 @@ struct Context<'a> {
     page: &'a PageInputs,
 }
 
-/// Writes `dir/index.html` from the tables in `dir/tables`.
-pub fn write(dir: &Path, inputs: &PageInputs, queries: &QuerySet) -> Result<(), PageError> {
+/// Writes `dir/index.html` from the tables in `dir/tables`, placing those of the dashboard's
+/// own jobs that ran (`refresh_jobs`, of `queries/refresh/`).
+pub fn write(dir: &Path, inputs: &PageInputs, refresh_jobs: &[&SqlFile]) -> Result<(), PageError> {
     let tables = dir.join("tables");
     let context = Context { page: inputs };
     let layout = layout::lay_out(
         Document::Dashboard,
-        queries.refresh.iter(),
+        refresh_jobs.iter().copied(),
         &tables,
         &minijinja::Value::from(minijinja::value::Serde(inputs)),
         &inputs.charts,

@@ -15,7 +15,10 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use arrow::record_batch::RecordBatch;
 
+use serde::Serialize;
+
 use crate::bundle::results::{Table, TableError};
+use crate::engine::capability::{Available, Capability, NotPossible};
 use crate::output::{OutputError, TableFiles};
 use crate::stats::{SPC_RUN_LENGTH, SPC_TREND_LENGTH, SpcResult, SpcState, spc_signals};
 
@@ -43,6 +46,25 @@ pub struct SeriesSpec {
     pub cohort: String,
     /// The count column in the source table.
     pub events: &'static str,
+    /// What the series needs of the data beyond its table's sources (the under-cutoff series
+    /// needs ages, from a persons extract).
+    pub needs: Option<Capability>,
+    /// The dashboard chart drawn from it.
+    pub chart: &'static str,
+}
+
+/// A series of [`series_specs`] the data cannot give, and why: it is not computed and its
+/// chart is not drawn.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotPossibleSeries {
+    /// Series key, e.g. `police_under_25`.
+    pub series: String,
+    /// What it measures.
+    pub label: String,
+    /// The chart it would have been drawn in.
+    pub chart: String,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// A series with its SPC result.
@@ -90,6 +112,8 @@ pub fn series_specs(cutoff: u32) -> Vec<SeriesSpec> {
             table: "trend_monthly",
             cohort: "all".into(),
             events: "offences",
+            needs: None,
+            chart: "spc_police",
         },
         SeriesSpec {
             key: format!("police_under_{cutoff}"),
@@ -99,6 +123,8 @@ pub fn series_specs(cutoff: u32) -> Vec<SeriesSpec> {
             table: "trend_monthly",
             cohort: format!("under_{cutoff}"),
             events: "offences",
+            needs: Some(Capability::Persons),
+            chart: "spc_police_young",
         },
         SeriesSpec {
             key: "ae_all".into(),
@@ -106,18 +132,60 @@ pub fn series_specs(cutoff: u32) -> Vec<SeriesSpec> {
             table: "trend_ae_monthly",
             cohort: "all".into(),
             events: "attendances",
+            needs: None,
+            chart: "spc_ae",
         },
     ]
 }
 
+/// Splits `specs` into the series the data can give and those they cannot, with why: a series
+/// whose table's job is not possible (no A&E series without an ae_attendances extract), or
+/// that needs what the data lack (no under-cutoff series without persons).
+pub fn possible(
+    specs: Vec<SeriesSpec>,
+    not_possible: &[NotPossible],
+    available: &Available,
+) -> (Vec<SeriesSpec>, Vec<NotPossibleSeries>) {
+    let mut run = Vec::new();
+    let mut not = Vec::new();
+    for spec in specs {
+        let reason = match not_possible.iter().find(|n| n.job == spec.table) {
+            Some(job) => Some(job.reason.clone()),
+            None => spec
+                .needs
+                .filter(|c| !available.has(*c))
+                .map(|c| c.missing().to_owned()),
+        };
+        match reason {
+            Some(reason) => not.push(NotPossibleSeries::of(&spec, reason)),
+            None => run.push(spec),
+        }
+    }
+    (run, not)
+}
+
+impl NotPossibleSeries {
+    fn of(spec: &SeriesSpec, reason: String) -> NotPossibleSeries {
+        NotPossibleSeries {
+            series: spec.key.clone(),
+            label: spec.label.clone(),
+            chart: spec.chart.to_owned(),
+            reason,
+        }
+    }
+}
+
 /// Reads each series from its monthly table in `tables` and applies the SPC rules, with the
-/// first `baseline` months (all when fewer) setting the centre line and limits.
+/// first `baseline` months (all when fewer) setting the centre line and limits. A series whose
+/// table has no rows of its cohort is left out, with why (the table cannot give it; an empty
+/// chart would say nothing).
 pub fn compute(
     tables: &Path,
     specs: &[SeriesSpec],
     baseline: usize,
-) -> Result<Vec<Series>, SpcError> {
+) -> Result<(Vec<Series>, Vec<NotPossibleSeries>), SpcError> {
     let mut out = Vec::new();
+    let mut left_out = Vec::new();
     for spec in specs {
         let table = Table::read(tables, spec.table)?;
         let mut rows = Vec::new();
@@ -127,6 +195,13 @@ pub fn compute(
                 row.count(spec.events)?,
                 row.number("rate_per_1000")?.unwrap_or(f64::NAN),
             ));
+        }
+        if rows.is_empty() {
+            left_out.push(NotPossibleSeries::of(
+                spec,
+                format!("{} has no rows of cohort {}", spec.table, spec.cohort),
+            ));
+            continue;
         }
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         let rates: Vec<f64> = rows.iter().map(|r| r.2).collect();
@@ -138,7 +213,7 @@ pub fn compute(
             rates,
         });
     }
-    Ok(out)
+    Ok((out, left_out))
 }
 
 /// The signals of a series, one per point beyond a limit and one per run or trend.
@@ -408,6 +483,68 @@ mod tests {
             months,
             rates: rates.to_vec(),
         }
+    }
+
+    #[test]
+    fn series_the_data_cannot_give_are_left_out_with_why() {
+        use crate::sources::contract::{self, Extract, ExtractFile, Form};
+        // A force's offences and population, without persons or A&E.
+        let extract = Extract {
+            form: Form::Full,
+            files: [&contract::OFFENCES, &contract::POPULATION]
+                .into_iter()
+                .map(|spec| ExtractFile {
+                    spec,
+                    path: spec.file_name().into(),
+                    rows: 1,
+                    bytes: 1,
+                })
+                .collect(),
+        };
+        let available = Available::of(&extract);
+        let not_possible = [NotPossible {
+            job: "trend_ae_monthly".into(),
+            title: "A&E".into(),
+            reason: "no A&E here".into(),
+            listed: true,
+        }];
+        let (run, not) = possible(series_specs(25), &not_possible, &available);
+        let run: Vec<&str> = run.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(run, ["police_all"]);
+        let not: Vec<(&str, &str, &str)> = not
+            .iter()
+            .map(|n| (n.series.as_str(), n.chart.as_str(), n.reason.as_str()))
+            .collect();
+        assert_eq!(
+            not,
+            [
+                (
+                    "police_under_25",
+                    "spc_police_young",
+                    Capability::Persons.missing()
+                ),
+                ("ae_all", "spc_ae", "no A&E here"),
+            ]
+        );
+
+        // A table without the cohort's rows gives no series, rather than an empty one.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("trend_monthly.csv"),
+            "month,cohort,offences,rate_per_1000\n2021-02,all,3,0.3\n2021-01,all,2,0.2\n",
+        )
+        .unwrap();
+        let specs: Vec<SeriesSpec> = series_specs(25).into_iter().take(2).collect();
+        let (series, left_out) = compute(dir.path(), &specs, 12).unwrap();
+        assert_eq!(series.len(), 1);
+        assert_eq!(series[0].months, ["2021-01", "2021-02"]);
+        assert_eq!(series[0].events, [2.0, 3.0]);
+        assert_eq!(left_out.len(), 1);
+        assert_eq!(left_out[0].series, "police_under_25");
+        assert_eq!(
+            left_out[0].reason,
+            "trend_monthly has no rows of cohort under_25"
+        );
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! which would show as a false fall. The window ends at the latest month complete in every
 //! source that has data (police offences, and A&E attendances when supplied), so the police
 //! and A&E charts end together.
+//!
+//! Data dated by month only (police.uk open data: each crime's month, as its first day) are
+//! published a whole month at a time, so a month present is complete: such a source's dates are
+//! [`SourceDates::of_months`], from the first day of its first month to the last day of its last,
+//! and the same rule then counts every month it holds.
 
 use chrono::{Datelike, Months, NaiveDate};
 
@@ -15,6 +20,18 @@ pub struct SourceDates {
     pub first: NaiveDate,
     /// Latest record date.
     pub last: NaiveDate,
+}
+
+impl SourceDates {
+    /// The dates of a source dated by month only (each record's month as a date in it): from
+    /// the first day of the earliest month to the last day of the latest, since such data are
+    /// published whole months at a time and a month present is complete.
+    pub fn of_months(first_month: NaiveDate, last_month: NaiveDate) -> SourceDates {
+        SourceDates {
+            first: first_of_month(first_month),
+            last: last_of_month(last_month),
+        }
+    }
 }
 
 /// The months a refresh covers.
@@ -138,6 +155,30 @@ mod tests {
         assert_eq!(
             available(&[police, ae]),
             Some((d("2019-04-01"), d("2024-01-01")))
+        );
+    }
+
+    #[test]
+    fn every_month_of_data_dated_by_month_is_complete() {
+        // police.uk: December 2019 to February 2020, each crime dated the first of its month.
+        let police = SourceDates::of_months(d("2019-12-01"), d("2020-02-01"));
+        assert_eq!(police, dates("2019-12-01", "2020-02-29"));
+        let w = window(&[police], 36).unwrap();
+        assert_eq!(
+            (w.start, w.end, w.months),
+            (d("2019-12-01"), d("2020-02-29"), 3)
+        );
+        // One month of police.uk data is one complete month (as day-dated data it would be
+        // none: no record on its last day).
+        let one = SourceDates::of_months(d("2020-02-01"), d("2020-02-01"));
+        assert_eq!(window(&[one], 12).map(|w| w.months), Some(1));
+        assert_eq!(window(&[dates("2020-02-01", "2020-02-01")], 12), None);
+        // A day-dated A&E extract ending mid-February ends the window in January.
+        let ae = dates("2019-11-20", "2020-02-15");
+        let w = window(&[police, ae], 36).unwrap();
+        assert_eq!(
+            (w.start, w.end, w.months),
+            (d("2019-12-01"), d("2020-01-31"), 2)
         );
     }
 

@@ -320,6 +320,15 @@ impl Form {
         }
     }
 
+    /// The form's short name in text: `full` or `open-data` ("Not possible with these data
+    /// (open-data extract)").
+    pub fn label(self) -> &'static str {
+        match self {
+            Form::Full => "full",
+            Form::OpenData => "open-data",
+        }
+    }
+
     /// The form's name in words.
     pub fn describe(self) -> &'static str {
         match self {

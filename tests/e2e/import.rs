@@ -155,11 +155,27 @@ fn real_police_uk_months_are_placed_as_an_independent_recount_places_them() {
     );
 }
 
-/// `sna run` on the imported extract (with the sample's population beside it): every measure
-/// the open data support, the others listed as not possible, and serious violence by district
-/// equal to the independent recount, by month equal to the extract.
-fn assess_imported_extract(dir: &Path, recount: &BTreeMap<(String, String, String), u64>) {
-    // A copy: the import's own extract holds only what the import wrote.
+/// An extract in the open-data form, for tests of what reads one: the three real police.uk
+/// months imported into `dir/extract`, copied with the sample's population into `dir/open`,
+/// which is returned.
+pub(crate) fn open_data_extract(dir: &Path) -> PathBuf {
+    assert_success(&sna(
+        dir,
+        &[
+            "import",
+            "police-uk",
+            open_data().to_str().unwrap(),
+            "--out",
+            "extract",
+            "--quiet",
+        ],
+    ));
+    open_copy(dir)
+}
+
+/// `dir/open`: a copy of the import's extract `dir/extract` (which holds only what the import
+/// wrote) with the sample's population beside it.
+fn open_copy(dir: &Path) -> PathBuf {
     let open = dir.join("open");
     std::fs::create_dir(&open).unwrap();
     for name in ["offences.parquet", "asb.parquet", "import_report.json"] {
@@ -170,6 +186,27 @@ fn assess_imported_extract(dir: &Path, recount: &BTreeMap<(String, String, Strin
         open.join("population.parquet"),
     )
     .unwrap();
+    open
+}
+
+/// Serious-violence crimes (of the default open-data proxy's police.uk types) by month
+/// `YYYY-MM`, counted from the extract's `offences.parquet` itself, placed or not.
+pub(crate) fn proxy_by_month(extract: &Path) -> BTreeMap<String, u64> {
+    let proxy = ["Violence and sexual offences", "Robbery"];
+    let mut by_month: BTreeMap<String, u64> = BTreeMap::new();
+    for ((month, _, kind), n) in all_counts(&extract.join("offences.parquet")) {
+        if proxy.contains(&kind.as_str()) {
+            *by_month.entry(month).or_default() += n;
+        }
+    }
+    by_month
+}
+
+/// `sna run` on the imported extract (with the sample's population beside it): every measure
+/// the open data support, the others listed as not possible, and serious violence by district
+/// equal to the independent recount, by month equal to the extract.
+fn assess_imported_extract(dir: &Path, recount: &BTreeMap<(String, String, String), u64>) {
+    let open = open_copy(dir);
 
     // police.uk gives months: a period that cuts one is refused, naming the extract.
     let output = sna(
@@ -255,12 +292,7 @@ fn assess_imported_extract(dir: &Path, recount: &BTreeMap<(String, String, Strin
     );
 
     // Months: every crime of the proxy's types, placed or not, as the extract holds them.
-    let mut by_month: BTreeMap<String, u64> = BTreeMap::new();
-    for ((month, _, kind), n) in all_counts(&open.join("offences.parquet")) {
-        if proxy.contains(&kind.as_str()) {
-            *by_month.entry(month).or_default() += n;
-        }
-    }
+    let by_month = proxy_by_month(&open);
     let trend = crate::Table::read(&bundle.join("tables/trend_monthly.csv"));
     let found: BTreeMap<String, u64> = trend
         .rows

@@ -318,7 +318,17 @@ fn the_differencing_attack_recovers_an_unprotected_cell() {
 }
 
 pub fn check_pack(pack: &Path, threshold: i64) {
-    for (table, panel, row, column, count) in LAYOUTS {
+    let all: Vec<&str> = LAYOUTS.iter().map(|l| l.0).collect();
+    check_tables(pack, threshold, &all);
+}
+
+/// Checks the pack tables `tables` (each of [`LAYOUTS`]): aggregate only, every count 0 or at
+/// least `threshold` unless suppressed and flagged, and nothing recoverable by differencing.
+pub fn check_tables(pack: &Path, threshold: i64, tables: &[&str]) {
+    for name in tables {
+        assert!(LAYOUTS.iter().any(|l| l.0 == *name), "no layout for {name}");
+    }
+    for (table, panel, row, column, count) in LAYOUTS.iter().filter(|l| tables.contains(&l.0)) {
         let rows = Table::read(&pack.join(format!("{table}.csv"))).rows;
         assert!(!rows.is_empty(), "{table} has rows");
         for name in rows[0].keys() {
@@ -423,4 +433,112 @@ fn partner_pack_is_aggregate_only_and_resists_differencing() {
     );
     assert_success(&output);
     check_pack(&dir.join("pack2"), 2);
+}
+
+#[test]
+fn partner_pack_of_open_data_holds_the_tables_it_supports_and_lists_the_rest() {
+    let dir = workdir("pack-open-data");
+    let open = crate::import::open_data_extract(&dir);
+    std::fs::write(
+        dir.join("sna.toml"),
+        "data_dir = \"open\"\nstart = 2019-12-01\nend = 2020-02-29\n",
+    )
+    .unwrap();
+    let output = sna(&dir, &["export", "--partner", "--out", "pack"]);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains(
+            "Not possible with these data, so not in the pack: ae_district_month, district_age_sex, district_hour_weekday"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    let pack = dir.join("pack");
+    let mut files: Vec<String> = std::fs::read_dir(&pack)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "README.md",
+            "district_year_group.csv",
+            "district_year_group.parquet",
+            "lsoa_month.csv",
+            "lsoa_month.parquet",
+            "manifest.json"
+        ]
+    );
+    // Disclosure control applies to both tables written, and withholds real counts here.
+    check_tables(&pack, 5, &["lsoa_month", "district_year_group"]);
+    let lsoa = Table::read(&pack.join("lsoa_month.csv"));
+    assert!(
+        lsoa.rows.iter().all(|r| r["cohort"] == "all"),
+        "no cohort panel without ages"
+    );
+    assert!(lsoa.rows.iter().any(|r| r["offences_suppressed"] == "true"));
+
+    // Offence groups are the police.uk crime types of the proxy; the totals are the extract's.
+    let by_month = crate::import::proxy_by_month(&open);
+    let groups = Table::read(&pack.join("district_year_group.csv"));
+    let mut kinds: Vec<&str> = groups
+        .rows
+        .iter()
+        .map(|r| r["offence_group"].as_str())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    assert_eq!(kinds, ["Robbery", "Total", "Violence and sexual offences"]);
+    let total = groups.row(&[
+        ("financial_year", "2019/20"),
+        ("district", "Total"),
+        ("offence_group", "Total"),
+    ]);
+    assert_eq!(
+        total["offences"],
+        by_month.values().sum::<u64>().to_string()
+    );
+    let months = lsoa
+        .rows
+        .iter()
+        .filter(|r| r["lsoa_code"] == "Total" && r["month"] != "Total");
+    let found: BTreeMap<String, u64> = months
+        .map(|r| (r["month"].clone(), r["offences"].parse().unwrap()))
+        .collect();
+    assert_eq!(found, by_month);
+
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pack.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["form"], "open_data");
+    let definition = manifest["definition"].as_str().unwrap();
+    assert!(definition.contains("open-data proxy"), "{definition}");
+    let not: Vec<&str> = manifest["not_possible"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["job"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        not,
+        [
+            "ae_district_month",
+            "district_age_sex",
+            "district_hour_weekday"
+        ]
+    );
+    let readme = std::fs::read_to_string(pack.join("README.md")).unwrap();
+    for words in [
+        "## Not possible with these data (open-data extract)",
+        "(`district_age_sex`): victims and offenders need a persons extract.",
+        "(`ae_district_month`): emergency-department measures need an ae_attendances extract.",
+        "(`district_hour_weekday`): the day and time of offences need each offence's time",
+        "## lsoa_month (",
+        "## district_year_group (",
+        "Serious violence (open-data proxy) = police.uk crime types",
+    ] {
+        assert!(readme.contains(words), "{words}\n{readme}");
+    }
+    assert!(!readme.contains("## district_hour_weekday"));
 }

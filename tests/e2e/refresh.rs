@@ -9,6 +9,21 @@ use std::time::Duration;
 
 use crate::{Table, Workdir, assert_success, sna, stderr, workdir};
 
+/// The dashboard's `manifest.json`.
+pub(crate) fn manifest(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("site/dashboard/manifest.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The `name` of every entry of the JSON array `list` under `key`.
+pub(crate) fn names<'a>(list: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n[key].as_str().unwrap())
+        .collect()
+}
+
 /// A working directory with a copy of the sample extract in `extract/`.
 fn setup(name: &str) -> Workdir {
     let dir = workdir(name);
@@ -49,6 +64,13 @@ fn assert_failed(dir: &Path, expected: &str) -> serde_json::Value {
 
 /// Asserts that the dashboard is whole: every image and CSV the page links to exists.
 fn assert_whole(dir: &Path) {
+    let links = assert_links_resolve(dir);
+    assert!(links > 20, "only {links} links");
+}
+
+/// Asserts that every image and CSV the dashboard's page links to exists; returns how many
+/// links there are.
+pub(crate) fn assert_links_resolve(dir: &Path) -> usize {
     let root = dir.join("site/dashboard");
     let html = std::fs::read_to_string(root.join("index.html")).unwrap();
     let mut links = 0;
@@ -67,7 +89,7 @@ fn assert_whole(dir: &Path) {
             links += 1;
         }
     }
-    assert!(links > 20, "only {links} links");
+    links
 }
 
 /// Writes `offences.parquet` of `extract` again, keeping the offences that `condition` keeps.
@@ -137,6 +159,12 @@ fn refresh_builds_the_dashboard_then_says_up_to_date() {
         );
     }
     assert_whole(&dir);
+    // With every source, everything is possible.
+    assert!(!html.contains("Not possible with these data"));
+    let built = manifest(&dir);
+    assert_eq!(built["form"], "full");
+    assert_eq!(built["not_possible"], serde_json::json!([]));
+    assert_eq!(built["spc_series_not_possible"], serde_json::json!([]));
 
     // The monthly series cover the 36 complete months, April 2021 to March 2024.
     let spc = Table::read(&dir.join("site/dashboard/tables/spc.csv"));
@@ -494,4 +522,117 @@ fn spc_is_an_xmr_chart_with_a_baseline_and_flags_the_first_lockdown() {
     let base: Vec<f64> = rows[..24].iter().map(rate).collect();
     let centre = base.iter().sum::<f64>() / 24.0;
     assert!((number(&rows[0], "centre_line") - centre).abs() < 1e-12);
+}
+
+#[test]
+fn refresh_of_open_data_charts_the_police_series_and_lists_what_is_not_possible() {
+    let dir = workdir("refresh-open-data");
+    let open = crate::import::open_data_extract(&dir);
+    // The dashboard finds its own months: a configured period that cuts a month (which
+    // `sna run` refuses on open data) does not stop it.
+    std::fs::write(
+        dir.join("sna.toml"),
+        "start = 2020-01-15\nend = 2020-02-10\n",
+    )
+    .unwrap();
+    let out = sna(
+        &dir,
+        &["refresh", "--data", "open", "--dashboard", "site/dashboard"],
+    );
+    assert_success(&out);
+    // police.uk publishes whole months: each of the three is complete, February included.
+    assert!(
+        stderr(&out).contains("data up to 2020-02 (3 months)"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The police series only, its events each month's serious-violence crimes in the extract.
+    let spc = Table::read(&dir.join("site/dashboard/tables/spc.csv"));
+    assert!(spc.rows.iter().all(|r| r["series"] == "police_all"));
+    let events: BTreeMap<String, u64> = spc
+        .rows
+        .iter()
+        .map(|r| (r["month"].clone(), r["events"].parse().unwrap()))
+        .collect();
+    let by_month = crate::import::proxy_by_month(&open);
+    assert_eq!(by_month.len(), 3);
+    assert_eq!(events, by_month);
+    let charts = dir.join("site/dashboard/charts");
+    assert!(charts.join("spc_police.png").is_file());
+    for absent in ["spc_police_young", "spc_ae", "time_heatmap"] {
+        assert!(!charts.join(format!("{absent}.png")).exists(), "{absent}");
+        assert!(!charts.join(format!("{absent}.svg")).exists(), "{absent}");
+    }
+    let tables = dir.join("site/dashboard/tables");
+    for absent in ["trend_ae_monthly", "time_profile", "hour_profile"] {
+        assert!(!tables.join(format!("{absent}.csv")).exists(), "{absent}");
+    }
+    let change = Table::read(&tables.join("district_change.csv"));
+    let all = change.row(&[("district", "All districts")]);
+    assert_eq!(all["current_start"], "2019-12-01");
+    assert_eq!(all["current_end"], "2020-02-29");
+    assert_eq!(
+        all["offences_current"],
+        by_month.values().sum::<u64>().to_string()
+    );
+    assert_eq!(
+        Table::read(&tables.join("hotspots_top10.csv")).rows.len(),
+        10
+    );
+
+    let manifest = manifest(&dir);
+    assert_eq!(manifest["form"], "open_data");
+    assert_eq!(
+        names(&manifest["not_possible"], "job"),
+        ["trend_ae_monthly", "hour_profile", "time_profile"]
+    );
+    assert_eq!(
+        names(&manifest["spc_series_not_possible"], "series"),
+        ["police_under_25", "ae_all"]
+    );
+    let skipped: BTreeMap<&str, &str> = manifest["charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["drawn"] == false)
+        .map(|c| (c["name"].as_str().unwrap(), c["skipped"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        skipped.keys().copied().collect::<Vec<_>>(),
+        ["spc_ae", "spc_police_young", "time_heatmap"]
+    );
+    assert_eq!(
+        skipped["spc_police_young"],
+        "not possible with these data: victims and offenders need a persons extract"
+    );
+    assert!(
+        skipped["time_heatmap"].contains("each offence's time (police.uk gives the month only)"),
+        "{skipped:?}"
+    );
+
+    // The page says what these data cannot give, and defines and sources what they can.
+    let html = std::fs::read_to_string(dir.join("site/dashboard/index.html")).unwrap();
+    for words in [
+        "Not possible with these data (open-data extract), so not on this dashboard:",
+        "Serious violence offences involving under-25s per 1,000 residents aged under 25: <strong>not possible with these data</strong> (victims and offenders need a persons extract)",
+        "Assault-related A&amp;E attendances per 1,000 residents, all ages: <strong>not possible with these data</strong>",
+        "(<code>time_profile</code>): the day and time of offences need",
+        "Serious violence (open-data proxy) = police.uk crime types Violence and sexual offences and Robbery",
+        "Police data: police.uk street-level crime",
+        "police.uk publishes whole months",
+    ] {
+        assert!(html.contains(words), "{words}");
+    }
+    assert!(
+        !html.contains("Serious violence = "),
+        "the Home Office definition"
+    );
+    assert!(
+        !html.contains("The priority cohort is"),
+        "no ages in these data"
+    );
+    let svg = std::fs::read_to_string(charts.join("spc_police.svg")).unwrap();
+    assert!(svg.contains("police.uk street-level crime"));
+    assert!(assert_links_resolve(&dir) > 10);
 }

@@ -30,6 +30,7 @@ use serde::Serialize;
 use self::frame::Frame;
 use self::style::{GREY, INK, size};
 use crate::bundle::results::{Table, TableError};
+use crate::engine::capability::NotPossible;
 
 /// Width of every chart in pixels: readable at 900 px without scaling.
 pub const WIDTH: u32 = 900;
@@ -78,8 +79,8 @@ pub struct Inputs {
     /// funding chart's caption.
     pub funding: Option<String>,
     /// The jobs the data could not support: a chart drawn from one of their tables is skipped,
-    /// saying so, instead of failing on the missing table.
-    pub not_possible: Vec<String>,
+    /// saying so and why, instead of failing on the missing table.
+    pub not_possible: Vec<NotPossible>,
 }
 
 impl Inputs {
@@ -196,6 +197,22 @@ pub struct ChartRecord {
     pub skipped: Option<String>,
 }
 
+impl ChartRecord {
+    /// The record of the chart `name`, titled `title`, not drawn because of `reason`.
+    pub fn skipped(name: &str, title: &str, reason: String) -> ChartRecord {
+        ChartRecord {
+            name: name.to_owned(),
+            title: title.to_owned(),
+            subtitle: String::new(),
+            caption: String::new(),
+            alt: String::new(),
+            tables: Vec::new(),
+            drawn: false,
+            skipped: Some(reason),
+        }
+    }
+}
+
 /// The charts in report order; each builder returns `Ok(Err(reason))` when its data are empty.
 pub type Builder = fn(&Inputs) -> Result<Result<Figure, String>, ChartError>;
 
@@ -265,17 +282,12 @@ pub fn render_set(
         let built = match build(inputs) {
             Err(ChartError::Table(TableError::Read { path, .. }))
                 if !path.exists()
-                    && path
+                    && let Some(not) = path
                         .file_stem()
                         .and_then(|s| s.to_str())
-                        .is_some_and(|job| inputs.not_possible.iter().any(|n| n == job)) =>
+                        .and_then(|job| inputs.not_possible.iter().find(|n| n.job == job)) =>
             {
-                Err(format!(
-                    "not possible with these data (no {} table)",
-                    path.file_stem()
-                        .map(|s| s.to_string_lossy())
-                        .unwrap_or_default()
-                ))
+                Err(format!("not possible with these data: {}", not.reason))
             }
             other => other?,
         };
@@ -293,16 +305,7 @@ pub fn render_set(
                     skipped: None,
                 });
             }
-            Err(reason) => records.push(ChartRecord {
-                name: name.to_owned(),
-                title: title.to_owned(),
-                subtitle: String::new(),
-                caption: String::new(),
-                alt: String::new(),
-                tables: Vec::new(),
-                drawn: false,
-                skipped: Some(reason),
-            }),
+            Err(reason) => records.push(ChartRecord::skipped(name, title, reason)),
         }
     }
     Ok(records)
