@@ -567,3 +567,256 @@ fn edge_cases_of_the_published_layout() {
         "{err}"
     );
 }
+
+fn ons_workbook() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ons/sape_llr_2020_2021.xlsx")
+}
+
+/// `(year, lsoa_code, sex, age)` → residents, of a population.parquet.
+fn population(path: &Path, years: &[i64]) -> BTreeMap<(i64, String, String, i64), i64> {
+    let file = std::fs::File::open(path).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let int = |name: &str| {
+            arrow::compute::cast(
+                batch.column_by_name(name).unwrap(),
+                &arrow::datatypes::DataType::Int64,
+            )
+            .unwrap()
+        };
+        let (year, age, n) = (int("year"), int("age"), int("population"));
+        let (year, age, n) = (
+            year.as_primitive::<arrow::datatypes::Int64Type>(),
+            age.as_primitive::<arrow::datatypes::Int64Type>(),
+            n.as_primitive::<arrow::datatypes::Int64Type>(),
+        );
+        let lsoa = batch
+            .column_by_name("lsoa_code")
+            .unwrap()
+            .as_string::<i32>();
+        let sex = batch.column_by_name("sex").unwrap().as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            if years.contains(&year.value(i)) {
+                out.insert(
+                    (
+                        year.value(i),
+                        lsoa.value(i).to_owned(),
+                        sex.value(i).to_owned(),
+                        age.value(i),
+                    ),
+                    n.value(i),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn ons_population_workbook_gives_back_the_population_it_was_made_from() {
+    let dir = workdir("import-ons");
+    // A new extract holding the population only.
+    let output = sna(
+        &dir,
+        &[
+            "import",
+            "ons-population",
+            ons_workbook().to_str().unwrap(),
+            "--out",
+            "people",
+        ],
+    );
+    assert_success(&output);
+    assert!(stderr(&output).contains("1 LSOA totals are not the sum of their single years"));
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/population.parquet");
+    let expected = population(&sample, &[2020, 2021]);
+    assert_eq!(expected.len(), 2 * 634 * 2 * 91);
+    assert_eq!(
+        population(
+            &dir.join("people/population.parquet"),
+            &[2019, 2020, 2021, 2022]
+        ),
+        expected
+    );
+    let text = std::fs::read_to_string(dir.join("people/population_report.json")).unwrap();
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["sheets"][0]["year"], 2020);
+    assert_eq!(r["sheets"][0]["lsoas_read"], 637, "three LSOAs of Anglesey");
+    assert_eq!(r["sheets"][0]["lsoas_in_area"], 634);
+    assert_eq!(r["sheets"][1]["total_mismatches"], 1);
+    assert_eq!(r["area_lsoas_missing"], 0);
+
+    // police.uk with --population: import, then run, with nothing else.
+    let output = sna(
+        &dir,
+        &[
+            "import",
+            "police-uk",
+            open_data().to_str().unwrap(),
+            "--out",
+            "extract",
+            "--population",
+            ons_workbook().to_str().unwrap(),
+            "--quiet",
+        ],
+    );
+    assert_success(&output);
+    assert_success(&sna(
+        &dir,
+        &[
+            "run",
+            "--data",
+            "extract",
+            "--start",
+            "2019-12-01",
+            "--end",
+            "2020-02-29",
+            "--out",
+            "bundle",
+            "--quiet",
+        ],
+    ));
+    let headline = crate::Table::read(&dir.join("bundle/tables/headline.csv"));
+    let rate = headline.row(&[("measure", "sv_rate_per_1000")]);
+    let residents: i64 = expected
+        .iter()
+        .filter(|((year, ..), _)| *year == 2020)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(rate["denominator"], residents.to_string());
+
+    // Into the imported extract: one mid-year replaces the population, the crimes are kept.
+    let offences = std::fs::read(dir.join("extract/offences.parquet")).unwrap();
+    assert_success(&sna(
+        &dir,
+        &[
+            "import",
+            "ons-population",
+            ons_workbook().to_str().unwrap(),
+            "--out",
+            "extract",
+            "--year",
+            "2021",
+            "--quiet",
+        ],
+    ));
+    assert_eq!(
+        std::fs::read(dir.join("extract/offences.parquet")).unwrap(),
+        offences
+    );
+    let only_2021: BTreeMap<_, _> = expected
+        .into_iter()
+        .filter(|((y, ..), _)| *y == 2021)
+        .collect();
+    assert_eq!(
+        population(&dir.join("extract/population.parquet"), &[2020, 2021]),
+        only_2021
+    );
+    assert_success(&sna(&dir, &["validate", "--data", "extract"]));
+
+    // A directory the tool did not write is not written into.
+    std::fs::create_dir(dir.join("mine")).unwrap();
+    std::fs::write(dir.join("mine/notes.txt"), "mine").unwrap();
+    let output = sna(
+        &dir,
+        &[
+            "import",
+            "ons-population",
+            ons_workbook().to_str().unwrap(),
+            "--out",
+            "mine",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(std::fs::read_dir(dir.join("mine")).unwrap().count(), 1);
+}
+
+#[test]
+fn ons_population_errors_name_the_file_sheet_row_and_column() {
+    let dir = workdir("import-ons-errors");
+    let mut header = String::from("LAD code,LSOA 2021 Code,Total");
+    let mut row = String::from("E06000016,E01013600,182");
+    for sex in ["F", "M"] {
+        for age in 0..=90 {
+            header.push_str(&format!(",{sex}{age}"));
+            row.push_str(if sex == "F" && age == 3 { ",n/a" } else { ",1" });
+        }
+    }
+    let csv = format!("Population estimates (title row)\n\n{header}\n{row}\n");
+    std::fs::write(dir.join("sape.csv"), &csv).unwrap();
+
+    let failing = |args: &[&str], needles: &[&str]| {
+        let output = sna(&dir, args);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {err}");
+        for needle in needles {
+            assert!(
+                err.contains(needle),
+                "{args:?}: expected {needle:?} in {err}"
+            );
+        }
+        assert!(!dir.join("out").exists(), "nothing written");
+    };
+    failing(
+        &["import", "ons-population", "sape.csv", "--out", "out"],
+        &["sape.csv", "give --year"],
+    );
+    failing(
+        &[
+            "import",
+            "ons-population",
+            "sape.csv",
+            "--out",
+            "out",
+            "--year",
+            "2021",
+        ],
+        &["sape.csv, line 4: column F3: `n/a` is not a count of residents"],
+    );
+    failing(
+        &[
+            "import",
+            "ons-population",
+            ons_workbook().to_str().unwrap(),
+            "--out",
+            "out",
+            "--year",
+            "2018",
+        ],
+        &["no sheet named for mid-2018", "Mid-2020 LSOA 2021"],
+    );
+    failing(
+        &[
+            "import",
+            "ons-population",
+            ons_workbook().to_str().unwrap(),
+            "--out",
+            "out",
+            "--sheet",
+            "Contents",
+            "--year",
+            "2020",
+        ],
+        &["sheet Contents", "no header row"],
+    );
+    // The corrected CSV imports; its one LSOA is in the area.
+    std::fs::write(dir.join("sape.csv"), csv.replace(",n/a", ",1")).unwrap();
+    assert_success(&sna(
+        &dir,
+        &[
+            "import",
+            "ons-population",
+            "sape.csv",
+            "--out",
+            "out",
+            "--year",
+            "2021",
+            "--quiet",
+        ],
+    ));
+}

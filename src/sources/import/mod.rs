@@ -71,6 +71,24 @@ pub enum ImportError {
         /// What is wrong, naming the column and value.
         message: String,
     },
+    /// A file cannot be read as the layout says.
+    #[error("{file}: {message}")]
+    File {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A workbook's sheet, or one of its rows, cannot be read as the layout says.
+    #[error("{file}, {place}: {message}")]
+    Sheet {
+        /// The workbook.
+        file: PathBuf,
+        /// `sheet NAME` or `sheet NAME, row N`.
+        place: String,
+        /// What is wrong, naming the column and value.
+        message: String,
+    },
     /// The boundaries cannot be used.
     #[error("{0}")]
     Boundaries(#[from] place::BoundaryError),

@@ -82,6 +82,8 @@ struct Sheet {
     name: String,
     year: i32,
     rows: Vec<Vec<Cell>>,
+    /// Each row's line in a CSV file (blank lines are skipped); none for a workbook.
+    lines: Option<Vec<u64>>,
 }
 
 /// Where the columns are in a sheet.
@@ -113,19 +115,34 @@ pub fn write_population(
     };
     let mut covered: BTreeSet<String> = BTreeSet::new();
     let mut years = BTreeSet::new();
-    for Sheet { name, year, rows } in sheets {
+    for Sheet {
+        name,
+        year,
+        rows,
+        lines,
+    } in sheets
+    {
+        // Errors name the CSV file's line, or the workbook's sheet and row.
+        let error = |row: Option<usize>, message: String| match (&lines, row) {
+            (Some(lines), Some(row)) => ImportError::Row {
+                file: file.to_path_buf(),
+                line: lines.get(row).copied().unwrap_or(0),
+                message,
+            },
+            (Some(_), None) => ImportError::File {
+                file: file.to_path_buf(),
+                message,
+            },
+            (None, row) => error(file, &name, row.map(|r| r + 1), message),
+        };
         if !years.insert(year) {
             return Err(error(
-                file,
-                &name,
                 None,
                 format!("a second sheet for mid-{year}: give --sheet to choose one"),
             ));
         }
         let header = find_header(&rows).ok_or_else(|| {
             error(
-                file,
-                &name,
                 None,
                 format!(
                     "no header row in its first {HEADER_SEARCH_ROWS} rows naming an LSOA code column and F0 … F90, M0 … M90 (ONS's single-year-of-age layout)"
@@ -142,24 +159,16 @@ pub fn write_population(
             if row.iter().all(|c| *c == Cell::Empty) {
                 continue;
             }
-            let line = index + 1;
             let lsoa = row.get(header.lsoa).map(Cell::text).unwrap_or_default();
             if lsoa.is_empty() {
-                return Err(error(
-                    file,
-                    &name,
-                    Some(line),
-                    "the LSOA code is empty".to_owned(),
-                ));
+                return Err(error(Some(index), "the LSOA code is empty".to_owned()));
             }
             sheet_report.lsoas_read += 1;
             let value = |column: usize| -> Result<u32, ImportError> {
                 let cell = row.get(column).cloned().unwrap_or(Cell::Empty);
                 count(&cell).ok_or_else(|| {
                     error(
-                        file,
-                        &name,
-                        Some(line),
+                        Some(index),
                         format!(
                             "column {}: `{}` is not a count of residents",
                             header_name(&rows[header.row], column),
@@ -206,8 +215,6 @@ pub fn write_population(
         }
         if sheet_report.lsoas_in_area == 0 {
             return Err(error(
-                file,
-                &name,
                 None,
                 format!(
                     "none of its {} LSOAs is in the area's lookup: estimates for another area, or a lookup for another area (--lookup)?",
@@ -238,25 +245,25 @@ fn read_sheets(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if extension == "csv" {
-        let year = year.ok_or_else(|| {
-            error(
-                file,
-                &name,
-                None,
-                "a CSV file carries no mid-year: give --year".to_owned(),
-            )
+        let year = year.ok_or_else(|| ImportError::File {
+            file: file.to_path_buf(),
+            message: "a CSV file carries no mid-year: give --year".to_owned(),
         })?;
+        let (rows, lines) = read_csv(file)?;
         return Ok(vec![Sheet {
             name,
             year,
-            rows: read_csv(file)?,
+            rows,
+            lines: Some(lines),
         }]);
     }
     use calamine::Reader;
-    let mut workbook = calamine::open_workbook_auto(file).map_err(|e| ImportError::Row {
+    let mut workbook = calamine::open_workbook_auto(file).map_err(|e| ImportError::File {
         file: file.to_path_buf(),
-        line: 0,
-        message: format!("not a workbook calamine can read (.xlsx, .xls, .ods): {e}"),
+        message: format!(
+            "not a workbook that can be read (.xlsx, .xls, .ods, or .csv with --year): {}",
+            printable(&e.to_string())
+        ),
     })?;
     let names = workbook.sheet_names();
     let chosen: Vec<(String, i32)> = match sheet {
@@ -310,6 +317,7 @@ fn read_sheets(
             name: sheet,
             year,
             rows,
+            lines: None,
         });
     }
     Ok(out)
@@ -327,23 +335,25 @@ fn cell_of(data: &calamine::Data) -> Cell {
     }
 }
 
-fn read_csv(file: &Path) -> Result<Vec<Vec<Cell>>, ImportError> {
+/// A CSV file's rows, and the line each starts on.
+fn read_csv(file: &Path) -> Result<(Vec<Vec<Cell>>, Vec<u64>), ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_path(file)
-        .map_err(|e| ImportError::Row {
+        .map_err(|e| ImportError::File {
             file: file.to_path_buf(),
-            line: 0,
             message: e.to_string(),
         })?;
     let mut rows = Vec::new();
+    let mut lines = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| ImportError::Row {
             file: file.to_path_buf(),
             line: i as u64 + 1,
             message: printable(&e.to_string()).into_owned(),
         })?;
+        lines.push(record.position().map_or(i as u64 + 1, |p| p.line()));
         rows.push(
             record
                 .iter()
@@ -358,7 +368,7 @@ fn read_csv(file: &Path) -> Result<Vec<Vec<Cell>>, ImportError> {
                 .collect(),
         );
     }
-    Ok(rows)
+    Ok((rows, lines))
 }
 
 /// The year in a sheet name like `Mid-2022 LSOA 2021` or `Mid-2020 Persons`.
@@ -416,15 +426,16 @@ fn count(cell: &Cell) -> Option<u32> {
         .then_some(value as u32)
 }
 
-fn error(file: &Path, sheet: &str, line: Option<usize>, message: String) -> ImportError {
-    let place = match line {
-        Some(line) => format!("sheet {}, row {line}: ", printable(sheet)),
-        None => format!("sheet {}: ", printable(sheet)),
-    };
-    ImportError::Row {
+/// An error in a workbook's sheet, or in its `row` (counted from 1 as spreadsheets do).
+fn error(file: &Path, sheet: &str, row: Option<usize>, message: String) -> ImportError {
+    let sheet = printable(sheet);
+    ImportError::Sheet {
         file: file.to_path_buf(),
-        line: line.unwrap_or(0) as u64,
-        message: format!("{place}{message}"),
+        place: match row {
+            Some(row) => format!("sheet {sheet}, row {row}"),
+            None => format!("sheet {sheet}"),
+        },
+        message,
     }
 }
 
