@@ -804,6 +804,25 @@ fn ons_population_errors_name_the_file_sheet_row_and_column() {
         ],
         &["sheet Contents", "no header row"],
     );
+    // The same LSOA twice would count its residents twice.
+    let good_row = row.replace(",n/a", ",1");
+    std::fs::write(
+        dir.join("sape.csv"),
+        format!("Population estimates (title row)\n\n{header}\n{good_row}\n{good_row}\n"),
+    )
+    .unwrap();
+    failing(
+        &[
+            "import",
+            "ons-population",
+            "sape.csv",
+            "--out",
+            "out",
+            "--year",
+            "2021",
+        ],
+        &["sape.csv, line 5: LSOA E01013600 is given twice (first on line 4)"],
+    );
     // The corrected CSV imports; its one LSOA is in the area.
     std::fs::write(dir.join("sape.csv"), csv.replace(",n/a", ",1")).unwrap();
     assert_success(&sna(

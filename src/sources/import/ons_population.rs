@@ -155,6 +155,8 @@ pub fn write_population(
             ..SheetReport::default()
         };
         let mut batch = Batch::default();
+        // Each LSOA's row, so that one given twice is an error, not two sets of residents.
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for (index, row) in rows.iter().enumerate().skip(header.row + 1) {
             if row.iter().all(|c| *c == Cell::Empty) {
                 continue;
@@ -162,6 +164,19 @@ pub fn write_population(
             let lsoa = row.get(header.lsoa).map(Cell::text).unwrap_or_default();
             if lsoa.is_empty() {
                 return Err(error(Some(index), "the LSOA code is empty".to_owned()));
+            }
+            if let Some(first) = seen.insert(lsoa.clone(), index) {
+                let first = match &lines {
+                    Some(lines) => format!("line {}", lines.get(first).copied().unwrap_or(0)),
+                    None => format!("row {}", first + 1),
+                };
+                return Err(error(
+                    Some(index),
+                    format!(
+                        "LSOA {} is given twice (first on {first}): its residents would count twice",
+                        printable(&lsoa)
+                    ),
+                ));
             }
             sheet_report.lsoas_read += 1;
             let value = |column: usize| -> Result<u32, ImportError> {
