@@ -8,7 +8,7 @@ WITH bounds AS (
     FROM params p
 ),
 coverage AS (
-    SELECT MIN(committed_date) AS first_day FROM offence_dates
+    SELECT MIN(committed_date) AS first_day, MAX(covered_to) AS last_day FROM offence_dates
 ),
 groups AS (
     SELECT offence_group, 0 AS sort_key FROM sv_offence_groups
@@ -54,7 +54,8 @@ compared AS (
         c.sort_key,
         -- A window the extract does not reach back to the start of is not counted: its count
         -- would be the part the data covers.
-        CASE WHEN cov.first_day <= CAST(b.current_from AS DATE) THEN CAST(COALESCE(c.current, 0) AS BIGINT) END AS current,
+        CASE WHEN cov.first_day <= CAST(b.current_from AS DATE) AND cov.last_day >= b.current_to
+            THEN CAST(COALESCE(c.current, 0) AS BIGINT) END AS current,
         CASE WHEN cov.first_day <= b.previous_from THEN CAST(COALESCE(c.previous, 0) AS BIGINT) END AS previous
     FROM counts c CROSS JOIN bounds b CROSS JOIN coverage cov
 )

@@ -75,6 +75,16 @@ rows AS (
     SELECT * FROM by_district
     UNION ALL SELECT * FROM unknown
     UNION ALL SELECT * FROM everything
+),
+coverage AS (
+    SELECT MIN(committed_date) AS first_day FROM offence_dates
+),
+compared AS (
+    -- A previous window the extract does not reach back to has no count, not zero.
+    SELECT r.sort_group, r.district, r.offences_current,
+        CASE WHEN c.first_day <= b.previous_start THEN r.offences_previous END AS offences_previous,
+        r.population_current, r.population_previous
+    FROM rows r CROSS JOIN coverage c CROSS JOIN bounds b
 )
 SELECT
     r.district,
@@ -97,10 +107,12 @@ SELECT
     1000.0 * r.offences_current / NULLIF(r.population_current, 0)
         - 1000.0 * r.offences_previous / NULLIF(r.population_previous, 0) AS rate_difference,
     CASE
+        WHEN r.offences_previous IS NULL
+            THEN 'the data do not reach back to the previous 12 months'
         WHEN r.offences_current < 10 OR r.offences_previous < 10
             THEN 'small numbers: fewer than 10 offences in a period'
         ELSE ''
     END AS caveat
-FROM rows r
+FROM compared r
 CROSS JOIN bounds b
 ORDER BY r.sort_group, r.offences_current DESC, r.district;

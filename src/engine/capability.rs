@@ -346,6 +346,19 @@ mod tests {
              + (SELECT COUNT(*) FROM ambulance) AS n",
             "title = \"Headline\"\ncopes_without = [\"persons\", \"ambulance\"]\n",
         );
+        // A view that reads persons only in its open-data definition.
+        std::fs::create_dir_all(dir.path().join("views/open_data")).unwrap();
+        std::fs::write(
+            dir.path().join("views/people.sql"),
+            "CREATE VIEW people AS SELECT crime_id FROM offences",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("views/open_data/people.sql"),
+            "CREATE VIEW people AS SELECT crime_id FROM persons",
+        )
+        .unwrap();
+        write("via_view", "SELECT COUNT(*) AS n FROM people", "title = \"Via a view\"\n");
         let queries = QuerySet::load(dir.path()).unwrap();
         let jobs: Vec<&SqlFile> = queries.jobs.iter().collect();
         let open = Available::of(&extract(
@@ -365,6 +378,7 @@ mod tests {
                 ("ambulance", Capability::Ambulance.missing()),
                 ("hours", Capability::OffenceTimes.missing()),
                 ("summary", "it reads hours, which is not possible"),
+                ("via_view", Capability::Persons.missing()),
                 ("victims", Capability::Persons.missing()),
             ]
         );
@@ -377,7 +391,7 @@ mod tests {
             ],
         ));
         let (run, not) = possible(&jobs, &queries, &full).unwrap();
-        assert_eq!(run.len(), 5, "all but ambulance");
+        assert_eq!(run.len(), 6, "all but ambulance");
         assert_eq!(not.len(), 1);
         assert_eq!(not[0].job, "ambulance");
     }

@@ -81,7 +81,7 @@ pub enum CatalogError {
     },
     /// An open-data extract (months only) with a period that cuts a month.
     #[error(
-        "the period {start} to {end} cuts a month, but {dir} holds police.uk open data, which gives the month of each crime only: give a period of whole months (--start on the first of a month, --end on the last day of one)"
+        "the period {start} to {end} cuts a month, but {dir} holds police.uk open data, which gives the month of each crime only: give a period of whole months, starting on the first of a month and ending on the last day of one (sna run --start/--end, or start and end in sna.toml)"
     )]
     PartMonths {
         /// The extract.

@@ -155,17 +155,24 @@ pub fn sources(sql: &str, queries: &QuerySet) -> Result<BTreeSet<String>, DataFu
         .iter()
         .map(|t| t.name)
         .collect();
-    let view_sql = |name: &str| {
-        queries
+    // Every definition of a name: a view of either form (what a view reads in the open-data
+    // form counts too), or a job.
+    let definitions = |name: &str| -> Vec<&SqlFile> {
+        let views: Vec<&SqlFile> = queries
             .views
             .iter()
-            .find(|v| view_name(&v.sql).is_some_and(|n| n.eq_ignore_ascii_case(name)))
-            .or_else(|| {
-                queries
-                    .jobs
-                    .iter()
-                    .find(|j| j.name.eq_ignore_ascii_case(name))
-            })
+            .chain(&queries.open_data_views)
+            .filter(|v| view_name(&v.sql).is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .collect();
+        if views.is_empty() {
+            queries
+                .jobs
+                .iter()
+                .filter(|j| j.name.eq_ignore_ascii_case(name))
+                .collect()
+        } else {
+            views
+        }
     };
     let mut out = BTreeSet::new();
     let mut seen = BTreeSet::new();
@@ -176,8 +183,10 @@ pub fn sources(sql: &str, queries: &QuerySet) -> Result<BTreeSet<String>, DataFu
         }
         if inputs.contains(&name.as_str()) {
             out.insert(name);
-        } else if let Some(view) = view_sql(&name) {
-            todo.extend(references(&view.sql)?);
+        } else {
+            for definition in definitions(&name) {
+                todo.extend(references(&definition.sql)?);
+            }
         }
     }
     Ok(out)

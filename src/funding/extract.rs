@@ -43,6 +43,11 @@ pub enum ExtractError {
     /// The extract could not be opened or queried.
     #[error("{0}")]
     Catalog(#[from] CatalogError),
+    /// The extract is police.uk open data, which has no Home Office codes or harm weights.
+    #[error(
+        "funding from the extract needs each offence's Home Office code and harm weight, and police.uk open data have neither (their crime types have no agreed harm weight yet): give the areas' figures with --inputs areas.csv, or an extract in the full form"
+    )]
+    OpenData,
     /// `queries/funding/areas.sql` is missing.
     #[error("queries/funding/areas.sql is missing: it defines the formula's inputs")]
     NoQuery,
@@ -178,9 +183,19 @@ pub fn check_level(config: &Config, level: Level) -> Result<(), ExtractError> {
     Ok(())
 }
 
+/// Refuses an extract the formula's inputs cannot be computed from.
+pub fn check_form(available: &crate::engine::capability::Available) -> Result<(), ExtractError> {
+    if available.has(crate::engine::capability::Capability::HomeOfficeCodes) {
+        Ok(())
+    } else {
+        Err(ExtractError::OpenData)
+    }
+}
+
 /// The first and last day of the extract's offences.
 pub async fn offence_span(config: &Config) -> Result<(NaiveDate, NaiveDate), ExtractError> {
     let catalog = catalog::open_tables(config, &config.data_dir).await?;
+    check_form(&catalog.available)?;
     let sql = "SELECT CAST(MIN(CAST(committed_at AS DATE)) AS VARCHAR), CAST(MAX(CAST(committed_at AS DATE)) AS VARCHAR) FROM offences";
     let batches = collect(&catalog.ctx, sql, "reading the offences' dates").await?;
     let day = |column: usize| -> Option<NaiveDate> {

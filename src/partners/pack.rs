@@ -61,6 +61,9 @@ pub enum PackError {
     /// The extract could not be opened.
     #[error("{0}")]
     Catalog(#[from] CatalogError),
+    /// Validation found errors that would make the pack wrong (as for `sna run`).
+    #[error("{0}")]
+    Unusable(#[source] Box<crate::bundle::assess::AssessError>),
     /// A pack table's metadata has no usable `disclosure` layout.
     #[error("queries/{file}: {problem}")]
     Layout {
@@ -205,6 +208,11 @@ pub async fn export(
     threshold: u32,
 ) -> Result<PackManifest, PackError> {
     let staging = Staging::new(out, OutputKind::PartnerPack, &[&config.data_dir])?;
+    // The same checks as `sna run`: a pack of an extract with data errors, or of a period
+    // with no offences (every count a zero), is not written.
+    let report = crate::sources::validate::validate(config, &config.data_dir).await?;
+    crate::bundle::assess::ensure_usable(&report, &config.data_dir)
+        .map_err(|e| PackError::Unusable(Box::new(e)))?;
     let catalog =
         catalog::open(config, &config.data_dir, queries, catalog::ViewMode::Cached).await?;
     let mut writer = Suppressing {

@@ -473,14 +473,36 @@ impl Checker<'_> {
                 message: "are dated in the future: a mistyped year? Correct them at source".to_owned(),
             })
             .await?;
+            // Open data are dated by the first day of their month: the period's last month is
+            // covered by a record of that month.
+            let last = if !full && table == "offences" {
+                use chrono::Datelike;
+                config.end.with_day(1).unwrap_or(config.end)
+            } else {
+                config.end
+            };
             let covered = self
                 .counts(&format!(
                     "SELECT COUNT(*) FILTER (WHERE CAST(\"{time}\" AS DATE) <= DATE '{}'), \
-                            COUNT(*) FILTER (WHERE CAST(\"{time}\" AS DATE) >= DATE '{}') FROM {table}",
-                    config.start, config.end
+                            COUNT(*) FILTER (WHERE CAST(\"{time}\" AS DATE) >= DATE '{last}'), \
+                            COUNT(*) FILTER (WHERE CAST(\"{time}\" AS DATE) BETWEEN DATE '{}' AND DATE '{}') FROM {table}",
+                    config.start, config.start, config.end
                 ))
                 .await?;
-            if covered.first() == Some(&0) || covered.get(1) == Some(&0) {
+            if table == "offences" && covered.get(2) == Some(&0) {
+                self.findings.push(Finding {
+                    severity: Severity::Error,
+                    check: "period_without_offences",
+                    file: format!("{table}.parquet"),
+                    column: Some((*time).to_owned()),
+                    rows: 0,
+                    examples: Vec::new(),
+                    message: format!(
+                        "no offence falls in the configured period {} to {}: every measure would be zero; give a period the data cover (sna run --start/--end, or start and end in sna.toml)",
+                        config.start, config.end
+                    ),
+                });
+            } else if covered.first() == Some(&0) || covered.get(1) == Some(&0) {
                 self.findings.push(Finding {
                     severity: Severity::Warning,
                     check: "period_not_covered",

@@ -231,8 +231,50 @@ fn assess_imported_extract(dir: &Path, recount: &BTreeMap<(String, String, Strin
     );
     assert!(!dir.join("bundle").exists());
 
+    // The default period (April 2020 to September 2021) holds none of these crimes: every
+    // measure would be zero, so nothing is written.
+    for args in [
+        &["validate", "--data", "open"][..],
+        &["run", "--data", "open", "--out", "bundle"],
+        &["export", "--partner", "--data", "open", "--out", "pack"],
+    ] {
+        let output = sna(dir, args);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let text = format!("{}{}", crate::stdout(&output), stderr(&output));
+        assert!(
+            text.contains("no offence falls in the configured period 2020-04-01 to 2021-09-30"),
+            "{args:?}: {text}"
+        );
+    }
+    assert!(!dir.join("bundle").exists() && !dir.join("pack").exists());
+    // Funding from the extract needs harm weights police.uk does not have: said at once.
+    let output = sna(dir, &["funding", "--pot", "1000", "--data", "open"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("police.uk open data have neither"),
+        "{}",
+        stderr(&output)
+    );
+
+    // With the data's own months as the period, validation has nothing to say about coverage.
+    std::fs::write(
+        dir.join("sna.toml"),
+        "start = 2019-12-01\nend = 2020-02-29\n",
+    )
+    .unwrap();
     let output = sna(dir, &["validate", "--data", "open"]);
+    std::fs::remove_file(dir.join("sna.toml")).unwrap();
     assert_success(&output);
+    assert!(
+        !crate::stdout(&output).contains("does not cover"),
+        "{}",
+        crate::stdout(&output)
+    );
     let text = crate::stdout(&output);
     assert!(text.contains("Form: open data (police.uk"), "{text}");
     assert!(
@@ -717,7 +759,9 @@ fn ons_population_workbook_gives_back_the_population_it_was_made_from() {
         population(&dir.join("extract/population.parquet"), &[2020, 2021]),
         only_2021
     );
+    std::fs::write(dir.join("sna.toml"), "start = 2019-12-01\nend = 2020-02-29\n").unwrap();
     assert_success(&sna(&dir, &["validate", "--data", "extract"]));
+    std::fs::remove_file(dir.join("sna.toml")).unwrap();
 
     // A directory the tool did not write is not written into.
     std::fs::create_dir(dir.join("mine")).unwrap();

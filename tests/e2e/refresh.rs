@@ -429,8 +429,13 @@ fn short_windows_and_short_data_are_said_on_the_page() {
     let change = Table::read(&dir.join("site/dashboard/tables/district_change.csv"));
     let all = change.row(&[("district", "All districts")]);
     assert_eq!(all["current_start"], "2023-10-01");
-    assert_eq!(all["offences_previous"], "0");
+    // The data do not reach back to the previous 12 months: no count, not zero.
+    assert_eq!(all["offences_previous"], "");
     assert_eq!(all["change_pct"], "");
+    assert_eq!(
+        all["caveat"],
+        "the data do not reach back to the previous 12 months"
+    );
 }
 
 /// The `police_all` rows of the dashboard's `spc` table.

@@ -7,6 +7,7 @@
 //! an extract that an earlier import wrote (recognised by its manifest), and a failed import
 //! leaves nothing behind.
 
+pub mod mapped;
 pub mod ons_population;
 pub mod place;
 pub mod police_uk;
@@ -233,28 +234,12 @@ pub fn ons_population(
     }
     let mut protected: Vec<&Path> = vec![file.as_path()];
     protected.extend(options.lookup.as_deref());
-    let staging = Staging::new(&options.out, OutputKind::ImportedExtract, &protected)?;
-    let dir = staging.path().to_path_buf();
-    // The earlier import's files, but its population and manifest.
-    let mut earlier = serde_json::json!({});
-    if options.out.is_dir() {
-        for relative in crate::staging::relative_files(&options.out)? {
-            if ["population.parquet", "population_report.json"].contains(&relative.as_str()) {
-                continue;
-            }
-            let from = options.out.join(&relative);
-            if relative == crate::staging::MANIFEST {
-                let text = std::fs::read_to_string(&from).map_err(OutputError::at(&from))?;
-                earlier = serde_json::from_str(&text).unwrap_or(earlier);
-                continue;
-            }
-            let to = dir.join(&relative);
-            if let Some(parent) = to.parent() {
-                std::fs::create_dir_all(parent).map_err(OutputError::at(parent))?;
-            }
-            std::fs::copy(&from, &to).map_err(OutputError::at(&to))?;
-        }
-    }
+    let update = ExtractUpdate::new(
+        &options.out,
+        &["population.parquet", "population_report.json"],
+        &protected,
+    )?;
+    let dir = update.dir().to_path_buf();
     let area = area_lsoas(
         options.lookup.as_deref(),
         Some(&options.out.join("reference").join("lsoa.csv")),
@@ -267,18 +252,113 @@ pub fn ons_population(
         &dir.join("population.parquet"),
     )?;
     write_json(&dir.join("population_report.json"), &report)?;
-    let manifest = serde_json::json!({
-        "kind": OutputKind::ImportedExtract.marker(),
-        "made_by": earlier.get("made_by").cloned().unwrap_or_else(|| "sna import ons-population".into()),
-        "tool": crate::readable::tool(),
-        "form": earlier.get("form").cloned().unwrap_or(serde_json::Value::Null),
-        "inputs": earlier.get("inputs").cloned().unwrap_or_else(|| serde_json::json!([])),
-        "population": file.display().to_string(),
-        "files": staging.files()?,
-    });
-    write_json(&dir.join(crate::staging::MANIFEST), &manifest)?;
-    let published = staging.publish()?;
-    Ok((report, published.gap))
+    let gap = update.publish(
+        "sna import ons-population",
+        "population",
+        serde_json::json!(file.display().to_string()),
+    )?;
+    Ok((report, gap))
+}
+
+/// Writes one contract table from CSV or Excel exports by a mapping file into
+/// `out`: a new extract, or a copy of one an earlier import wrote with that table replaced,
+/// published in one step.
+pub fn mapped(
+    mapping_path: &Path,
+    files: &[PathBuf],
+    out: &Path,
+) -> Result<(mapped::MappedReport, bool), ImportError> {
+    for file in files.iter().map(PathBuf::as_path).chain([mapping_path]) {
+        if !file.is_file() {
+            return Err(ImportError::Missing(file.to_path_buf()));
+        }
+    }
+    let (mapping, spec) = mapped::read_mapping(mapping_path)?;
+    let file_name = spec.file_name();
+    let report_name = format!("{}_report.json", spec.name);
+    let mut protected: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    protected.push(mapping_path);
+    let update = ExtractUpdate::new(out, &[&file_name, &report_name], &protected)?;
+    let dir = update.dir().to_path_buf();
+    let report = mapped::write_table(mapping_path, &mapping, spec, files, &dir.join(&file_name))?;
+    write_json(&dir.join(&report_name), &report)?;
+    let gap = update.publish(
+        "sna import csv",
+        spec.name,
+        serde_json::json!({
+            "mapping": mapping_path.display().to_string(),
+            "files": report.files,
+        }),
+    )?;
+    Ok((report, gap))
+}
+
+/// An extract being written by an import that adds or replaces some of its files: a new
+/// extract, or a copy of the one an earlier import wrote at the destination, without the files
+/// this import replaces. Published in one step; the earlier extract is untouched until then.
+struct ExtractUpdate {
+    staging: Staging,
+    earlier: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ExtractUpdate {
+    fn new(
+        out: &Path,
+        replaces: &[&str],
+        protected: &[&Path],
+    ) -> Result<ExtractUpdate, ImportError> {
+        // Checks first that `out` is new or an earlier import's (recognised by its manifest).
+        let staging = Staging::new(out, OutputKind::ImportedExtract, protected)?;
+        let dir = staging.path().to_path_buf();
+        let mut earlier = serde_json::Map::new();
+        if out.is_dir() {
+            for relative in crate::staging::relative_files(out)? {
+                if replaces.contains(&relative.as_str()) {
+                    continue;
+                }
+                let from = out.join(&relative);
+                if relative == crate::staging::MANIFEST {
+                    let text = std::fs::read_to_string(&from).map_err(OutputError::at(&from))?;
+                    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) {
+                        earlier = map;
+                    }
+                    continue;
+                }
+                let to = dir.join(&relative);
+                if let Some(parent) = to.parent() {
+                    std::fs::create_dir_all(parent).map_err(OutputError::at(parent))?;
+                }
+                std::fs::copy(&from, &to).map_err(OutputError::at(&to))?;
+            }
+        }
+        Ok(ExtractUpdate { staging, earlier })
+    }
+
+    fn dir(&self) -> &Path {
+        self.staging.path()
+    }
+
+    /// Writes the manifest (the earlier one's entries, with `key` set to `what` and the files
+    /// listed anew) and publishes; true when the swap took two steps.
+    fn publish(
+        mut self,
+        made_by: &str,
+        key: &str,
+        what: serde_json::Value,
+    ) -> Result<bool, ImportError> {
+        let manifest = &mut self.earlier;
+        manifest.insert("kind".into(), OutputKind::ImportedExtract.marker().into());
+        manifest.insert("tool".into(), crate::readable::tool().into());
+        manifest.entry("made_by").or_insert_with(|| made_by.into());
+        manifest.insert(key.into(), what);
+        manifest.insert(
+            "files".into(),
+            serde_json::to_value(self.staging.files()?).unwrap_or_default(),
+        );
+        let path = self.staging.path().join(crate::staging::MANIFEST);
+        write_json(&path, &self.earlier)?;
+        Ok(self.staging.publish()?.gap)
+    }
 }
 
 /// The LSOA codes of the area: `lookup`, else `extract_lookup` when it exists, else the

@@ -84,6 +84,52 @@ struct Sheet {
     rows: Vec<Vec<Cell>>,
     /// Each row's line in a CSV file (blank lines are skipped); none for a workbook.
     lines: Option<Vec<u64>>,
+    /// A workbook sheet's first used row (0-based), as the rows start there.
+    first_row: usize,
+}
+
+/// The sheets to read, each read only when its turn comes (a sheet of England and Wales is
+/// tens of megabytes in memory; a workbook holds one per year).
+enum Sheets {
+    Csv(Option<Sheet>),
+    Workbook {
+        file: PathBuf,
+        workbook: Box<calamine::Sheets<std::io::BufReader<std::fs::File>>>,
+        chosen: std::vec::IntoIter<(String, i32)>,
+    },
+}
+
+impl Sheets {
+    fn next(&mut self) -> Result<Option<Sheet>, ImportError> {
+        match self {
+            Sheets::Csv(sheet) => Ok(sheet.take()),
+            Sheets::Workbook {
+                file,
+                workbook,
+                chosen,
+            } => {
+                use calamine::Reader;
+                let Some((name, year)) = chosen.next() else {
+                    return Ok(None);
+                };
+                let range = workbook
+                    .worksheet_range(&name)
+                    .map_err(|e| error(file, &name, None, format!("cannot be read: {e}")))?;
+                let first_row = range.start().map_or(0, |(row, _)| row as usize);
+                let rows = range
+                    .rows()
+                    .map(|row| row.iter().map(cell_of).collect())
+                    .collect();
+                Ok(Some(Sheet {
+                    name,
+                    year,
+                    rows,
+                    lines: None,
+                    first_row,
+                }))
+            }
+        }
+    }
 }
 
 /// Where the columns are in a sheet.
@@ -107,7 +153,7 @@ pub fn write_population(
     area: &BTreeSet<String>,
     out: &Path,
 ) -> Result<PopulationReport, ImportError> {
-    let sheets = read_sheets(file, year, sheet)?;
+    let mut sheets = read_sheets(file, year, sheet)?;
     let mut parquet = ParquetFile::create(out, POPULATION.arrow_schema())?;
     let mut report = PopulationReport {
         file: file.display().to_string(),
@@ -115,12 +161,13 @@ pub fn write_population(
     };
     let mut covered: BTreeSet<String> = BTreeSet::new();
     let mut years = BTreeSet::new();
-    for Sheet {
+    while let Some(Sheet {
         name,
         year,
         rows,
         lines,
-    } in sheets
+        first_row,
+    }) = sheets.next()?
     {
         // Errors name the CSV file's line, or the workbook's sheet and row.
         let error = |row: Option<usize>, message: String| match (&lines, row) {
@@ -133,7 +180,7 @@ pub fn write_population(
                 file: file.to_path_buf(),
                 message,
             },
-            (None, row) => error(file, &name, row.map(|r| r + 1), message),
+            (None, row) => error(file, &name, row.map(|r| first_row + r + 1), message),
         };
         if !years.insert(year) {
             return Err(error(
@@ -168,7 +215,7 @@ pub fn write_population(
             if let Some(first) = seen.insert(lsoa.clone(), index) {
                 let first = match &lines {
                     Some(lines) => format!("line {}", lines.get(first).copied().unwrap_or(0)),
-                    None => format!("row {}", first + 1),
+                    None => format!("row {}", first_row + first + 1),
                 };
                 return Err(error(
                     Some(index),
@@ -245,11 +292,7 @@ pub fn write_population(
 }
 
 /// The sheets to read, each with its mid-year and rows.
-fn read_sheets(
-    file: &Path,
-    year: Option<i32>,
-    sheet: Option<&str>,
-) -> Result<Vec<Sheet>, ImportError> {
+fn read_sheets(file: &Path, year: Option<i32>, sheet: Option<&str>) -> Result<Sheets, ImportError> {
     let extension = file
         .extension()
         .and_then(|e| e.to_str())
@@ -265,15 +308,16 @@ fn read_sheets(
             message: "a CSV file carries no mid-year: give --year".to_owned(),
         })?;
         let (rows, lines) = read_csv(file)?;
-        return Ok(vec![Sheet {
+        return Ok(Sheets::Csv(Some(Sheet {
             name,
             year,
             rows,
             lines: Some(lines),
-        }]);
+            first_row: 0,
+        })));
     }
     use calamine::Reader;
-    let mut workbook = calamine::open_workbook_auto(file).map_err(|e| ImportError::File {
+    let workbook = calamine::open_workbook_auto(file).map_err(|e| ImportError::File {
         file: file.to_path_buf(),
         message: format!(
             "not a workbook that can be read (.xlsx, .xls, .ods, or .csv with --year): {}",
@@ -319,23 +363,11 @@ fn read_sheets(
             ),
         ));
     }
-    let mut out = Vec::new();
-    for (sheet, year) in chosen {
-        let range = workbook
-            .worksheet_range(&sheet)
-            .map_err(|e| error(file, &sheet, None, format!("cannot be read: {e}")))?;
-        let rows = range
-            .rows()
-            .map(|row| row.iter().map(cell_of).collect())
-            .collect();
-        out.push(Sheet {
-            name: sheet,
-            year,
-            rows,
-            lines: None,
-        });
-    }
-    Ok(out)
+    Ok(Sheets::Workbook {
+        file: file.to_path_buf(),
+        workbook: Box::new(workbook),
+        chosen: chosen.into_iter(),
+    })
 }
 
 fn cell_of(data: &calamine::Data) -> Cell {
@@ -401,7 +433,7 @@ fn find_header(rows: &[Vec<Cell>]) -> Option<Header> {
             .collect();
         let Some(lsoa) = names
             .iter()
-            .position(|n| n.contains("lsoa") && n.contains("code"))
+            .position(|n| n.contains("lsoa") && (n.contains("code") || n.ends_with("cd")))
         else {
             continue;
         };
@@ -570,6 +602,10 @@ mod tests {
         assert_eq!(header.females[0], 5);
         assert_eq!(header.males[90], 5 + 91 + 90);
         assert!(find_header(&rows[..2]).is_none());
+        // ONS's short names: LSOA21CD.
+        let mut short = header_row();
+        short[2] = Cell::Text("LSOA21CD".into());
+        assert_eq!(find_header(&[short]).unwrap().lsoa, 2);
     }
 
     #[test]
