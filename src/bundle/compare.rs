@@ -253,7 +253,7 @@ pub fn compare(
     );
     if then_months != now_months {
         differences.push(Difference {
-            setting: "months in the period (counts and rates are over the period)".to_owned(),
+            setting: "months in the period (counts are over the period)".to_owned(),
             then: then_months.map_or_else(|| "unknown".to_owned(), |m| m.to_string()),
             now: now_months.map_or_else(|| "unknown".to_owned(), |m| m.to_string()),
         });

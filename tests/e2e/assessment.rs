@@ -535,7 +535,9 @@ fn every_table_matches_hand_worked_rows() {
     ]);
     count(admissions, "count", 2);
     count(admissions, "population", 4000);
-    close(admissions, "rate_per_1000", 0.5);
+    // April 2020 to March 2021: 365 days, so 4,000 × 365/365.25 person-years.
+    close(admissions, "person_years", 4000.0 * 365.0 / 365.25);
+    close(admissions, "rate_per_1000_year", 0.5 * A_YEAR);
     let knives = svd.row(&[
         ("financial_year", "2021/22"),
         ("measure", "knife_sv_offences"),
@@ -560,6 +562,17 @@ fn every_table_matches_hand_worked_rows() {
         ]),
         "count",
         0,
+    );
+    // April 2019 to March 2020 holds 29 February 2020: 366 days of 4,000 residents (no
+    // population year up to 2019, so the earliest, 2020).
+    close(
+        svd.row(&[
+            ("financial_year", "2019/20"),
+            ("measure", "homicides"),
+            ("age_group", "all"),
+        ]),
+        "person_years",
+        4000.0 * 366.0 / 365.25,
     );
 }
 
@@ -751,6 +764,27 @@ fn compare_with_an_earlier_bundle() {
     let offences = t.row(&[("measure", "sv_offences")]);
     assert_eq!(offences["change"], "-1.0");
     assert_eq!(offences["previous"], "8.0");
+
+    // A bundle written before rates were a year: its rates over the whole period are named as a
+    // difference of definition and listed apart, not compared with the rates a year.
+    let headline = dir.join("first/tables/headline.csv");
+    let old = std::fs::read_to_string(&headline)
+        .unwrap()
+        .replace("sv_rate_per_1000_year,", "sv_rate_per_1000,");
+    std::fs::write(&headline, old).unwrap();
+    run("old", &["--compare", "first"]);
+    let html = std::fs::read_to_string(dir.join("old/index.html")).unwrap();
+    assert!(
+        html.contains("headline rates (sv_rate_per_1000; not compared)"),
+        "{html}"
+    );
+    assert!(html.contains("per 1,000 residents over the whole period"));
+    let t = crate::Table::read(&dir.join("old/tables/comparison.csv"));
+    assert_eq!(t.row(&[("measure", "sv_rate_per_1000")])["current"], "");
+    assert_eq!(
+        t.row(&[("measure", "sv_rate_per_1000_year")])["previous"],
+        ""
+    );
 
     // Something that is not a bundle is refused, and nothing is written.
     let output = crate::sna(&dir, &["run", "--out", "nope", "--compare", "extract"]);
