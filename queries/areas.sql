@@ -49,17 +49,28 @@ pop AS (
     UNION ALL
     SELECT 'locality', lo.locality, SUM(r.population) FROM residents r JOIN localities lo ON lo.lsoa_code = r.lsoa_code GROUP BY lo.locality
 ),
+py AS (
+    SELECT 'district' AS level, l.lad_code AS area_code, SUM(r.person_days) / 365.25 AS person_years
+    FROM person_years r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.lad_code
+    UNION ALL
+    SELECT 'csp', l.csp_code, SUM(r.person_days) / 365.25 FROM person_years r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.csp_code
+    UNION ALL
+    SELECT 'ward', l.ward_code, SUM(r.person_days) / 365.25 FROM person_years r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.ward_code
+    UNION ALL
+    SELECT 'locality', lo.locality, SUM(r.person_days) / 365.25 FROM person_years r JOIN localities lo ON lo.lsoa_code = r.lsoa_code GROUP BY lo.locality
+),
 known AS (
     SELECT COUNT(*) AS known_offences FROM located WHERE lad_code IS NOT NULL
 ),
 rows_all AS (
     SELECT a.level, a.area_code, a.area_name, a.district,
-        COALESCE(c.offences, 0) AS offences, pop.population, COALESCE(c.young, 0) AS young
+        COALESCE(c.offences, 0) AS offences, pop.population, py.person_years, COALESCE(c.young, 0) AS young
     FROM areas a
     LEFT JOIN counts c ON c.level = a.level AND c.area_code = a.area_code
     LEFT JOIN pop ON pop.level = a.level AND pop.area_code = a.area_code
+    LEFT JOIN py ON py.level = a.level AND py.area_code = a.area_code
     UNION ALL
-    SELECT c.level, CAST(NULL AS VARCHAR), 'Unknown', 'Unknown', c.offences, CAST(NULL AS BIGINT), c.young
+    SELECT c.level, CAST(NULL AS VARCHAR), 'Unknown', 'Unknown', c.offences, CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE), c.young
     FROM counts c WHERE c.area_code IS NULL
 )
 SELECT
@@ -69,9 +80,10 @@ SELECT
     r.district,
     r.offences,
     r.population,
-    1000.0 * r.offences / NULLIF(r.population, 0) AS rate_per_1000,
-    rate_lower(r.offences, r.population, 1000) AS lower_95,
-    rate_upper(r.offences, r.population, 1000) AS upper_95,
+    r.person_years,
+    1000.0 * r.offences / NULLIF(r.person_years, 0) AS rate_per_1000_year,
+    rate_lower(r.offences, r.person_years, 1000) AS lower_95,
+    rate_upper(r.offences, r.person_years, 1000) AS upper_95,
     k.known_offences,
     CASE WHEN r.area_code IS NULL THEN NULL ELSE 100.0 * r.offences / NULLIF(k.known_offences, 0) END AS share_pct,
     CASE WHEN r.area_code IS NULL THEN NULL ELSE 100.0 * wilson_lower(r.offences, k.known_offences) END AS share_lower_95,

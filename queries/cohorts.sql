@@ -36,6 +36,14 @@ population AS (
         ON (g.sex IS NULL OR r.sex = g.sex)
         AND (g.age_from IS NULL OR r.age BETWEEN g.age_from AND g.age_to)
     GROUP BY g.position
+),
+py AS (
+    SELECT g.position, SUM(r.person_days) / 365.25 AS person_years
+    FROM groups g
+    JOIN person_years r
+        ON (g.sex IS NULL OR r.sex = g.sex)
+        AND (g.age_from IS NULL OR r.age BETWEEN g.age_from AND g.age_to)
+    GROUP BY g.position
 )
 SELECT
     c.breakdown,
@@ -47,11 +55,13 @@ SELECT
     100.0 * wilson_lower(c.persons, CASE c.breakdown WHEN 'sex' THEN k.with_sex ELSE k.with_age END) AS pct_lower_95,
     100.0 * wilson_upper(c.persons, CASE c.breakdown WHEN 'sex' THEN k.with_sex ELSE k.with_age END) AS pct_upper_95,
     pop.residents,
-    1000.0 * c.persons / (pop.residents * p.period_years) AS rate_per_1000_year,
-    rate_lower(c.persons, pop.residents * p.period_years, 1000) AS lower_95,
-    rate_upper(c.persons, pop.residents * p.period_years, 1000) AS upper_95
+    py.person_years,
+    1000.0 * c.persons / py.person_years AS rate_per_1000_year,
+    rate_lower(c.persons, py.person_years, 1000) AS lower_95,
+    rate_upper(c.persons, py.person_years, 1000) AS upper_95
 FROM counts c
 LEFT JOIN known k ON k.role = c.role
 LEFT JOIN population pop ON pop.position = c.position
+LEFT JOIN py ON py.position = c.position
 CROSS JOIN params p
 ORDER BY c.position, CASE c.role WHEN 'victim' THEN 1 ELSE 2 END;

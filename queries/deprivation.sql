@@ -9,6 +9,11 @@ residents_by_decile AS (
     FROM residents r JOIN deciles d ON d.lsoa_code = r.lsoa_code
     GROUP BY d.decile
 ),
+py_by_decile AS (
+    SELECT d.decile, SUM(r.person_days) / 365.25 AS person_years
+    FROM person_years r JOIN deciles d ON d.lsoa_code = r.lsoa_code
+    GROUP BY d.decile
+),
 counts AS (
     SELECT 'offences' AS measure, d.decile, COUNT(*) AS count
     FROM sv_offences s JOIN deciles d ON d.lsoa_code = s.lsoa_code
@@ -19,9 +24,10 @@ counts AS (
     GROUP BY h.role, d.decile
 ),
 grid AS (
-    SELECT m.measure, r.decile, r.population
+    SELECT m.measure, r.decile, r.population, y.person_years
     FROM (VALUES ('offences'), ('victims'), ('offenders')) AS m(measure)
     CROSS JOIN residents_by_decile r
+    JOIN py_by_decile y ON y.decile = r.decile
     CROSS JOIN available a
     -- Victims and offenders only with a persons extract.
     WHERE m.measure = 'offences' OR a.persons
@@ -32,9 +38,9 @@ rates AS (
         g.decile,
         COALESCE(c.count, 0) AS count,
         g.population,
-        1000.0 * COALESCE(c.count, 0) / (g.population * p.period_years) AS rate_per_1000_year,
-        rate_lower(COALESCE(c.count, 0), g.population * p.period_years, 1000) AS lower_95,
-        rate_upper(COALESCE(c.count, 0), g.population * p.period_years, 1000) AS upper_95
+        1000.0 * COALESCE(c.count, 0) / g.person_years AS rate_per_1000_year,
+        rate_lower(COALESCE(c.count, 0), g.person_years, 1000) AS lower_95,
+        rate_upper(COALESCE(c.count, 0), g.person_years, 1000) AS upper_95
     FROM grid g
     LEFT JOIN counts c ON c.measure = g.measure AND c.decile = g.decile
     CROSS JOIN params p

@@ -10,6 +10,10 @@ res AS (
         SUM(CASE WHEN r.age >= 10 AND r.age < p.young_age_cutoff THEN r.population ELSE 0 END) AS young_responsible
     FROM residents r CROSS JOIN params p
 ),
+py AS (
+    -- Person-years at risk in the period: the denominator of rates a year.
+    SELECT SUM(person_days) / 365.25 AS all_ages FROM person_years
+),
 resident_people AS (
     -- Victims and offenders whose home on their first offence is in the area.
     SELECT h.role, COUNT(*) AS persons
@@ -90,11 +94,11 @@ measures AS (
         'Count of serious-violence offences committed in the period (Byar limits for a Poisson count).' AS definition
     FROM sv
     UNION ALL
-    SELECT 2, 'sv_rate_per_1000', 'Serious violence offences per 1,000 residents',
-        1000.0 * sv.offences / NULLIF(res.all_ages, 0), sv.offences, res.all_ages,
-        rate_lower(sv.offences, res.all_ages, 1000), rate_upper(sv.offences, res.all_ages, 1000),
-        'Serious-violence offences in the period per 1,000 residents of the area (population year of the period).'
-    FROM sv CROSS JOIN res
+    SELECT 2, 'sv_rate_per_1000_year', 'Serious violence offences per 1,000 residents a year',
+        1000.0 * sv.offences / NULLIF(py.all_ages, 0), sv.offences, res.all_ages,
+        rate_lower(sv.offences, py.all_ages, 1000), rate_upper(sv.offences, py.all_ages, 1000),
+        'Serious-violence offences in the period per 1,000 residents of the area a year: the count over person-years (each month''s residents from its own population year × its days in the period / 365.25, summed); exact Poisson or Byar limits on the count. Numerator: the offences in the whole period; denominator: residents in the period''s population year.'
+    FROM sv CROSS JOIN res CROSS JOIN py
     UNION ALL
     SELECT 3, 'victim_prevalence_pct', 'Residents recorded as victims (%)',
         100.0 * COALESCE(v.persons, 0) / NULLIF(res.all_ages, 0), COALESCE(v.persons, 0), res.all_ages,
@@ -175,11 +179,11 @@ measures AS (
         'Percentage of serious-violence offences with a known LSOA in the area that occurred in the district with the most (named in label).'
     FROM top_district td
     UNION ALL
-    SELECT 15, 'ae_assault_rate_per_1000', 'Assault A&E attendances per 1,000 residents',
-        1000.0 * ae.attendances / NULLIF(res.all_ages, 0), ae.attendances, res.all_ages,
-        rate_lower(ae.attendances, res.all_ages, 1000), rate_upper(ae.attendances, res.all_ages, 1000),
-        'A&E attendances in the period with injury intent recorded as assault, by residents of the area (home LSOA in the lookup), per 1,000 residents.'
-    FROM ae CROSS JOIN res
+    SELECT 15, 'ae_assault_rate_per_1000_year', 'Assault A&E attendances per 1,000 residents a year',
+        1000.0 * ae.attendances / NULLIF(py.all_ages, 0), ae.attendances, res.all_ages,
+        rate_lower(ae.attendances, py.all_ages, 1000), rate_upper(ae.attendances, py.all_ages, 1000),
+        'A&E attendances in the period with injury intent recorded as assault, by residents of the area (home LSOA in the lookup), per 1,000 residents a year: the count over person-years (each month''s residents from its own population year × its days in the period / 365.25, summed). Numerator: the attendances in the whole period; denominator: residents in the period''s population year.'
+    FROM ae CROSS JOIN res CROSS JOIN py
     UNION ALL
     SELECT 16, 'ambulance_conveyed_u25_pct', 'Assault ambulance incidents conveyed to A&E: aged under ' || cutoff.age || ' (%)',
         100.0 * amb.young / NULLIF(amb.known_age, 0), amb.young, amb.known_age,

@@ -30,6 +30,13 @@ areas AS (
     UNION ALL
     SELECT 'ward', ward, SUM(population) FROM residents GROUP BY ward
 ),
+py AS (
+    SELECT 'area' AS level, 'All' AS area_name, SUM(person_days) / 365.25 AS person_years FROM person_years
+    UNION ALL
+    SELECT 'district', district, SUM(person_days) / 365.25 FROM person_years GROUP BY district
+    UNION ALL
+    SELECT 'ward', ward, SUM(person_days) / 365.25 FROM person_years GROUP BY ward
+),
 counts AS (
     SELECT 'area' AS level, 'All' AS area_name, measure, COUNT(*) AS count FROM located GROUP BY measure
     UNION ALL
@@ -48,10 +55,11 @@ rates AS (
         m.measure,
         COALESCE(c.count, 0) AS count,
         a.population,
-        1000.0 * COALESCE(c.count, 0) / (a.population * p.period_years) AS rate_per_1000_year,
-        rate_lower(COALESCE(c.count, 0), a.population * p.period_years, 1000) AS lower_95,
-        rate_upper(COALESCE(c.count, 0), a.population * p.period_years, 1000) AS upper_95
+        1000.0 * COALESCE(c.count, 0) / y.person_years AS rate_per_1000_year,
+        rate_lower(COALESCE(c.count, 0), y.person_years, 1000) AS lower_95,
+        rate_upper(COALESCE(c.count, 0), y.person_years, 1000) AS upper_95
     FROM areas a
+    JOIN py y ON y.level = a.level AND y.area_name = a.area_name
     CROSS JOIN measures m
     CROSS JOIN params p
     LEFT JOIN counts c ON c.level = a.level AND c.area_name = a.area_name AND c.measure = m.measure

@@ -2,6 +2,12 @@
 WITH hot AS (
     SELECT * FROM lsoa_hotspots WHERE cluster_id IS NOT NULL
 ),
+hot_days AS (
+    -- Whole person-days of the cluster's residents, summed exactly (the same in any order).
+    SELECT h.cluster_id, SUM(py.person_days) AS person_days
+    FROM hot h JOIN person_years py ON py.lsoa_code = h.lsoa_code
+    GROUP BY h.cluster_id
+),
 located AS (
     SELECT SUM(offences) AS offences FROM lsoa_hotspots
 ),
@@ -39,13 +45,15 @@ SELECT
     100.0 * wilson_lower(t.offences, l.offences) AS share_lower_95,
     100.0 * wilson_upper(t.offences, l.offences) AS share_upper_95,
     t.population,
-    1000.0 * t.offences / NULLIF(t.population, 0) AS rate_per_1000,
-    rate_lower(t.offences, t.population, 1000) AS lower_95,
-    rate_upper(t.offences, t.population, 1000) AS upper_95,
+    hd.person_days / 365.25 AS person_years,
+    1000.0 * t.offences / NULLIF(hd.person_days / 365.25, 0) AS rate_per_1000_year,
+    rate_lower(t.offences, hd.person_days / 365.25, 1000) AS lower_95,
+    rate_upper(t.offences, hd.person_days / 365.25, 1000) AS upper_95,
     t.harm_days,
     t.lsoa_names
 FROM totals t
 JOIN ward_lists w ON w.cluster_id = t.cluster_id
 JOIN district_lists d ON d.cluster_id = t.cluster_id
+LEFT JOIN hot_days hd ON hd.cluster_id = t.cluster_id
 CROSS JOIN located l
 ORDER BY t.cluster_id;

@@ -6,17 +6,22 @@ WITH counts AS (
 pop AS (
     SELECT lsoa_code, SUM(population) AS population FROM residents GROUP BY lsoa_code
 ),
+py AS (
+    SELECT lsoa_code, SUM(person_days) / 365.25 AS person_years FROM person_years GROUP BY lsoa_code
+),
 base AS (
     SELECT
         l.lsoa_code, l.lsoa_name, l.ward_name, l.lad_name AS district, l.easting, l.northing,
         COALESCE(c.offences, 0) AS offences,
         -- Harm weights come from Home Office codes: none in police.uk open data.
         CASE WHEN av.home_office_codes THEN COALESCE(c.harm_days, 0) END AS harm_days,
-        pop.population
+        pop.population,
+        py.person_years
     FROM lsoa l
     CROSS JOIN available av
     LEFT JOIN counts c ON c.lsoa_code = l.lsoa_code
     LEFT JOIN pop ON pop.lsoa_code = l.lsoa_code
+    LEFT JOIN py ON py.lsoa_code = l.lsoa_code
 ),
 gi AS (
     SELECT b.*, p.hotspot_neighbours, p.hotspot_distance_m,
@@ -46,9 +51,10 @@ SELECT
     district,
     offences,
     population,
-    1000.0 * offences / NULLIF(population, 0) AS rate_per_1000,
-    rate_lower(offences, population, 1000) AS lower_95,
-    rate_upper(offences, population, 1000) AS upper_95,
+    person_years,
+    1000.0 * offences / NULLIF(person_years, 0) AS rate_per_1000_year,
+    rate_lower(offences, person_years, 1000) AS lower_95,
+    rate_upper(offences, person_years, 1000) AS upper_95,
     harm_days,
     gi_star_z,
     gi_star_p,

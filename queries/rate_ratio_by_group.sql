@@ -32,22 +32,32 @@ res AS (
     FROM residents r CROSS JOIN params p CROSS JOIN (VALUES ('victim'), ('offender')) AS roles(role)
     GROUP BY roles.role
 ),
+py AS (
+    -- The same residents' person-years in the period: the denominators of the rates a year.
+    SELECT roles.role,
+        SUM(CASE WHEN r.age < p.young_age_cutoff AND (roles.role = 'victim' OR r.age >= 10) THEN r.person_days ELSE 0 END) / 365.25 AS young,
+        SUM(CASE WHEN r.age >= p.young_age_cutoff THEN r.person_days ELSE 0 END) / 365.25 AS older
+    FROM person_years r CROSS JOIN params p CROSS JOIN (VALUES ('victim'), ('offender')) AS roles(role)
+    GROUP BY roles.role
+),
 rates AS (
     SELECT
         c.ho_group,
         c.role,
         c.young_persons,
         res.young AS young_population,
-        1000.0 * c.young_persons / NULLIF(res.young, 0) AS young_rate_per_1000,
+        py.young AS young_person_years,
+        1000.0 * c.young_persons / NULLIF(py.young, 0) AS young_rate_per_1000_year,
         c.older_persons,
         res.older AS older_population,
-        1000.0 * c.older_persons / NULLIF(res.older, 0) AS older_rate_per_1000
-    FROM counts c JOIN res ON res.role = c.role
+        py.older AS older_person_years,
+        1000.0 * c.older_persons / NULLIF(py.older, 0) AS older_rate_per_1000_year
+    FROM counts c JOIN res ON res.role = c.role JOIN py ON py.role = c.role
 )
 SELECT
     *,
-    young_rate_per_1000 / NULLIF(older_rate_per_1000, 0) AS rate_ratio,
-    ratio_lower(young_persons, older_persons, young_rate_per_1000 / NULLIF(older_rate_per_1000, 0)) AS lower_95,
-    ratio_upper(young_persons, older_persons, young_rate_per_1000 / NULLIF(older_rate_per_1000, 0)) AS upper_95
+    young_rate_per_1000_year / NULLIF(older_rate_per_1000_year, 0) AS rate_ratio,
+    ratio_lower(young_persons, older_persons, young_rate_per_1000_year / NULLIF(older_rate_per_1000_year, 0)) AS lower_95,
+    ratio_upper(young_persons, older_persons, young_rate_per_1000_year / NULLIF(older_rate_per_1000_year, 0)) AS upper_95
 FROM rates
 ORDER BY ho_group = 'All serious violence' DESC, ho_group, role DESC;

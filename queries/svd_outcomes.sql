@@ -98,17 +98,29 @@ counts AS (
     UNION ALL
     SELECT y.fy_start, 'homicides', 3, 'victim_under_25_knife', 3, COALESCE(h.young, 0)
     FROM years y LEFT JOIN homicide_counts h ON h.fy_start = y.fy_start
+),
+cells AS (
+    SELECT
+        c.*,
+        CASE c.age_group WHEN 'all' THEN pop.all_ages WHEN 'victims_25_and_under' THEN pop.aged_25_and_under ELSE pop.under_25 END AS population,
+        -- Days of the financial year: 366 when it holds 29 February (of its second calendar year).
+        CASE
+            WHEN ((c.fy_start + 1) % 4 = 0 AND (c.fy_start + 1) % 100 <> 0) OR (c.fy_start + 1) % 400 = 0 THEN 366
+            ELSE 365
+        END AS days
+    FROM counts c
+    JOIN fy_population_year f ON f.fy_start = c.fy_start
+    JOIN pop ON pop.pop_year = f.population_year
 )
 SELECT
-    CAST(c.fy_start AS VARCHAR) || '/' || lpad(CAST((c.fy_start + 1) % 100 AS VARCHAR), 2, '0') AS financial_year,
-    c.measure,
-    c.age_group,
-    c.count,
-    CASE c.age_group WHEN 'all' THEN pop.all_ages WHEN 'victims_25_and_under' THEN pop.aged_25_and_under ELSE pop.under_25 END AS population,
-    1000.0 * c.count / NULLIF(CASE c.age_group WHEN 'all' THEN pop.all_ages WHEN 'victims_25_and_under' THEN pop.aged_25_and_under ELSE pop.under_25 END, 0) AS rate_per_1000,
-    rate_lower(c.count, CASE c.age_group WHEN 'all' THEN pop.all_ages WHEN 'victims_25_and_under' THEN pop.aged_25_and_under ELSE pop.under_25 END, 1000) AS lower_95,
-    rate_upper(c.count, CASE c.age_group WHEN 'all' THEN pop.all_ages WHEN 'victims_25_and_under' THEN pop.aged_25_and_under ELSE pop.under_25 END, 1000) AS upper_95
-FROM counts c
-JOIN fy_population_year f ON f.fy_start = c.fy_start
-JOIN pop ON pop.pop_year = f.population_year
-ORDER BY c.fy_start, c.measure_order, c.group_order;
+    CAST(fy_start AS VARCHAR) || '/' || lpad(CAST((fy_start + 1) % 100 AS VARCHAR), 2, '0') AS financial_year,
+    measure,
+    age_group,
+    count,
+    population,
+    population * days / 365.25 AS person_years,
+    1000.0 * count / NULLIF(population * days / 365.25, 0) AS rate_per_1000_year,
+    rate_lower(count, population * days / 365.25, 1000) AS lower_95,
+    rate_upper(count, population * days / 365.25, 1000) AS upper_95
+FROM cells
+ORDER BY fy_start, measure_order, group_order;

@@ -1,4 +1,4 @@
--- Monthly serious violence per 1,000 residents, all ages and the priority cohort. Documentation, column tests and report placement: trend_monthly.toml
+-- Monthly serious violence per 1,000 residents in the month, all ages and the priority cohort. Documentation, column tests and report placement: trend_monthly.toml
 WITH pop AS (
     SELECT
         pop.year,

@@ -374,8 +374,12 @@ fn write_tables_readme(
     let _ = writeln!(
         out,
         "Each table is written as CSV and Parquet; its definition is the SQL file named below. \
-         Rates are per 1,000 residents with 95% confidence limits (exact Poisson below 10 events, \
-         Byar's from 10); proportions have Wilson score limits.\n"
+         Rates over the period are per 1,000 residents a year (`rate_per_1000_year`: the count \
+         over person-years, each month's residents from its own population year × its days in \
+         the period / 365.25, summed; the whole-period counts are in their own columns); monthly \
+         series are per 1,000 residents in the month (`rate_per_1000`). Rates have 95% confidence \
+         limits (exact Poisson below 10 events, Byar's from 10); proportions have Wilson score \
+         limits.\n"
     );
     for job in &queries.jobs {
         let meta = &job.meta;

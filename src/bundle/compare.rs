@@ -39,6 +39,11 @@ pub struct Difference {
     pub now: String,
 }
 
+/// Headline measures of bundles written before rates over the period were per year: rates over
+/// the whole period, since replaced by `sv_rate_per_1000_year` and
+/// `ae_assault_rate_per_1000_year`.
+pub const PERIOD_RATES: [&str; 2] = ["sv_rate_per_1000", "ae_assault_rate_per_1000"];
+
 /// A value with its lower and upper 95% limits, each absent when the table has none.
 pub type Estimate = (Option<f64>, Option<f64>, Option<f64>);
 
@@ -248,7 +253,7 @@ pub fn compare(
     );
     if then_months != now_months {
         differences.push(Difference {
-            setting: "months in the period (counts and rates are over the period)".to_owned(),
+            setting: "months in the period (counts are over the period)".to_owned(),
             then: then_months.map_or_else(|| "unknown".to_owned(), |m| m.to_string()),
             now: now_months.map_or_else(|| "unknown".to_owned(), |m| m.to_string()),
         });
@@ -272,6 +277,21 @@ pub fn compare(
             .collect()
     };
     let (then_rows, now_rows) = (read(&then_table)?, read(&now_table)?);
+    // Bundles written before rates were a year gave `sv_rate_per_1000` and
+    // `ae_assault_rate_per_1000` over the whole period: a different measure, said so here and
+    // listed apart from the `_year` measures rather than compared with them.
+    let period_rates: Vec<&str> = then_rows
+        .iter()
+        .map(|(m, _, _)| m.as_str())
+        .filter(|m| PERIOD_RATES.contains(m))
+        .collect();
+    if !period_rates.is_empty() {
+        differences.push(Difference {
+            setting: format!("headline rates ({}; not compared)", period_rates.join(", ")),
+            then: "per 1,000 residents over the whole period".to_owned(),
+            now: "per 1,000 residents a year (`_year` measures, over person-years)".to_owned(),
+        });
+    }
     let mut measures: Vec<MeasureChange> = Vec::new();
     for (measure, label, now) in &now_rows {
         let then = then_rows.iter().find(|(m, _, _)| m == measure).map(|r| r.2);

@@ -11,6 +11,9 @@ use std::path::Path;
 use crate::{Table, assert_success, close, count, fixture, num, sna, workdir};
 
 const Z: f64 = 1.959963984540054;
+/// Per-year rates of the fixture's period, calendar 2021 (365 days) with population year 2020
+/// throughout: the rate over the period × 365.25/365 (person-years = residents × 365/365.25).
+const A_YEAR: f64 = 365.25 / 365.0;
 
 fn wilson(x: f64, n: f64) -> (f64, f64) {
     let centre = 2.0 * x + Z * Z;
@@ -88,15 +91,16 @@ fn headline_measures_match_hand_worked_values() {
     let h = Table::read(&bundle.join("tables/headline.csv"));
     assert_eq!(h.rows.len(), 16, "all 16 measures");
 
-    // 8 serious-violence offences (C01-C08) among 4,000 residents (population year 2020).
+    // 8 serious-violence offences (C01-C08) among 4,000 residents (population year 2020) over
+    // calendar 2021: 4,000 × 365/365.25 person-years, so 8 / 3,997.26 × 1,000 = 2.0014 a year.
     measure(&h, "sv_offences", 8.0, 8, None, Some(byar(8.0)));
     measure(
         &h,
-        "sv_rate_per_1000",
-        2.0,
+        "sv_rate_per_1000_year",
+        2.0 * A_YEAR,
         8,
         Some(4000),
-        Some((0.8634580441871254, 3.940797305048328)),
+        Some((0.8634580441871254 * A_YEAR, 3.940797305048328 * A_YEAR)),
     );
     // 7 distinct victims (V1-V7), of whom 6 live in the area (V5 has no home recorded); 4
     // distinct offenders (O1-O4), all living in the area.
@@ -190,11 +194,11 @@ fn headline_measures_match_hand_worked_values() {
     // Resident assault attendances in 2021: AE1, AE2, AE3 (AE4 lives outside, AE6 is 2020).
     measure(
         &h,
-        "ae_assault_rate_per_1000",
-        0.75,
+        "ae_assault_rate_per_1000_year",
+        0.75 * A_YEAR,
         3,
         Some(4000),
-        Some((0.15466803072390034, 2.191818267435581)),
+        Some((0.15466803072390034 * A_YEAR, 2.191818267435581 * A_YEAR)),
     );
     // Conveyed assault incidents with known age: AM1 (20), AM2 (30), AM6 (24): 2 of 3 under 25.
     measure(
@@ -261,7 +265,8 @@ fn every_table_matches_hand_worked_rows() {
     // V3 (40, M); 400 men aged 40 in each of the 4 LSOAs.
     count(v40, "persons", 1);
     count(v40, "population", 1600);
-    close(v40, "rate_per_1000", 0.625);
+    close(v40, "person_years", 1600.0 / A_YEAR);
+    close(v40, "rate_per_1000_year", 0.625 * A_YEAR);
     count(
         age_sex.row(&[("role", "offender"), ("age_band", "10-14"), ("sex", "F")]),
         "persons",
@@ -271,7 +276,10 @@ fn every_table_matches_hand_worked_rows() {
     let standardised = table("age_standardised");
     let all = standardised.row(&[("role", "victim"), ("sex", "all")]);
     count(all, "persons", 1);
-    assert_eq!(all["dsr_per_100000"], "", "fewer than 10 persons: no DSR");
+    assert_eq!(
+        all["dsr_per_100000_year"], "",
+        "fewer than 10 persons: no DSR"
+    );
 
     let ratios = table("rate_ratio_by_group");
     let vwi = ratios.row(&[("ho_group", "Violence with injury"), ("role", "victim")]);
@@ -322,7 +330,8 @@ fn every_table_matches_hand_worked_rows() {
     let alpha = areas.row(&[("level", "district"), ("area_name", "Alpha")]);
     count(alpha, "offences", 4);
     count(alpha, "population", 2000);
-    close(alpha, "rate_per_1000", 2.0);
+    close(alpha, "person_years", 2000.0 * 365.0 / 365.25);
+    close(alpha, "rate_per_1000_year", 2.0 * A_YEAR);
     close(alpha, "share_pct", 400.0 / 6.0);
     count(alpha, "under_25_offences", 4);
     let unknown = areas.row(&[("level", "district"), ("area_name", "Unknown")]);
@@ -347,7 +356,7 @@ fn every_table_matches_hand_worked_rows() {
     assert_eq!(hotspots.rows.len(), 4);
     let a1 = hotspots.row(&[("lsoa_code", "A1")]);
     count(a1, "offences", 3);
-    close(a1, "rate_per_1000", 3.0);
+    close(a1, "rate_per_1000_year", 3.0 * A_YEAR);
     close(a1, "harm_days", 2.0 * harm_days("8N") + harm_days("5D"));
     close(a1, "gi_star_z", 1.0);
     close(a1, "gi_star_p", 0.31731050786291415);
@@ -439,7 +448,7 @@ fn every_table_matches_hand_worked_rows() {
     let alpha_harm = harm.row(&[("district", "Alpha")]);
     let alpha_days = 2.0 * harm_days("8N") + harm_days("5D") + harm_days("34B");
     close(alpha_harm, "harm_days", alpha_days);
-    close(alpha_harm, "harm_per_1000", alpha_days / 2.0);
+    close(alpha_harm, "harm_per_1000_year", alpha_days / 2.0 * A_YEAR);
     close(
         harm.row(&[("district", "Beta")]),
         "harm_days",
@@ -526,7 +535,9 @@ fn every_table_matches_hand_worked_rows() {
     ]);
     count(admissions, "count", 2);
     count(admissions, "population", 4000);
-    close(admissions, "rate_per_1000", 0.5);
+    // April 2020 to March 2021: 365 days, so 4,000 × 365/365.25 person-years.
+    close(admissions, "person_years", 4000.0 * 365.0 / 365.25);
+    close(admissions, "rate_per_1000_year", 0.5 * A_YEAR);
     let knives = svd.row(&[
         ("financial_year", "2021/22"),
         ("measure", "knife_sv_offences"),
@@ -551,6 +562,17 @@ fn every_table_matches_hand_worked_rows() {
         ]),
         "count",
         0,
+    );
+    // April 2019 to March 2020 holds 29 February 2020: 366 days of 4,000 residents (no
+    // population year up to 2019, so the earliest, 2020).
+    close(
+        svd.row(&[
+            ("financial_year", "2019/20"),
+            ("measure", "homicides"),
+            ("age_group", "all"),
+        ]),
+        "person_years",
+        4000.0 * 366.0 / 365.25,
     );
 }
 
@@ -589,6 +611,11 @@ fn bundle_has_both_formats_readme_and_manifest() {
     assert_eq!(manifest["config"]["young_age_cutoff"], 25);
     let readme = std::fs::read_to_string(bundle.join("tables/README.md")).unwrap();
     assert!(readme.contains("## headline") && readme.contains("| `rate_per_1000` |"));
+    // Rates over the period say they are a year; the monthly series that they are in the month.
+    assert!(readme.contains(
+        "| `rate_per_1000_year` | offences per 1,000 residents a year (offences / person_years × 1,000) |"
+    ));
+    assert!(readme.contains("offences in the month per 1,000 residents in the month"));
     let parent = bundle.parent().unwrap();
     let leftovers: Vec<_> = std::fs::read_dir(parent)
         .unwrap()
@@ -737,6 +764,27 @@ fn compare_with_an_earlier_bundle() {
     let offences = t.row(&[("measure", "sv_offences")]);
     assert_eq!(offences["change"], "-1.0");
     assert_eq!(offences["previous"], "8.0");
+
+    // A bundle written before rates were a year: its rates over the whole period are named as a
+    // difference of definition and listed apart, not compared with the rates a year.
+    let headline = dir.join("first/tables/headline.csv");
+    let old = std::fs::read_to_string(&headline)
+        .unwrap()
+        .replace("sv_rate_per_1000_year,", "sv_rate_per_1000,");
+    std::fs::write(&headline, old).unwrap();
+    run("old", &["--compare", "first"]);
+    let html = std::fs::read_to_string(dir.join("old/index.html")).unwrap();
+    assert!(
+        html.contains("headline rates (sv_rate_per_1000; not compared)"),
+        "{html}"
+    );
+    assert!(html.contains("per 1,000 residents over the whole period"));
+    let t = crate::Table::read(&dir.join("old/tables/comparison.csv"));
+    assert_eq!(t.row(&[("measure", "sv_rate_per_1000")])["current"], "");
+    assert_eq!(
+        t.row(&[("measure", "sv_rate_per_1000_year")])["previous"],
+        ""
+    );
 
     // Something that is not a bundle is refused, and nothing is written.
     let output = crate::sna(&dir, &["run", "--out", "nope", "--compare", "extract"]);
@@ -982,4 +1030,67 @@ fn prevalence_counts_residents_and_offender_ratios_start_at_ten() {
         count(row, "rows", rows);
         count(row, "total", total);
     }
+}
+
+/// Rates a year over person-years where the period spans two population years: the fixture over
+/// 1 July 2021 to 31 December 2022 (549 days). The period's mid-point falls in 2022, so its
+/// population year is 2022 (8,000 residents, Alpha 4,000), but July-December 2021 (184 days)
+/// take their own population year, 2021 → 2020 (4,000; Alpha 2,000). Person-years:
+/// (4,000 × 184 + 8,000 × 365) / 365.25 = 3,656,000 / 365.25 = 10,009.58. Serious violence in the
+/// period: C05, C06, C07, C08 and C14 = 5 offences, so 5 / 10,009.58 × 1,000 = 0.49952 per 1,000
+/// a year. The old ways gave 5 / 8,000 × 1,000 = 0.625 (per 1,000 over the period) or, with
+/// the one population year and days / 365.25, 5 / (8,000 × 549 / 365.25) × 1,000 = 0.41584.
+/// Alpha: C08 and C14 (A1) = 2 over (2,000 × 184 + 4,000 × 365) / 365.25 person-years.
+#[test]
+fn rates_a_year_take_each_months_own_population_year() {
+    let dir = workdir("person-years");
+    fixture::write_extract(&dir.join("extract"));
+    std::fs::write(dir.join("sna.toml"), fixture::CONFIG).unwrap();
+    let output = sna(
+        &dir,
+        &[
+            "run",
+            "--start",
+            "2021-07-01",
+            "--end",
+            "2022-12-31",
+            "--out",
+            "bundle",
+            "--quiet",
+        ],
+    );
+    assert_success(&output);
+    let tables = dir.join("bundle/tables");
+    let h = Table::read(&tables.join("headline.csv"));
+    let person_years = (4000.0 * 184.0 + 8000.0 * 365.0) / 365.25;
+    measure(&h, "sv_offences", 5.0, 5, None, Some(byar(5.0)));
+    let rate = h.row(&[("measure", "sv_rate_per_1000_year")]);
+    close(rate, "value", 1000.0 * 5.0 / person_years);
+    assert!((num(rate, "value") - 0.49952).abs() < 5e-6);
+    // Not the rate over the period, nor the one-population-year rate a year.
+    assert!((num(rate, "value") - 0.625).abs() > 0.1);
+    assert!((num(rate, "value") - 5000.0 / (8000.0 * 549.0 / 365.25)).abs() > 0.05);
+    // Exact Poisson limits on the count of 5 (1.6235 to 11.6683, under 10 events), over the
+    // same person-years.
+    assert!((num(rate, "lower_95") - 1000.0 * 1.6235 / person_years).abs() < 1e-5);
+    assert!((num(rate, "upper_95") - 1000.0 * 11.6683 / person_years).abs() < 1e-5);
+    // The counts for the whole period and the period's residents stay as they were.
+    count(rate, "numerator", 5);
+    count(rate, "denominator", 8000);
+
+    let areas = Table::read(&tables.join("areas.csv"));
+    let alpha = areas.row(&[("level", "district"), ("area_name", "Alpha")]);
+    count(alpha, "offences", 2);
+    count(alpha, "population", 4000);
+    let alpha_years = (2000.0 * 184.0 + 4000.0 * 365.0) / 365.25;
+    close(alpha, "person_years", alpha_years);
+    close(alpha, "rate_per_1000_year", 2000.0 / alpha_years);
+
+    let summary = std::fs::read_to_string(dir.join("bundle/summary.md")).unwrap();
+    assert!(
+        summary.contains(
+            "There were 5 serious violence offences in the period: 0.50 per 1,000 residents a year"
+        ),
+        "{summary}"
+    );
 }

@@ -177,7 +177,8 @@ fn hotspot_nearest_neighbours_find_the_centre_the_band_misses() {
     count(cluster, "lsoas", 8);
     count(cluster, "offences", 451);
     assert!((num(cluster, "share_pct") - 100.0 * 451.0 / 800.0).abs() < 1e-9);
-    assert!((num(cluster, "rate_per_1000") - 451.0 / 8.0).abs() < 1e-9);
+    // Calendar 2021: 8,000 × 365/365.25 person-years.
+    assert!((num(cluster, "rate_per_1000_year") - 451.0 / (8.0 * 365.0 / 365.25)).abs() < 1e-9);
     count(cluster, "harm_days", 451 * 20);
     assert_eq!(cluster["wards"], "Castle; Westcotes");
     assert_eq!(cluster["districts"], "City");

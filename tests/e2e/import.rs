@@ -724,7 +724,7 @@ fn ons_population_workbook_gives_back_the_population_it_was_made_from() {
         ],
     ));
     let headline = crate::Table::read(&dir.join("bundle/tables/headline.csv"));
-    let rate = headline.row(&[("measure", "sv_rate_per_1000")]);
+    let rate = headline.row(&[("measure", "sv_rate_per_1000_year")]);
     let residents: i64 = expected
         .iter()
         .filter(|((year, ..), _)| *year == 2020)

@@ -179,7 +179,7 @@ fn sample_reproduces_the_published_sna_shape() {
         for r in age_sex.rows.iter().filter(|r| r["role"] == role) {
             let entry = bands.entry(r["age_band"].clone()).or_default();
             entry.0 += num(r, "persons");
-            entry.1 += num(r, "population");
+            entry.1 += num(r, "person_years");
         }
         let mut rates: Vec<(f64, String)> = bands
             .into_iter()
@@ -215,8 +215,9 @@ fn sample_reproduces_the_published_sna_shape() {
         "lockdown months {lockdown:.0} vs other months {mean:.0}"
     );
 
-    // Plausible A&E assault rate for an English county: 1 to 5 per 1,000 a year (18 months here).
-    let ae = value("ae_assault_rate_per_1000") / 1.5;
+    // Plausible A&E assault rate for an English county: 1 to 5 per 1,000 a year (the measure is
+    // a year: 18 months here).
+    let ae = value("ae_assault_rate_per_1000_year");
     assert!(
         (1.0..=5.0).contains(&ae),
         "A&E assault rate {ae:.2} per 1,000 a year"

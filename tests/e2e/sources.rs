@@ -47,7 +47,7 @@ fn police_records_alone_give_the_police_measures_and_list_the_rest() {
         measures,
         [
             "sv_offences",
-            "sv_rate_per_1000",
+            "sv_rate_per_1000_year",
             "knife_pct",
             "nte_pct",
             "peak_hour",

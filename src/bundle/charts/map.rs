@@ -79,7 +79,7 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
             row.text("lsoa_code")?.to_owned(),
             Lsoa {
                 district: row.text("district")?.to_owned(),
-                rate: row.count("rate_per_1000")?,
+                rate: row.count("rate_per_1000_year")?,
                 hotspot: row.flag("hotspot")?,
             },
         );
@@ -174,7 +174,7 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
     };
     let alt = format!(
         "Map of {} LSOAs shaded in {} classes of serious-violence offences per 1,000 residents \
-         (light: {:.2} to {:.2}; dark: {:.2} to {:.2}), with district boundaries and names; {} \
+         a year (light: {:.2} to {:.2}; dark: {:.2} to {:.2}), with district boundaries and names; {} \
          LSOAs identified as Gi* hot spots are outlined in orange; a black square marks the area enlarged in the inset.",
         lsoas.len(),
         map.breaks.len() - 1,
@@ -189,7 +189,7 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
         frame: Frame {
             title: TITLE.into(),
             subtitle: format!(
-                "{}; offences per 1,000 residents by LSOA; hot spots by Getis-Ord Gi*",
+                "{}; offences per 1,000 residents a year by LSOA; hot spots by Getis-Ord Gi*",
                 inputs.period
             ),
             legend: Vec::new(),
@@ -367,7 +367,7 @@ impl HotspotMap {
         let centred = |s: &TextStyle<'static>| s.clone().pos(Pos::new(HPos::Left, VPos::Center));
         let mut y = 4;
         legend.draw(&Text::new(
-            "Offences per 1,000 residents",
+            "Offences per 1,000 residents a year",
             (8, y),
             style::bold(size::LABEL - 1.0, INK),
         ))?;

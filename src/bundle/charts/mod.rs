@@ -459,7 +459,7 @@ mod dashboard {
                 title: POLICE_TITLE,
                 series: "police_all".into(),
                 what: "serious violence offences, all ages".into(),
-                y_label: "Offences per 1,000 residents (per month)".into(),
+                y_label: "Offences per 1,000 residents in the month".into(),
                 source: inputs.police_caption(""),
             },
         )
@@ -474,7 +474,7 @@ mod dashboard {
                 title: YOUNG_TITLE,
                 series: format!("police_under_{c}"),
                 what: format!("offences with a victim or offender aged under {c}"),
-                y_label: format!("Offences per 1,000 under-{c}s (per month)"),
+                y_label: format!("Offences per 1,000 under-{c}s in the month"),
                 source: inputs.police_caption(&format!("Rate per 1,000 residents aged under {c}.")),
             },
         )
@@ -488,7 +488,7 @@ mod dashboard {
                 title: AE_TITLE,
                 series: "ae_all".into(),
                 what: "assault-related A&E attendances by residents, all ages".into(),
-                y_label: "Attendances per 1,000 residents (per month)".into(),
+                y_label: "Attendances per 1,000 residents in the month".into(),
                 source: inputs.ae_caption(""),
             },
         )
@@ -513,7 +513,7 @@ mod trends {
                 title: POLICE_TITLE,
                 table: "trend_monthly",
                 events: "offences",
-                y_label: "Offences per 1,000 residents (per month)",
+                y_label: "Offences per 1,000 residents in the month",
                 what: "serious violence offences",
                 caption: Inputs::police_caption,
                 cohort_note: format!(
@@ -533,7 +533,7 @@ mod trends {
                 title: AE_TITLE,
                 table: "trend_ae_monthly",
                 events: "attendances",
-                y_label: "Attendances per 1,000 residents (per month)",
+                y_label: "Attendances per 1,000 residents in the month",
                 what: "assault-related A&E attendances by residents",
                 caption: Inputs::ae_caption,
                 cohort_note: format!(

@@ -1,4 +1,4 @@
-//! `age_sex`: victims and offenders per 1,000 residents by 5-year age band and sex, as two
+//! `age_sex`: victims and offenders per 1,000 residents a year by 5-year age band and sex, as two
 //! population pyramids side by side on one scale (females left, males right).
 
 use plotters::coord::Shift;
@@ -9,7 +9,7 @@ use super::style::{self, BLUE, INK, ORANGE, size};
 use super::{ChartError, DrawResult, Figure, Inputs, Plot, axis_mesh, category_label};
 
 /// Chart title.
-pub const TITLE: &str = "Victims and offenders per 1,000 residents, by age and sex";
+pub const TITLE: &str = "Victims and offenders per 1,000 residents a year, by age and sex";
 
 /// One bar: rate with limits.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,7 +67,7 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
                 continue;
             };
             let bar = Bar {
-                rate: row.number("rate_per_1000")?.unwrap_or(0.0),
+                rate: row.number("rate_per_1000_year")?.unwrap_or(0.0),
                 lower: row.number("lower_95")?.unwrap_or(0.0),
                 upper: row.number("upper_95")?.unwrap_or(0.0),
             };
@@ -96,7 +96,7 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
             ],
             caption: inputs.police_caption(
                 "Persons with unknown age or sex are left out. Rates are per 1,000 residents of \
-                 the same age band and sex over the whole period; intervals exact Poisson under \
+                 the same age band and sex a year (persons over the period's person-years); intervals exact Poisson under \
                  10 persons, Byar otherwise.",
             ),
         },
@@ -120,14 +120,14 @@ impl AgeSex {
                 }
             }
             parts.push(format!(
-                "{}: highest among {} ({:.2} per 1,000)",
+                "{}: highest among {} ({:.2} per 1,000 a year)",
                 label.to_lowercase(),
                 best.1,
                 best.0
             ));
         }
         format!(
-            "Two population pyramids of persons per 1,000 residents by 5-year age band, females \
+            "Two population pyramids of persons per 1,000 residents a year by 5-year age band, females \
              to the left and males to the right; {}.",
             parts.join("; ")
         )
@@ -157,7 +157,7 @@ impl AgeSex {
                 .y_label_area_size(84)
                 .build_cartesian_2d(-top..top, -0.5..(n - 0.5))?;
             let bands = self.bands.clone();
-            axis_mesh(&mut chart, "Persons per 1,000 residents", "Age band")
+            axis_mesh(&mut chart, "Persons per 1,000 residents a year", "Age band")
                 .y_labels(self.bands.len())
                 .y_label_formatter(&move |v: &f64| category_label(&bands, *v))
                 .x_labels(6)

@@ -12,7 +12,7 @@ use super::{ChartError, DrawResult, Figure, Inputs, Plot, axis_mesh, category_la
 use crate::bundle::results::Table;
 
 /// Title of `districts`.
-pub const DISTRICTS_TITLE: &str = "Serious violence per 1,000 residents, by district";
+pub const DISTRICTS_TITLE: &str = "Serious violence per 1,000 residents a year, by district";
 /// Title of `knife_nte`.
 pub const KNIFE_NTE_TITLE: &str = "Knife-enabled and night-time-economy shares, by district";
 /// Title of `harm_vs_count`.
@@ -84,7 +84,7 @@ pub fn build_districts(inputs: &Inputs) -> Result<Result<Figure, String>, ChartE
         }
         rows.push((
             row.text("area_name")?.to_owned(),
-            estimate(&row, "rate_per_1000")?,
+            estimate(&row, "rate_per_1000_year")?,
         ));
     }
     if rows.iter().all(|(_, e)| e.value == 0.0) {
@@ -93,10 +93,10 @@ pub fn build_districts(inputs: &Inputs) -> Result<Result<Figure, String>, ChartE
         ));
     }
     rows.sort_by(|a, b| b.1.value.total_cmp(&a.1.value).then(a.0.cmp(&b.0)));
-    let area_rate = headline(inputs, "sv_rate_per_1000")?;
+    let area_rate = headline(inputs, "sv_rate_per_1000_year")?;
     let top = &rows[0];
     let alt = format!(
-        "Horizontal bar chart of serious-violence offences per 1,000 residents over the period \
+        "Horizontal bar chart of serious-violence offences per 1,000 residents a year \
          for {} districts, highest first: {} at {:.2} (95% CI {:.2}-{:.2}){}.",
         rows.len(),
         top.0,
@@ -113,7 +113,7 @@ pub fn build_districts(inputs: &Inputs) -> Result<Result<Figure, String>, ChartE
         frame: Frame {
             title: DISTRICTS_TITLE.into(),
             subtitle: format!(
-                "{}; offences per 1,000 residents over the whole period",
+                "{}; offences per 1,000 residents a year (person-years of the period)",
                 inputs.period
             ),
             legend: vec![
@@ -237,8 +237,8 @@ pub fn build_harm(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError>
         harm += row.count("harm_days")?;
         points.push((
             district.to_owned(),
-            row.count("rate_per_1000")?,
-            row.count("harm_per_1000")?,
+            row.count("rate_per_1000_year")?,
+            row.count("harm_per_1000_year")?,
         ));
     }
     if offences == 0.0 {
@@ -252,9 +252,9 @@ pub fn build_harm(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError>
         .cloned()
         .unwrap_or_default();
     let alt = format!(
-        "Scatter plot with one labelled point per district: offences per 1,000 residents \
-         (horizontal) against Crime Harm Index days per 1,000 residents (vertical). {} has the \
-         most harm per resident ({:.0} days per 1,000). Points above the dashed line have a more \
+        "Scatter plot with one labelled point per district: offences per 1,000 residents a \
+         year (horizontal) against Crime Harm Index days per 1,000 residents a year (vertical). \
+         {} has the most harm per resident ({:.0} days per 1,000 a year). Points above the dashed line have a more \
          harmful offence mix than the area average of {:.0} days per offence.",
         most.0, most.2, harm_per_offence
     );
@@ -263,7 +263,7 @@ pub fn build_harm(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError>
         frame: Frame {
             title: HARM_TITLE.into(),
             subtitle: format!(
-                "{}; harm spots beside hot spots, per 1,000 residents over the period",
+                "{}; harm spots beside hot spots, per 1,000 residents a year",
                 inputs.period
             ),
             legend: vec![
@@ -368,13 +368,7 @@ impl Districts {
             .max(1e-9)
             * 1.1;
         let names = self.rows.iter().map(|r| r.0.clone());
-        let mut chart = district_rows(
-            area,
-            names,
-            top,
-            "Offences per 1,000 residents (whole period)",
-            30,
-        )?;
+        let mut chart = district_rows(area, names, top, "Offences per 1,000 residents a year", 30)?;
         for (i, (_, e)) in self.rows.iter().rev().enumerate() {
             let y = i as f64;
             chart.draw_series([Rectangle::new(
@@ -477,8 +471,8 @@ impl HarmVsCount {
             .build_cartesian_2d(0.0..x_top, 0.0..y_top)?;
         axis_mesh(
             &mut chart,
-            "Serious-violence offences per 1,000 residents",
-            "Harm days per 1,000 residents",
+            "Serious-violence offences per 1,000 residents a year",
+            "Harm days per 1,000 residents a year",
         )
         .draw()?;
         let slope = self.harm_per_offence;

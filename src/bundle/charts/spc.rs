@@ -344,7 +344,7 @@ mod tests {
             title: "Test",
             series: "police_all".into(),
             what: "test offences".into(),
-            y_label: "Offences per 1,000 residents (per month)".into(),
+            y_label: "Offences per 1,000 residents in the month".into(),
             source: inputs.police_caption(""),
         };
         let figure = build(&inputs, spec).unwrap().unwrap();

@@ -23,7 +23,7 @@ fn sentences_from_headline_measures() {
         "headline",
         "measure,label,value,numerator,denominator,lower_95,upper_95,definition\n\
          sv_offences,x,4321,4321,,4200,4450,d\n\
-         sv_rate_per_1000,x,3.456,4321,1250000,3.35,3.55,d\n\
+         sv_rate_per_1000_year,x,3.456,4321,1250000,3.35,3.55,d\n\
          offenders_male_pct,x,76.04,760,1000,73.3,78.6,d\n\
          offender_rate_ratio_u25,x,1.63,500,400,1.4,1.9,d\n\
          top_district_share_pct,Leicester,56.71,2000,3527,55.1,58.3,d\n\
@@ -34,7 +34,7 @@ fn sentences_from_headline_measures() {
     assert_eq!(
         findings,
         vec![
-            "There were 4,321 serious violence offences in the period: 3.46 per 1,000 residents (95% CI 3.35–3.55).",
+            "There were 4,321 serious violence offences in the period: 3.46 per 1,000 residents a year (95% CI 3.35–3.55).",
             "76.0% of offenders were male (95% CI 73.3%–78.6%).",
             "Young people aged 10 to 24 offended at 1.6 times the rate of those 25 and over (95% CI 1.4–1.9).",
             "Leicester accounted for 56.7% of serious violence with a known location (95% CI 55.1%–58.3%).",
@@ -45,7 +45,7 @@ fn sentences_from_headline_measures() {
 
 const HEADLINE: &str = "measure,label,value,numerator,denominator,lower_95,upper_95,definition\n\
      sv_offences,x,12345,12345,,,,d\n\
-     sv_rate_per_1000,x,0.0456,12345,1250000,0.0412,0.0501,d\n\
+     sv_rate_per_1000_year,x,0.0456,12345,1250000,0.0412,0.0501,d\n\
      victim_prevalence_pct,x,0.4567,5700,1250000,0.44,0.47,d\n\
      offender_prevalence_pct,x,0.3012,3765,1250000,,,d\n\
      offenders_male_pct,x,76.04,760,1000,73.3,78.6,d\n\
@@ -57,7 +57,7 @@ const HEADLINE: &str = "measure,label,value,numerator,denominator,lower_95,upper
      nte_pct,x,31.2,3852,12345,30.4,32.0,d\n\
      peak_hour,22:00–23:00,,1400,12345,,,d\n\
      repeat_offender_share_pct,x,41.5,4000,9639,40.5,42.5,d\n\
-     ae_assault_rate_per_1000,x,1.234,1543,1250000,1.17,1.30,d\n\
+     ae_assault_rate_per_1000_year,x,1.234,1543,1250000,1.17,1.30,d\n\
      ambulance_conveyed_u25_pct,x,38.26,412,1077,35.4,41.2,d\n";
 const HOTSPOTS: &str = "rank,lsoa_code,lsoa_name,ward_name,district,hotspot\n\
      2,E2,Leicester 002B,Fosse,Leicester,true\n\
@@ -107,7 +107,7 @@ fn every_branch_reads_as_before() {
     let headline = table("b-headline", HEADLINE);
     let hotspots = table("b-hotspots", HOTSPOTS);
     let full = [
-        "There were 12,345 serious violence offences in the period: 0.0456 per 1,000 residents (95% CI 0.0412–0.0501).",
+        "There were 12,345 serious violence offences in the period: 0.0456 per 1,000 residents a year (95% CI 0.0412–0.0501).",
         "0.46% of residents were recorded as victims of serious violence and 0.30% as offenders.",
         "76.0% of offenders were male (95% CI 73.3%–78.6%).",
         "0.50% of victims were male.",
@@ -120,7 +120,7 @@ fn every_branch_reads_as_before() {
         "Offences peaked between 22:00 and 23:00, with 1,400 offences (11.3% of the total).",
         "41.5% of offences with a known offender were linked to a repeat offender (two or more offences in the period) (95% CI 40.5%–42.5%).",
         "Offences in the last 12 months were 12.4% lower than in the 12 months before (1,234 against 1,408; not statistically significant).",
-        "Residents made 1,543 assault-related A&E attendances: 1.23 per 1,000 residents (95% CI 1.17–1.30).",
+        "Residents made 1,543 assault-related A&E attendances in the period: 1.23 per 1,000 residents a year (95% CI 1.17–1.30).",
         "38.3% of assault ambulance incidents conveyed to A&E were for patients aged under 25 (95% CI 35.4%–41.2%).",
         "Compared with an earlier assessment.",
         "Residents of the most deprived tenth of neighbourhoods were 3.7 times as likely to be victims of serious violence as those of the least deprived tenth (4.57 against 1.23 per 1,000 a year); the slope index of inequality is 3.90 per 1,000 a year (95% CI 3.20–4.60) and the relative index 0.85 (0.71–1.0).",
@@ -227,7 +227,10 @@ fn a_null_measure_gives_no_sentence() {
         ["12.3% of offences were knife-enabled (95% CI 9.1%–15.2%)."]
     );
     // The other measures of the sentence missing: none either.
-    let rate_only = headline_of("rate-only", "sv_rate_per_1000,x,3.4,4000,1200000,3.3,3.5,d");
+    let rate_only = headline_of(
+        "rate-only",
+        "sv_rate_per_1000_year,x,3.4,4000,1200000,3.3,3.5,d",
+    );
     assert_eq!(
         key_findings(&Sources::new(&rate_only, 25)).unwrap(),
         Vec::<String>::new()

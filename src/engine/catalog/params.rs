@@ -99,22 +99,29 @@ pub(super) fn params_batch(config: &Config, population_year: i64) -> RecordBatch
     .expect("params columns have one row each")
 }
 
-/// One row per calendar month of the period: `month` (`YYYY-MM`), `month_start` and the
-/// population year for that month (the month's calendar year by the same rule as the period's).
+/// One row per calendar month of the period: `month` (`YYYY-MM`), `month_start`, the
+/// population year for that month (the month's calendar year by the same rule as the period's)
+/// and `days`, the month's days within the period (a whole month but for the period's first and
+/// last months when the period starts or ends mid-month): the weights of person-years.
 pub(super) fn period_months_batch(config: &Config, years: &[i64]) -> RecordBatch {
     use chrono::Datelike;
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
     let mut months = Vec::new();
     let mut starts = Vec::new();
     let mut population_years = Vec::new();
+    let mut days = Vec::new();
     let mut month = config.start.with_day(1).expect("day 1 exists");
     while month <= config.end {
+        let next = month
+            .checked_add_months(chrono::Months::new(1))
+            .expect("month within chrono's range");
         months.push(month.format("%Y-%m").to_string());
         starts.push(i32::try_from((month - epoch).num_days()).unwrap_or(i32::MAX));
         population_years.push(pick_year(years, i64::from(month.year())));
-        month = month
-            .checked_add_months(chrono::Months::new(1))
-            .expect("month within chrono's range");
+        let first = month.max(config.start);
+        let last = next.pred_opt().expect("day before exists").min(config.end);
+        days.push((last - first).num_days() + 1);
+        month = next;
     }
     RecordBatch::try_from_iter([
         ("month", Arc::new(StringArray::from(months)) as ArrayRef),
@@ -123,6 +130,7 @@ pub(super) fn period_months_batch(config: &Config, years: &[i64]) -> RecordBatch
             "population_year",
             Arc::new(Int64Array::from(population_years)),
         ),
+        ("days", Arc::new(Int64Array::from(days))),
     ])
     .expect("period_months columns have equal lengths")
 }

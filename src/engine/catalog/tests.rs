@@ -126,3 +126,38 @@ fn population_year_rule() {
     assert_eq!(pick_year(&[2021, 2022], 2020), Some(2021));
     assert_eq!(pick_year(&[], 2020), None);
 }
+
+#[test]
+fn period_months_count_the_days_of_each_month_in_the_period() {
+    // 15 Jan 2020 to 10 Mar 2021: January from the 15th (17 days), February 2020 a leap month
+    // (29), March 2021 to the 10th; population years 2020 for 2020 and 2021 (absent) → 2020.
+    let config = Config {
+        start: chrono::NaiveDate::from_ymd_opt(2020, 1, 15).unwrap(),
+        end: chrono::NaiveDate::from_ymd_opt(2021, 3, 10).unwrap(),
+        ..Config::default()
+    };
+    let batch = params::period_months_batch(&config, &[2019, 2020, 2022]);
+    let days = batch
+        .column_by_name("days")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    let days: Vec<i64> = days.iter().flatten().collect();
+    assert_eq!(days.len(), 15);
+    assert_eq!(&days[..3], &[17, 29, 31]);
+    assert_eq!(&days[12..], &[31, 28, 10]);
+    // Every day of the period once.
+    assert_eq!(
+        days.iter().sum::<i64>(),
+        (config.end - config.start).num_days() + 1
+    );
+    let years = batch
+        .column_by_name("population_year")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    assert_eq!(years.value(0), 2020);
+    assert_eq!(years.value(14), 2020);
+}
