@@ -75,6 +75,25 @@ pub enum ImportSource {
         #[arg(long)]
         quiet: bool,
     },
+    /// Any CSV or Excel export (a force's records system, an NHS return, an ambulance
+    /// service's extract) into one table of the contract (offences, persons, ae_attendances or
+    /// ambulance), by a mapping file: the source column (or a constant) of each contract
+    /// column, date formats, value recodings, and unmapped = "error" or "unknown" (counted in
+    /// <table>_report.json). Examples: docs/mappings/.
+    Csv {
+        /// The mapping file (TOML).
+        #[arg(long, value_name = "FILE")]
+        mapping: PathBuf,
+        /// The export files (.csv, .xlsx, .xls, .ods), read in order as one table.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The extract to write into (new, or written by an earlier sna import).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// ONS small-area population estimates by single year of age and sex, as ONS publishes
     /// them (a workbook with one Mid-YYYY sheet per year, or CSV): title rows above the header
     /// are skipped, the LSOA code, Total, F0…F90 and M0…M90 columns found by name. Writes the

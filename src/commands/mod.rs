@@ -134,6 +134,31 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
             note_two_steps(imported.replaced_in_two_steps, &out);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import(cli::ImportSource::Csv {
+            mapping,
+            files,
+            out,
+            quiet,
+        }) => {
+            let (report, gap) = vrn_sna::sources::import::mapped(&mapping, &files, &out)?;
+            if !quiet {
+                eprintln!(
+                    "Read {} rows into {}.parquet in {}",
+                    report.rows,
+                    report.table,
+                    out.display()
+                );
+                for (column, values) in &report.unmapped {
+                    let list: Vec<String> = values
+                        .iter()
+                        .map(|(v, n)| format!("`{}` ({n})", vrn_sna::text::printable(v)))
+                        .collect();
+                    eprintln!("{column}: written as unknown: {}", list.join(", "));
+                }
+            }
+            note_two_steps(gap, &out);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import(cli::ImportSource::OnsPopulation {
             file,
             out,

@@ -358,7 +358,11 @@ mod tests {
             "CREATE VIEW people AS SELECT crime_id FROM persons",
         )
         .unwrap();
-        write("via_view", "SELECT COUNT(*) AS n FROM people", "title = \"Via a view\"\n");
+        write(
+            "via_view",
+            "SELECT COUNT(*) AS n FROM people",
+            "title = \"Via a view\"\n",
+        );
         let queries = QuerySet::load(dir.path()).unwrap();
         let jobs: Vec<&SqlFile> = queries.jobs.iter().collect();
         let open = Available::of(&extract(

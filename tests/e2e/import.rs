@@ -759,7 +759,11 @@ fn ons_population_workbook_gives_back_the_population_it_was_made_from() {
         population(&dir.join("extract/population.parquet"), &[2020, 2021]),
         only_2021
     );
-    std::fs::write(dir.join("sna.toml"), "start = 2019-12-01\nend = 2020-02-29\n").unwrap();
+    std::fs::write(
+        dir.join("sna.toml"),
+        "start = 2019-12-01\nend = 2020-02-29\n",
+    )
+    .unwrap();
     assert_success(&sna(&dir, &["validate", "--data", "extract"]));
     std::fs::remove_file(dir.join("sna.toml")).unwrap();
 
@@ -882,4 +886,143 @@ fn ons_population_errors_name_the_file_sheet_row_and_column() {
             "--quiet",
         ],
     ));
+}
+
+#[test]
+fn a_force_export_goes_in_by_its_mapping() {
+    let dir = workdir("import-mapped");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mapping = root.join("docs/mappings/force_crime_export.toml");
+    let export = root.join("tests/fixtures/mapped/force_crimes.csv");
+    let output = sna(
+        &dir,
+        &[
+            "import",
+            "csv",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            export.to_str().unwrap(),
+            "--out",
+            "extract",
+        ],
+    );
+    assert_success(&output);
+    assert!(stderr(&output).contains("location_type: written as unknown: `Car Park` (1)"));
+
+    // Values as the contract holds them: recoded, typed, the time kept.
+    let file = std::fs::File::open(dir.join("extract/offences.parquet")).unwrap();
+    let batches: Vec<_> = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 401);
+    let first = &batches[0];
+    let text = |name: &str, i: usize| {
+        first
+            .column_by_name(name)
+            .unwrap()
+            .as_string::<i32>()
+            .value(i)
+            .to_owned()
+    };
+    assert_eq!(text("crime_id", 0), "CR000000001");
+    assert_eq!(text("offence_code", 0), "105A");
+    assert_eq!(text("location_type", 0), "dwelling");
+    assert!(
+        first
+            .column_by_name("domestic")
+            .unwrap()
+            .as_boolean()
+            .value(0)
+    );
+    let committed = arrow::compute::cast(
+        first.column_by_name("committed_at").unwrap(),
+        &arrow::datatypes::DataType::Timestamp(arrow::datatypes::TimeUnit::Second, None),
+    )
+    .unwrap();
+    let committed = committed
+        .as_primitive::<arrow::datatypes::TimestampSecondType>()
+        .value(0);
+    assert_eq!(committed, 1_554_076_800 + 4 * 60, "2019-04-01 00:04");
+
+    // With a population it is a full-form extract: validate reads it, persons and A&E missing.
+    assert_success(&sna(
+        &dir,
+        &[
+            "import",
+            "ons-population",
+            ons_workbook().to_str().unwrap(),
+            "--out",
+            "extract",
+            "--quiet",
+        ],
+    ));
+    std::fs::write(
+        dir.join("sna.toml"),
+        "start = 2019-04-01\nend = 2019-04-30\n",
+    )
+    .unwrap();
+    let output = sna(&dir, &["validate", "--data", "extract"]);
+    assert_success(&output);
+    assert!(
+        crate::stdout(&output).contains(
+            "missing (their measures are not possible): persons, ae_attendances, ambulance"
+        )
+    );
+
+    // Problems name the file, line, column and value, and nothing is written.
+    let csv = std::fs::read_to_string(&export).unwrap();
+    let failing = |name: &str, text: String, mapping_text: Option<String>, needle: &str| {
+        std::fs::write(dir.join(name), text).unwrap();
+        let mapping_file = match mapping_text {
+            Some(m) => {
+                std::fs::write(dir.join("mapping.toml"), m).unwrap();
+                dir.join("mapping.toml")
+            }
+            None => mapping.clone(),
+        };
+        let output = sna(
+            &dir,
+            &[
+                "import",
+                "csv",
+                "--mapping",
+                mapping_file.to_str().unwrap(),
+                name,
+                "--out",
+                "other",
+            ],
+        );
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains(needle),
+            "expected {needle:?} in {}",
+            stderr(&output)
+        );
+        assert!(!dir.join("other").exists());
+    };
+    failing(
+        "bad_date.csv",
+        csv.replace("01/04/2019 00:04", "31/02/2019 25:00"),
+        None,
+        "bad_date.csv, line 2: column committed_at (from `Committed From`): `31/02/2019 25:00` is not a date and time in the format %d/%m/%Y %H:%M",
+    );
+    failing(
+        "strict.csv",
+        csv.clone(),
+        Some(
+            std::fs::read_to_string(&mapping)
+                .unwrap()
+                .replace("unmapped = \"unknown\"", ""),
+        ),
+        "strict.csv, line 402: column location_type (from `Location Type`): `Car Park` is not one of street",
+    );
+    failing(
+        "twice.csv",
+        format!("{csv}{}", csv.lines().nth(1).unwrap()),
+        None,
+        "crime_id `CR000000001` is given twice (first on line 2)",
+    );
 }
