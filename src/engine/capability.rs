@@ -270,21 +270,10 @@ pub fn possible<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::contract::{self, ExtractFile};
+    use crate::sources::contract;
 
     fn extract(form: Form, tables: &[&'static contract::TableSpec]) -> Extract {
-        Extract {
-            form,
-            files: tables
-                .iter()
-                .map(|spec| ExtractFile {
-                    spec,
-                    path: spec.file_name().into(),
-                    rows: 1,
-                    bytes: 1,
-                })
-                .collect(),
-        }
+        Extract::of_tables(form, tables)
     }
 
     #[test]

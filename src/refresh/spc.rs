@@ -487,20 +487,9 @@ mod tests {
 
     #[test]
     fn series_the_data_cannot_give_are_left_out_with_why() {
-        use crate::sources::contract::{self, Extract, ExtractFile, Form};
+        use crate::sources::contract::{self, Extract, Form};
         // A force's offences and population, without persons or A&E.
-        let extract = Extract {
-            form: Form::Full,
-            files: [&contract::OFFENCES, &contract::POPULATION]
-                .into_iter()
-                .map(|spec| ExtractFile {
-                    spec,
-                    path: spec.file_name().into(),
-                    rows: 1,
-                    bytes: 1,
-                })
-                .collect(),
-        };
+        let extract = Extract::of_tables(Form::Full, &[&contract::OFFENCES, &contract::POPULATION]);
         let available = Available::of(&extract);
         let not_possible = [NotPossible {
             job: "trend_ae_monthly".into(),

@@ -421,6 +421,23 @@ pub struct Extract {
 }
 
 impl Extract {
+    /// An extract in `form` holding `tables` (for tests of what follows from the sources).
+    #[cfg(test)]
+    pub fn of_tables(form: Form, tables: &[&'static TableSpec]) -> Extract {
+        Extract {
+            form,
+            files: tables
+                .iter()
+                .map(|spec| ExtractFile {
+                    spec,
+                    path: spec.file_name().into(),
+                    rows: 1,
+                    bytes: 1,
+                })
+                .collect(),
+        }
+    }
+
     /// Whether the extract holds the table `name`.
     pub fn has(&self, name: &str) -> bool {
         self.files.iter().any(|f| f.spec.name == name)
