@@ -386,6 +386,11 @@ fn assess_imported_extract(dir: &Path, recount: &BTreeMap<(String, String, Strin
         html.contains("cannot be compared with it"),
         "the proxy's warning"
     );
+    // No empty victims table, and no caption about victims there are none of.
+    assert!(!html.contains("No rows"));
+    assert!(!html.contains("Victims by the deprivation"));
+    let manifest = std::fs::read_to_string(bundle.join("manifest.json")).unwrap();
+    assert!(!manifest.contains("Victims and offenders by home LSOA"));
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(bundle.join("manifest.json")).unwrap())
             .unwrap();

@@ -101,11 +101,17 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
     if series.is_empty() {
         return Ok(Err("deprivation has no residents in any decile".into()));
     }
+    // Without a persons extract there are offences only.
+    let people = table.rows_where("measure", "victims").next().is_some();
     let alt = format!(
-        "Points for each IMD decile, most deprived on the left, of victims and offenders per \
-         1,000 residents a year by where they live and offences by where they happened, with 95% \
-         intervals and a fitted straight line per measure. Rates fall from the most to the least \
-         deprived neighbourhoods{}.",
+        "Points for each IMD decile, most deprived on the left, of {} per 1,000 residents a year, \
+         with 95% intervals and a fitted straight line per measure. Rates fall from the most to \
+         the least deprived neighbourhoods{}.",
+        if people {
+            "victims and offenders by where they live and offences by where they happened"
+        } else {
+            "offences by where they happened"
+        },
         victims_sii
             .map(|s| format!(
                 "; the slope index of inequality for victims is {s:.2} per 1,000 a year"
@@ -131,14 +137,18 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
                 inputs.period
             ),
             legend,
-            caption: inputs.police_caption(
+            caption: inputs.police_caption(&format!(
                 "Deciles of the Index of Multiple Deprivation 2019 (1 = most deprived tenth of \
                  neighbourhoods in England), each placed at the midpoint of its share of the \
                  area's residents. Dashed lines: the weighted straight-line fit whose slope is the \
-                 slope index of inequality (PHE phe_sii method); lines stop at zero. Victims and \
-                 offenders by home LSOA on their first offence; exact Poisson or Byar 95% \
-                 intervals.",
-            ),
+                 slope index of inequality (PHE phe_sii method); lines stop at zero.{} Exact \
+                 Poisson or Byar 95% intervals.",
+                if people {
+                    " Victims and offenders by home LSOA on their first offence."
+                } else {
+                    ""
+                }
+            )),
         },
         alt,
         tables: vec!["deprivation"],
