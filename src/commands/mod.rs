@@ -120,6 +120,10 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
                 if let Some(population) = &imported.population {
                     report_population(population);
+                } else if out.join("population.parquet").is_file() {
+                    eprintln!(
+                        "Kept the population an earlier import added (population_report.json)"
+                    );
                 } else {
                     eprintln!(
                         "No population: sna run needs one; add it with `sna import ons-population FILE --out {}`",

@@ -772,6 +772,28 @@ fn ons_population_workbook_gives_back_the_population_it_was_made_from() {
     assert_success(&sna(&dir, &["validate", "--data", "extract"]));
     std::fs::remove_file(dir.join("sna.toml")).unwrap();
 
+    // A new police.uk import (next month's download, say) keeps the population added before.
+    let population_before = std::fs::read(dir.join("extract/population.parquet")).unwrap();
+    let output = sna(
+        &dir,
+        &[
+            "import",
+            "police-uk",
+            open_data().to_str().unwrap(),
+            "--out",
+            "extract",
+        ],
+    );
+    assert_success(&output);
+    assert!(stderr(&output).contains("Kept the population an earlier import added"));
+    assert_eq!(
+        std::fs::read(dir.join("extract/population.parquet")).unwrap(),
+        population_before
+    );
+    let manifest = std::fs::read_to_string(dir.join("extract/manifest.json")).unwrap();
+    assert!(manifest.contains("population_report.json"));
+    assert!(manifest.contains("sape_llr_2020_2021.xlsx"));
+
     // A directory the tool did not write is not written into.
     std::fs::create_dir(dir.join("mine")).unwrap();
     std::fs::write(dir.join("mine/notes.txt"), "mine").unwrap();

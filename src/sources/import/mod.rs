@@ -165,7 +165,13 @@ pub fn police_uk(
     protected.extend(options.population.as_ref().map(|p| p.file.as_path()));
     protected.extend(options.boundaries.as_deref());
     protected.extend(options.lookup.as_deref());
-    let staging = Staging::new(&options.out, OutputKind::ImportedExtract, &protected)?;
+    // A population an earlier import added is kept, unless this import brings its own.
+    let keep_population = options.population.is_none();
+    let update = ExtractUpdate::new(
+        &options.out,
+        &|file| keep_population && POPULATION_FILES.contains(&file),
+        &protected,
+    )?;
     let (boundaries_name, boundaries_text) = match &options.boundaries {
         Some(path) => (path.display().to_string(), read_text(path)?),
         None => (
@@ -174,7 +180,7 @@ pub fn police_uk(
         ),
     };
     let lsoas = place::Lsoas::from_geojson(&boundaries_name, &boundaries_text)?;
-    let dir = staging.path().to_path_buf();
+    let dir = update.dir().to_path_buf();
     let report = police_uk::read_files(&files, &lsoas, &boundaries_name, &dir, progress)?;
     let copies = [
         (&options.boundaries, "lsoa_boundaries.geojson"),
@@ -204,21 +210,25 @@ pub fn police_uk(
         }
         None => None,
     };
-    let manifest = serde_json::json!({
-        "kind": OutputKind::ImportedExtract.marker(),
-        "made_by": "sna import police-uk",
-        "tool": crate::readable::tool(),
-        "form": "open data (police.uk)",
-        "inputs": report.files,
-        "population": options.population.as_ref().map(|p| p.file.display().to_string()),
-        "files": staging.files()?,
-    });
-    write_json(&dir.join(crate::staging::MANIFEST), &manifest)?;
-    let published = staging.publish()?;
+    let mut entries = vec![
+        ("made_by", serde_json::json!("sna import police-uk")),
+        ("form", serde_json::json!("open data (police.uk)")),
+        (
+            "inputs",
+            serde_json::to_value(&report.files).unwrap_or_default(),
+        ),
+    ];
+    if let Some(population) = &options.population {
+        entries.push((
+            "population",
+            serde_json::json!(population.file.display().to_string()),
+        ));
+    }
+    let gap = update.publish(&entries)?;
     Ok(Imported {
         report,
         population,
-        replaced_in_two_steps: published.gap,
+        replaced_in_two_steps: gap,
     })
 }
 
@@ -236,7 +246,7 @@ pub fn ons_population(
     protected.extend(options.lookup.as_deref());
     let update = ExtractUpdate::new(
         &options.out,
-        &["population.parquet", "population_report.json"],
+        &|file| !POPULATION_FILES.contains(&file),
         &protected,
     )?;
     let dir = update.dir().to_path_buf();
@@ -252,11 +262,10 @@ pub fn ons_population(
         &dir.join("population.parquet"),
     )?;
     write_json(&dir.join("population_report.json"), &report)?;
-    let gap = update.publish(
-        "sna import ons-population",
-        "population",
-        serde_json::json!(file.display().to_string()),
-    )?;
+    let gap = update.publish(&[
+        ("made_by", serde_json::json!("sna import ons-population")),
+        ("population", serde_json::json!(file.display().to_string())),
+    ])?;
     Ok((report, gap))
 }
 
@@ -278,24 +287,33 @@ pub fn mapped(
     let report_name = format!("{}_report.json", spec.name);
     let mut protected: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     protected.push(mapping_path);
-    let update = ExtractUpdate::new(out, &[&file_name, &report_name], &protected)?;
+    let update = ExtractUpdate::new(
+        out,
+        &|file| file != file_name && file != report_name,
+        &protected,
+    )?;
     let dir = update.dir().to_path_buf();
     let report = mapped::write_table(mapping_path, &mapping, spec, files, &dir.join(&file_name))?;
     write_json(&dir.join(&report_name), &report)?;
-    let gap = update.publish(
-        "sna import csv",
-        spec.name,
-        serde_json::json!({
-            "mapping": mapping_path.display().to_string(),
-            "files": report.files,
-        }),
-    )?;
+    let gap = update.publish(&[
+        ("made_by", serde_json::json!("sna import csv")),
+        (
+            spec.name,
+            serde_json::json!({
+                "mapping": mapping_path.display().to_string(),
+                "files": report.files,
+            }),
+        ),
+    ])?;
     Ok((report, gap))
 }
 
+/// The files of an extract's population (`sna import ons-population`, `--population`).
+const POPULATION_FILES: [&str; 2] = ["population.parquet", "population_report.json"];
+
 /// An extract being written by an import that adds or replaces some of its files: a new
-/// extract, or a copy of the one an earlier import wrote at the destination, without the files
-/// this import replaces. Published in one step; the earlier extract is untouched until then.
+/// extract, or a copy of the files it keeps of the one an earlier import wrote at the
+/// destination. Published in one step; the earlier extract is untouched until then.
 struct ExtractUpdate {
     staging: Staging,
     earlier: serde_json::Map<String, serde_json::Value>,
@@ -304,7 +322,7 @@ struct ExtractUpdate {
 impl ExtractUpdate {
     fn new(
         out: &Path,
-        replaces: &[&str],
+        keep: &dyn Fn(&str) -> bool,
         protected: &[&Path],
     ) -> Result<ExtractUpdate, ImportError> {
         // Checks first that `out` is new or an earlier import's (recognised by its manifest).
@@ -313,15 +331,15 @@ impl ExtractUpdate {
         let mut earlier = serde_json::Map::new();
         if out.is_dir() {
             for relative in crate::staging::relative_files(out)? {
-                if replaces.contains(&relative.as_str()) {
-                    continue;
-                }
                 let from = out.join(&relative);
                 if relative == crate::staging::MANIFEST {
                     let text = std::fs::read_to_string(&from).map_err(OutputError::at(&from))?;
                     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) {
                         earlier = map;
                     }
+                    continue;
+                }
+                if !keep(&relative) {
                     continue;
                 }
                 let to = dir.join(&relative);
@@ -338,19 +356,19 @@ impl ExtractUpdate {
         self.staging.path()
     }
 
-    /// Writes the manifest (the earlier one's entries, with `key` set to `what` and the files
-    /// listed anew) and publishes; true when the swap took two steps.
-    fn publish(
-        mut self,
-        made_by: &str,
-        key: &str,
-        what: serde_json::Value,
-    ) -> Result<bool, ImportError> {
+    /// Writes the manifest (the earlier one's entries with `entries` set, but `made_by`,
+    /// which names the import that first made the extract; the files listed anew) and
+    /// publishes; true when the swap took two steps.
+    fn publish(mut self, entries: &[(&str, serde_json::Value)]) -> Result<bool, ImportError> {
         let manifest = &mut self.earlier;
         manifest.insert("kind".into(), OutputKind::ImportedExtract.marker().into());
         manifest.insert("tool".into(), crate::readable::tool().into());
-        manifest.entry("made_by").or_insert_with(|| made_by.into());
-        manifest.insert(key.into(), what);
+        for (key, value) in entries {
+            if *key == "made_by" && manifest.contains_key("made_by") {
+                continue;
+            }
+            manifest.insert((*key).into(), value.clone());
+        }
         manifest.insert(
             "files".into(),
             serde_json::to_value(self.staging.files()?).unwrap_or_default(),
