@@ -20,6 +20,9 @@ pub(super) async fn query_command(loaded: LoadedConfig, args: QueryArgs) -> Resu
         session.check_output(path)?;
     }
     let mut stdout = std::io::stdout();
+    if let Some(note) = session.stand_in_note(&sql) {
+        eprintln!("{note}");
+    }
     let written = query::exec_and_print(&session, &sql, format, output, &mut stdout).await?;
     if let (Some(path), Some(result)) = (output, written.first()) {
         eprintln!("{} row(s) written to {}", result.rows, path.display());

@@ -172,6 +172,9 @@ pub struct QuerySession {
     inputs: Vec<PathBuf>,
     /// The tables and views a partner pack does not hold (see [`pack::row_level_names`]).
     row_level: Vec<String>,
+    /// Tables and views that stand in empty for, or read, a source the extract does not hold,
+    /// each with that source: a query reading them counts nothing.
+    stand_ins: Vec<(String, String)>,
 }
 
 impl QuerySession {
@@ -211,10 +214,12 @@ impl QuerySession {
                 config: config.clone(),
                 inputs,
                 row_level: pack::row_level_names(queries),
+                stand_ins: Vec::new(),
             })
         } else {
             let catalog = catalog::open(config, data_dir, queries, catalog::ViewMode::Lazy).await?;
             let inputs = catalog.input_paths();
+            let stand_ins = stand_ins(&catalog.available, queries);
             Ok(QuerySession {
                 ctx: catalog.ctx,
                 is_pack: false,
@@ -223,8 +228,31 @@ impl QuerySession {
                 config: config.clone(),
                 inputs,
                 row_level: Vec::new(),
+                stand_ins,
             })
         }
+    }
+
+    /// A note for a query that reads a source the extract does not hold (directly or through
+    /// a view): its stand-in is empty, so what it counts is not measured.
+    pub fn stand_in_note(&self, sql: &str) -> Option<String> {
+        let refs = crate::engine::jobs::references(sql).ok()?;
+        let mut names = Vec::new();
+        let mut sources = std::collections::BTreeSet::new();
+        for (name, source) in &self.stand_ins {
+            if refs.contains(name) {
+                names.push(name.as_str());
+                sources.insert(source.as_str());
+            }
+        }
+        (!names.is_empty()).then(|| {
+            format!(
+                "note: {} read{} {}, which this extract does not hold: an empty stand-in, so what it counts is not measured",
+                names.join(", "),
+                if names.len() == 1 { "s" } else { "" },
+                sources.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        })
     }
 
     /// Records another file the session reads (the SQL file, the configuration), which an
@@ -539,3 +567,30 @@ async fn write_unguarded(
 
 #[cfg(test)]
 mod tests;
+
+/// The tables and views of an extract that stand in empty for a source it does not hold, or
+/// read one (through views, to any depth), each with that source.
+fn stand_ins(
+    available: &crate::engine::capability::Available,
+    queries: &QuerySet,
+) -> Vec<(String, String)> {
+    use crate::engine::capability::Capability;
+    let missing: Vec<&str> = ["persons", "ae_attendances", "ambulance"]
+        .into_iter()
+        .filter(|s| Capability::of_source(s).is_some_and(|c| !available.has(c)))
+        .collect();
+    let mut out: Vec<(String, String)> = missing
+        .iter()
+        .map(|s| ((*s).to_owned(), (*s).to_owned()))
+        .collect();
+    for view in queries.views_for(available.form) {
+        let Some(name) = crate::engine::jobs::view_name(&view.sql) else {
+            continue;
+        };
+        let sources = crate::engine::jobs::sources(&view.sql, queries).unwrap_or_default();
+        if let Some(source) = missing.iter().find(|s| sources.contains(**s)) {
+            out.push((name.to_ascii_lowercase(), (*source).to_owned()));
+        }
+    }
+    out
+}

@@ -78,6 +78,9 @@ pub async fn run(session: &QuerySession, history: Option<PathBuf>) -> Result<(),
 
 async fn execute(session: &QuerySession, sql: &str, format: Format) {
     let mut stdout = std::io::stdout();
+    if let Some(note) = session.stand_in_note(sql) {
+        eprintln!("{note}");
+    }
     if let Err(e) = query::exec_and_print(session, sql, format, None, &mut stdout).await {
         eprintln!("error: {}", crate::text::printable(&e.to_string()));
     }

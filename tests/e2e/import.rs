@@ -386,6 +386,33 @@ fn assess_imported_extract(dir: &Path, recount: &BTreeMap<(String, String, Strin
         html.contains("cannot be compared with it"),
         "the proxy's warning"
     );
+    // A partner's query of what open data do not hold is told so, not just given 0.
+    let output = sna(
+        dir,
+        &[
+            "query",
+            "--data",
+            "open",
+            "SELECT COUNT(*) AS n FROM sv_victims",
+        ],
+    );
+    assert_success(&output);
+    assert!(
+        stderr(&output)
+            .contains("note: sv_victims reads persons, which this extract does not hold"),
+        "{}",
+        stderr(&output)
+    );
+    let output = sna(
+        dir,
+        &[
+            "query",
+            "--data",
+            "open",
+            "SELECT COUNT(*) AS n FROM sv_offences",
+        ],
+    );
+    assert!(!stderr(&output).contains("note:"), "{}", stderr(&output));
     // No empty victims table, and no caption about victims there are none of.
     assert!(!html.contains("No rows"));
     assert!(!html.contains("Victims by the deprivation"));
