@@ -76,8 +76,8 @@ pub enum ImportSource {
         quiet: bool,
     },
     /// Any CSV or Excel export (a force's records system, an NHS return, an ambulance
-    /// service's extract) into one table of the contract (offences, persons, ae_attendances or
-    /// ambulance), by a mapping file: the source column (or a constant) of each contract
+    /// service's extract) into one table of the contract (offences, persons, ae_attendances,
+    /// ambulance or istv), by a mapping file: the source column (or a constant) of each contract
     /// column, date formats, value recodings, and unmapped = "error" or "unknown" (counted in
     /// <table>_report.json). Examples: docs/mappings/.
     Csv {
@@ -90,6 +90,27 @@ pub enum ImportSource {
         /// The extract to write into (new, or written by an earlier sna import).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Emergency departments' ISTV returns (Information Sharing to Tackle Violence: each
+    /// assault attendance with when, where and how the assault happened), CSV or Excel, into
+    /// the extract's istv.parquet: the Cardiff Model section of the report. Read by the usual
+    /// layout (docs/mappings/istv_return.toml) or by --mapping for a department's own headers;
+    /// means of assault recoded (the department's words kept), unrecoded words counted in
+    /// istv_report.json.
+    Istv {
+        /// The returns (.csv, .xlsx, .xls, .ods), read in order as one table.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The extract to write into (new, or written by an earlier sna import).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A mapping (TOML, `table = "istv"`) for a return whose headers differ from the usual
+        /// layout; start from docs/mappings/istv_return.toml.
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
         /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,

@@ -581,6 +581,9 @@ struct World<'a> {
     /// Crime relative to LLR's: scale in all.
     crime_volume: f64,
     rng: ChaCha8Rng,
+    /// The ISTV return's own draws (incident times, places, means): a separate stream, so that
+    /// adding the return left every other file of the sample byte-identical.
+    istv_rng: ChaCha8Rng,
     leicester: WeightedIndex<f64>,
     leicester_areas: Vec<usize>,
     county: WeightedIndex<f64>,
@@ -641,6 +644,7 @@ impl<'a> World<'a> {
             volume,
             crime_volume,
             rng: ChaCha8Rng::seed_from_u64(seed),
+            istv_rng: ChaCha8Rng::seed_from_u64(seed ^ ISTV_STREAM),
             leicester,
             leicester_areas,
             county,
@@ -1005,6 +1009,7 @@ impl<'a> World<'a> {
         attendances.sort();
         let now = f64::from(first.year()) + f64::from(first.ordinal()) / 365.25;
         let mut rows = AeRows::default();
+        let mut istv = IstvRows::default();
         for (at, assault) in attendances {
             let person = if assault && self.chance(0.06) {
                 self.patients.draw(&mut self.rng)
@@ -1057,14 +1062,22 @@ impl<'a> World<'a> {
                 _ => 0.08,
             });
             let outside = self.chance(0.03);
-            let site = if self.chance(0.85) { "RWES1" } else { "RWEUC" };
+            let site = if self.chance(0.85) {
+                TYPE_1_SITE
+            } else {
+                "RWEUC"
+            };
             let id = format!("AE{:09}", self.next_attendance);
             self.next_attendance += 1;
+            if assault && site == TYPE_1_SITE {
+                istv.push(&mut self.istv_rng, &id, &person, at, weapon);
+            }
             rows.push(
                 &id, &person, at, outside, site, assault, weapon, admitted, self.areas,
             );
         }
         writers.ae.write(rows.batch())?;
+        writers.istv.write(istv.batch())?;
 
         let mut incidents = AmbulanceRows::default();
         let mut calls: Vec<(NaiveDateTime, bool)> = Vec::new();
@@ -1355,6 +1368,148 @@ impl AeRows {
     }
 }
 
+/// The type-1 emergency department (Leicester Royal Infirmary), which sends the ISTV return.
+const TYPE_1_SITE: &str = "RWES1";
+
+/// Mixed into the seed for the ISTV return's stream.
+const ISTV_STREAM: u64 = 0x1575_0001;
+
+/// Where patients say the assault happened, as reception staff type it: the same place in
+/// several spellings (normalised by the `istv_attendances` view), with weights.
+const INCIDENT_PLACES: &[(&str, u32)] = &[
+    ("Street", 14),
+    ("street", 9),
+    ("STREET ", 3),
+    ("In the street", 4),
+    ("City centre", 8),
+    ("city centre", 4),
+    ("Granby Street", 5),
+    ("granby st", 2),
+    ("Nightclub", 7),
+    ("night club", 3),
+    ("Pub", 6),
+    ("pub", 3),
+    ("Home", 12),
+    ("home", 6),
+    ("Own home", 3),
+    ("Friend's house", 4),
+    ("Friends house", 2),
+    ("Park", 4),
+    ("Victoria Park", 2),
+    ("Bus station", 2),
+    ("St Margaret's bus station", 1),
+    ("Shop", 3),
+    ("School", 2),
+    ("Work", 3),
+    ("Unknown", 4),
+    ("", 8),
+];
+
+/// The means of assault as the return words it, by the attendance's weapon.
+fn means_text(weapon: &str) -> &'static [&'static str] {
+    match weapon {
+        "knife_sharp" => &["Knife", "knife", "Stabbed", "Glass"],
+        "blunt" => &["Blunt object", "Bat", "blunt instrument"],
+        "body_part" => &["Fist", "Punched", "Kicked", "Feet", "Head butt", "fist"],
+        "other" => &["Other"],
+        _ => &["Unknown", "Not stated", ""],
+    }
+}
+
+#[derive(Default)]
+struct IstvRows {
+    id: Vec<String>,
+    site: Vec<&'static str>,
+    arrived: Vec<i64>,
+    incident: Vec<Option<i64>>,
+    location: Vec<Option<String>>,
+    means: Vec<&'static str>,
+    means_original: Vec<Option<&'static str>>,
+    age: Vec<Option<i32>>,
+    sex: Vec<&'static str>,
+    district: Vec<Option<String>>,
+    reported: Vec<Option<bool>>,
+}
+
+impl IstvRows {
+    /// The ISTV row of an assault attendance at the type-1 department: the incident up to four
+    /// hours before arrival (its time not recorded for about one in eight), the place and means
+    /// in free text, the patient's postcode district.
+    fn push(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        id: &str,
+        person: &Person,
+        at: NaiveDateTime,
+        weapon: &'static str,
+    ) {
+        let when = f64::from(at.year()) + f64::from(at.ordinal()) / 365.25;
+        self.id.push(id.to_owned());
+        self.site.push(TYPE_1_SITE);
+        self.arrived.push(seconds(at));
+        let delay = chrono::Duration::minutes(rng.random_range(10..240));
+        self.incident
+            .push((rng.random_range(0..8) != 0).then(|| seconds(at - delay)));
+        let total: u32 = INCIDENT_PLACES.iter().map(|(_, w)| w).sum();
+        let mut pick = rng.random_range(0..total);
+        let place = INCIDENT_PLACES
+            .iter()
+            .find(|(_, w)| {
+                let found = pick < *w;
+                pick = pick.saturating_sub(*w);
+                found
+            })
+            .map_or("", |(p, _)| *p);
+        // About one in 150 gives an address: free text that names a home, which the Cardiff
+        // Model's location table must not show (each under the disclosure threshold).
+        let place = if rng.random_range(0..150) == 0 {
+            let street = [
+                "Narborough Road",
+                "Belgrave Gate",
+                "Saffron Lane",
+                "Humberstone Road",
+            ][rng.random_range(0..4)];
+            Some(format!("Outside {} {street}", rng.random_range(1..300)))
+        } else {
+            (!place.is_empty()).then(|| place.to_owned())
+        };
+        self.location.push(place);
+        let texts = means_text(weapon);
+        let text = texts[rng.random_range(0..texts.len())];
+        self.means.push(weapon);
+        self.means_original.push((!text.is_empty()).then_some(text));
+        self.age.push(
+            (!person.missing_age).then(|| ((when - person.born).floor() as i32).clamp(0, 110)),
+        );
+        self.sex.push(person.sex);
+        self.district.push(match rng.random_range(0..40) {
+            0 | 1 => None,
+            n => Some(format!("LE{}", 1 + (n * n) % 19)),
+        });
+        self.reported.push(match rng.random_range(0..20) {
+            0..=10 => Some(true),
+            11..=16 => Some(false),
+            _ => None,
+        });
+    }
+
+    fn batch(self) -> Vec<ArrayRef> {
+        vec![
+            Arc::new(StringArray::from(self.id)),
+            Arc::new(StringArray::from(self.site)),
+            Arc::new(TimestampSecondArray::from(self.arrived)),
+            Arc::new(TimestampSecondArray::from(self.incident)),
+            Arc::new(StringArray::from(self.location)),
+            Arc::new(StringArray::from(self.means)),
+            Arc::new(StringArray::from(self.means_original)),
+            Arc::new(Int32Array::from(self.age)),
+            Arc::new(StringArray::from(self.sex)),
+            Arc::new(StringArray::from(self.district)),
+            Arc::new(BooleanArray::from(self.reported)),
+        ]
+    }
+}
+
 #[derive(Default)]
 struct AmbulanceRows {
     id: Vec<String>,
@@ -1501,6 +1656,7 @@ struct Writers {
     persons: Sink,
     ae: Sink,
     ambulance: Sink,
+    istv: Sink,
     population: Sink,
 }
 
@@ -1511,6 +1667,7 @@ impl Writers {
             persons: Sink::create(dir, &contract::PERSONS)?,
             ae: Sink::create(dir, &contract::AE_ATTENDANCES)?,
             ambulance: Sink::create(dir, &contract::AMBULANCE)?,
+            istv: Sink::create(dir, &contract::ISTV)?,
             population: Sink::create(dir, &contract::POPULATION)?,
         })
     }
@@ -1521,6 +1678,7 @@ impl Writers {
             self.persons.close()?,
             self.ae.close()?,
             self.ambulance.close()?,
+            self.istv.close()?,
             self.population.close()?,
         ])
     }

@@ -347,6 +347,14 @@ impl Placed {
             handed: Arc::new(Mutex::new(Handed::default())),
             number_figures,
         };
+        let shown = placed.clone();
+        env.add_function("has_placed", move |section: &str| -> bool {
+            shown
+                .layout
+                .sections
+                .get(section)
+                .is_some_and(|items| !items.is_empty())
+        });
         let state = placed.clone();
         env.add_function("placed", move |section: &str| -> Value {
             let mut handed = state.handed.lock().unwrap_or_else(|e| e.into_inner());

@@ -252,7 +252,51 @@ struct Context {
     comparison: Option<ComparisonView>,
     form: &'static str,
     not_possible: Vec<NotPossible>,
+    /// The numbered sections from 3, each `(id, heading, short name for the navigation)`;
+    /// the template shows those with something placed in them.
+    sections: Vec<(&'static str, String, &'static str)>,
+    /// What the Cardiff Model section is and what it is not.
+    cardiff_note: &'static str,
 }
+
+/// The report's numbered sections from 3, in order: `(id, heading, navigation name)`.
+fn sections(cutoff: u32) -> Vec<(&'static str, String, &'static str)> {
+    vec![
+        ("trends", "Trends".to_owned(), "Trends"),
+        (
+            "people",
+            format!("People: age, sex and under-{cutoff}s"),
+            "People",
+        ),
+        ("places", "Places".to_owned(), "Places"),
+        ("times", "Times".to_owned(), "Times"),
+        (
+            "weapons",
+            "Offence mix, weapons and the night-time economy".to_owned(),
+            "Weapons and NTE",
+        ),
+        (
+            "repeat",
+            "Repeat offending and victimisation".to_owned(),
+            "Repeat offending",
+        ),
+        ("health", "Health: A&E and ambulance".to_owned(), "Health"),
+        (
+            "cardiff",
+            "Violence seen by the emergency department: the Cardiff Model".to_owned(),
+            "Cardiff Model",
+        ),
+    ]
+}
+
+/// The Cardiff Model section's opening words.
+const CARDIFF_NOTE: &str = "Emergency departments record, for every patient injured by \
+    violence, when and where the assault happened and how (the Information Sharing to Tackle \
+    Violence return, ISTV), and share it with the community safety partnership: the Cardiff \
+    Model. Much of this violence is never reported to the police, so these figures show places \
+    and times that police records miss. They count every patient treated, wherever they live, by \
+    the incident's time and place as the patient gave it; they are not linked to police records, \
+    so the two are compared as counts side by side.";
 
 /// Writes `index.html` and `summary.md` into `dir` (the staged bundle).
 pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportError> {
@@ -294,6 +338,8 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
             .filter(|n| n.listed)
             .cloned()
             .collect(),
+        sections: sections(inputs.config.young_age_cutoff),
+        cardiff_note: CARDIFF_NOTE,
     };
     let layout = layout::lay_out(
         Document::Report,

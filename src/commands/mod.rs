@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use vrn_sna::bundle::assess::{self, JobResult, Progress};
 use vrn_sna::config::{Config, LoadedConfig, Overrides};
@@ -93,12 +93,12 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
                     sheet: None,
                 }),
             };
-            let progress = |crimes: u64| {
-                if !quiet {
-                    eprintln!("  {crimes} crimes read");
-                }
-            };
-            let imported = vrn_sna::sources::import::police_uk(&options, &progress)?;
+            let bar = ImportProgress::new(&[], quiet);
+            let imported = vrn_sna::sources::import::police_uk(&options, &|done, total| {
+                bar.at_of(done, total)
+            });
+            bar.finish();
+            let imported = imported?;
             if !quiet {
                 let r = &imported.report;
                 eprintln!(
@@ -144,21 +144,33 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
             out,
             quiet,
         }) => {
-            let (report, gap) = vrn_sna::sources::import::mapped(&mapping, &files, &out)?;
+            let bar = ImportProgress::new(&files, quiet);
+            let imported = vrn_sna::sources::import::mapped(&mapping, &files, &out, &|b| bar.at(b));
+            bar.finish();
+            let (report, gap) = imported?;
             if !quiet {
+                report_mapped(&report, &out);
+            }
+            note_two_steps(gap, &out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(cli::ImportSource::Istv {
+            files,
+            out,
+            mapping,
+            quiet,
+        }) => {
+            let bar = ImportProgress::new(&files, quiet);
+            let imported =
+                vrn_sna::sources::import::istv(mapping.as_deref(), &files, &out, &|b| bar.at(b));
+            bar.finish();
+            let (report, gap) = imported?;
+            if !quiet {
+                report_mapped(&report, &out);
                 eprintln!(
-                    "Read {} rows into {}.parquet in {}",
-                    report.rows,
-                    report.table,
+                    "The Cardiff Model section of sna run reads it: sna run --data {}",
                     out.display()
                 );
-                for (column, values) in &report.unmapped {
-                    let list: Vec<String> = values
-                        .iter()
-                        .map(|(v, n)| format!("`{}` ({n})", vrn_sna::text::printable(v)))
-                        .collect();
-                    eprintln!("{column}: written as unknown: {}", list.join(", "));
-                }
             }
             note_two_steps(gap, &out);
             Ok(ExitCode::SUCCESS)
@@ -250,6 +262,71 @@ pub(super) fn note_two_steps(two_steps: bool, out: &std::path::Path) {
             "note: this file system cannot exchange two directories in one step, so {} was replaced by two renames; for a moment in between it was missing",
             out.display()
         );
+    }
+}
+
+/// Prints what a mapped import read.
+fn report_mapped(report: &vrn_sna::sources::import::mapped::MappedReport, out: &Path) {
+    eprintln!(
+        "Read {} rows into {}.parquet in {} ({}_report.json has the counts)",
+        report.rows,
+        report.table,
+        out.display(),
+        report.table
+    );
+    for (column, values) in &report.unmapped {
+        let list: Vec<String> = values
+            .iter()
+            .map(|(v, n)| format!("`{}` ({n})", vrn_sna::text::printable(v)))
+            .collect();
+        eprintln!(
+            "{column}: written as unknown: {} (recode them in the mapping)",
+            list.join(", ")
+        );
+    }
+}
+
+/// A progress bar of an import's bytes read, on a terminal only (nothing in logs).
+struct ImportProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl ImportProgress {
+    fn new(files: &[PathBuf], quiet: bool) -> ImportProgress {
+        let total: u64 = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} read  {eta} left")
+                    .expect("valid template"),
+            );
+            bar
+        });
+        ImportProgress { bar }
+    }
+
+    fn at(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(bytes);
+        }
+    }
+
+    /// At `bytes` of `total` (when the total is known only once the files are found).
+    fn at_of(&self, bytes: u64, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            bar.set_position(bytes);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }
 

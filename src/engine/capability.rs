@@ -33,6 +33,8 @@ pub enum Capability {
     AeAttendances,
     /// Ambulance incidents: an `ambulance` file.
     Ambulance,
+    /// Emergency departments' ISTV returns (where and how assaults happened): an `istv` file.
+    Istv,
     /// Each offence's date and time of day (the full form; police.uk gives the month).
     OffenceTimes,
     /// Each offence's Home Office code, hence its offence group and harm weight (the full form).
@@ -45,10 +47,11 @@ pub enum Capability {
 }
 
 /// Every capability, in the order the `available` table gives them.
-pub const ALL: [Capability; 7] = [
+pub const ALL: [Capability; 8] = [
     Capability::Persons,
     Capability::AeAttendances,
     Capability::Ambulance,
+    Capability::Istv,
     Capability::OffenceTimes,
     Capability::HomeOfficeCodes,
     Capability::OffenceFlags,
@@ -62,6 +65,7 @@ impl Capability {
             Capability::Persons => "persons",
             Capability::AeAttendances => "ae_attendances",
             Capability::Ambulance => "ambulance",
+            Capability::Istv => "istv",
             Capability::OffenceTimes => "offence_times",
             Capability::HomeOfficeCodes => "home_office_codes",
             Capability::OffenceFlags => "offence_flags",
@@ -76,6 +80,7 @@ impl Capability {
             "persons" => Some(Capability::Persons),
             "ae_attendances" => Some(Capability::AeAttendances),
             "ambulance" => Some(Capability::Ambulance),
+            "istv" => Some(Capability::Istv),
             _ => None,
         }
     }
@@ -88,6 +93,9 @@ impl Capability {
                 "emergency-department measures need an ae_attendances extract"
             }
             Capability::Ambulance => "ambulance measures need an ambulance extract",
+            Capability::Istv => {
+                "the Cardiff Model view needs emergency departments' ISTV returns (sna import istv)"
+            }
             Capability::OffenceTimes => {
                 "the day and time of offences need each offence's time (police.uk gives the month only)"
             }

@@ -259,8 +259,11 @@ pub fn read_inputs(path: &Path) -> Result<Vec<AreaInput>, FundingError> {
         source: e,
     };
     crate::sources::contract::ensure_regular_file(path).map_err(|e| read_error(e.into()))?;
+    // Records end at `\n` only (the `\r` of CRLF trimmed), so that lines in messages are
+    // numbered alike whatever the line ends.
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_path(path)
         .map_err(|e| read_error(e.into()))?;
     let headers: Vec<String> = reader

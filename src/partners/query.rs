@@ -575,8 +575,7 @@ fn stand_ins(
     queries: &QuerySet,
 ) -> Vec<(String, String)> {
     use crate::engine::capability::Capability;
-    let missing: Vec<&str> = ["persons", "ae_attendances", "ambulance"]
-        .into_iter()
+    let missing: Vec<&str> = crate::sources::contract::optional_sources()
         .filter(|s| Capability::of_source(s).is_some_and(|c| !available.has(c)))
         .collect();
     let mut out: Vec<(String, String)> = missing

@@ -246,6 +246,29 @@ pub const AMBULANCE: TableSpec = TableSpec {
     key: &["incident_id"],
 };
 
+/// `istv.parquet` (optional): the Information Sharing to Tackle Violence (ISTV) return, one row
+/// per assault attendance at an emergency department as the department sends it to its
+/// community safety partnership (NHS ISB 1594, now carried in ECDS). Where the incident
+/// happened and how, not who the patient is: there is no home LSOA. `sna import istv` writes it.
+pub const ISTV: TableSpec = TableSpec {
+    name: "istv",
+    optional: true,
+    columns: &[
+        col("attendance_id", Kind::String, true),
+        col("site", Kind::String, false),
+        col("arrived_at", Kind::Timestamp, true),
+        col("incident_at", Kind::Timestamp, false),
+        col("incident_location", Kind::String, false),
+        one_of("means", WEAPONS),
+        col("means_original", Kind::String, false),
+        col("age", Kind::Integer, false),
+        one_of("sex", PERSON_SEXES),
+        col("postcode_district", Kind::String, false),
+        col("reported_to_police", Kind::Boolean, false),
+    ],
+    key: &["attendance_id"],
+};
+
 /// `population.parquet`: residents by mid-year, LSOA, sex and single year of age.
 pub const POPULATION: TableSpec = TableSpec {
     name: "population",
@@ -279,17 +302,30 @@ pub const OPEN_OFFENCES: TableSpec = TableSpec {
 };
 
 /// Every table of the contract's full form, in the order they are checked.
-pub const TABLES: [&TableSpec; 5] = [
+pub const TABLES: [&TableSpec; 6] = [
     &OFFENCES,
     &PERSONS,
     &AE_ATTENDANCES,
     &AMBULANCE,
+    &ISTV,
     &POPULATION,
 ];
 
 /// Every table of the open-data form: police.uk offences, with optional health sources and
 /// the population; no persons (police.uk publishes none).
-pub const OPEN_TABLES: [&TableSpec; 4] = [&OPEN_OFFENCES, &AE_ATTENDANCES, &AMBULANCE, &POPULATION];
+pub const OPEN_TABLES: [&TableSpec; 5] = [
+    &OPEN_OFFENCES,
+    &AE_ATTENDANCES,
+    &AMBULANCE,
+    &ISTV,
+    &POPULATION,
+];
+
+/// The names of the optional sources of the full form (`persons`, `ae_attendances`,
+/// `ambulance`, `istv`), in contract order.
+pub fn optional_sources() -> impl Iterator<Item = &'static str> {
+    TABLES.iter().filter(|t| t.optional).map(|t| t.name)
+}
 
 /// The two forms of an extract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -351,7 +387,7 @@ pub enum ContractError {
     PersonsWithOpenData(PathBuf),
     /// A required file is absent.
     #[error(
-        "{path}: required file is missing (every extract needs offences and population; persons, ae_attendances and ambulance are optional)"
+        "{path}: required file is missing (every extract needs offences and population; persons, ae_attendances, ambulance and istv are optional)"
     )]
     MissingFile {
         /// Where the file was looked for.

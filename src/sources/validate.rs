@@ -57,8 +57,7 @@ pub async fn validate(config: &Config, data_dir: &Path) -> Result<Report, Catalo
         form: catalog.available.form.describe().to_owned(),
         sources: {
             let (found, missing): (Vec<&str>, Vec<&str>) =
-                ["persons", "ae_attendances", "ambulance"]
-                    .into_iter()
+                crate::sources::contract::optional_sources()
                     .filter(|name| catalog.available.form == Form::Full || *name != "persons")
                     .partition(|name| catalog.files.iter().any(|f| f.spec.name == *name));
             Sources {
@@ -439,6 +438,7 @@ impl Checker<'_> {
             ("offences", offence_time),
             ("ae_attendances", "arrived_at"),
             ("ambulance", "called_at"),
+            ("istv", "arrived_at"),
         ] {
             if !has(table) {
                 continue;
@@ -533,7 +533,7 @@ impl Checker<'_> {
         })
         .await?;
         }
-        for table in ["persons", "ae_attendances", "ambulance"] {
+        for table in crate::sources::contract::optional_sources() {
             if !has(table) {
                 continue;
             }

@@ -608,6 +608,26 @@ fn edge_cases_of_the_published_layout() {
         err.contains("2020-01-x-street.csv, line 3: 13 fields where the header has 12"),
         "{err}"
     );
+    // police.uk publishes CRLF line ends: lines are numbered as with LF.
+    let err = bad(
+        "2020-01-x-street.csv",
+        format!("{HEADER}\r\n{ok}\r\n{ok}\r\n{ok},extra\r\n"),
+    );
+    assert!(
+        err.contains("2020-01-x-street.csv, line 4: 13 fields where the header has 12"),
+        "{err}"
+    );
+    let err = bad(
+        "2020-01-x-street.csv",
+        format!(
+            "{HEADER}\r\n{ok}\r\n{}\r\n",
+            row("f7", "2020-02", "-1.1", "52.6", "X", "E0", "Robbery")
+        ),
+    );
+    assert!(
+        err.contains("line 3: column Month is `2020-02`, but the file is for 2020-01"),
+        "{err}"
+    );
     let err = bad(
         "2020-01-x-street.csv",
         format!(

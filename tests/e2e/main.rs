@@ -8,6 +8,7 @@ mod fixture;
 mod funding;
 mod hotspots;
 mod import;
+mod istv;
 mod measures;
 mod partner;
 mod refresh;

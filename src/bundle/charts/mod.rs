@@ -217,7 +217,7 @@ impl ChartRecord {
 pub type Builder = fn(&Inputs) -> Result<Result<Figure, String>, ChartError>;
 
 /// Every chart's name, title and builder, in the order of an SNA.
-pub const CHARTS: [(&str, &str, Builder); 11] = [
+pub const CHARTS: [(&str, &str, Builder); 12] = [
     ("trend_police", trends::POLICE_TITLE, trends::police),
     ("trend_ae", trends::AE_TITLE, trends::ae),
     ("age_sex", people::TITLE, people::build),
@@ -241,6 +241,7 @@ pub const CHARTS: [(&str, &str, Builder); 11] = [
         places::build_knife_nte,
     ),
     ("harm_vs_count", places::HARM_TITLE, places::build_harm),
+    ("istv_time_heatmap", time::ISTV_TITLE, time::build_istv),
 ];
 
 /// The chart `sna run` adds when `sna.toml` has a `[funding]` section.

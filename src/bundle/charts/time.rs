@@ -23,31 +23,91 @@ const WEEKDAYS: [&str; 7] = [
 ];
 const LEGEND_WIDTH: i32 = 110;
 
+/// Chart title of the Cardiff Model's heatmap.
+pub const ISTV_TITLE: &str =
+    "When assaults seen at the emergency department happen: hour and day of the incident";
+
 /// The heatmap and the hour profile.
 #[derive(Debug, Clone)]
 pub struct TimeHeatmap {
-    /// Offences per weekday (Monday first) and hour.
+    /// Events per weekday (Monday first) and hour.
     pub cells: [[f64; 24]; 7],
-    /// Per hour: (percentage of offences, lower, upper).
+    /// Per hour: (percentage of events, lower, upper).
     pub hours: Vec<(f64, f64, f64)>,
+    /// What is counted, in the plural, with a capital for the colour scale: "Offences".
+    pub counted: &'static str,
+}
+
+/// The tables and words of one heatmap.
+struct Source {
+    name: &'static str,
+    title: &'static str,
+    cells: &'static str,
+    hours: &'static str,
+    count: &'static str,
+    counted: &'static str,
+    hour_of: &'static str,
 }
 
 /// Builds the chart from `time_profile` and `hour_profile`.
 pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
-    let table = inputs.table("time_profile")?;
+    let source = Source {
+        name: "time_heatmap",
+        title: TITLE,
+        cells: "time_profile",
+        hours: "hour_profile",
+        count: "offences",
+        counted: "Offences",
+        hour_of: "hour of the offence",
+    };
+    let caption = inputs.police_caption(
+        "Top: offences in each weekday-hour cell (colour scale, viridis). Bottom: share \
+         of all offences committed in each hour, with Wilson 95% intervals.",
+    );
+    heatmap(inputs, &source, caption)
+}
+
+/// Builds the Cardiff Model's heatmap from `istv_incident_times` and `istv_incident_hours`:
+/// assault attendances by the hour and weekday of the incident, not of arrival.
+pub fn build_istv(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
+    let source = Source {
+        name: "istv_time_heatmap",
+        title: ISTV_TITLE,
+        cells: "istv_incident_times",
+        hours: "istv_incident_hours",
+        count: "attendances",
+        counted: "Attendances",
+        hour_of: "hour of the assault as the patient gave it",
+    };
+    let caption = "Source: emergency departments' ISTV returns (Information Sharing to Tackle \
+        Violence, NHS ISB 1594): assault attendances arriving in the period, every patient \
+        whether or not resident, by the date and time of the incident; attendances with no \
+        incident time are left out. Top: attendances in each weekday-hour cell (colour scale, \
+        viridis). Bottom: share of attendances by hour of the incident, with Wilson 95% \
+        intervals."
+        .to_owned();
+    heatmap(inputs, &source, caption)
+}
+
+fn heatmap(
+    inputs: &Inputs,
+    source: &Source,
+    caption: String,
+) -> Result<Result<Figure, String>, ChartError> {
+    let table = inputs.table(source.cells)?;
     let mut cells = [[0.0; 24]; 7];
     for row in table.rows() {
         let day = row.count("weekday_number")? as usize;
         let hour = row.count("hour")? as usize;
         if (1..=7).contains(&day) && hour < 24 {
-            cells[day - 1][hour] = row.count("offences")?;
+            cells[day - 1][hour] = row.count(source.count)?;
         }
     }
     let total: f64 = cells.iter().flatten().sum();
     if total == 0.0 {
-        return Ok(Err("time_profile has no offences".into()));
+        return Ok(Err(format!("{} has no {}", source.cells, source.count)));
     }
-    let profile = inputs.table("hour_profile")?;
+    let profile = inputs.table(source.hours)?;
     let mut hours = vec![(0.0, 0.0, 0.0); 24];
     for row in profile.rows() {
         let hour = row.count("hour")? as usize;
@@ -59,24 +119,29 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
             );
         }
     }
-    let chart = TimeHeatmap { cells, hours };
+    let chart = TimeHeatmap {
+        cells,
+        hours,
+        counted: source.counted,
+    };
     let alt = chart.describe(total);
     Ok(Ok(Figure {
-        name: "time_heatmap",
+        name: source.name,
         frame: Frame {
-            title: TITLE.into(),
-            subtitle: format!("{}; hour of the offence (UK clock time)", inputs.period),
+            title: source.title.into(),
+            subtitle: format!("{}; {} (UK clock time)", inputs.period, source.hour_of),
             legend: vec![
-                LegendEntry::new("Share of offences in the hour (%)", BLUE, Mark::Block),
+                LegendEntry::new(
+                    format!("Share of {} in the hour (%)", source.count),
+                    BLUE,
+                    Mark::Block,
+                ),
                 LegendEntry::new("95% confidence interval", INK, Mark::Line(Marker::None)),
             ],
-            caption: inputs.police_caption(
-                "Top: offences in each weekday-hour cell (colour scale, viridis). Bottom: share \
-                 of all offences committed in each hour, with Wilson 95% intervals.",
-            ),
+            caption,
         },
         alt,
-        tables: vec!["time_profile", "hour_profile"],
+        tables: vec![source.cells, source.hours],
         height: 760,
         plot: Plot::Time(Box::new(chart)),
     }))
@@ -95,10 +160,11 @@ impl TimeHeatmap {
         let peak_hour = (0..24)
             .max_by(|a, b| self.hours[*a].0.total_cmp(&self.hours[*b].0).then(b.cmp(a)))
             .unwrap_or(0);
+        let counted = self.counted.to_lowercase();
         format!(
-            "Heatmap of {total:.0} offences by weekday (rows, Monday at the top) and hour of day \
-             (columns); the busiest cell is {} {:02}:00-{:02}:59 with {:.0} offences. Below, a bar \
-             chart of each hour's share of offences peaks at {:02}:00 ({:.1}%).",
+            "Heatmap of {total:.0} {counted} by weekday (rows, Monday at the top) and hour of day \
+             (columns); the busiest cell is {} {:02}:00-{:02}:59 with {:.0} {counted}. Below, a \
+             bar chart of each hour's share of {counted} peaks at {:02}:00 ({:.1}%).",
             WEEKDAYS[peak.1], peak.2, peak.2, peak.0, peak_hour, self.hours[peak_hour].0
         )
     }
@@ -175,7 +241,7 @@ impl TimeHeatmap {
             ))?;
         }
         legend.draw(&Text::new(
-            "Offences",
+            self.counted,
             (x0, 4),
             style::bold(size::LABEL, INK),
         ))?;
@@ -187,7 +253,8 @@ impl TimeHeatmap {
             .x_label_area_size(44)
             .y_label_area_size(104)
             .build_cartesian_2d(0.0..24.0, 0.0..self.top_pct())?;
-        axis_mesh(&mut profile, "Hour of day", "Share of offences (%)")
+        let share = format!("Share of {} (%)", self.counted.to_lowercase());
+        axis_mesh(&mut profile, "Hour of day", &share)
             .disable_x_mesh()
             .x_labels(13)
             .x_label_formatter(&|v: &f64| format!("{:02}", *v as i64))

@@ -63,9 +63,10 @@ pub struct Mapping {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnMapping {
-    /// The source column's header.
+    /// The source column's header, or several whose values are joined with a space (a date
+    /// and a time in two columns: `from = ["Arrival Date", "Arrival Time"]`).
     #[serde(default)]
-    pub from: Option<String>,
+    pub from: Option<From>,
     /// A constant instead of a source column.
     #[serde(default)]
     pub value: Option<toml::Value>,
@@ -79,6 +80,30 @@ pub struct ColumnMapping {
     #[serde(default)]
     pub unmapped: Unmapped,
 }
+
+/// One source column, or several joined.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum From {
+    /// One column.
+    One(String),
+    /// Columns whose values are joined with a single space; empty when any of them is empty.
+    Joined(Vec<String>),
+}
+
+impl From {
+    /// The headers, in order.
+    pub fn headers(&self) -> Vec<&str> {
+        match self {
+            From::One(h) => vec![h.as_str()],
+            From::Joined(hs) => hs.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// Contract columns an import makes up when the mapping does not give them: a row's place in
+/// its file (`file:line`), unique within one import. The ISTV return often has no identifier.
+const GENERATED: &[(&str, &str)] = &[("istv", "attendance_id")];
 
 /// What to do with a value the mapping does not recode and the contract does not allow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -114,8 +139,9 @@ struct Rule<'a> {
 }
 
 enum Source {
-    Column(usize, String),
+    Columns(Vec<usize>, String),
     Constant(String),
+    Generated,
     Absent,
 }
 
@@ -141,23 +167,32 @@ pub fn read_mapping(path: &Path) -> Result<(Mapping, &'static TableSpec), Import
         path: path.to_path_buf(),
         source,
     })?;
+    parse_mapping(path, &text)
+}
+
+/// Parses a mapping's text (read from `path`), naming what is wrong with it.
+pub fn parse_mapping(
+    path: &Path,
+    text: &str,
+) -> Result<(Mapping, &'static TableSpec), ImportError> {
     let bad = |message: String| ImportError::File {
         file: path.to_path_buf(),
         message,
     };
     let mapping: Mapping =
-        toml::from_str(&text).map_err(|e| bad(printable(&e.to_string()).into_owned()))?;
+        toml::from_str(text).map_err(|e| bad(printable(&e.to_string()).into_owned()))?;
     let spec = [
         &contract::OFFENCES,
         &contract::PERSONS,
         &contract::AE_ATTENDANCES,
         &contract::AMBULANCE,
+        &contract::ISTV,
     ]
     .into_iter()
     .find(|s| s.name == mapping.table)
     .ok_or_else(|| {
         bad(format!(
-            "table `{}` is not a table a mapping can write (offences, persons, ae_attendances, ambulance)",
+            "table `{}` is not a table a mapping can write (offences, persons, ae_attendances, ambulance, istv)",
             printable(&mapping.table)
         ))
     })?;
@@ -174,6 +209,13 @@ pub fn read_mapping(path: &Path) -> Result<(Mapping, &'static TableSpec), Import
                     .join(", ")
             )));
         };
+        if let Some(From::Joined(headers)) = &column.from
+            && headers.is_empty()
+        {
+            return Err(bad(format!(
+                "[columns.{name}]: `from` is an empty list; give one header or several to join"
+            )));
+        }
         if column.from.is_some() == column.value.is_some() {
             return Err(bad(format!(
                 "[columns.{name}]: give either `from` (a source column) or `value` (a constant)"
@@ -200,7 +242,10 @@ pub fn read_mapping(path: &Path) -> Result<(Mapping, &'static TableSpec), Import
         }
     }
     for column in spec.columns {
-        if column.required && !mapping.columns.contains_key(column.name) {
+        if column.required
+            && !mapping.columns.contains_key(column.name)
+            && !GENERATED.contains(&(spec.name, column.name))
+        {
             return Err(bad(format!(
                 "{} needs column `{}`: add [columns.{}] with `from` or `value`",
                 spec.name, column.name, column.name
@@ -210,29 +255,37 @@ pub fn read_mapping(path: &Path) -> Result<(Mapping, &'static TableSpec), Import
     Ok((mapping, spec))
 }
 
-/// Reads `files` by `mapping` and writes `<table>.parquet` at `out`.
+/// Reads `files` by `mapping` and writes `<table>.parquet` at `out`, calling `progress` with
+/// the bytes read so far (of all files) now and then.
 pub fn write_table(
-    mapping_path: &Path,
+    mapping_name: &str,
     mapping: &Mapping,
     spec: &'static TableSpec,
     files: &[PathBuf],
     out: &Path,
+    progress: &dyn Fn(u64),
 ) -> Result<MappedReport, ImportError> {
     let mut report = MappedReport {
-        mapping: mapping_path.display().to_string(),
+        mapping: mapping_name.to_owned(),
         table: spec.name.to_owned(),
         files: files.iter().map(|f| f.display().to_string()).collect(),
         ..MappedReport::default()
     };
     let mut writer = Writer::new(spec, out)?;
     let mut keys: HashMap<String, String> = HashMap::new();
-    for file in files {
+    let mut done_bytes = 0;
+    for (number, file) in files.iter().enumerate() {
+        let label = origin_label(files, number);
         let is_csv = file
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
         if is_csv {
+            // Records end at `\n` only: with the default terminator a CRLF file's records
+            // are numbered one line early (the `\n` of `\r\n` is counted with the next
+            // record); the `\r` left at the end of the last field is trimmed like all values.
             let mut reader = csv::ReaderBuilder::new()
                 .flexible(true)
+                .terminator(csv::Terminator::Any(b'\n'))
                 .from_path(file)
                 .map_err(|e| file_error(file, e.to_string()))?;
             let header: Vec<String> = reader
@@ -246,10 +299,14 @@ pub fn write_table(
                 line: 1,
                 message,
             })?;
-            for record in reader.records() {
+            for (row, record) in reader.records().enumerate() {
                 let record = record.map_err(|e| file_error(file, e.to_string()))?;
                 let line = record.position().map_or(0, |p| p.line());
+                if row % 4096 == 0 {
+                    progress(done_bytes + record.position().map_or(0, |p| p.byte()));
+                }
                 let place = format!("line {line}");
+                let origin = format!("{label}:{line}");
                 let cells: Vec<Option<Cell>> = record
                     .iter()
                     .map(|t| Some(Cell::Text(t.to_owned())))
@@ -262,6 +319,7 @@ pub fn write_table(
                     &mut report,
                     &mut keys,
                     &place,
+                    &origin,
                 )
                 .map_err(|message| ImportError::Row {
                     file: file.clone(),
@@ -270,15 +328,42 @@ pub fn write_table(
                 })?;
             }
         } else {
-            read_workbook(file, mapping, spec, &mut writer, &mut report, &mut keys)?;
+            read_workbook(
+                file,
+                &label,
+                mapping,
+                spec,
+                &mut writer,
+                &mut report,
+                &mut keys,
+            )?;
         }
+        done_bytes += std::fs::metadata(file).map_or(0, |m| m.len());
+        progress(done_bytes);
     }
     writer.finish()?;
     Ok(report)
 }
 
+/// How generated identifiers name file number `number` of `files`: its file name, led by its
+/// number when another file given has the same name (two hospitals' `istv.csv`).
+fn origin_label(files: &[PathBuf], number: usize) -> String {
+    let name = |f: &PathBuf| {
+        f.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let own = name(&files[number]);
+    if files.iter().filter(|f| name(f) == own).count() > 1 {
+        format!("{}-{own}", number + 1)
+    } else {
+        own
+    }
+}
+
 fn read_workbook(
     file: &Path,
+    label: &str,
     mapping: &Mapping,
     spec: &'static TableSpec,
     writer: &mut Writer,
@@ -322,7 +407,8 @@ fn read_workbook(
     let wanted: Vec<&str> = mapping
         .columns
         .values()
-        .filter_map(|c| c.from.as_deref())
+        .filter_map(|c| c.from.as_ref())
+        .flat_map(From::headers)
         .collect();
     let header_row = rows
         .iter()
@@ -358,7 +444,8 @@ fn read_workbook(
             continue;
         }
         let place = format!("sheet {}, row {}", printable(&sheet), index + 1);
-        convert(&rules, spec, row, writer, report, keys, &place).map_err(|message| {
+        let origin = format!("{label}:{sheet}:{}", index + 1);
+        convert(&rules, spec, row, writer, report, keys, &place, &origin).map_err(|message| {
             ImportError::Sheet {
                 file: file.to_path_buf(),
                 place: place.clone(),
@@ -392,21 +479,31 @@ fn rules<'a>(
             let Some(rule) = mapping.columns.get(column.name) else {
                 return Ok(Rule {
                     spec: column,
-                    source: Source::Absent,
+                    source: if GENERATED.contains(&(spec.name, column.name)) {
+                        Source::Generated
+                    } else {
+                        Source::Absent
+                    },
                     mapping: ColumnMapping::default(),
                 });
             };
             let source = match (&rule.from, &rule.value) {
                 (Some(from), _) => {
-                    let index = header.iter().position(|h| h == from).ok_or_else(|| {
-                        format!(
-                            "no column `{}` (for {}); the header has {}",
-                            printable(from),
-                            column.name,
-                            printable(&header.join(", "))
-                        )
-                    })?;
-                    Source::Column(index, from.clone())
+                    let indices = from
+                        .headers()
+                        .into_iter()
+                        .map(|wanted| {
+                            header.iter().position(|h| h == wanted).ok_or_else(|| {
+                                format!(
+                                    "no column `{}` (for {}); the header has {}",
+                                    printable(wanted),
+                                    column.name,
+                                    printable(&header.join(", "))
+                                )
+                            })
+                        })
+                        .collect::<Result<Vec<usize>, String>>()?;
+                    Source::Columns(indices, from.headers().join("` + `"))
                 }
                 (None, Some(value)) => Source::Constant(match value {
                     toml::Value::String(s) => s.clone(),
@@ -434,7 +531,9 @@ enum Value {
     Boolean(bool),
 }
 
-/// Converts one row by `rules` and adds it to `writer`.
+/// Converts one row by `rules` and adds it to `writer`; `origin` is the row's generated
+/// identifier.
+#[allow(clippy::too_many_arguments)]
 fn convert(
     rules: &[Rule<'_>],
     spec: &TableSpec,
@@ -443,13 +542,18 @@ fn convert(
     report: &mut MappedReport,
     keys: &mut HashMap<String, String>,
     place: &str,
+    origin: &str,
 ) -> Result<(), String> {
     let mut values = Vec::with_capacity(rules.len());
     for rule in rules {
         let (cell, named) = match &rule.source {
-            Source::Column(index, name) => (
-                cells.get(*index).cloned().flatten(),
+            Source::Columns(indices, name) => (
+                joined(indices, cells),
                 format!("column {} (from `{}`)", rule.spec.name, printable(name)),
+            ),
+            Source::Generated => (
+                Some(Cell::Text(origin.to_owned())),
+                format!("column {} (generated)", rule.spec.name),
             ),
             Source::Constant(text) => (
                 Some(Cell::Text(text.clone())),
@@ -486,6 +590,29 @@ fn convert(
     }
     report.rows += 1;
     writer.push(&values).map_err(|e| e.to_string())
+}
+
+/// The cell of one source column, or of several joined with a space: empty when any of them
+/// is empty (an incident date with no time has no incident time). Workbook dates and times in
+/// two typed cells make one date and time.
+fn joined(indices: &[usize], cells: &[Option<Cell>]) -> Option<Cell> {
+    let parts: Vec<Cell> = indices
+        .iter()
+        .map(|i| cells.get(*i).cloned().flatten())
+        .collect::<Option<Vec<Cell>>>()?;
+    match parts.as_slice() {
+        [one] => Some(one.clone()),
+        [Cell::DateTime(date), Cell::DateTime(time)] => {
+            Some(Cell::DateTime(date.date().and_time(time.time())))
+        }
+        _ => {
+            let texts: Vec<String> = parts.iter().map(Cell::text).collect();
+            if texts.iter().any(String::is_empty) {
+                return None;
+            }
+            Some(Cell::Text(texts.join(" ")))
+        }
+    }
 }
 
 fn value_of(
@@ -733,5 +860,110 @@ impl Builder {
             Builder::Date(b) => Arc::new(b.finish()),
             Builder::Boolean(b) => Arc::new(b.finish()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_example_mapping_is_a_mapping() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/mappings");
+        let mut tables = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let (_, spec) =
+                read_mapping(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            tables.push(spec.name);
+        }
+        tables.sort_unstable();
+        assert_eq!(tables, ["ae_attendances", "istv", "offences", "persons"]);
+    }
+
+    #[test]
+    fn joined_columns_are_empty_when_a_part_is() {
+        let text = |t: &str| Some(Cell::Text(t.to_owned()));
+        let cells = [text("03/12/2026"), text("21:05"), None];
+        match joined(&[0, 1], &cells) {
+            Some(Cell::Text(t)) => assert_eq!(t, "03/12/2026 21:05"),
+            other => panic!("{other:?}"),
+        }
+        assert!(joined(&[0, 2], &cells).is_none());
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        let typed = [
+            Some(Cell::DateTime(at("2026-12-03 00:00"))),
+            Some(Cell::DateTime(at("1899-12-31 21:05"))),
+        ];
+        match joined(&[0, 1], &typed) {
+            Some(Cell::DateTime(d)) => assert_eq!(d, at("2026-12-03 21:05")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn lines_are_counted_alike_with_crlf_and_lf() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mapping, spec) = parse_mapping(
+            Path::new("m.toml"),
+            "table = \"istv\"\n[columns.arrived_at]\nfrom = \"At\"\n\
+             [columns.means]\nvalue = \"unknown\"\n[columns.sex]\nvalue = \"U\"\n\
+             [columns.incident_location]\nfrom = \"Where\"\n",
+        )
+        .unwrap();
+        for (name, text) in [
+            (
+                "lf.csv",
+                "At,Where\n2026-12-03 21:05,\"Pub, High St\"\n2026-12-03 22:00,x\n",
+            ),
+            (
+                "crlf.csv",
+                "\u{feff}At,Where\r\n2026-12-03 21:05,\"Pub, High St\"\r\n2026-12-03 22:00,x\r\n",
+            ),
+        ] {
+            let file = dir.path().join(name);
+            std::fs::write(&file, text).unwrap();
+            let out = dir.path().join(format!("{name}.parquet"));
+            write_table(
+                "m.toml",
+                &mapping,
+                spec,
+                std::slice::from_ref(&file),
+                &out,
+                &|_| {},
+            )
+            .unwrap();
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(&out).unwrap(),
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+            let batch = reader.map(|b| b.unwrap()).next().unwrap();
+            let column = |c: &str| {
+                use arrow::array::{Array, AsArray};
+                let a = batch.column_by_name(c).unwrap().as_string::<i32>();
+                (0..a.len())
+                    .map(|i| a.value(i).to_owned())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                column("attendance_id"),
+                [format!("{name}:2"), format!("{name}:3")]
+            );
+            assert_eq!(column("incident_location"), ["Pub, High St", "x"]);
+        }
+    }
+
+    #[test]
+    fn generated_identifiers_tell_files_of_the_same_name_apart() {
+        let files = [
+            PathBuf::from("a/istv.csv"),
+            PathBuf::from("b/istv.csv"),
+            PathBuf::from("c/other.csv"),
+        ];
+        assert_eq!(origin_label(&files, 0), "1-istv.csv");
+        assert_eq!(origin_label(&files, 1), "2-istv.csv");
+        assert_eq!(origin_label(&files, 2), "other.csv");
     }
 }

@@ -39,6 +39,16 @@ pub enum ImportError {
         /// The other.
         second: PathBuf,
     },
+    /// The same export is given twice (identical contents): its rows would count twice.
+    #[error(
+        "{first} and {second} have identical contents: give the file once, or its rows count twice"
+    )]
+    SameFile {
+        /// One copy.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
     /// A file's name does not carry its month.
     #[error("{0}: not a police.uk street-level file name (YYYY-MM-<force>-street.csv)")]
     FileName(PathBuf),
@@ -158,7 +168,7 @@ pub struct Imported {
 /// Imports police.uk street-level files into an extract at `options.out`.
 pub fn police_uk(
     options: &PoliceUkOptions,
-    progress: &dyn Fn(u64),
+    progress: &dyn Fn(u64, u64),
 ) -> Result<Imported, ImportError> {
     let files = police_uk::find_files(&options.paths)?;
     let mut protected: Vec<&Path> = options.paths.iter().map(PathBuf::as_path).collect();
@@ -276,6 +286,7 @@ pub fn mapped(
     mapping_path: &Path,
     files: &[PathBuf],
     out: &Path,
+    progress: &dyn Fn(u64),
 ) -> Result<(mapped::MappedReport, bool), ImportError> {
     for file in files.iter().map(PathBuf::as_path).chain([mapping_path]) {
         if !file.is_file() {
@@ -283,29 +294,142 @@ pub fn mapped(
         }
     }
     let (mapping, spec) = mapped::read_mapping(mapping_path)?;
+    write_mapped(
+        &mapping,
+        spec,
+        &mapping_path.display().to_string(),
+        &[mapping_path],
+        "sna import csv",
+        files,
+        out,
+        progress,
+    )
+}
+
+/// The bundled mapping of the ISTV return's usual layout (`docs/mappings/istv_return.toml`).
+pub const ISTV_MAPPING: &str = include_str!("../../../docs/mappings/istv_return.toml");
+
+/// Writes `istv.parquet` from emergency departments' ISTV returns (CSV or Excel) into `out`,
+/// by `mapping_path`, or by the bundled mapping of the usual layout
+/// (`docs/mappings/istv_return.toml`) when none is given.
+pub fn istv(
+    mapping_path: Option<&Path>,
+    files: &[PathBuf],
+    out: &Path,
+    progress: &dyn Fn(u64),
+) -> Result<(mapped::MappedReport, bool), ImportError> {
+    for file in files.iter().map(PathBuf::as_path).chain(mapping_path) {
+        if !file.is_file() {
+            return Err(ImportError::Missing(file.to_path_buf()));
+        }
+    }
+    let (mapping, spec, name) = match mapping_path {
+        Some(path) => {
+            let (mapping, spec) = mapped::read_mapping(path)?;
+            (mapping, spec, path.display().to_string())
+        }
+        None => {
+            let (mapping, spec) = mapped::parse_mapping(
+                Path::new("docs/mappings/istv_return.toml (bundled)"),
+                ISTV_MAPPING,
+            )?;
+            (
+                mapping,
+                spec,
+                "docs/mappings/istv_return.toml (bundled)".to_owned(),
+            )
+        }
+    };
+    if spec.name != "istv" {
+        return Err(ImportError::File {
+            file: mapping_path.map(Path::to_path_buf).unwrap_or_default(),
+            message: format!(
+                "sna import istv writes istv, but the mapping's table is `{}`; use sna import csv for other tables",
+                spec.name
+            ),
+        });
+    }
+    write_mapped(
+        &mapping,
+        spec,
+        &name,
+        &mapping_path.into_iter().collect::<Vec<_>>(),
+        "sna import istv",
+        files,
+        out,
+        progress,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_mapped(
+    mapping: &mapped::Mapping,
+    spec: &'static crate::sources::contract::TableSpec,
+    mapping_name: &str,
+    mapping_files: &[&Path],
+    made_by: &str,
+    files: &[PathBuf],
+    out: &Path,
+    progress: &dyn Fn(u64),
+) -> Result<(mapped::MappedReport, bool), ImportError> {
+    refuse_copies(files)?;
     let file_name = spec.file_name();
     let report_name = format!("{}_report.json", spec.name);
     let mut protected: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-    protected.push(mapping_path);
+    protected.extend(mapping_files);
     let update = ExtractUpdate::new(
         out,
         &|file| file != file_name && file != report_name,
         &protected,
     )?;
     let dir = update.dir().to_path_buf();
-    let report = mapped::write_table(mapping_path, &mapping, spec, files, &dir.join(&file_name))?;
+    let report = mapped::write_table(
+        mapping_name,
+        mapping,
+        spec,
+        files,
+        &dir.join(&file_name),
+        progress,
+    )?;
     write_json(&dir.join(&report_name), &report)?;
     let gap = update.publish(&[
-        ("made_by", serde_json::json!("sna import csv")),
+        ("made_by", serde_json::json!(made_by)),
         (
             spec.name,
             serde_json::json!({
-                "mapping": mapping_path.display().to_string(),
+                "mapping": mapping_name,
                 "files": report.files,
             }),
         ),
     ])?;
     Ok((report, gap))
+}
+
+/// Refuses an export given twice (by its contents: the same file under two names, or twice
+/// on the command line). Rows of exports carry no identifier the import can trust to be
+/// unique across files (the ISTV return's are made up from the file and line), so a second
+/// copy would count every row twice.
+fn refuse_copies(files: &[PathBuf]) -> Result<(), ImportError> {
+    use sha2::{Digest, Sha256};
+    let mut seen: std::collections::HashMap<Vec<u8>, &PathBuf> = std::collections::HashMap::new();
+    for file in files {
+        let mut hasher = Sha256::new();
+        let mut reader = std::fs::File::open(file).map_err(|source| ImportError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        std::io::copy(&mut reader, &mut hasher).map_err(|source| ImportError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        if let Some(first) = seen.insert(hasher.finalize().to_vec(), file) {
+            return Err(ImportError::SameFile {
+                first: first.clone(),
+                second: file.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The files of an extract's population (`sna import ons-population`, `--population`).

@@ -384,9 +384,12 @@ fn cell_of(data: &calamine::Data) -> Cell {
 
 /// A CSV file's rows, and the line each starts on.
 fn read_csv(file: &Path) -> Result<(Vec<Vec<Cell>>, Vec<u64>), ImportError> {
+    // Records end at `\n` only, so that a CRLF file's lines are numbered as an LF file's
+    // (the `\r` left on the last field is trimmed below).
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_path(file)
         .map_err(|e| ImportError::File {
             file: file.to_path_buf(),

@@ -338,8 +338,15 @@ pub fn read_files(
     lsoas: &Lsoas,
     boundaries: &str,
     dir: &Path,
-    progress: &dyn Fn(u64),
+    progress: &dyn Fn(u64, u64),
 ) -> Result<ImportReport, ImportError> {
+    // Progress in bytes of all the files: known before reading, and even across months.
+    let total: u64 = files
+        .iter()
+        .filter_map(|(p, _)| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut done = 0u64;
     let grid = Grid::new();
     let mut offences = Rows::create(&dir.join("offences.parquet"), offences_schema(), false)?;
     let mut asb = Rows::create(&dir.join("asb.parquet"), asb_schema(), true)?;
@@ -359,8 +366,13 @@ pub fn read_files(
             line,
             message: printable(&message).into_owned(),
         };
+        // police.uk ends lines with CRLF. Records end at `\n` only, and the `\r` left on the
+        // last field is trimmed: with the default terminator every record after the header
+        // would be numbered one line early in messages.
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .trim(csv::Trim::All)
             .from_path(path)
             .map_err(|e| row_error(1, e.to_string()))?;
         let header = reader.headers().map_err(|e| row_error(1, e.to_string()))?;
@@ -471,11 +483,13 @@ pub fn read_files(
                 Placed::In(_) => {}
             }
             offences.push(&r)?;
-            if report.crimes.is_multiple_of(50_000) {
-                progress(report.crimes);
+            if report.crimes.is_multiple_of(4096) {
+                progress(done + record.position().map_or(0, |p| p.byte()), total);
             }
         }
         report.rows_read += rows;
+        done += std::fs::metadata(path).map_or(0, |m| m.len());
+        progress(done, total);
         months.insert(*month);
         report.files.push(FileReport {
             path: name,
