@@ -184,6 +184,16 @@ pub fn add_filters(env: &mut Environment<'_>) {
     env.add_filter("rate", rate_text);
     env.add_filter("ratio", ratio_text);
     env.add_filter("count", count_text);
+    env.add_filter("p", p_text);
+}
+
+/// A p-value for reading: three decimal places, "<0.001" below that.
+pub fn p_text(v: f64) -> String {
+    if v < 0.001 {
+        "<0.001".to_owned()
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 /// Renders the findings template `source` with `values`: each name in its `order` list is a
@@ -303,6 +313,10 @@ struct YearOnYear {
     previous: Option<f64>,
     /// None when either year has too few offences to test.
     significant: Option<bool>,
+    /// The quasi-Poisson dispersion of the 24 monthly counts (None when not computed).
+    dispersion: Option<f64>,
+    /// The quasi-Poisson p-value (None when too few to test).
+    p_value: Option<f64>,
     /// The disrupted periods either year includes, in words.
     disrupted: Option<String>,
 }
@@ -435,6 +449,8 @@ fn year_on_year(table: &Table) -> Result<Option<YearOnYear>, TableError> {
             "" => None,
             text => Some(text == "true"),
         },
+        dispersion: row.number("dispersion").ok().flatten(),
+        p_value: row.number("p_value").ok().flatten(),
         disrupted: match row.text("disrupted") {
             Ok("") | Err(_) => None,
             Ok(text) => Some(text.to_owned()),

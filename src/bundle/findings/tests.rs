@@ -365,3 +365,24 @@ fn hot_spots_are_reported_as_their_largest_clusters() {
     .unwrap();
     assert!(findings.is_empty(), "{findings:?}");
 }
+
+#[test]
+fn year_on_year_gives_the_dispersion_and_p_value_of_its_test() {
+    let headline = headline_of("yoy-quasi", "sv_offences,Offences,1,1,,,,d");
+    let quasi = table(
+        "yoy-quasi",
+        "offence_group,current,previous,change_pct,dispersion,p_value,significant,disrupted\n\
+         All serious violence,3657,3338,9.5566,18.8068,0.37929,false,\n",
+    );
+    let findings = key_findings(&Sources {
+        year_on_year: Some(&quasi),
+        ..Sources::new(&headline, 25)
+    })
+    .unwrap();
+    assert_eq!(
+        findings,
+        [
+            "Offences in the last 12 months were 9.6% higher than in the 12 months before (3,657 against 3,338; not statistically significant once the month-to-month variation is allowed for (dispersion 18.8, p = 0.379))."
+        ]
+    );
+}
