@@ -131,8 +131,8 @@ SELECT
     CASE
         WHEN c.first_day IS NULL THEN
             CASE WHEN c.series_order = 2 THEN 'the extract holds no A&E attendances' ELSE 'the extract holds no offences' END
-        WHEN NOT c.baseline_covered THEN 'the extract does not cover the whole baseline (' || to_char(p.baseline_start, '%B %Y') || ' to ' || to_char(p.baseline_end, '%B %Y') || '): no comparison'
-        WHEN c.months_compared = 0 THEN 'no whole month of the window that the extract covers is in the baseline''s calendar months: no comparison'
+        WHEN NOT c.baseline_covered THEN 'the extract does not cover the whole baseline (' || to_char(p.baseline_start, '%B %Y') || ' to ' || to_char(p.baseline_end, '%B %Y') || ')'
+        WHEN c.months_compared = 0 THEN 'no whole month of the window that the extract covers is in the baseline''s calendar months'
         WHEN c.baseline_events = 0 THEN 'none in the baseline''s matching months: no percentage'
         WHEN c.months_left_out > 0 THEN c.left_out || ' left out: the baseline does not hold that calendar month'
     END AS note

@@ -60,6 +60,12 @@ pub struct Sources<'a> {
     pub deprivation: Option<&'a Table>,
     /// `victim_offender_overlap`.
     pub overlap: Option<&'a Table>,
+    /// `age_sex`.
+    pub age_sex: Option<&'a Table>,
+    /// `offence_mix`.
+    pub offence_mix: Option<&'a Table>,
+    /// `hour_profile`.
+    pub hour_profile: Option<&'a Table>,
     /// The comparison with an earlier assessment, in one sentence.
     pub comparison: Option<String>,
     /// Every small result table of the bundle by name, as rows of typed values (numbers,
@@ -79,6 +85,9 @@ impl<'a> Sources<'a> {
             year_on_year: None,
             deprivation: None,
             overlap: None,
+            age_sex: None,
+            offence_mix: None,
+            hour_profile: None,
             comparison: None,
             tables: BTreeMap::new(),
             cutoff,
@@ -105,7 +114,13 @@ pub fn of_bundle(
     let year_on_year = optional("year_on_year")?;
     let deprivation = optional("deprivation")?;
     let overlap = optional("victim_offender_overlap")?;
+    let age_sex = optional("age_sex")?;
+    let offence_mix = optional("offence_mix")?;
+    let hour_profile = optional("hour_profile")?;
     key_findings(&Sources {
+        age_sex: age_sex.as_ref(),
+        offence_mix: offence_mix.as_ref(),
+        hour_profile: hour_profile.as_ref(),
         hotspots: hotspots.as_ref(),
         clusters: clusters.as_ref(),
         year_on_year: year_on_year.as_ref(),
@@ -354,6 +369,9 @@ struct Data {
     comparison: Option<String>,
     deprivation: Option<Deprivation>,
     overlap: Option<Overlap>,
+    age_peaks: Option<profiles::AgePeaks>,
+    offence_mix: Option<profiles::OffenceMix>,
+    time_peaks: Option<profiles::TimePeaks>,
 }
 
 /// The template's values: `m` (headline measures by id), `cutoff` and `data`.
@@ -389,6 +407,12 @@ fn values(sources: &Sources<'_>) -> Result<Value, TableError> {
             Some(table) => overlap(table)?,
             None => None,
         },
+        age_peaks: sources.age_sex.map(profiles::age_peaks).transpose()?,
+        offence_mix: match sources.offence_mix {
+            Some(table) => profiles::offence_mix(table)?,
+            None => None,
+        },
+        time_peaks: sources.hour_profile.map(profiles::time_peaks).transpose()?,
     };
     Ok(context! {
         m => Value::from_object(Measures(measures)),
@@ -508,6 +532,8 @@ fn overlap(table: &Table) -> Result<Option<Overlap>, TableError> {
         offender_pct,
     }))
 }
+
+mod profiles;
 
 #[cfg(test)]
 mod tests;
