@@ -9,6 +9,7 @@ mod funding;
 mod hotspots;
 mod import;
 mod measures;
+mod methods;
 mod partner;
 mod refresh;
 mod reliability;
