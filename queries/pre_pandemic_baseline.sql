@@ -10,6 +10,7 @@ WITH origin AS (
 ),
 months AS (
     SELECT
+        o.first_month + r.value AS month_number,
         make_date(CAST((o.first_month + r.value) / 12 AS INT), CAST((o.first_month + r.value) % 12 + 1 AS INT), 1) AS month_start,
         CAST((o.first_month + r.value) % 12 + 1 AS BIGINT) AS calendar_month
     FROM origin o CROSS JOIN range(0, 3612) r
@@ -17,6 +18,7 @@ months AS (
 ),
 calendar AS (
     SELECT
+        m.month_number,
         m.month_start,
         CAST(m.month_start + INTERVAL '1 month' - INTERVAL '1 day' AS DATE) AS month_end,
         m.calendar_month,
@@ -46,9 +48,13 @@ events AS (
     SELECT 'Assault A&E attendances', arrived_date FROM ae_assaults
 ),
 counts AS (
-    SELECT series, CAST(date_trunc('month', event_date) AS DATE) AS month_start, COUNT(*) AS events
+    -- By month number (year × 12 + month − 1), with no timestamp arithmetic: an extract may hold
+    -- dates far outside the range of nanosecond timestamps.
+    SELECT series,
+        CAST(date_part('year', event_date) AS BIGINT) * 12 + CAST(date_part('month', event_date) AS BIGINT) - 1 AS month_number,
+        COUNT(*) AS events
     FROM events
-    GROUP BY series, CAST(date_trunc('month', event_date) AS DATE)
+    GROUP BY 1, 2
 ),
 monthly AS (
     -- Every month of the layout, for each series: its count and whether the data cover it whole.
@@ -62,7 +68,7 @@ monthly AS (
         COALESCE(n.events, 0) AS events
     FROM series s
     CROSS JOIN calendar c
-    LEFT JOIN counts n ON n.series = s.series AND n.month_start = c.month_start
+    LEFT JOIN counts n ON n.series = s.series AND n.month_number = c.month_number
 ),
 baseline AS (
     SELECT series, calendar_month, events AS baseline_events, covered AS baseline_covered
