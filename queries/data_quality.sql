@@ -56,7 +56,7 @@ ambulance_counts AS (
 ),
 checks AS (
     SELECT * FROM (VALUES
-        (1, 'offences', 'committed outside the period', 'left out of every measure except year_on_year and svd_outcomes'),
+        (1, 'offences', 'committed outside the period', 'left out of every measure except year_on_year, pre_pandemic_baseline and svd_outcomes'),
         (2, 'serious-violence offences in the period', 'no LSOA recorded', 'counted in totals; Unknown in area breakdowns and left out of LSOA hot spots'),
         (3, 'serious-violence offences in the period', 'LSOA not in the area lookup', 'counted in totals; Unknown in area breakdowns and left out of LSOA hot spots'),
         (4, 'victims (distinct persons)', 'unknown age on first offence', 'left out of age bands, cohorts and rate ratios'),

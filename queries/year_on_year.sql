@@ -20,15 +20,61 @@ scoped AS (
     UNION ALL
     SELECT 'All serious violence', committed_date FROM sv_offences_all
 ),
+positions AS (
+    -- The 12 months of each window: position 0 is the month starting on its first day.
+    SELECT position FROM (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11)) t(position)
+),
+windowed AS (
+    -- Each offence in either window with the first day of its window.
+    SELECT
+        s.offence_group,
+        s.committed_date,
+        CASE WHEN s.committed_date >= b.current_from THEN 'current' ELSE 'previous' END AS year,
+        CASE WHEN s.committed_date >= b.current_from THEN CAST(b.current_from AS DATE)
+            ELSE CAST(b.previous_from AS DATE) END AS window_from
+    FROM scoped s
+    CROSS JOIN bounds b
+    WHERE s.committed_date BETWEEN b.previous_from AND b.current_to
+),
+placed AS (
+    -- The position of each offence's month in its window: month k runs from the window's first
+    -- day + k months to the day before its first day + k + 1 months.
+    SELECT
+        offence_group,
+        year,
+        CAST(
+            (date_part('year', committed_date) * 12 + date_part('month', committed_date))
+            - (date_part('year', window_from) * 12 + date_part('month', window_from))
+            - CASE WHEN date_part('day', committed_date) < date_part('day', window_from) THEN 1 ELSE 0 END
+        AS BIGINT) AS position
+    FROM windowed
+),
+monthly AS (
+    -- Offences by month of each window, zero months included: the 2 × 12 table whose scatter
+    -- around a year and month-of-year fit gives the dispersion.
+    SELECT
+        g.offence_group,
+        m.position,
+        SUM(CASE WHEN p.year = 'previous' THEN 1 ELSE 0 END) AS previous,
+        SUM(CASE WHEN p.year = 'current' THEN 1 ELSE 0 END) AS current
+    FROM groups g
+    CROSS JOIN positions m
+    LEFT JOIN placed p ON p.offence_group = g.offence_group AND p.position = m.position
+    GROUP BY g.offence_group, m.position
+),
+dispersion AS (
+    SELECT offence_group, seasonal_dispersion(position, previous, current) AS phi
+    FROM monthly
+    GROUP BY offence_group
+),
 counts AS (
     SELECT
         g.offence_group,
         g.sort_key,
-        SUM(CASE WHEN s.committed_date BETWEEN b.current_from AND b.current_to THEN 1 ELSE 0 END) AS current,
-        SUM(CASE WHEN s.committed_date BETWEEN b.previous_from AND b.previous_to THEN 1 ELSE 0 END) AS previous
+        SUM(m.current) AS current,
+        SUM(m.previous) AS previous
     FROM groups g
-    CROSS JOIN bounds b
-    LEFT JOIN scoped s ON s.offence_group = g.offence_group
+    JOIN monthly m ON m.offence_group = g.offence_group
     GROUP BY g.offence_group, g.sort_key
 ),
 overlapping AS (
@@ -56,8 +102,10 @@ compared AS (
         -- would be the part the data covers.
         CASE WHEN cov.first_day <= CAST(b.current_from AS DATE) AND cov.last_day >= b.current_to
             THEN CAST(COALESCE(c.current, 0) AS BIGINT) END AS current,
-        CASE WHEN cov.first_day <= b.previous_from THEN CAST(COALESCE(c.previous, 0) AS BIGINT) END AS previous
+        CASE WHEN cov.first_day <= b.previous_from THEN CAST(COALESCE(c.previous, 0) AS BIGINT) END AS previous,
+        d.phi
     FROM counts c CROSS JOIN bounds b CROSS JOIN coverage cov
+    JOIN dispersion d ON d.offence_group = c.offence_group
 )
 SELECT
     c.offence_group,
@@ -70,12 +118,16 @@ SELECT
     c.current - c.previous AS change,
     100.0 * (c.current - c.previous) / NULLIF(c.previous, 0) AS change_pct,
     1.0 * c.current / NULLIF(c.previous, 0) AS ratio,
-    ratio_lower(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) AS lower_95,
-    ratio_upper(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) AS upper_95,
+    -- Over-dispersion: phi from the 24 monthly counts (floored at 1), null when either year is
+    -- not covered. The limits and the test are the Poisson ones scaled by sqrt(phi).
+    CASE WHEN c.current IS NOT NULL AND c.previous IS NOT NULL THEN c.phi END AS dispersion,
+    quasi_ratio_lower(c.current, c.previous, c.phi) AS lower_95,
+    quasi_ratio_upper(c.current, c.previous, c.phi) AS upper_95,
+    CASE WHEN c.current >= 10 AND c.previous >= 10 THEN quasi_ratio_p(c.current, c.previous, c.phi) END AS p_value,
     -- No significance is claimed on counts under 10: the caveat says so instead.
     CASE WHEN c.current >= 10 AND c.previous >= 10 THEN
-        ratio_lower(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) > 1
-        OR ratio_upper(c.current, c.previous, 1.0 * c.current / NULLIF(c.previous, 0)) < 1
+        quasi_ratio_lower(c.current, c.previous, c.phi) > 1
+        OR quasi_ratio_upper(c.current, c.previous, c.phi) < 1
     END AS significant,
     d.names AS disrupted,
     CASE

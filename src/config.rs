@@ -193,6 +193,10 @@ pub struct Config {
     /// year-on-year comparison whose windows overlap one says so instead of reading the change
     /// as a trend.
     pub disrupted_periods: Vec<DisruptedPeriod>,
+    /// The pre-pandemic baseline year (by default April 2019 to February 2020, March 2020 left
+    /// out as the month the first lockdown began): the pre-pandemic comparison gives the
+    /// period's monthly average as a percentage of the same calendar months' average in it.
+    pub pre_pandemic_baseline: BaselinePeriod,
     /// Memory DataFusion may hold for query work (sorts, joins, aggregates) before spilling to
     /// disk, e.g. `"2 GiB"` or `"512 MiB"`; unset means half of physical memory, at most 4 GiB.
     /// A query that cannot fit even by spilling fails with a message naming the limit.
@@ -220,6 +224,77 @@ pub struct DisruptedPeriod {
     /// Last day (inclusive).
     #[serde(deserialize_with = "de_date", serialize_with = "ser_date")]
     pub end: NaiveDate,
+}
+
+/// `[pre_pandemic_baseline]`: whole calendar months, at most twelve, so that each calendar
+/// month appears in it at most once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselinePeriod {
+    /// First day (inclusive): the first of a month.
+    #[serde(deserialize_with = "de_date", serialize_with = "ser_date")]
+    pub start: NaiveDate,
+    /// Last day (inclusive): the last of a month.
+    #[serde(deserialize_with = "de_date", serialize_with = "ser_date")]
+    pub end: NaiveDate,
+}
+
+impl Default for BaselinePeriod {
+    /// April 2019 to February 2020: the last financial year before the pandemic, less March
+    /// 2020, whose last week was the first lockdown.
+    fn default() -> Self {
+        Self {
+            start: NaiveDate::from_ymd_opt(2019, 4, 1).expect("valid date"),
+            end: NaiveDate::from_ymd_opt(2020, 2, 29).expect("valid date"),
+        }
+    }
+}
+
+impl BaselinePeriod {
+    /// In words: "April 2019 to February 2020".
+    pub fn words(&self) -> String {
+        format!(
+            "{} to {}",
+            self.start.format("%B %Y"),
+            self.end.format("%B %Y")
+        )
+    }
+
+    /// What is wrong with it, with the key at fault: not whole months, reversed, or longer
+    /// than 12 months.
+    fn problem(&self) -> Option<(&'static str, String)> {
+        let b = self;
+        if b.start.day() != 1 {
+            return Some((
+                "pre_pandemic_baseline.start",
+                format!("must be the first day of a month, got {}", b.start),
+            ));
+        }
+        if b.end.succ_opt().is_some_and(|d| d.day() != 1) {
+            return Some((
+                "pre_pandemic_baseline.end",
+                format!("must be the last day of a month, got {}", b.end),
+            ));
+        }
+        if b.start > b.end {
+            return Some((
+                "pre_pandemic_baseline.end",
+                format!("({}) is before its start ({})", b.end, b.start),
+            ));
+        }
+        let months = |d: NaiveDate| d.year() * 12 + d.month0() as i32;
+        let span = months(b.end) - months(b.start) + 1;
+        if span > 12 {
+            return Some((
+                "pre_pandemic_baseline.end",
+                format!(
+                    "the baseline {} to {} spans {span} months; it may span at most 12, so that each calendar month is in it once",
+                    b.start, b.end
+                ),
+            ));
+        }
+        None
+    }
 }
 
 /// England's national lockdowns (Prime Minister's statements; the Health Protection
@@ -288,6 +363,7 @@ impl Default for Config {
             hotspot_seed: DEFAULT_HOTSPOT_SEED,
             spc_baseline_months: 12,
             disrupted_periods: england_lockdowns(),
+            pre_pandemic_baseline: BaselinePeriod::default(),
             memory_limit: None,
             serious_violence: SeriousViolence::default(),
             funding: None,
@@ -456,6 +532,9 @@ impl Config {
                     ),
                 ));
             }
+        }
+        if let Some((key, problem)) = self.pre_pandemic_baseline.problem() {
+            return Err(invalid(key, problem));
         }
         if self.spc_baseline_months < 2 || self.spc_baseline_months > MAX_PERIOD_MONTHS {
             return Err(invalid(

@@ -60,6 +60,12 @@ pub struct Sources<'a> {
     pub deprivation: Option<&'a Table>,
     /// `victim_offender_overlap`.
     pub overlap: Option<&'a Table>,
+    /// `age_sex`.
+    pub age_sex: Option<&'a Table>,
+    /// `offence_mix`.
+    pub offence_mix: Option<&'a Table>,
+    /// `hour_profile`.
+    pub hour_profile: Option<&'a Table>,
     /// The comparison with an earlier assessment, in one sentence.
     pub comparison: Option<String>,
     /// Every small result table of the bundle by name, as rows of typed values (numbers,
@@ -79,6 +85,9 @@ impl<'a> Sources<'a> {
             year_on_year: None,
             deprivation: None,
             overlap: None,
+            age_sex: None,
+            offence_mix: None,
+            hour_profile: None,
             comparison: None,
             tables: BTreeMap::new(),
             cutoff,
@@ -105,7 +114,13 @@ pub fn of_bundle(
     let year_on_year = optional("year_on_year")?;
     let deprivation = optional("deprivation")?;
     let overlap = optional("victim_offender_overlap")?;
+    let age_sex = optional("age_sex")?;
+    let offence_mix = optional("offence_mix")?;
+    let hour_profile = optional("hour_profile")?;
     key_findings(&Sources {
+        age_sex: age_sex.as_ref(),
+        offence_mix: offence_mix.as_ref(),
+        hour_profile: hour_profile.as_ref(),
         hotspots: hotspots.as_ref(),
         clusters: clusters.as_ref(),
         year_on_year: year_on_year.as_ref(),
@@ -184,6 +199,16 @@ pub fn add_filters(env: &mut Environment<'_>) {
     env.add_filter("rate", rate_text);
     env.add_filter("ratio", ratio_text);
     env.add_filter("count", count_text);
+    env.add_filter("p", p_text);
+}
+
+/// A p-value for reading: three decimal places, "<0.001" below that.
+pub fn p_text(v: f64) -> String {
+    if v < 0.001 {
+        "<0.001".to_owned()
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 /// Renders the findings template `source` with `values`: each name in its `order` list is a
@@ -303,6 +328,10 @@ struct YearOnYear {
     previous: Option<f64>,
     /// None when either year has too few offences to test.
     significant: Option<bool>,
+    /// The quasi-Poisson dispersion of the 24 monthly counts (None when not computed).
+    dispersion: Option<f64>,
+    /// The quasi-Poisson p-value (None when too few to test).
+    p_value: Option<f64>,
     /// The disrupted periods either year includes, in words.
     disrupted: Option<String>,
 }
@@ -340,6 +369,9 @@ struct Data {
     comparison: Option<String>,
     deprivation: Option<Deprivation>,
     overlap: Option<Overlap>,
+    age_peaks: Option<profiles::AgePeaks>,
+    offence_mix: Option<profiles::OffenceMix>,
+    time_peaks: Option<profiles::TimePeaks>,
 }
 
 /// The template's values: `m` (headline measures by id), `cutoff` and `data`.
@@ -375,6 +407,12 @@ fn values(sources: &Sources<'_>) -> Result<Value, TableError> {
             Some(table) => overlap(table)?,
             None => None,
         },
+        age_peaks: sources.age_sex.map(profiles::age_peaks).transpose()?,
+        offence_mix: match sources.offence_mix {
+            Some(table) => profiles::offence_mix(table)?,
+            None => None,
+        },
+        time_peaks: sources.hour_profile.map(profiles::time_peaks).transpose()?,
     };
     Ok(context! {
         m => Value::from_object(Measures(measures)),
@@ -435,6 +473,8 @@ fn year_on_year(table: &Table) -> Result<Option<YearOnYear>, TableError> {
             "" => None,
             text => Some(text == "true"),
         },
+        dispersion: row.number("dispersion").ok().flatten(),
+        p_value: row.number("p_value").ok().flatten(),
         disrupted: match row.text("disrupted") {
             Ok("") | Err(_) => None,
             Ok(text) => Some(text.to_owned()),
@@ -492,6 +532,8 @@ fn overlap(table: &Table) -> Result<Option<Overlap>, TableError> {
         offender_pct,
     }))
 }
+
+mod profiles;
 
 #[cfg(test)]
 mod tests;

@@ -22,6 +22,10 @@ pub enum CellFormat {
     Pct,
     /// Two decimal places.
     Decimal,
+    /// A ratio, as the key findings write one (one decimal place, two under 1).
+    Ratio,
+    /// A p-value: three decimal places, "<0.001" below that.
+    P,
     /// Pounds and pence, e.g. `£1,234.56`.
     Money,
     /// A rate with its limits (`lower_95`–`upper_95` unless the column names others).
@@ -142,6 +146,8 @@ fn cell(row: &Row, c: &ColumnView) -> Result<String, TableError> {
         CellFormat::Rate => number(&rate_text),
         CellFormat::Pct => number(&pct_text),
         CellFormat::Decimal => number(&|v| format!("{v:.2}")),
+        CellFormat::Ratio => number(&ratio_text),
+        CellFormat::P => number(&crate::bundle::findings::p_text),
         CellFormat::Money => number(&|v| crate::readable::money((v * 100.0).round() as i64)),
         CellFormat::RateCi => with_ci(rate_text, lower, upper),
         CellFormat::PctCi => with_ci(pct_text, lower, upper),

@@ -266,3 +266,45 @@ fn hotspot_settings_default_to_eight_neighbours_and_are_checked() {
         .to_string();
     assert!(error.contains("hotspot_neighbours"), "{error}");
 }
+
+#[test]
+fn pre_pandemic_baseline_defaults_to_april_2019_to_february_2020_and_is_checked() {
+    let c = Config::default();
+    assert_eq!(
+        c.pre_pandemic_baseline.words(),
+        "April 2019 to February 2020"
+    );
+    let parse = |text: &str| {
+        Config::parse(text)
+            .unwrap()
+            .check("sna.toml")
+            .unwrap_err()
+            .to_string()
+    };
+    let c =
+        Config::parse("[pre_pandemic_baseline]\nstart = 2018-04-01\nend = 2019-03-31\n").unwrap();
+    c.check("sna.toml").unwrap();
+    assert_eq!(c.pre_pandemic_baseline.words(), "April 2018 to March 2019");
+    assert_eq!(
+        parse("[pre_pandemic_baseline]\nstart = 2019-04-02\nend = 2020-02-29\n"),
+        "config sna.toml: `pre_pandemic_baseline.start` must be the first day of a month, got 2019-04-02"
+    );
+    assert_eq!(
+        parse("[pre_pandemic_baseline]\nstart = 2019-04-01\nend = 2020-02-28\n"),
+        "config sna.toml: `pre_pandemic_baseline.end` must be the last day of a month, got 2020-02-28"
+    );
+    assert_eq!(
+        parse("[pre_pandemic_baseline]\nstart = 2019-04-01\nend = 2019-02-28\n"),
+        "config sna.toml: `pre_pandemic_baseline.end` (2019-02-28) is before its start (2019-04-01)"
+    );
+    assert!(
+        parse("[pre_pandemic_baseline]\nstart = 2019-04-01\nend = 2020-04-30\n").contains(
+            "`pre_pandemic_baseline.end` the baseline 2019-04-01 to 2020-04-30 spans 13 months"
+        ),
+    );
+    // A missing key is named by the parser.
+    let err = Config::parse("[pre_pandemic_baseline]\nstart = 2019-04-01\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("end"), "{err}");
+}

@@ -8,6 +8,9 @@
 //! | `wilson_lower(x, n)`, `wilson_upper(x, n)` | scalar | Wilson score 95% limits of the proportion x/n |
 //! | `ratio_lower(a, b, ratio)`, `ratio_upper(a, b, ratio)` | scalar | exp(ln ratio ∓ z√(1/a + 1/b)), limits of a ratio of two counts or rates |
 //! | `normal_p(z)` | scalar | two-sided p-value of a standard normal z |
+//! | `seasonal_dispersion(position, previous, current)` | aggregate | quasi-Poisson dispersion φ = max(1, X²/df) of two years' monthly counts (one row per month of the year: its `position` and the two counts) around a fit with a year and a month-of-year effect; null with fewer than two months or an empty year |
+//! | `quasi_ratio_lower(a, b, phi)`, `quasi_ratio_upper(a, b, phi)` | scalar | exp(ln(a/b) ∓ z√φ√(1/a + 1/b)), 95% limits of the ratio of two counts with over-dispersion φ |
+//! | `quasi_ratio_p(a, b, phi)` | scalar | two-sided p-value of ln(a/b) / (√φ√(1/a + 1/b)) |
 //! | `dsr(x, n, w)`, `dsr_lower(x, n, w)`, `dsr_upper(x, n, w)` | aggregate | directly standardised rate per 100,000 with Dobson limits; null when Σx < 10 |
 //! | `sii(q, n, rate, lower, upper)`, `sii_lower(...)`, `sii_upper(...)`, `rii(...)`, `rii_lower(...)`, `rii_upper(...)` | aggregate | slope and relative index of inequality of a rate over deprivation quantiles `q` (1 = most deprived) with `n` residents, as PHE's `phe_sii` with multiplier −1 (positive: higher in the more deprived); limits by 100,000 seeded draws; null with fewer than 5 quantiles or a zero rate |
 //! | `gi_star_z(y, easting, northing, neighbours, distance) OVER (...)` | window | Getis–Ord Gi* z-score of each row among the rows of its window partition, with binary weights on the row itself and its `neighbours` nearest rows by (easting, northing) (ties in distance: earlier rows of the window's order first), or, when `distance` is not null, every row within `distance`; `gi_star_z(y, easting, northing, distance)` is the distance band |
@@ -66,6 +69,25 @@ pub fn register(ctx: &SessionContext) {
         3,
     );
     scalar(ctx, "normal_p", |a| stats::normal_two_sided_p(a[0]), 1);
+    scalar(
+        ctx,
+        "quasi_ratio_lower",
+        |a| stats::quasi_ratio_limits(a[0], a[1], a[2]).0,
+        3,
+    );
+    scalar(
+        ctx,
+        "quasi_ratio_upper",
+        |a| stats::quasi_ratio_limits(a[0], a[1], a[2]).1,
+        3,
+    );
+    scalar(
+        ctx,
+        "quasi_ratio_p",
+        |a| stats::quasi_ratio_p(a[0], a[1], a[2]),
+        3,
+    );
+    terms(ctx, "seasonal_dispersion", 3, dispersion_of);
     terms(ctx, "dsr", 3, |t| dsr_of(t).value());
     terms(ctx, "dsr_lower", 3, |t| dsr_of(t).lower());
     terms(ctx, "dsr_upper", 3, |t| dsr_of(t).upper());
@@ -140,6 +162,14 @@ fn scalar(ctx: &SessionContext, name: &str, f: fn(&[f64]) -> f64, arity: usize) 
 
 /// What an aggregate computes from its rows' terms, sorted.
 type Evaluate = fn(&[Vec<f64>]) -> Option<f64>;
+
+/// The quasi-Poisson dispersion of sorted `(position, previous, current)` terms: one per month
+/// of the year, in the order of `position`.
+fn dispersion_of(terms: &[Vec<f64>]) -> Option<f64> {
+    let previous: Vec<f64> = terms.iter().map(|t| t[1]).collect();
+    let current: Vec<f64> = terms.iter().map(|t| t[2]).collect();
+    Some(stats::seasonal_dispersion(&previous, &current))
+}
 
 /// The DSR accumulator over sorted `(x, n, w)` terms.
 fn dsr_of(terms: &[Vec<f64>]) -> stats::DsrAccumulator {
@@ -631,6 +661,27 @@ mod tests {
         .await;
         close(v[0], 122.11428834875937);
         assert_eq!(v[1], None);
+    }
+
+    /// The worked table of `stats::seasonal_dispersion` (previous 10, 20, 30; current 20, 20,
+    /// 20: φ = 5.3333 / 2 = 8/3), given in shuffled row order, and the quasi-Poisson limits and
+    /// p-value of 90 against 60 with that φ (hand-worked in `stats::dispersion`).
+    #[tokio::test]
+    async fn quasi_poisson_functions() {
+        let v = column(
+            "SELECT seasonal_dispersion(m, p, c) FROM (VALUES (3, 30, 20), (1, 10, 20), (2, 20, 20)) t(m, p, c)",
+        )
+        .await;
+        close(v[0], 8.0 / 3.0);
+        let v = column("SELECT quasi_ratio_lower(90, 60, 8.0 / 3.0)").await;
+        assert!((v[0].unwrap() - 0.879_880_195).abs() < 1e-8);
+        let v = column("SELECT quasi_ratio_upper(90, 60, 8.0 / 3.0)").await;
+        assert!((v[0].unwrap() - 2.557_166_319).abs() < 1e-8);
+        let v = column("SELECT quasi_ratio_p(90, 60, 8.0 / 3.0)").await;
+        assert!((v[0].unwrap() - 0.136_283_687).abs() < 1e-8);
+        // One month only: no degrees of freedom, no dispersion.
+        let v = column("SELECT seasonal_dispersion(1, 5, 7)").await;
+        assert_eq!(v, vec![None]);
     }
 
     #[tokio::test]

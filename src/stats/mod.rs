@@ -20,12 +20,14 @@
 //! The only dependencies are `std`, `statrs` (0.18) and `rstar` (0.12, for the
 //! Gi* neighbour search).
 
+mod dispersion;
 mod dsr;
 pub mod inequality;
 mod intervals;
 mod spatial;
 mod spc;
 
+pub use dispersion::*;
 pub use dsr::*;
 pub use intervals::*;
 pub use spatial::*;

@@ -10,6 +10,7 @@ mod hotspots;
 mod import;
 mod istv;
 mod measures;
+mod methods;
 mod partner;
 mod refresh;
 mod reliability;

@@ -1,5 +1,6 @@
 //! `offence_mix` (offences by Home Office offence, grouped by offence group) and
-//! `repeat_concentration` (the Lorenz curve of offences over offenders).
+//! `repeat_concentration` (the concentration curve of offences over offenders: each offence
+//! once, as the headline's repeat-offender share counts them).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -36,15 +37,15 @@ pub struct OffenceMix {
     pub bars: Vec<OffenceBar>,
 }
 
-/// The Lorenz curve.
+/// The concentration (Lorenz-type) curve.
 #[derive(Debug, Clone)]
 pub struct Concentration {
-    /// Cumulative (% offenders, % offender-offence links), from (0, 0).
+    /// Cumulative (% offenders, % of offences with a known offender linked to one of them),
+    /// from (0, 0).
     pub curve: Vec<(f64, f64)>,
-    /// Repeat offenders (2+ offences): (% of offenders, % of links).
+    /// Repeat offenders (2+ offences): (% of offenders, % of offences with a known offender),
+    /// the second being the headline's `repeat_offender_share_pct`.
     pub repeat: (f64, f64),
-    /// The headline repeat-offender share of offences, if present.
-    pub repeat_share: Option<f64>,
 }
 
 /// Builds `offence_mix`.
@@ -120,7 +121,9 @@ pub fn build_mix(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> 
     }))
 }
 
-/// Builds `repeat_concentration` from `offender_concentration` and `headline`.
+/// Builds `repeat_concentration` from `offender_concentration`: each offence counts once (the
+/// share of offences with a known offender linked to at least one of the offenders so far),
+/// the headline's definition, so the repeat offenders' point is the headline's share.
 pub fn build_concentration(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
     let table = inputs.table("offender_concentration")?;
     let mut curve = vec![(0.0, 0.0)];
@@ -128,7 +131,7 @@ pub fn build_concentration(inputs: &Inputs) -> Result<Result<Figure, String>, Ch
     for row in table.rows() {
         let point = (
             row.count("cum_offenders_pct")?,
-            row.count("cum_offences_pct")?,
+            row.count("cum_distinct_offences_pct")?,
         );
         if row.count("offences_per_offender")? >= 2.0 {
             repeat = point;
@@ -138,17 +141,12 @@ pub fn build_concentration(inputs: &Inputs) -> Result<Result<Figure, String>, Ch
     if curve.len() < 2 {
         return Ok(Err("offender_concentration has no offenders".into()));
     }
-    let headline = inputs.table("headline")?;
-    let repeat_share = headline
-        .rows_where("measure", "repeat_offender_share_pct")
-        .next()
-        .map(|r| r.number("value"))
-        .transpose()?
-        .flatten();
     let alt = format!(
-        "Lorenz curve: cumulative percentage of offender-offence links against cumulative \
-         percentage of offenders, most prolific first, above the dashed line of equality. Repeat \
-         offenders (2 or more offences) are {:.1}% of offenders and account for {:.1}% of links.",
+        "Concentration curve: cumulative percentage of offences with a known offender that are \
+         linked to at least one of the offenders so far, against cumulative percentage of \
+         offenders, most prolific first, above the dashed line of equality. Repeat offenders (2 \
+         or more offences) are {:.1}% of offenders and are linked to {:.1}% of offences with a \
+         known offender (the headline's repeat-offender share).",
         repeat.0, repeat.1
     );
     Ok(Ok(Figure {
@@ -168,19 +166,17 @@ pub fn build_concentration(inputs: &Inputs) -> Result<Result<Figure, String>, Ch
                 LegendEntry::new("Line of equality", GREY, Mark::Dashed(Marker::None)),
             ],
             caption: inputs.police_caption(
-                "Offenders include suspects. Each offender-offence link counts once, so an \
-                 offence with two offenders counts for both. The further the curve bows above \
-                 the line of equality, the more offending is concentrated in few people.",
+                "Offenders include suspects. Each offence counts once, however many offenders it \
+                 has: the curve gives the share of offences with a known offender linked to at \
+                 least one offender as prolific as that or more, the definition of the headline's \
+                 repeat-offender share. The further the curve bows above the line of equality, \
+                 the more offending is concentrated in few people.",
             ),
         },
         alt,
-        tables: vec!["offender_concentration", "headline"],
+        tables: vec!["offender_concentration"],
         height: 700,
-        plot: Plot::Concentration(Concentration {
-            curve,
-            repeat,
-            repeat_share,
-        }),
+        plot: Plot::Concentration(Concentration { curve, repeat }),
     }))
 }
 
@@ -250,7 +246,7 @@ impl Concentration {
         axis_mesh(
             &mut chart,
             "Cumulative % of offenders (most prolific first)",
-            "Cumulative % of offender-offence links",
+            "Cumulative % of offences with a known offender",
         )
         .x_labels(11)
         .y_labels(11)
@@ -274,14 +270,11 @@ impl Concentration {
             ])?;
         }
         let style = style::text(size::LABEL, INK);
-        let mut lines = vec![
+        let lines = [
             format!("Repeat offenders (2+ offences): {rx:.1}% of offenders,"),
-            format!("linked to {ry:.1}% of offender-offence links."),
+            format!("linked to {ry:.1}% of offences with a known offender"),
+            "(each offence once, as in the headline).".to_owned(),
         ];
-        if let Some(share) = self.repeat_share {
-            lines.push(format!("{share:.1}% of offences with a known offender"));
-            lines.push("are linked to a repeat offender.".to_owned());
-        }
         for (i, line) in lines.iter().enumerate() {
             chart.draw_series([Text::new(
                 line.clone(),

@@ -108,7 +108,7 @@ fn every_branch_reads_as_before() {
     let hotspots = table("b-hotspots", HOTSPOTS);
     let full = [
         "There were 12,345 serious violence offences in the period: 0.0456 per 1,000 residents a year (95% CI 0.0412–0.0501).",
-        "0.46% of residents were recorded as victims of serious violence and 0.30% as offenders.",
+        "0.46% of residents were recorded as victims of serious violence in the period (95% CI 0.44%–0.47%) and 0.30% as offenders (distinct people whose home is in the area, of all residents).",
         "76.0% of offenders were male (95% CI 73.3%–78.6%).",
         "0.50% of victims were male.",
         "Young people aged 10 to 24 offended at 0.85 times the rate of those 25 and over (95% CI 0.71–1.0).",
@@ -364,4 +364,117 @@ fn hot_spots_are_reported_as_their_largest_clusters() {
     })
     .unwrap();
     assert!(findings.is_empty(), "{findings:?}");
+}
+
+#[test]
+fn year_on_year_gives_the_dispersion_and_p_value_of_its_test() {
+    let headline = headline_of("yoy-quasi", "sv_offences,Offences,1,1,,,,d");
+    let quasi = table(
+        "yoy-quasi",
+        "offence_group,current,previous,change_pct,dispersion,p_value,significant,disrupted\n\
+         All serious violence,3657,3338,9.5566,18.8068,0.37929,false,\n",
+    );
+    let findings = key_findings(&Sources {
+        year_on_year: Some(&quasi),
+        ..Sources::new(&headline, 25)
+    })
+    .unwrap();
+    assert_eq!(
+        findings,
+        [
+            "Offences in the last 12 months were 9.6% higher than in the 12 months before (3,657 against 3,338; not statistically significant once the month-to-month variation is allowed for: dispersion 18.8, p = 0.379)."
+        ]
+    );
+}
+
+/// The findings read from whole tables (issue 15 item 7): age peaks, robbery rate ratios, the
+/// offence mix, both time peaks, repeat offending of under-25s and the pre-pandemic baseline.
+#[test]
+fn findings_of_the_sna_from_small_tables() {
+    let headline = headline_of(
+        "sna-headline",
+        "repeat_offender_share_u25_pct,x,53.118,988,1860,50.85,55.38,d",
+    );
+    let age_sex = table(
+        "age_sex",
+        "role,age_band,sex,persons,person_years\n\
+         victim,15-19,F,30,1000\nvictim,15-19,M,60,2000\nvictim,20-24,F,10,1000\n\
+         offender,15-19,F,3,1000\noffender,20-24,M,45,3000\n",
+    );
+    let offence_mix = table(
+        "offence_mix",
+        "ho_group,offence_code,offence_name,offences,total,group_offences\n\
+         Violence with injury,8N,Assault with injury,60,100,70\n\
+         Violence with injury,5D,Assault with intent,10,100,70\n\
+         Robbery,34B,Robbery of personal property,30,100,30\n",
+    );
+    let hour_profile = table(
+        "hour_profile",
+        "hour,offences,total,pct,lower_95,upper_95\n\
+         9,5,100,5,,\n15,30,100,30,21,40\n23,20,100,20,13,29\n",
+    );
+    let rate_ratios = table(
+        "rate_ratio_by_group",
+        "ho_group,role,rate_ratio,lower_95,upper_95\n\
+         All serious violence,victim,2.4,2.3,2.6\n\
+         Robbery,victim,2.48,2.23,2.76\nRobbery,offender,5.239,4.574,6.0\n",
+    );
+    let baseline = table(
+        "pre_pandemic_baseline",
+        "series,time_window,baseline,months_compared,months_left_out,window_monthly_avg,baseline_monthly_avg,pct_of_baseline,note\n\
+         Serious violence offences,the period,April 2019 to February 2020,17,1,290.294,347.588,83.5167,March 2021 left out: the baseline does not hold that calendar month\n\
+         Serious violence offences,the last 12 months,April 2019 to February 2020,11,1,305.7,337.5,90.5737,x\n\
+         Assault A&E attendances,the period,April 2019 to February 2020,17,1,201.2,242.7,82.913,x\n\
+         Assault A&E attendances,the last 12 months,April 2019 to February 2020,11,1,209.8,234.9,89.319,x\n",
+    );
+    let mut tables = BTreeMap::new();
+    for t in [&rate_ratios, &baseline] {
+        let name = if t.headers().iter().any(|h| h == "rate_ratio") {
+            "rate_ratio_by_group"
+        } else {
+            "pre_pandemic_baseline"
+        };
+        tables.insert(name.to_owned(), typed_rows(t).unwrap());
+    }
+    let findings = key_findings(&Sources {
+        age_sex: Some(&age_sex),
+        offence_mix: Some(&offence_mix),
+        hour_profile: Some(&hour_profile),
+        tables,
+        ..Sources::new(&headline, 25)
+    })
+    .unwrap();
+    assert_eq!(
+        findings,
+        [
+            // Victims 15-19: 90 / 3,000 × 1,000 = 30 (Byar limits); offenders 20-24: 45 / 3,000 = 15.
+            "By age, victims' rates peaked at 15–19 (30.00 per 1,000 residents of that age a year; 95% CI 24.12–36.88) and offenders' at 20–24 (15.00; 95% CI 10.94–20.07).",
+            "For robbery, under-25s were victims at 2.5 times the rate of those 25 and over (95% CI 2.2–2.8), and young people aged 10 to 24 offended at 5.2 times the rate (95% CI 4.6–6.0).",
+            "Violence with injury made up 70.0% of serious violence offences and robbery 30.0%; the commonest offence was assault with injury (60.0%).",
+            "Offences peaked twice a day: in the afternoon between 15:00 and 16:00 (30 offences, 30.0% of the total; 95% CI 21.0%–40.0%) and in the late evening between 23:00 and 00:00 (20, 20.0%; 95% CI 13.0%–29.0%).",
+            "Among under-25s, 53.1% of offences with an under-25 offender were linked to an under-25 repeat offender (95% CI 50.9%–55.4%).",
+            "Serious violence averaged 290.3 offences a month in the period, 83.5% of the pre-pandemic average for the same calendar months (347.6 a month, April 2019 to February 2020); in the last 12 months, 90.6%. Assault A&E attendances were at 82.9% of their pre-pandemic average (89.3% in the last 12 months). March 2021 left out: the baseline does not hold that calendar month.",
+        ]
+    );
+
+    // A baseline the extract does not cover: no percentage, and the reason.
+    let uncovered = table(
+        "pre_pandemic_baseline_uncovered",
+        "series,time_window,baseline,months_compared,months_left_out,window_monthly_avg,baseline_monthly_avg,pct_of_baseline,note\n\
+         Serious violence offences,the period,April 2019 to February 2020,17,1,,,,the extract does not cover the whole baseline (April 2019 to February 2020)\n",
+    );
+    let mut tables = BTreeMap::new();
+    tables.insert(
+        "pre_pandemic_baseline".to_owned(),
+        typed_rows(&uncovered).unwrap(),
+    );
+    let findings = key_findings(&Sources {
+        tables,
+        ..Sources::new(&headline, 25)
+    })
+    .unwrap();
+    assert_eq!(
+        findings[1],
+        "No comparison with before the pandemic is possible: the extract does not cover the whole baseline (April 2019 to February 2020)."
+    );
 }

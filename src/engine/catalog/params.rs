@@ -90,6 +90,18 @@ pub(super) fn params_batch(config: &Config, population_year: i64) -> RecordBatch
             ])),
         ),
         (
+            "baseline_start",
+            Arc::new(Date32Array::from(vec![days(
+                config.pre_pandemic_baseline.start,
+            )])),
+        ),
+        (
+            "baseline_end",
+            Arc::new(Date32Array::from(vec![days(
+                config.pre_pandemic_baseline.end,
+            )])),
+        ),
+        (
             "disclosure_threshold",
             Arc::new(Int64Array::from(vec![i64::from(
                 config.disclosure_threshold,
