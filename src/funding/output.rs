@@ -53,6 +53,31 @@ pub struct Extras {
     pub sensitivity: Vec<(String, Vec<i64>)>,
     /// Totals under the previous year's data, by area name.
     pub previous_year: Option<Vec<(String, i64)>>,
+    /// Where harm is estimated rather than measured offence by offence: the `harm_basis`
+    /// column of CSV and JSON (every row), and a note under the table.
+    pub harm_estimate: Option<HarmEstimate>,
+}
+
+/// How an estimated harm was estimated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HarmEstimate {
+    /// Short, for the `harm_basis` column.
+    pub basis: String,
+    /// In full, for the note under the table.
+    pub note: String,
+}
+
+impl HarmEstimate {
+    /// Harm from police.uk crime types' weights (`data/reference/police_uk_harm.csv`).
+    pub fn police_uk() -> HarmEstimate {
+        HarmEstimate {
+            basis: format!(
+                "estimated from police.uk crime types ({})",
+                super::police_uk::HARM_FILE
+            ),
+            note: super::police_uk::NOTE.to_owned(),
+        }
+    }
 }
 
 /// The columns and rows of the output, totals last.
@@ -78,6 +103,9 @@ fn grid(allocation: &Allocation, extras: &Extras) -> (Vec<String>, Vec<Vec<Cell>
     columns.extend(extras.sensitivity.iter().map(|(label, _)| label.clone()));
     if extras.previous_year.is_some() {
         columns.push("previous_year_data".to_owned());
+    }
+    if extras.harm_estimate.is_some() {
+        columns.push("harm_basis".to_owned());
     }
     let mut rows = Vec::new();
     for (i, area) in allocation.areas.iter().enumerate() {
@@ -110,6 +138,9 @@ fn grid(allocation: &Allocation, extras: &Extras) -> (Vec<String>, Vec<Vec<Cell>
                     .map_or(Cell::Empty, |(_, p)| Cell::Money(*p)),
             );
         }
+        if let Some(estimate) = &extras.harm_estimate {
+            row.push(Cell::Text(estimate.basis.clone()));
+        }
         rows.push(row);
     }
     // Totals: sums of every count and money column; the area's rate is the overall rate.
@@ -118,6 +149,10 @@ fn grid(allocation: &Allocation, extras: &Extras) -> (Vec<String>, Vec<Vec<Cell>
         let name = columns[column].as_str();
         let cells = rows.iter().map(|r| &r[column]);
         total.push(match name {
+            "harm_basis" => extras
+                .harm_estimate
+                .as_ref()
+                .map_or(Cell::Empty, |e| Cell::Text(e.basis.clone())),
             "rate_per_1000" => {
                 let population: f64 = allocation.areas.iter().map(|a| a.input.population).sum();
                 let crimes: f64 = allocation.areas.iter().map(|a| a.input.crimes).sum();
@@ -274,7 +309,13 @@ pub fn json(allocation: &Allocation, extras: &Extras) -> String {
 
 /// An aligned table for reading, then the weights and the reconciliation.
 pub fn table(allocation: &Allocation, extras: &Extras) -> String {
-    let (columns, rows) = grid(allocation, extras);
+    // The basis is a note under the table, not a column repeated on every row.
+    let estimate = extras.harm_estimate.clone();
+    let extras = Extras {
+        harm_estimate: None,
+        ..extras.clone()
+    };
+    let (columns, rows) = grid(allocation, &extras);
     let text: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {
@@ -324,6 +365,9 @@ pub fn table(allocation: &Allocation, extras: &Extras) -> String {
         .map(|(c, (_, w))| format!("{c} {:.0}%", w * 100.0))
         .collect();
     let _ = writeln!(out, "\nWeights: {}.", weights.join(", "));
+    if let Some(estimate) = estimate {
+        let _ = writeln!(out, "Note: {}.", estimate.note);
+    }
     let _ = writeln!(out, "{}", allocation.reconciliation());
     crate::text::printable(&out).into_owned()
 }
