@@ -684,3 +684,6 @@ impl From<CatalogError> for RunError {
         RunError::Extract(e.into())
     }
 }
+
+#[cfg(test)]
+mod open_data_tests;

@@ -432,4 +432,28 @@ mod tests {
         assert_eq!(first["total"], serde_json::json!(54192.31));
         assert_eq!(first["rate_per_1000"], serde_json::json!(50.0));
     }
+
+    #[test]
+    fn estimated_harm_is_a_note_in_the_table_and_a_column_in_csv_and_json() {
+        let extras = Extras {
+            harm_estimate: Some(HarmEstimate::police_uk()),
+            ..Extras::default()
+        };
+        let table = table(&allocation(), &extras);
+        assert!(
+            table.contains("Note: harm is estimated from police.uk crime types"),
+            "{table}"
+        );
+        assert!(!table.lines().next().unwrap().contains("harm_basis"));
+        let text = csv(&allocation(), &extras);
+        let basis = "estimated from police.uk crime types (data/reference/police_uk_harm.csv)";
+        assert!(text.lines().next().unwrap().ends_with(",harm_basis"));
+        assert!(text.lines().skip(1).all(|l| l.ends_with(basis)), "{text}");
+        let json = json(&allocation(), &extras);
+        for line in json.lines() {
+            let object: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(object["harm_basis"], serde_json::json!(basis));
+        }
+        assert!(!csv(&allocation(), &Extras::default()).contains("harm_basis"));
+    }
 }
