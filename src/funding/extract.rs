@@ -45,11 +45,6 @@ pub enum ExtractError {
     /// The extract could not be opened or queried.
     #[error("{0}")]
     Catalog(#[from] CatalogError),
-    /// `sna run`'s funding section on police.uk open data, which have no Home Office codes.
-    #[error(
-        "the funding section of sna run needs each offence's Home Office code and harm weight, and police.uk open data have neither: remove [funding] from sna.toml for this extract and run `sna funding`, which estimates harm from police.uk crime types (docs/funding.md)"
-    )]
-    OpenData,
     /// A police.uk crime type with no harm weight.
     #[error(
         "{file}: police_uk_crime_type `{crime_type}` has no harm weight in data/reference/police_uk_harm.csv (the types with one: {known})"
@@ -81,11 +76,11 @@ pub enum ExtractError {
     #[error("queries/funding/{0}.sql is missing: it defines the formula's inputs")]
     NoQuery(&'static str),
     /// The query's result is not of the expected shape.
-    #[error("queries/funding/areas.sql: {0}")]
-    Shape(String),
+    #[error("queries/funding/{0}.sql: {1}")]
+    Shape(&'static str, String),
     /// A column of the query's result cannot be read as text or a number.
-    #[error("queries/funding/areas.sql: {0}")]
-    Cast(#[source] arrow::error::ArrowError),
+    #[error("queries/funding/{0}.sql: {1}")]
+    Cast(&'static str, #[source] arrow::error::ArrowError),
     /// The extract has no offences, so no period can be chosen.
     #[error("the extract has no offences, so there is no financial year to allocate on")]
     NoOffences,
@@ -254,15 +249,6 @@ pub fn check_level(config: &Config, level: Level) -> Result<(), ExtractError> {
         return Err(ExtractError::NoLocalities);
     }
     Ok(())
-}
-
-/// Refuses an extract the formula's inputs cannot be computed from.
-pub fn check_form(available: &crate::engine::capability::Available) -> Result<(), ExtractError> {
-    if available.has(crate::engine::capability::Capability::HomeOfficeCodes) {
-        Ok(())
-    } else {
-        Err(ExtractError::OpenData)
-    }
 }
 
 /// How an extract's crime harm is measured.
@@ -463,14 +449,14 @@ pub async fn inputs(
         let column = |name: &str| {
             batch
                 .column_by_name(name)
-                .ok_or_else(|| ExtractError::Shape(format!("no column `{name}`")))
+                .ok_or_else(|| ExtractError::Shape(basis.query(), format!("no column `{name}`")))
         };
         let names = arrow::compute::cast(column("area")?, &arrow::datatypes::DataType::Utf8)
-            .map_err(ExtractError::Cast)?;
+            .map_err(|e| ExtractError::Cast(basis.query(), e))?;
         let names = names.as_string::<i32>();
         let number = |name: &str| -> Result<Vec<f64>, ExtractError> {
             let values = arrow::compute::cast(column(name)?, &arrow::datatypes::DataType::Float64)
-                .map_err(ExtractError::Cast)?;
+                .map_err(|e| ExtractError::Cast(basis.query(), e))?;
             let values = values.as_primitive::<Float64Type>();
             Ok((0..values.len())
                 .map(|i| {
@@ -552,6 +538,8 @@ pub struct RunAllocation {
     pub extras: super::output::Extras,
     /// The funding year and harm window.
     pub window: Window,
+    /// How harm was measured.
+    pub basis: HarmBasis,
 }
 
 impl RunAllocation {
@@ -564,16 +552,31 @@ impl RunAllocation {
             .iter()
             .map(|(name, w)| format!("{name} {:.0}%", w * 100.0))
             .collect();
-        format!(
-            "Pot {} split by crime harm (Crime Harm Index days, {} to {}), crime rate (recorded \
-             crimes per 1,000 residents, {} to {}) and population, weighted {}.",
-            crate::readable::money(self.allocation.pot_pence),
-            self.window.harm_start,
-            self.window.end,
-            self.window.start,
-            self.window.end,
-            weights.join(", ")
-        )
+        match self.basis {
+            HarmBasis::HomeOfficeCodes => format!(
+                "Pot {} split by crime harm (Crime Harm Index days, {} to {}), crime rate (recorded \
+                 crimes per 1,000 residents, {} to {}) and population, weighted {}.",
+                crate::readable::money(self.allocation.pot_pence),
+                self.window.harm_start,
+                self.window.end,
+                self.window.start,
+                self.window.end,
+                weights.join(", ")
+            ),
+            HarmBasis::PoliceUkTypes => format!(
+                "Pot {} split by crime harm ({} to {}; estimated from police.uk crime types: each \
+                 crime counts the median Crime Harm Index days of the Home Office offences of its \
+                 type, data/reference/police_uk_harm.csv, so it is not comparable with harm from \
+                 Home Office codes), crime rate (police.uk crimes per 1,000 residents, {} to {}) \
+                 and population, weighted {}.",
+                crate::readable::money(self.allocation.pot_pence),
+                self.window.harm_start,
+                self.window.end,
+                self.window.start,
+                self.window.end,
+                weights.join(", ")
+            ),
+        }
     }
 }
 
@@ -654,17 +657,21 @@ pub async fn for_run(
         true,
     )
     .await?;
-    let (allocation, extras) = super::allocate_with_extras(
+    let (allocation, mut extras) = super::allocate_with_extras(
         funding.pot,
         funding.weights,
         &inputs.areas,
         true,
         inputs.previous.as_deref(),
     )?;
+    if inputs.basis == HarmBasis::PoliceUkTypes {
+        extras.harm_estimate = Some(super::output::HarmEstimate::police_uk());
+    }
     Ok(RunAllocation {
         allocation,
         extras,
         window: inputs.window,
+        basis: inputs.basis,
     })
 }
 

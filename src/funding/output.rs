@@ -28,6 +28,7 @@ is the total.
 | `total` | the area's allocation |
 | `harm_plus10` … `population_minus10` | the total with that weight 10 points higher or lower, the others rescaled |
 | `previous_year_data` | the total under the previous financial year's data, where the extract reaches back far enough |
+| `harm_basis` | on open-data extracts only: harm is estimated from police.uk crime types (data/reference/police_uk_harm.csv; docs/funding.md) |
 
 ";
 

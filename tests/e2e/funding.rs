@@ -686,7 +686,8 @@ fn police_uk_counts_extract(dir: &Path) -> std::path::PathBuf {
 /// years (April 2020 on). Each CSP's crimes and harm equal a recount made here from
 /// police_uk_lsoa_month.csv, police_uk_harm.csv and the LSOA lookup, and the figures pinned
 /// below were recounted again outside vrn-sna with DuckDB (SQL in the commit message); the
-/// allocation adds up to the pot to the penny, and every output says harm is estimated.
+/// allocation adds up to the pot to the penny, and every output says harm is estimated. `sna
+/// run` with `[funding]` gives the same allocation in the bundle.
 #[test]
 fn funding_on_police_uk_open_data_estimates_harm_from_crime_types() {
     let dir = workdir("funding-open");
@@ -821,7 +822,36 @@ fn funding_on_police_uk_open_data_estimates_harm_from_crime_types() {
             "estimated from police.uk crime types (data/reference/police_uk_harm.csv)"
         );
     }
+    // sna run with [funding] adds the same allocation to the bundle, saying harm is estimated.
+    std::fs::write(
+        dir.join("sna.toml"),
+        "start = 2021-04-01\nend = 2022-03-31\n\n[funding]\npot = 1000000\nharm_years = 2\n",
+    )
+    .unwrap();
+    assert_success(&sna(
+        &dir,
+        &["run", "--data", "long", "--out", "bundle", "--quiet"],
+    ));
+    let bundled = Table::read(&dir.join("bundle/tables/funding.csv"));
+    for row in &areas {
+        let b = bundled.row(&[("area", row["area"].as_str())]);
+        assert_eq!(b["total"], row["total"], "{}", row["area"]);
+        assert_eq!(b["harm"].parse::<f64>().unwrap(), recount[&row["area"]].1);
+        assert_eq!(b["harm_basis"], row["harm_basis"]);
+    }
+    let html = std::fs::read_to_string(dir.join("bundle/index.html")).unwrap();
+    assert!(
+        html.contains("estimated from police.uk crime types"),
+        "the report says so"
+    );
+    let svg = std::fs::read_to_string(dir.join("bundle/charts/funding.svg")).unwrap();
+    assert!(
+        svg.contains("police.uk street-level crimes") && svg.contains("police_uk_harm.csv"),
+        "the chart's caption says so"
+    );
+
     // Three harm years would start in April 2019, before the data.
+    std::fs::remove_file(dir.join("sna.toml")).unwrap();
     let output = sna(&dir, &["funding", "--pot", "1000000", "--data", "long"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
