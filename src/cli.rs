@@ -226,7 +226,9 @@ Exit codes:
     /// (--inputs) or are computed from the extract: population in the period's population year,
     /// crimes = every recorded offence in the period (default: the last complete financial
     /// year), harm = the Crime Harm Index over the --harm-years financial years ending with the
-    /// period.
+    /// period. On police.uk open data, crimes are counted by month (the period must be whole
+    /// months) and harm is estimated from each crime's police.uk crime type
+    /// (data/reference/police_uk_harm.csv; docs/funding.md), which the output notes.
     #[command(after_help = "\
 Rounding: money is computed at full precision and rounded only when written. Each
 component is rounded half-up to the penny; an area's total is the sum of its rounded

@@ -149,11 +149,6 @@ pub async fn run(
     let report = validate::validate(config, data_dir).await?;
     ensure_usable(&report, data_dir)?;
     let catalog = catalog::open(config, data_dir, queries, catalog::ViewMode::Cached).await?;
-    if config.funding.is_some() {
-        // Before minutes of work, not after.
-        crate::funding::extract::check_form(&catalog.available)
-            .map_err(|e| AssessError::Funding(e.into()))?;
-    }
     let tables = staging.path().join("tables");
     create_dir(&tables)?;
 

@@ -24,6 +24,7 @@ pub(super) async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> 
     if let Some(path) = &args.output {
         vrn_sna::output::check_result_path(path, &reads)?;
     }
+    let mut estimate = None;
     let (areas, previous) = match &args.inputs {
         Some(path) => {
             let previous = match &args.previous_inputs {
@@ -61,6 +62,10 @@ pub(super) async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> 
                     found.unplaced
                 );
             }
+            if found.basis == extract::HarmBasis::PoliceUkTypes {
+                eprintln!("note: {}.", funding::police_uk::NOTE);
+                estimate = Some(output::HarmEstimate::police_uk());
+            }
             if args.sensitivity && found.previous.is_none() {
                 eprintln!(
                     "note: the extract does not reach back far enough for the previous year's allocation"
@@ -69,8 +74,9 @@ pub(super) async fn funding_command(loaded: LoadedConfig, args: FundingArgs) -> 
             (found.areas, found.previous)
         }
     };
-    let (allocation, extras) =
+    let (allocation, mut extras) =
         funding::allocate_with_extras(pot, weights, &areas, args.sensitivity, previous.as_deref())?;
+    extras.harm_estimate = estimate;
     let text = match args.format {
         FundingFormat::Table => output::table(&allocation, &extras),
         FundingFormat::Csv => output::csv(&allocation, &extras),

@@ -360,7 +360,7 @@ pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, Ca
 }
 
 /// Whether `start` to `end` is a run of whole calendar months.
-fn whole_months(start: chrono::NaiveDate, end: chrono::NaiveDate) -> bool {
+pub fn whole_months(start: chrono::NaiveDate, end: chrono::NaiveDate) -> bool {
     use chrono::Datelike;
     start.day() == 1 && end.succ_opt().is_some_and(|next| next.day() == 1)
 }

@@ -1,6 +1,7 @@
 //! The formula's inputs computed from an extract: population, recorded crimes and crime harm by
 //! area, with `queries/funding/areas.sql`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
@@ -12,6 +13,7 @@ use super::AreaInput;
 use crate::config::Config;
 use crate::engine::catalog::{self, CatalogError};
 use crate::engine::queries::QuerySet;
+use crate::sources::contract::Form;
 
 /// The area level to allocate to.
 #[derive(
@@ -43,23 +45,67 @@ pub enum ExtractError {
     /// The extract could not be opened or queried.
     #[error("{0}")]
     Catalog(#[from] CatalogError),
-    /// The extract is police.uk open data, which has no Home Office codes or harm weights.
+    /// A police.uk crime type with no harm weight.
     #[error(
-        "funding from the extract needs each offence's Home Office code and harm weight, and police.uk open data have neither (their crime types have no agreed harm weight yet): give the areas' figures with --inputs areas.csv, or an extract in the full form"
+        "{file}: police_uk_crime_type `{crime_type}` has no harm weight in data/reference/police_uk_harm.csv (the types with one: {known})"
     )]
-    OpenData,
-    /// `queries/funding/areas.sql` is missing.
-    #[error("queries/funding/areas.sql is missing: it defines the formula's inputs")]
-    NoQuery,
+    UnknownCrimeType {
+        /// The offences file.
+        file: PathBuf,
+        /// The type.
+        crime_type: String,
+        /// The types with a weight.
+        known: String,
+    },
+    /// The bundled harm weights cannot be read.
+    #[error("{0}")]
+    Weights(#[from] super::police_uk::WeightsError),
+    /// A funding period that cuts a month, on open data.
+    #[error(
+        "the period {start} to {end} cuts a month, but {dir} holds police.uk open data, which gives the month of each crime only: give sna funding --start on the first of a month and --end on the last day of one"
+    )]
+    PartMonths {
+        /// The extract.
+        dir: PathBuf,
+        /// First day of the period.
+        start: NaiveDate,
+        /// Last day of the period.
+        end: NaiveDate,
+    },
+    /// `queries/funding/areas.sql` (or `areas_open_data.sql`) is missing.
+    #[error("queries/funding/{0}.sql is missing: it defines the formula's inputs")]
+    NoQuery(&'static str),
     /// The query's result is not of the expected shape.
-    #[error("queries/funding/areas.sql: {0}")]
-    Shape(String),
+    #[error("queries/funding/{0}.sql: {1}")]
+    Shape(&'static str, String),
     /// A column of the query's result cannot be read as text or a number.
-    #[error("queries/funding/areas.sql: {0}")]
-    Cast(#[source] arrow::error::ArrowError),
+    #[error("queries/funding/{0}.sql: {1}")]
+    Cast(&'static str, #[source] arrow::error::ArrowError),
     /// The extract has no offences, so no period can be chosen.
     #[error("the extract has no offences, so there is no financial year to allocate on")]
     NoOffences,
+    /// The data hold no complete financial year, so there is no default period.
+    #[error(
+        "the offences run from {first} to {last}, which holds no complete financial year (1 April to 31 March): funding from the extract needs one, for the crimes and for the harm years"
+    )]
+    NoFinancialYear {
+        /// First offence date.
+        first: NaiveDate,
+        /// Last offence date.
+        last: NaiveDate,
+    },
+    /// The data hold no whole financial year ending by the period's end.
+    #[error(
+        "the harm years start on {harm_start}, but the offences start on {first}, so the data hold no whole financial year of harm ending by {end}: give a later period (--start and --end) or an extract that reaches back to {harm_start}"
+    )]
+    NoWholeYear {
+        /// First day of the harm years.
+        harm_start: NaiveDate,
+        /// First offence date.
+        first: NaiveDate,
+        /// Last day of the period.
+        end: NaiveDate,
+    },
     /// The data do not reach back to the start of the harm years.
     #[error(
         "the harm years start on {harm_start}, but the offences start on {first}: use --harm-years {years} or fewer (harm_years in the [funding] section of sna.toml), or an extract that reaches back further"
@@ -154,11 +200,33 @@ pub fn check_covered(window: Window, first: NaiveDate) -> Result<(), ExtractErro
     } else {
         0
     };
+    let years = u32::try_from(covered + first_whole).unwrap_or(0);
+    if years == 0 {
+        return Err(ExtractError::NoWholeYear {
+            harm_start: window.harm_start,
+            first,
+            end: window.end,
+        });
+    }
     Err(ExtractError::ShortHarm {
         harm_start: window.harm_start,
         first,
-        years: u32::try_from(covered + first_whole).unwrap_or(0),
+        years,
     })
+}
+
+/// Registers `batch` as the table `name`.
+fn register(
+    ctx: &datafusion::prelude::SessionContext,
+    name: &str,
+    batch: RecordBatch,
+) -> Result<(), CatalogError> {
+    let context = format!("registering {name}");
+    let table = MemTable::try_new(batch.schema(), vec![vec![batch]])
+        .map_err(CatalogError::datafusion(&context))?;
+    ctx.register_table(name, Arc::new(table))
+        .map_err(CatalogError::datafusion(&context))?;
+    Ok(())
 }
 
 /// Runs `sql` and collects its result; `context` names what was being done in an error.
@@ -183,20 +251,74 @@ pub fn check_level(config: &Config, level: Level) -> Result<(), ExtractError> {
     Ok(())
 }
 
-/// Refuses an extract the formula's inputs cannot be computed from.
-pub fn check_form(available: &crate::engine::capability::Available) -> Result<(), ExtractError> {
-    if available.has(crate::engine::capability::Capability::HomeOfficeCodes) {
-        Ok(())
-    } else {
-        Err(ExtractError::OpenData)
+/// How an extract's crime harm is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HarmBasis {
+    /// Each offence's Home Office code and its Crime Harm Index days.
+    HomeOfficeCodes,
+    /// Estimated: each police.uk crime type's harm weight (`data/reference/police_uk_harm.csv`).
+    PoliceUkTypes,
+}
+
+impl HarmBasis {
+    /// The basis of an extract in `form`.
+    pub fn of(form: Form) -> HarmBasis {
+        match form {
+            Form::Full => HarmBasis::HomeOfficeCodes,
+            Form::OpenData => HarmBasis::PoliceUkTypes,
+        }
+    }
+
+    /// The query of `queries/funding/` that computes the inputs.
+    fn query(self) -> &'static str {
+        match self {
+            HarmBasis::HomeOfficeCodes => "areas",
+            HarmBasis::PoliceUkTypes => "areas_open_data",
+        }
+    }
+
+    /// The day each offence counts on: its date, or its month's first day.
+    fn day_of_offence(self) -> &'static str {
+        match self {
+            HarmBasis::HomeOfficeCodes => "CAST(o.committed_at AS DATE)",
+            HarmBasis::PoliceUkTypes => "CAST(o.month AS DATE)",
+        }
     }
 }
 
+/// The first and last day of an extract's offences, and how its harm is measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// The first day with offences (the first month's first day on open data).
+    pub first: NaiveDate,
+    /// The last day with offences (the last month's last day on open data).
+    pub last: NaiveDate,
+    /// How harm is measured.
+    pub basis: HarmBasis,
+}
+
+/// `config` with its period widened to whole months, so that an open-data extract opens
+/// whatever period sna.toml gives; only the funding period is checked for whole months.
+fn whole_months(config: &Config) -> Config {
+    let mut widened = config.clone();
+    widened.start = config.start.with_day(1).unwrap_or(config.start);
+    let next = config.end.with_day(1).unwrap_or(config.end) + chrono::Months::new(1);
+    widened.end = next.pred_opt().unwrap_or(config.end);
+    widened
+}
+
 /// The first and last day of the extract's offences.
-pub async fn offence_span(config: &Config) -> Result<(NaiveDate, NaiveDate), ExtractError> {
-    let catalog = catalog::open_tables(config, &config.data_dir).await?;
-    check_form(&catalog.available)?;
-    let sql = "SELECT CAST(MIN(CAST(committed_at AS DATE)) AS VARCHAR), CAST(MAX(CAST(committed_at AS DATE)) AS VARCHAR) FROM offences";
+pub async fn offence_span(config: &Config) -> Result<Span, ExtractError> {
+    let catalog = catalog::open_tables(&whole_months(config), &config.data_dir).await?;
+    let basis = HarmBasis::of(catalog.available.form);
+    let sql = match basis {
+        HarmBasis::HomeOfficeCodes => {
+            "SELECT CAST(MIN(CAST(committed_at AS DATE)) AS VARCHAR), CAST(MAX(CAST(committed_at AS DATE)) AS VARCHAR) FROM offences"
+        }
+        HarmBasis::PoliceUkTypes => {
+            "SELECT CAST(MIN(CAST(month AS DATE)) AS VARCHAR), CAST(MAX(CAST(month AS DATE)) AS VARCHAR) FROM offences"
+        }
+    };
     let batches = collect(&catalog.ctx, sql, "reading the offences' dates").await?;
     let day = |column: usize| -> Option<NaiveDate> {
         let batch = batches.iter().find(|b| b.num_rows() > 0)?;
@@ -208,8 +330,51 @@ pub async fn offence_span(config: &Config) -> Result<(NaiveDate, NaiveDate), Ext
             .flatten()
     };
     match (day(0), day(1)) {
-        (Some(first), Some(last)) => Ok((first, last)),
+        (Some(first), Some(last)) => {
+            let last = match basis {
+                HarmBasis::HomeOfficeCodes => last,
+                // A month police.uk publishes is complete: its last day has data.
+                HarmBasis::PoliceUkTypes => (last.with_day(1).unwrap_or(last)
+                    + chrono::Months::new(1))
+                .pred_opt()
+                .unwrap_or(last),
+            };
+            Ok(Span { first, last, basis })
+        }
         _ => Err(ExtractError::NoOffences),
+    }
+}
+
+/// Refuses a police.uk crime type with no harm weight, naming it and the file.
+async fn check_crime_types(
+    ctx: &datafusion::prelude::SessionContext,
+    config: &Config,
+    weights: &super::police_uk::HarmWeights,
+) -> Result<(), ExtractError> {
+    let sql = "SELECT DISTINCT o.police_uk_crime_type FROM offences o \
+         LEFT JOIN police_uk_harm w ON w.police_uk_crime_type = o.police_uk_crime_type \
+         WHERE w.police_uk_crime_type IS NULL ORDER BY 1 LIMIT 1";
+    let batches = collect(ctx, sql, "checking the police.uk crime types").await?;
+    let unknown = batches.iter().find(|b| b.num_rows() > 0).and_then(|b| {
+        let text = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).ok()?;
+        let text = text.as_string::<i32>();
+        Some(if text.is_null(0) {
+            "(empty)".to_owned()
+        } else {
+            text.value(0).to_owned()
+        })
+    });
+    match unknown {
+        None => Ok(()),
+        Some(crime_type) => Err(ExtractError::UnknownCrimeType {
+            file: config.data_dir.join("offences.parquet"),
+            crime_type,
+            known: weights
+                .iter()
+                .map(|(k, _)| k)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
     }
 }
 
@@ -220,13 +385,14 @@ pub async fn inputs(
     queries: &QuerySet,
     window: Window,
     level: Level,
+    basis: HarmBasis,
 ) -> Result<(Vec<AreaInput>, u64), ExtractError> {
     check_level(config, level)?;
     let sql = queries
         .funding
         .iter()
-        .find(|f| f.name == "areas")
-        .ok_or(ExtractError::NoQuery)?;
+        .find(|f| f.name == basis.query())
+        .ok_or(ExtractError::NoQuery(basis.query()))?;
     let mut period = config.clone();
     period.start = window.start;
     period.end = window.end;
@@ -244,43 +410,53 @@ pub async fn inputs(
         ),
     ])
     .map_err(|e| CatalogError::datafusion("building funding_params")(e.into()))?;
-    let table = MemTable::try_new(params.schema(), vec![vec![params]])
-        .map_err(CatalogError::datafusion("registering funding_params"))?;
-    catalog
-        .ctx
-        .register_table("funding_params", Arc::new(table))
-        .map_err(CatalogError::datafusion("registering funding_params"))?;
+    register(&catalog.ctx, "funding_params", params)?;
+    if basis == HarmBasis::PoliceUkTypes {
+        let weights = super::police_uk::HarmWeights::bundled()?;
+        let batch = weights
+            .batch()
+            .map_err(|e| CatalogError::datafusion("building police_uk_harm")(e.into()))?;
+        register(&catalog.ctx, "police_uk_harm", batch)?;
+        check_crime_types(&catalog.ctx, config, &weights).await?;
+    }
     let context = format!("queries/{}", sql.relative_path);
     let batches = collect(&catalog.ctx, &sql.sql, &context).await?;
-    let unplaced_sql = "SELECT COUNT(*) FROM offences o \
+    let unplaced_sql = format!(
+        "SELECT COUNT(*) FROM offences o \
          LEFT JOIN lsoa l ON l.lsoa_code = o.lsoa_code \
          LEFT JOIN localities lo ON lo.lsoa_code = o.lsoa_code \
          CROSS JOIN params p CROSS JOIN funding_params f \
          WHERE (CASE f.level WHEN 'district' THEN l.lad_name WHEN 'locality' THEN lo.locality ELSE l.csp_name END) IS NULL \
-         AND CASE WHEN CAST(o.committed_at AS DATE) BETWEEN p.period_start AND p.period_end THEN 1 ELSE 0 END = 1";
-    let unplaced = collect(&catalog.ctx, unplaced_sql, "counting offences with no area")
-        .await?
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .map(|b| {
-            b.column(0)
-                .as_primitive::<arrow::datatypes::Int64Type>()
-                .value(0)
-        })
-        .unwrap_or(0);
+         AND CASE WHEN {day} BETWEEN p.period_start AND p.period_end THEN 1 ELSE 0 END = 1",
+        day = basis.day_of_offence()
+    );
+    let unplaced = collect(
+        &catalog.ctx,
+        &unplaced_sql,
+        "counting offences with no area",
+    )
+    .await?
+    .iter()
+    .find(|b| b.num_rows() > 0)
+    .map(|b| {
+        b.column(0)
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .value(0)
+    })
+    .unwrap_or(0);
     let mut areas = Vec::new();
     for batch in &batches {
         let column = |name: &str| {
             batch
                 .column_by_name(name)
-                .ok_or_else(|| ExtractError::Shape(format!("no column `{name}`")))
+                .ok_or_else(|| ExtractError::Shape(basis.query(), format!("no column `{name}`")))
         };
         let names = arrow::compute::cast(column("area")?, &arrow::datatypes::DataType::Utf8)
-            .map_err(ExtractError::Cast)?;
+            .map_err(|e| ExtractError::Cast(basis.query(), e))?;
         let names = names.as_string::<i32>();
         let number = |name: &str| -> Result<Vec<f64>, ExtractError> {
             let values = arrow::compute::cast(column(name)?, &arrow::datatypes::DataType::Float64)
-                .map_err(ExtractError::Cast)?;
+                .map_err(|e| ExtractError::Cast(basis.query(), e))?;
             let values = values.as_primitive::<Float64Type>();
             Ok((0..values.len())
                 .map(|i| {
@@ -362,6 +538,8 @@ pub struct RunAllocation {
     pub extras: super::output::Extras,
     /// The funding year and harm window.
     pub window: Window,
+    /// How harm was measured.
+    pub basis: HarmBasis,
 }
 
 impl RunAllocation {
@@ -374,16 +552,31 @@ impl RunAllocation {
             .iter()
             .map(|(name, w)| format!("{name} {:.0}%", w * 100.0))
             .collect();
-        format!(
-            "Pot {} split by crime harm (Crime Harm Index days, {} to {}), crime rate (recorded \
-             crimes per 1,000 residents, {} to {}) and population, weighted {}.",
-            crate::readable::money(self.allocation.pot_pence),
-            self.window.harm_start,
-            self.window.end,
-            self.window.start,
-            self.window.end,
-            weights.join(", ")
-        )
+        match self.basis {
+            HarmBasis::HomeOfficeCodes => format!(
+                "Pot {} split by crime harm (Crime Harm Index days, {} to {}), crime rate (recorded \
+                 crimes per 1,000 residents, {} to {}) and population, weighted {}.",
+                crate::readable::money(self.allocation.pot_pence),
+                self.window.harm_start,
+                self.window.end,
+                self.window.start,
+                self.window.end,
+                weights.join(", ")
+            ),
+            HarmBasis::PoliceUkTypes => format!(
+                "Pot {} split by crime harm ({} to {}; estimated from police.uk crime types: each \
+                 crime counts the median Crime Harm Index days of the Home Office offences of its \
+                 type, data/reference/police_uk_harm.csv, so it is not comparable with harm from \
+                 Home Office codes), crime rate (police.uk crimes per 1,000 residents, {} to {}) \
+                 and population, weighted {}.",
+                crate::readable::money(self.allocation.pot_pence),
+                self.window.harm_start,
+                self.window.end,
+                self.window.start,
+                self.window.end,
+                weights.join(", ")
+            ),
+        }
     }
 }
 
@@ -398,6 +591,8 @@ pub struct FromExtract {
     pub unplaced: u64,
     /// The same a year earlier, when asked for and the extract reaches back far enough.
     pub previous: Option<Vec<AreaInput>>,
+    /// How harm was measured.
+    pub basis: HarmBasis,
 }
 
 /// The inputs for `period` (default: the last complete financial year in the data, ending no
@@ -413,13 +608,26 @@ pub async fn from_extract(
     with_previous: bool,
 ) -> Result<FromExtract, ExtractError> {
     check_level(config, level)?;
-    let (first, last) = offence_span(config).await?;
+    let span = offence_span(config).await?;
+    let (first, last) = (span.first, span.last);
     let window = window(period, by.map_or(last, |by| last.min(by)), harm_years);
+    if period.is_none() && window.start < first {
+        return Err(ExtractError::NoFinancialYear { first, last });
+    }
+    if span.basis == HarmBasis::PoliceUkTypes
+        && !crate::engine::catalog::whole_months(window.start, window.end)
+    {
+        return Err(ExtractError::PartMonths {
+            dir: config.data_dir.clone(),
+            start: window.start,
+            end: window.end,
+        });
+    }
     check_covered(window, first)?;
-    let (areas, unplaced) = inputs(config, queries, window, level).await?;
+    let (areas, unplaced) = inputs(config, queries, window, level, span.basis).await?;
     let earlier = window.previous_year();
     let previous = if with_previous && check_covered(earlier, first).is_ok() {
-        Some(inputs(config, queries, earlier, level).await?.0)
+        Some(inputs(config, queries, earlier, level, span.basis).await?.0)
     } else {
         None
     };
@@ -428,6 +636,7 @@ pub async fn from_extract(
         areas,
         unplaced,
         previous,
+        basis: span.basis,
     })
 }
 
@@ -448,17 +657,21 @@ pub async fn for_run(
         true,
     )
     .await?;
-    let (allocation, extras) = super::allocate_with_extras(
+    let (allocation, mut extras) = super::allocate_with_extras(
         funding.pot,
         funding.weights,
         &inputs.areas,
         true,
         inputs.previous.as_deref(),
     )?;
+    if inputs.basis == HarmBasis::PoliceUkTypes {
+        extras.harm_estimate = Some(super::output::HarmEstimate::police_uk());
+    }
     Ok(RunAllocation {
         allocation,
         extras,
         window: inputs.window,
+        basis: inputs.basis,
     })
 }
 
@@ -478,3 +691,6 @@ impl From<CatalogError> for RunError {
         RunError::Extract(e.into())
     }
 }
+
+#[cfg(test)]
+mod open_data_tests;

@@ -22,6 +22,7 @@ use serde::Serialize;
 
 pub mod extract;
 pub mod output;
+pub mod police_uk;
 
 /// The components a pot can be split by, in the order they are reported.
 pub const COMPONENTS: [&str; 3] = ["harm", "rate", "population"];

@@ -28,6 +28,7 @@ is the total.
 | `total` | the area's allocation |
 | `harm_plus10` … `population_minus10` | the total with that weight 10 points higher or lower, the others rescaled |
 | `previous_year_data` | the total under the previous financial year's data, where the extract reaches back far enough |
+| `harm_basis` | on open-data extracts only: harm is estimated from police.uk crime types (data/reference/police_uk_harm.csv; docs/funding.md) |
 
 ";
 
@@ -53,6 +54,31 @@ pub struct Extras {
     pub sensitivity: Vec<(String, Vec<i64>)>,
     /// Totals under the previous year's data, by area name.
     pub previous_year: Option<Vec<(String, i64)>>,
+    /// Where harm is estimated rather than measured offence by offence: the `harm_basis`
+    /// column of CSV and JSON (every row), and a note under the table.
+    pub harm_estimate: Option<HarmEstimate>,
+}
+
+/// How an estimated harm was estimated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HarmEstimate {
+    /// Short, for the `harm_basis` column.
+    pub basis: String,
+    /// In full, for the note under the table.
+    pub note: String,
+}
+
+impl HarmEstimate {
+    /// Harm from police.uk crime types' weights (`data/reference/police_uk_harm.csv`).
+    pub fn police_uk() -> HarmEstimate {
+        HarmEstimate {
+            basis: format!(
+                "estimated from police.uk crime types ({})",
+                super::police_uk::HARM_FILE
+            ),
+            note: super::police_uk::NOTE.to_owned(),
+        }
+    }
 }
 
 /// The columns and rows of the output, totals last.
@@ -78,6 +104,9 @@ fn grid(allocation: &Allocation, extras: &Extras) -> (Vec<String>, Vec<Vec<Cell>
     columns.extend(extras.sensitivity.iter().map(|(label, _)| label.clone()));
     if extras.previous_year.is_some() {
         columns.push("previous_year_data".to_owned());
+    }
+    if extras.harm_estimate.is_some() {
+        columns.push("harm_basis".to_owned());
     }
     let mut rows = Vec::new();
     for (i, area) in allocation.areas.iter().enumerate() {
@@ -110,6 +139,9 @@ fn grid(allocation: &Allocation, extras: &Extras) -> (Vec<String>, Vec<Vec<Cell>
                     .map_or(Cell::Empty, |(_, p)| Cell::Money(*p)),
             );
         }
+        if let Some(estimate) = &extras.harm_estimate {
+            row.push(Cell::Text(estimate.basis.clone()));
+        }
         rows.push(row);
     }
     // Totals: sums of every count and money column; the area's rate is the overall rate.
@@ -118,6 +150,10 @@ fn grid(allocation: &Allocation, extras: &Extras) -> (Vec<String>, Vec<Vec<Cell>
         let name = columns[column].as_str();
         let cells = rows.iter().map(|r| &r[column]);
         total.push(match name {
+            "harm_basis" => extras
+                .harm_estimate
+                .as_ref()
+                .map_or(Cell::Empty, |e| Cell::Text(e.basis.clone())),
             "rate_per_1000" => {
                 let population: f64 = allocation.areas.iter().map(|a| a.input.population).sum();
                 let crimes: f64 = allocation.areas.iter().map(|a| a.input.crimes).sum();
@@ -274,7 +310,13 @@ pub fn json(allocation: &Allocation, extras: &Extras) -> String {
 
 /// An aligned table for reading, then the weights and the reconciliation.
 pub fn table(allocation: &Allocation, extras: &Extras) -> String {
-    let (columns, rows) = grid(allocation, extras);
+    // The basis is a note under the table, not a column repeated on every row.
+    let estimate = extras.harm_estimate.clone();
+    let extras = Extras {
+        harm_estimate: None,
+        ..extras.clone()
+    };
+    let (columns, rows) = grid(allocation, &extras);
     let text: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {
@@ -324,6 +366,9 @@ pub fn table(allocation: &Allocation, extras: &Extras) -> String {
         .map(|(c, (_, w))| format!("{c} {:.0}%", w * 100.0))
         .collect();
     let _ = writeln!(out, "\nWeights: {}.", weights.join(", "));
+    if let Some(estimate) = estimate {
+        let _ = writeln!(out, "Note: {}.", estimate.note);
+    }
     let _ = writeln!(out, "{}", allocation.reconciliation());
     crate::text::printable(&out).into_owned()
 }
@@ -387,5 +432,29 @@ mod tests {
         let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
         assert_eq!(first["total"], serde_json::json!(54192.31));
         assert_eq!(first["rate_per_1000"], serde_json::json!(50.0));
+    }
+
+    #[test]
+    fn estimated_harm_is_a_note_in_the_table_and_a_column_in_csv_and_json() {
+        let extras = Extras {
+            harm_estimate: Some(HarmEstimate::police_uk()),
+            ..Extras::default()
+        };
+        let table = table(&allocation(), &extras);
+        assert!(
+            table.contains("Note: harm is estimated from police.uk crime types"),
+            "{table}"
+        );
+        assert!(!table.lines().next().unwrap().contains("harm_basis"));
+        let text = csv(&allocation(), &extras);
+        let basis = "estimated from police.uk crime types (data/reference/police_uk_harm.csv)";
+        assert!(text.lines().next().unwrap().ends_with(",harm_basis"));
+        assert!(text.lines().skip(1).all(|l| l.ends_with(basis)), "{text}");
+        let json = json(&allocation(), &extras);
+        for line in json.lines() {
+            let object: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(object["harm_basis"], serde_json::json!(basis));
+        }
+        assert!(!csv(&allocation(), &Extras::default()).contains("harm_basis"));
     }
 }

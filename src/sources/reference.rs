@@ -11,6 +11,10 @@ pub const LSOA_CSV: &str = include_str!("../../data/reference/lsoa.csv");
 /// Home Office offence classification with harm weights (`data/reference/offence_codes.csv`).
 pub const OFFENCE_CODES_CSV: &str = include_str!("../../data/reference/offence_codes.csv");
 
+/// A harm weight in days per police.uk crime type, derived from `OFFENCE_CODES_CSV`
+/// (`data/reference/police_uk_harm.csv`), for crime harm on open-data extracts.
+pub const POLICE_UK_HARM_CSV: &str = include_str!("../../data/reference/police_uk_harm.csv");
+
 /// European Standard Population 2013 weights by 5-year age band (`data/reference/esp2013.csv`).
 pub const ESP2013_CSV: &str = include_str!("../../data/reference/esp2013.csv");
 

@@ -47,7 +47,10 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
     };
     let table = inputs.table("funding")?;
     let mut bars = Vec::new();
+    // An open-data extract's harm is estimated from police.uk crime types (`harm_basis`).
+    let mut estimated = false;
     for row in table.rows() {
+        estimated |= row.text("harm_basis").is_ok_and(|b| !b.is_empty());
         let area = row.text("area")?;
         if area == "Total" {
             continue;
@@ -97,11 +100,19 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
             title: TITLE.into(),
             subtitle: "Allocation in pounds, by component of the formula".into(),
             legend,
-            caption: format!(
-                "Source: police recorded crime extract (every recorded offence, not only serious \
-                 violence) and residents; Crime Harm Index weights from \
-                 data/reference/offence_codes.csv. {note}"
-            ),
+            caption: if estimated {
+                format!(
+                    "Source: police.uk street-level crimes (every crime, not only serious \
+                     violence) and residents; harm estimated from police.uk crime types with \
+                     the weights of data/reference/police_uk_harm.csv. {note}"
+                )
+            } else {
+                format!(
+                    "Source: police recorded crime extract (every recorded offence, not only \
+                     serious violence) and residents; Crime Harm Index weights from \
+                     data/reference/offence_codes.csv. {note}"
+                )
+            },
         },
         alt,
         tables: vec!["funding"],

@@ -246,6 +246,7 @@ pub(super) fn offence_codes_schema() -> SchemaRef {
         utf8("offence_category"),
         Field::new("harm_days", DataType::Int64, true),
         utf8("harm_source"),
+        utf8("police_uk_crime_type"),
     ]))
 }
 
