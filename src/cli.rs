@@ -29,6 +29,9 @@ pub struct DataArg {
     /// Extract (or partner pack) directory (overrides the config's data_dir).
     #[arg(long = "data", value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Neither read nor write the cache of validation reports and views (see `sna cache`).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 impl DataArg {
@@ -36,6 +39,7 @@ impl DataArg {
     pub fn overrides(&self) -> Overrides {
         Overrides {
             data_dir: self.dir.clone(),
+            no_cache: self.no_cache,
             ..Overrides::default()
         }
     }
@@ -247,6 +251,28 @@ accepted.")]
         #[command(flatten)]
         data: DataArg,
     },
+    /// Show or remove the cache of validation reports and views that commands share.
+    ///
+    /// `sna run`, `export --partner` and `refresh` store the validation report and the
+    /// analysis views (sv_offences, sv_victims, …) in the cache directory (`cache_dir` in
+    /// sna.toml, default <output_dir>/.cache); every command reads them instead of deriving
+    /// them again while the extract, the configuration, the SQL and the build are unchanged.
+    /// `--no-cache` on any command bypasses it.
+    #[command(subcommand)]
+    Cache(CacheAction),
+}
+
+/// What `sna cache` does.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// List what the cache holds: each view's entries with rows, size and whether intact.
+    Status {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the cache directory (only one that vrn-sna tagged as its cache).
+    Clear,
 }
 
 /// The arguments of `sna run`.

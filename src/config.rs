@@ -201,6 +201,13 @@ pub struct Config {
     /// disk, e.g. `"2 GiB"` or `"512 MiB"`; unset means half of physical memory, at most 4 GiB.
     /// A query that cannot fit even by spilling fails with a message naming the limit.
     pub memory_limit: Option<String>,
+    /// Directory of the cache of validation reports and materialised views that every
+    /// command shares (default: `.cache` under `output_dir`); see `sna cache`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<PathBuf>,
+    /// `--no-cache`: neither read nor write the cache (command line only).
+    #[serde(skip)]
+    pub no_cache: bool,
     /// Which offences count as serious violence.
     pub serious_violence: SeriousViolence,
     /// The funding formula `sna run` applies (absent: no funding section in the bundle).
@@ -365,6 +372,8 @@ impl Default for Config {
             disrupted_periods: england_lockdowns(),
             pre_pandemic_baseline: BaselinePeriod::default(),
             memory_limit: None,
+            cache_dir: None,
+            no_cache: false,
             serious_violence: SeriousViolence::default(),
             funding: None,
             localities: std::collections::BTreeMap::new(),
@@ -383,6 +392,8 @@ pub struct Overrides {
     pub end: Option<NaiveDate>,
     /// `--threshold`.
     pub disclosure_threshold: Option<u32>,
+    /// `--no-cache`.
+    pub no_cache: bool,
 }
 
 /// A configuration together with where it came from.
@@ -428,10 +439,14 @@ impl Config {
         })?;
         let base = file.parent().unwrap_or(Path::new(""));
         for dir in [
-            &mut config.data_dir,
-            &mut config.output_dir,
-            &mut config.queries_dir,
-        ] {
+            Some(&mut config.data_dir),
+            Some(&mut config.output_dir),
+            Some(&mut config.queries_dir),
+            config.cache_dir.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             if dir.is_relative() && !base.as_os_str().is_empty() {
                 *dir = base.join(&*dir);
             }
@@ -461,6 +476,7 @@ impl Config {
         if let Some(threshold) = overrides.disclosure_threshold {
             self.disclosure_threshold = threshold;
         }
+        self.no_cache |= overrides.no_cache;
         self.check("command line")?;
         Ok(self)
     }

@@ -12,6 +12,7 @@
 //! stats, sources.
 
 pub mod bundle;
+pub mod cache;
 pub mod config;
 pub mod engine;
 pub mod funding;

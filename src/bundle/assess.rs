@@ -96,6 +96,8 @@ pub struct Manifest {
     pub form: Form,
     /// Every job run.
     pub jobs: Vec<JobResult>,
+    /// What was read from the cache and what was computed.
+    pub cache: crate::engine::catalog::CacheUse,
     /// The jobs these data cannot support, with why.
     pub not_possible: Vec<NotPossible>,
     /// Every chart, drawn or skipped (with why).
@@ -142,6 +144,7 @@ pub async fn run(
     progress: &mut dyn Progress,
 ) -> Result<Manifest, AssessError> {
     let started_at = chrono::Utc::now();
+    let config = &*crate::cache::outside(config, out);
     let data_dir = config.data_dir.as_path();
     // The destination is checked first, before minutes of work are spent on an output that
     // could not be published.
@@ -273,6 +276,10 @@ pub async fn run(
         inputs,
         form,
         jobs,
+        cache: crate::engine::catalog::CacheUse {
+            validation_from_cache: report.from_cache,
+            ..catalog.cache_use.clone()
+        },
         not_possible,
         charts: chart_records,
         started_at: started_at.to_rfc3339(),

@@ -44,6 +44,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Run(args) => run::run(loaded, args).await,
+        Command::Cache(action) => cache_command(&loaded.config, action),
         Command::Query(args) => sql::query_command(loaded, args).await,
         Command::Funding(args) => funding::funding_command(loaded, args).await,
         Command::Shell { data, allow_write } => {
@@ -351,5 +352,61 @@ fn report_population(report: &vrn_sna::sources::import::ons_population::Populati
             "warning: {} of the area's LSOAs are in no sheet: they have no residents",
             report.area_lsoas_missing
         );
+    }
+}
+
+/// `sna cache status|clear`.
+fn cache_command(config: &Config, action: cli::CacheAction) -> Result<ExitCode> {
+    let dir = vrn_sna::cache::dir_of(config);
+    match action {
+        cli::CacheAction::Status { json } => {
+            let status = vrn_sna::cache::status(&dir)?;
+            let mut stdout = std::io::stdout().lock();
+            if json {
+                writeln!(stdout, "{}", serde_json::to_string_pretty(&status)?)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if !status.exists {
+                writeln!(
+                    stdout,
+                    "No cache at {} (nothing stored yet).",
+                    dir.display()
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            writeln!(
+                stdout,
+                "Cache {}: {} view entries, {} validation reports, {:.1} MiB",
+                dir.display(),
+                status.views.len(),
+                status.validations,
+                status.bytes as f64 / (1 << 20) as f64
+            )?;
+            for view in &status.views {
+                writeln!(
+                    stdout,
+                    "  {:<28} {}  {:>10} rows {:>10.1} KiB{}",
+                    view.view,
+                    view.key,
+                    view.rows,
+                    view.bytes as f64 / 1024.0,
+                    if view.intact {
+                        ""
+                    } else {
+                        "  CORRUPT (will be computed again)"
+                    }
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::CacheAction::Clear => {
+            let freed = vrn_sna::cache::clear(&dir)?;
+            eprintln!(
+                "Removed the cache {} ({:.1} MiB)",
+                dir.display(),
+                freed as f64 / (1 << 20) as f64
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -26,6 +26,7 @@ pub(super) async fn run(loaded: LoadedConfig, args: RunArgs) -> Result<ExitCode>
     .with_context(|| format!("assessment not written to {}", out.display()))?;
     note_two_steps(manifest.replaced_in_two_steps, &out);
     if !args.quiet {
+        note_cache(&manifest.cache);
         let rows: u64 = manifest.jobs.iter().map(|j| j.rows).sum();
         eprintln!(
             "Wrote {} tables ({rows} rows) to {}",
@@ -77,4 +78,24 @@ impl Progress for TerminalProgress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// One line on what came from the cache, so that a user sees why a run was quick (or not).
+pub(super) fn note_cache(cache: &vrn_sna::engine::catalog::CacheUse) {
+    let Some(dir) = &cache.dir else {
+        eprintln!("Cache not used (--no-cache)");
+        return;
+    };
+    let views = cache.views_from_cache.len() + cache.views_computed.len();
+    eprintln!(
+        "Cache {}: validation {}, {} of {views} views read from it ({} computed and stored)",
+        dir.display(),
+        if cache.validation_from_cache {
+            "read from it"
+        } else {
+            "computed and stored"
+        },
+        cache.views_from_cache.len(),
+        cache.views_computed.len()
+    );
 }

@@ -34,6 +34,10 @@ pub use params::*;
 /// Errors in building the catalog.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
+    /// The cache cannot be used (its directory is not vrn-sna's, or the extract cannot be
+    /// read to key it).
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
     /// The extract breaks the data contract.
     #[error("{0}")]
     Contract(#[from] ContractError),
@@ -137,6 +141,22 @@ pub struct Catalog {
     config: Config,
     /// Cached views whose definitions do not involve the period, for [`open_for_period`].
     period_free: Vec<(String, Arc<dyn TableProvider>)>,
+    /// Which cached views came from the on-disk cache and which were computed.
+    pub cache_use: CacheUse,
+}
+
+/// How the catalog used the on-disk cache (`crate::cache`) for its cached views.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CacheUse {
+    /// The cache directory, or `None` when the cache was not used (`--no-cache`).
+    pub dir: Option<PathBuf>,
+    /// Whether the command's validation report was read from the cache (set by the commands
+    /// that validate).
+    pub validation_from_cache: bool,
+    /// Views read from the cache.
+    pub views_from_cache: Vec<String>,
+    /// Views computed from the extract (and, in `sna run`, `export` and `refresh`, stored).
+    pub views_computed: Vec<String>,
 }
 
 impl Catalog {
@@ -168,8 +188,9 @@ pub async fn open(
     mode: ViewMode,
 ) -> Result<Catalog, CatalogError> {
     let catalog = open_tables(config, data_dir).await?;
+    let cache = crate::cache::Cache::open(config, data_dir)?;
     let files = catalog.input_paths();
-    guarded(&files, create_views(catalog, queries, mode, &[]))
+    guarded(&files, create_views(catalog, queries, mode, &[], cache))
         .await
         .map_err(|e| name_unreadable(&files, e))
 }
@@ -196,10 +217,11 @@ pub async fn open_for_period(
     // `earlier`'s session, with its period-bound caches, is dropped here, before the new one
     // is built.
     let catalog = open_tables(config, data_dir).await?;
+    let cache = crate::cache::Cache::open(config, data_dir)?;
     let files = catalog.input_paths();
     guarded(
         &files,
-        create_views(catalog, queries, ViewMode::Cached, &reuse),
+        create_views(catalog, queries, ViewMode::Cached, &reuse, cache),
     )
     .await
     .map_err(|e| name_unreadable(&files, e))
@@ -210,6 +232,7 @@ async fn create_views(
     queries: &QuerySet,
     mode: ViewMode,
     reuse: &[(String, Arc<dyn TableProvider>)],
+    cache: Option<crate::cache::Cache>,
 ) -> Result<Catalog, CatalogError> {
     // Views in the order their SQL requires, whatever their file names.
     let views: Vec<&SqlFile> = queries.views_for(catalog.available.form);
@@ -219,10 +242,26 @@ async fn create_views(
     let known = |name: &str| crate::engine::jobs::exists(&ctx, name);
     let views = crate::engine::jobs::ordered(&views, &name_of, &known)
         .map_err(|e| CatalogError::Views(Box::new(e)))?;
+    catalog.cache_use.dir = cache.as_ref().map(|c| c.dir().to_path_buf());
+    // What a cached view's rows depend on besides the extract: the configuration (without
+    // the period for views that do not follow it) and the SQL of every view so far.
+    let config_json = {
+        // The period goes into the keys of the views that follow it only.
+        let mut without_period = catalog.config.clone();
+        without_period.start = chrono::NaiveDate::MIN;
+        without_period.end = chrono::NaiveDate::MIN;
+        serde_json::to_string(&without_period).unwrap_or_default()
+    };
+    let period = format!("{} {}", catalog.config.start, catalog.config.end);
+    let mut sql_so_far = <sha2::Sha256 as sha2::Digest>::new();
     // Views that follow the period: those reading `period_months` or a view that follows it,
     // and those reading `params` whose metadata says `period = true`.
     let mut period_bound: Vec<String> = Vec::new();
     for view in views {
+        sha2::Digest::update(
+            &mut sql_so_far,
+            format!("{}\n{}\n", view.sql.len(), view.sql),
+        );
         let context = format!("creating view from queries/{}", view.relative_path);
         let name = crate::engine::jobs::view_name(&view.sql);
         let refs = crate::engine::jobs::references(&view.sql)
@@ -239,27 +278,48 @@ async fn create_views(
         if bound && let Some(name) = &name {
             period_bound.push(name.to_ascii_lowercase());
         }
-        let cache = mode == ViewMode::Cached && view.meta.cache;
-        let Some(name) = name.filter(|_| cache) else {
-            catalog
-                .ctx
-                .sql(&view.sql)
-                .await
-                .map_err(CatalogError::datafusion(context))?;
+        catalog
+            .ctx
+            .sql(&view.sql)
+            .await
+            .map_err(CatalogError::datafusion(context.clone()))?;
+        let Some(name) = name.filter(|_| view.meta.cache) else {
             continue;
         };
+        let key = cache.as_ref().map(|c| {
+            let sql = crate::engine::queries::hex(&sha2::Digest::finalize(sql_so_far.clone()));
+            let period = if bound { period.as_str() } else { "" };
+            (c, c.key("view", &[&name, &sql, &config_json, period]))
+        });
         let reused = reuse
             .iter()
             .find(|(n, _)| !bound && *n == name)
             .map(|(_, provider)| Arc::clone(provider));
-        let provider = match reused {
-            Some(provider) => provider,
-            None => {
-                catalog
-                    .ctx
-                    .sql(&view.sql)
-                    .await
-                    .map_err(CatalogError::datafusion(context.clone()))?;
+        let from_cache = match (&reused, &key) {
+            (None, Some((cache, key))) => match cache.view(&name, key) {
+                Some(entry) => read_cached(&catalog.ctx, &name, &entry.data).await,
+                None => None,
+            },
+            _ => None,
+        };
+        let provider = match (reused, from_cache) {
+            (Some(provider), _) => provider,
+            (None, Some(df)) => {
+                catalog.cache_use.views_from_cache.push(name.clone());
+                if mode == ViewMode::Lazy {
+                    df.into_view()
+                } else {
+                    df.cache()
+                        .await
+                        .map_err(CatalogError::datafusion(context.clone()))?
+                        .into_view()
+                }
+            }
+            // Left a view, computed when queried: an interactive session does not spend the
+            // time to compute views it may never read.
+            (None, None) if mode == ViewMode::Lazy => continue,
+            (None, None) => {
+                catalog.cache_use.views_computed.push(name.clone());
                 let cached = catalog
                     .ctx
                     .table(name.as_str())
@@ -267,24 +327,71 @@ async fn create_views(
                     .map_err(CatalogError::datafusion(context.clone()))?
                     .cache()
                     .await
-                    .map_err(CatalogError::datafusion(context.clone()))?
-                    .into_view();
-                catalog
-                    .ctx
-                    .deregister_table(name.as_str())
                     .map_err(CatalogError::datafusion(context.clone()))?;
-                cached
+                if let Some((cache, key)) = &key {
+                    let schema: SchemaRef = Arc::new(cached.schema().as_arrow().clone());
+                    let batches = cached
+                        .clone()
+                        .collect()
+                        .await
+                        .map_err(CatalogError::datafusion(context.clone()))?;
+                    if let Err(e) = cache.store_view(&name, key, &schema, &batches) {
+                        crate::cache::warn_not_written(&e);
+                    }
+                }
+                cached.into_view()
             }
         };
         catalog
             .ctx
+            .deregister_table(name.as_str())
+            .map_err(CatalogError::datafusion(context.clone()))?;
+        catalog
+            .ctx
             .register_table(name.as_str(), Arc::clone(&provider))
             .map_err(CatalogError::datafusion(context))?;
-        if !bound {
+        if !bound && mode == ViewMode::Cached {
             catalog.period_free.push((name, provider));
         }
     }
     Ok(catalog)
+}
+
+/// The rows of view `name` from the cache file `data`, with exactly the types the view's SQL
+/// gives (Parquet has no second-precision timestamps, and strings may come back as views), or
+/// `None` when the file does not fit the view (its columns differ): it is then computed.
+async fn read_cached(
+    ctx: &SessionContext,
+    name: &str,
+    data: &Path,
+) -> Option<datafusion::dataframe::DataFrame> {
+    let schema = ctx.table(name).await.ok()?.schema().as_arrow().clone();
+    let df = ctx
+        .read_parquet(
+            data.to_string_lossy().as_ref(),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .ok()?;
+    let stored = df.schema().as_arrow().clone();
+    if stored.fields().len() != schema.fields().len()
+        || stored
+            .fields()
+            .iter()
+            .zip(schema.fields())
+            .any(|(a, b)| a.name() != b.name())
+    {
+        return None;
+    }
+    let columns: Vec<datafusion::prelude::Expr> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            datafusion::prelude::cast(datafusion::prelude::ident(f.name()), f.data_type().clone())
+                .alias(f.name())
+        })
+        .collect();
+    df.select(columns).ok()
 }
 
 /// Builds a session with the extract's tables, the reference lookups, the parameters and the
@@ -356,6 +463,7 @@ pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, Ca
         population_year,
         config: config.clone(),
         period_free: Vec::new(),
+        cache_use: CacheUse::default(),
     })
 }
 

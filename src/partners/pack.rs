@@ -207,6 +207,7 @@ pub async fn export(
     out: &Path,
     threshold: u32,
 ) -> Result<PackManifest, PackError> {
+    let config = &*crate::cache::outside(config, out);
     let staging = Staging::new(out, OutputKind::PartnerPack, &[&config.data_dir])?;
     // The same checks as `sna run`: a pack of an extract with data errors, or of a period
     // with no offences (every count a zero), is not written.

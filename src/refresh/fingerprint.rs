@@ -9,13 +9,13 @@
 //! successful refresh is not hashed again: the check that nothing changed reads no data.
 
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::cache::inputs::FileStamp;
+use crate::cache::inputs::stamp_files;
 use crate::engine::queries::{QuerySet, hex};
-use crate::output::sha256_file;
 
 /// Errors in fingerprinting the inputs.
 #[derive(Debug, thiserror::Error)]
@@ -25,19 +25,6 @@ pub struct FingerprintError {
     /// An I/O error, or the file that could not be hashed.
     #[source]
     source: Box<dyn std::error::Error + Send + Sync>,
-}
-
-/// One input file as fingerprinted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileStamp {
-    /// Path relative to the extract directory, `/`-separated.
-    pub path: String,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// Modification time, nanoseconds since the Unix epoch.
-    pub modified_ns: u128,
-    /// SHA-256 of the content, hex.
-    pub sha256: String,
 }
 
 /// The fingerprint of one refresh's inputs.
@@ -66,37 +53,8 @@ pub fn fingerprint(
     settings: &Settings<'_>,
     known: &[FileStamp],
 ) -> Result<Fingerprint, FingerprintError> {
-    let mut paths = Vec::new();
-    collect_files(data_dir, data_dir, &mut paths)?;
-    paths.sort();
-    let mut files = Vec::with_capacity(paths.len());
-    for (relative, path) in paths {
-        let error = |e: Box<dyn std::error::Error + Send + Sync>| FingerprintError {
-            path: path.clone(),
-            source: e,
-        };
-        let metadata = std::fs::metadata(&path).map_err(|e| error(e.into()))?;
-        let modified_ns = metadata
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        let bytes = metadata.len();
-        let reused = known
-            .iter()
-            .find(|k| k.path == relative && k.bytes == bytes && k.modified_ns == modified_ns)
-            .map(|k| k.sha256.clone());
-        let sha256 = match reused {
-            Some(hash) => hash,
-            None => sha256_file(&path).map_err(|e| error(e.into()))?.0,
-        };
-        files.push(FileStamp {
-            path: relative,
-            bytes,
-            modified_ns,
-            sha256,
-        });
-    }
+    let files =
+        stamp_files(data_dir, known).map_err(|(path, source)| FingerprintError { path, source })?;
     let mut hasher = Sha256::new();
     hasher.update(format!("tool {}\n", crate::readable::tool()));
     hasher.update(format!("months {}\n", settings.months));
@@ -114,40 +72,6 @@ pub fn fingerprint(
         digest: hex(&hasher.finalize()),
         files,
     })
-}
-
-/// Every regular file under `dir` (not following hidden entries), as (relative, full) paths.
-fn collect_files(
-    root: &Path,
-    dir: &Path,
-    out: &mut Vec<(String, PathBuf)>,
-) -> Result<(), FingerprintError> {
-    let error = |e: std::io::Error| FingerprintError {
-        path: dir.to_path_buf(),
-        source: e.into(),
-    };
-    for entry in std::fs::read_dir(dir).map_err(error)? {
-        let entry = entry.map_err(error)?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        let kind = std::fs::metadata(&path).map_err(error)?;
-        if kind.is_dir() {
-            collect_files(root, &path, out)?;
-        } else if kind.is_file() {
-            let relative = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
-            out.push((relative, path));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -355,6 +355,7 @@ async fn build(
     fingerprint: &Fingerprint,
     versions: &Versions,
 ) -> Result<Done, RefreshError> {
+    let config = &*crate::cache::outside(config, &options.dashboard);
     let data_dir = config.data_dir.as_path();
     let window_jobs = jobs_over(queries, RefreshPeriod::Window);
     let specs = spc::series_specs(config.young_age_cutoff);

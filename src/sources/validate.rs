@@ -14,7 +14,7 @@ use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use datafusion::prelude::SessionContext;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::engine::catalog::{self, Catalog, CatalogError, DecodeError, LookupSource};
@@ -24,8 +24,33 @@ mod report;
 
 pub use report::*;
 
-/// Validates the extract in `data_dir` under `config`'s period.
+/// Validates the extract in `data_dir` under `config`'s period. The report is taken from the
+/// cache when one was stored for the same extract, configuration and build, and stored there
+/// otherwise; [`Report::from_cache`] says which.
 pub async fn validate(config: &Config, data_dir: &Path) -> Result<Report, CatalogError> {
+    let cache = crate::cache::Cache::open(config, data_dir)?;
+    let config_json = serde_json::to_string(config).unwrap_or_default();
+    let data_dir_text = data_dir.display().to_string();
+    let key = cache
+        .as_ref()
+        .map(|c| c.key("validation", &[&config_json, &data_dir_text]));
+    if let (Some(cache), Some(key)) = (&cache, &key)
+        && let Some(mut report) = cache.validation::<Report>(key)
+    {
+        report.from_cache = true;
+        return Ok(report);
+    }
+    let report = check(config, data_dir).await?;
+    if let (Some(cache), Some(key)) = (&cache, &key)
+        && let Err(e) = cache.store_validation(key, &report)
+    {
+        crate::cache::warn_not_written(&e);
+    }
+    Ok(report)
+}
+
+/// Validates the extract in `data_dir` under `config`'s period, reading every file.
+async fn check(config: &Config, data_dir: &Path) -> Result<Report, CatalogError> {
     let catalog = catalog::open_tables(config, data_dir).await?;
     let mut checker = Checker {
         ctx: &catalog.ctx,
@@ -73,6 +98,7 @@ pub async fn validate(config: &Config, data_dir: &Path) -> Result<Report, Catalo
         population_year: catalog.population_year,
         files,
         findings,
+        from_cache: false,
     })
 }
 
@@ -185,7 +211,7 @@ impl Checker<'_> {
                 .unwrap_or_default();
             self.findings.push(Finding {
                 severity: check.severity,
-                check: check.check,
+                check: check.check.to_owned(),
                 file: format!("{}.parquet", check.table),
                 column: check.column.map(str::to_owned),
                 rows,
@@ -219,7 +245,7 @@ impl Checker<'_> {
         let first_line = cause.lines().next().unwrap_or_default().to_owned();
         self.findings.push(Finding {
             severity: Severity::Error,
-            check: "check_failed",
+            check: "check_failed".to_owned(),
             file: format!("{}.parquet", check.table),
             column: check.column.map(str::to_owned),
             rows: 0,
@@ -492,7 +518,7 @@ impl Checker<'_> {
             if table == "offences" && covered.get(2) == Some(&0) {
                 self.findings.push(Finding {
                     severity: Severity::Error,
-                    check: "period_without_offences",
+                    check: "period_without_offences".to_owned(),
                     file: format!("{table}.parquet"),
                     column: Some((*time).to_owned()),
                     rows: 0,
@@ -505,7 +531,7 @@ impl Checker<'_> {
             } else if covered.first() == Some(&0) || covered.get(1) == Some(&0) {
                 self.findings.push(Finding {
                     severity: Severity::Warning,
-                    check: "period_not_covered",
+                    check: "period_not_covered".to_owned(),
                     file: format!("{table}.parquet"),
                     column: Some((*time).to_owned()),
                     rows: 0,

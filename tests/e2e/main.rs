@@ -4,6 +4,7 @@
 
 mod assessment;
 mod bad_input;
+mod cache;
 mod fixture;
 mod funding;
 mod hotspots;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::{Table, assert_success, fixture, num, sna, workdir};
 
 /// Every chart the bundle must have.
-const CHARTS: [&str; 11] = [
+const CHARTS: [&str; 12] = [
     "deprivation",
     "trend_police",
     "trend_ae",
@@ -19,6 +19,7 @@ const CHARTS: [&str; 11] = [
     "repeat_concentration",
     "knife_nte",
     "harm_vs_count",
+    "istv_time_heatmap",
 ];
 
 fn sample_dir() -> PathBuf {

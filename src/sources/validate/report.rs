@@ -4,7 +4,7 @@
 use super::*;
 
 /// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The extract is not usable until this is fixed.
@@ -14,12 +14,12 @@ pub enum Severity {
 }
 
 /// One data-quality problem.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// Error or warning.
     pub severity: Severity,
     /// Short identifier of the check, e.g. `null_required`, `unknown_lsoa`.
-    pub check: &'static str,
+    pub check: String,
     /// The file, e.g. `offences.parquet`.
     pub file: String,
     /// The column, where the check is about one.
@@ -33,7 +33,7 @@ pub struct Finding {
 }
 
 /// Rows and nulls of one file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileReport {
     /// File name.
     pub file: String,
@@ -48,7 +48,7 @@ pub struct FileReport {
 }
 
 /// The whole data-quality report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// The extract directory.
     pub data_dir: String,
@@ -69,10 +69,14 @@ pub struct Report {
     pub files: Vec<FileReport>,
     /// Problems found, errors first.
     pub findings: Vec<Finding>,
+    /// Whether the report was read from the cache (the extract, configuration and build
+    /// unchanged since it was made) rather than computed now.
+    #[serde(skip)]
+    pub from_cache: bool,
 }
 
 /// The optional sources of an extract.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sources {
     /// Present.
     pub found: Vec<String>,
