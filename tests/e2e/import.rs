@@ -416,6 +416,29 @@ fn assess_imported_extract(dir: &Path, recount: &BTreeMap<(String, String, Strin
         ],
     );
     assert!(!stderr(&output).contains("note:"), "{}", stderr(&output));
+    // sna tables says which tables are empty stand-ins and which views read them.
+    let output = sna(dir, &["tables", "--data", "open"]);
+    assert_success(&output);
+    let listing = crate::stdout(&output);
+    assert!(
+        listing.contains(
+            "persons (base table, 0 rows; not in this extract: an empty stand-in, so it measures nothing)"
+        ),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(
+            "sv_victims (view, 0 rows; reads persons, which this extract does not hold: it measures nothing)"
+        ),
+        "{listing}"
+    );
+    assert!(listing.contains("offences (base table, "), "{listing}");
+    assert!(
+        !listing
+            .lines()
+            .any(|l| l.starts_with("offences (") && l.contains("measures nothing")),
+        "{listing}"
+    );
     // No empty victims table, and no caption about victims there are none of.
     assert!(!html.contains("No rows"));
     assert!(!html.contains("Victims by the deprivation"));

@@ -11,6 +11,9 @@ pub struct TableInfo {
     pub kind: String,
     /// `(column, type, nullable)`.
     pub columns: Vec<(String, String, bool)>,
+    /// The source this extract does not hold that the table stands in for (empty) or the
+    /// view reads, if any: what it counts is not measured.
+    pub stand_in_for: Option<String>,
 }
 
 /// Every table and view of the session (not the information schema), sorted by kind and name.
@@ -51,6 +54,11 @@ pub async fn list_tables(session: &QuerySession) -> Result<Vec<TableInfo>, Query
                     name: name.to_owned(),
                     kind: kinds.value(row).to_owned(),
                     columns: Vec::new(),
+                    stand_in_for: session
+                        .stand_ins
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, source)| source.clone()),
                 });
             }
             tables.last_mut().expect("just pushed").columns.push((
@@ -97,10 +105,19 @@ pub fn describe(
 ) -> std::io::Result<()> {
     let name = crate::text::printable(&table.name);
     let kind = table.kind.to_lowercase();
-    match rows {
-        Some(rows) => writeln!(out, "{name} ({kind}, {rows} rows)")?,
-        None => writeln!(out, "{name} ({kind})")?,
-    }
+    let rows = rows
+        .map(|rows| format!(", {rows} rows"))
+        .unwrap_or_default();
+    let note = match &table.stand_in_for {
+        Some(source) if *source == table.name => {
+            "; not in this extract: an empty stand-in, so it measures nothing".to_owned()
+        }
+        Some(source) => {
+            format!("; reads {source}, which this extract does not hold: it measures nothing")
+        }
+        None => String::new(),
+    };
+    writeln!(out, "{name} ({kind}{rows}{note})")?;
     for (column, data_type, nullable) in &table.columns {
         let null = if *nullable { "" } else { " not null" };
         let column = crate::text::printable(column);
