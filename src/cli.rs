@@ -255,7 +255,7 @@ accepted.")]
     ///
     /// `sna run`, `export --partner` and `refresh` store the validation report and the
     /// analysis views (sv_offences, sv_victims, …) in the cache directory (`cache_dir` in
-    /// sna.toml, default <output_dir>/.cache); every command reads them instead of deriving
+    /// sna.toml, default ~/.cache/vrn-sna); every command reads them instead of deriving
     /// them again while the extract, the configuration, the SQL and the build are unchanged.
     /// `--no-cache` on any command bypasses it.
     #[command(subcommand)]

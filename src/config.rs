@@ -202,7 +202,7 @@ pub struct Config {
     /// A query that cannot fit even by spilling fails with a message naming the limit.
     pub memory_limit: Option<String>,
     /// Directory of the cache of validation reports and materialised views that every
-    /// command shares (default: `.cache` under `output_dir`); see `sna cache`.
+    /// command shares (default: the user's cache directory, `$XDG_CACHE_HOME/vrn-sna` or `~/.cache/vrn-sna`); see `sna cache`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<PathBuf>,
     /// `--no-cache`: neither read nor write the cache (command line only).

@@ -11,7 +11,7 @@
 //! it was written is corrupt and is computed again; a changed input, configuration or SQL
 //! gives a new key, so a stale entry is simply never found (and is evicted later).
 //!
-//! Layout of the cache directory (`cache_dir`, default `<output_dir>/.cache/`):
+//! Layout of the cache directory (`cache_dir`, default `~/.cache/vrn-sna`; see [`dir_of`]):
 //!
 //! ```text
 //! CACHEDIR.TAG                     marks the directory as a cache (backup tools skip it) and
@@ -75,6 +75,15 @@ pub enum CacheError {
         /// The directory.
         dir: PathBuf,
     },
+    /// `cache_dir` lies inside the extract, or holds the extract or the outputs.
+    #[error(
+        "the cache directory {} overlaps the extract or the output directory: set `cache_dir` in sna.toml to a directory of its own (the default is the user's cache directory), or run with --no-cache",
+        dir.display()
+    )]
+    Overlaps {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// A cache file could not be written or removed.
     #[error("cache {}: {source}", path.display())]
     Io {
@@ -104,6 +113,14 @@ pub fn warn_not_written(error: &CacheError) {
     );
 }
 
+/// Says on standard error that the cache cannot be used: the command goes on without it.
+pub fn warn_not_used(error: &CacheError) {
+    eprintln!(
+        "warning: {}; going on without the cache",
+        crate::text::printable(&error.to_string())
+    );
+}
+
 /// `config`, with the cache turned off when its directory would lie inside `out`, the
 /// directory a command is about to publish: the publication replaces that directory whole, and
 /// a cache inside it would make it look like someone else's files.
@@ -118,11 +135,24 @@ pub fn outside<'c>(config: &'c Config, out: &Path) -> std::borrow::Cow<'c, Confi
     }
 }
 
-/// The cache directory of `config`: `cache_dir`, or `.cache` under `output_dir`.
+/// The cache directory of `config`: `cache_dir`, or the user's cache directory
+/// (`$XDG_CACHE_HOME/vrn-sna`, else `$HOME/.cache/vrn-sna`), else `.cache` under `output_dir`.
+///
+/// Not under `output_dir` by default: the cache holds row-level (pseudonymised) victims and
+/// offenders, which have no place in the folder of outputs people share, and a cache inside
+/// it would stand in the way of publishing a bundle there.
 pub fn dir_of(config: &Config) -> PathBuf {
-    config
-        .cache_dir
-        .clone()
+    if let Some(dir) = &config.cache_dir {
+        return dir.clone();
+    }
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    from_env("XDG_CACHE_HOME")
+        .or_else(|| from_env("HOME").map(|home| home.join(".cache")))
+        .map(|base| base.join("vrn-sna"))
         .unwrap_or_else(|| config.output_dir.join(".cache"))
 }
 
@@ -132,7 +162,6 @@ pub struct Cache {
     dir: PathBuf,
     /// The extract's stamps file.
     stamps_file: PathBuf,
-    stamps: Vec<FileStamp>,
     /// SHA-256 over the build and the extract's files.
     base: String,
 }
@@ -170,7 +199,23 @@ impl Cache {
             return Ok(None);
         }
         let dir = dir_of(config);
-        check_ours(&dir)?;
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let (cache_abs, data_abs) = (absolute(&dir), absolute(data_dir));
+        if cache_abs.starts_with(&data_abs)
+            || data_abs.starts_with(&cache_abs)
+            || absolute(&config.output_dir).starts_with(&cache_abs)
+        {
+            return Err(CacheError::Overlaps { dir });
+        }
+        match check_ours(&dir) {
+            Ok(()) => {}
+            Err(e @ CacheError::NotOurs { .. }) => return Err(e),
+            // Unreadable (another user's cache, say): the command goes on without it.
+            Err(e) => {
+                warn_not_used(&e);
+                return Ok(None);
+            }
+        }
         let extract = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
         let stamps_file = dir.join("inputs").join(format!(
             "{}.json",
@@ -197,11 +242,12 @@ impl Cache {
             dir,
             stamps_file,
             base: hex(&hasher.finalize()),
-            stamps: stamps.clone(),
         };
-        if known != stamps && cache.dir.exists() {
+        if known != stamps {
             // Remembered so that the next command need not hash unchanged files again.
-            let _ = cache.write_atomic(&cache.stamps_file, &serde_json::to_vec(&stamps)?);
+            let _ = cache.ensure_dir().and_then(|()| {
+                cache.write_atomic(&cache.stamps_file, &serde_json::to_vec(&stamps)?)
+            });
         }
         Ok(Some(cache))
     }
@@ -260,10 +306,27 @@ impl Cache {
             serde_json::from_slice(&std::fs::read(entry.join("entry.json")).ok()?).ok()?;
         let data = entry.join("data.parquet");
         let (sha256, _) = crate::output::sha256_of(&data).ok()?;
-        (record.view == name && record.key == key && record.sha256 == sha256).then_some(ViewEntry {
+        if record.view != name || record.key != key || record.sha256 != sha256 {
+            return None;
+        }
+        // Marked as used, so that eviction removes the entries least recently used.
+        let _ =
+            std::fs::File::open(&entry).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        Some(ViewEntry {
             data,
             rows: record.rows,
         })
+    }
+
+    /// Removes the entry of view `name` under `key` (one found intact but not fitting the
+    /// view), so that the next store replaces it.
+    pub fn remove_view(&self, name: &str, key: &str) {
+        let views = self.dir.join("views");
+        let target = views.join(format!("{name}-{key}"));
+        let aside = views.join(staging_name(&format!("{name}-{key}-unfit")));
+        if std::fs::rename(&target, &aside).is_ok() {
+            let _ = std::fs::remove_dir_all(&aside);
+        }
     }
 
     /// Stores the rows of view `name` under `key`.
@@ -340,16 +403,37 @@ impl Cache {
     }
 
     fn ensure_dir(&self) -> Result<(), CacheError> {
-        if self.dir.join("CACHEDIR.TAG").is_file() {
-            return Ok(());
+        if !self.dir.join("CACHEDIR.TAG").is_file() {
+            check_ours(&self.dir)?;
+            // A new cache appears whole, with its tag: staged beside it and renamed into place
+            // (two commands starting at once: the second rename fails and its copy goes).
+            let parent = self.dir.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(parent).map_err(io_at(parent))?;
+            let staged = parent.join(staging_name(
+                &self.dir.file_name().unwrap_or_default().to_string_lossy(),
+            ));
+            std::fs::create_dir(&staged).map_err(io_at(&staged))?;
+            let tagged =
+                std::fs::write(staged.join("CACHEDIR.TAG"), TAG.as_bytes()).map_err(io_at(&staged));
+            let placed = tagged.and_then(|()| match std::fs::rename(&staged, &self.dir) {
+                Ok(()) => Ok(()),
+                // Already there (another command's, or an empty directory made by hand).
+                Err(_) if self.dir.is_dir() => {
+                    if !self.dir.join("CACHEDIR.TAG").is_file() {
+                        check_ours(&self.dir)?;
+                        self.write_atomic(&self.dir.join("CACHEDIR.TAG"), TAG.as_bytes())?;
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(io_at(&self.dir)(e)),
+            });
+            let _ = std::fs::remove_dir_all(&staged);
+            placed?;
         }
-        check_ours(&self.dir)?;
-        std::fs::create_dir_all(&self.dir).map_err(io_at(&self.dir))?;
-        self.write_atomic(&self.dir.join("CACHEDIR.TAG"), TAG.as_bytes())?;
         if let Some(parent) = self.stamps_file.parent() {
             std::fs::create_dir_all(parent).map_err(io_at(parent))?;
         }
-        self.write_atomic(&self.stamps_file, &serde_json::to_vec(&self.stamps)?)
+        Ok(())
     }
 
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
@@ -384,6 +468,14 @@ fn staging_name(name: &str) -> String {
     format!(".{name}.{}.{nanos}.partial", std::process::id())
 }
 
+/// What the cache writes at its top level.
+const OWN_ENTRIES: [&str; 4] = ["CACHEDIR.TAG", "inputs", "validation", "views"];
+
+/// A name the cache stages an entry under (see [`staging_name`]).
+fn is_staged(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".partial")
+}
+
 /// Refuses a directory that exists, is not empty and has no tag of ours.
 fn check_ours(dir: &Path) -> Result<(), CacheError> {
     let tagged = std::fs::read_to_string(dir.join("CACHEDIR.TAG")).is_ok_and(|t| {
@@ -392,7 +484,14 @@ fn check_ours(dir: &Path) -> Result<(), CacheError> {
     if tagged {
         return Ok(());
     }
-    match std::fs::read_dir(dir).map(|mut entries| entries.next().is_some()) {
+    // Untagged, it is ours only if it holds nothing but what the cache itself writes (a
+    // command killed while creating it leaves such a directory).
+    let own = |name: &str| OWN_ENTRIES.contains(&name) || is_staged(name);
+    match std::fs::read_dir(dir).map(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| !own(&e.file_name().to_string_lossy()))
+    }) {
         Ok(true) => Err(CacheError::NotOurs {
             dir: dir.to_path_buf(),
         }),
@@ -529,20 +628,36 @@ fn du(path: &Path) -> u64 {
     }
 }
 
-/// Removes the cache in `dir` (only a directory vrn-sna tagged as its cache); returns the
-/// bytes freed.
+/// Removes the cache in `dir`: only what the cache writes (its tag, `inputs/`, `validation/`,
+/// `views/` and staged entries), then the directory if that leaves it empty. Anything else in
+/// it is left alone, and a directory that is not vrn-sna's cache is refused. Returns the bytes
+/// freed.
 pub fn clear(dir: &Path) -> Result<u64, CacheError> {
     check_ours(dir)?;
-    if !dir.exists() {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(0);
+    };
+    let mut freed = 0;
+    // The tag goes last: until then an interrupted clear leaves a cache that is still ours.
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| OWN_ENTRIES.contains(&name.as_str()) || is_staged(name))
+        .collect();
+    names.sort_by_key(|name| name == "CACHEDIR.TAG");
+    for name in names {
+        let path = dir.join(&name);
+        freed += du(&path);
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(io_at(&path))?;
     }
-    if !dir.join("CACHEDIR.TAG").is_file() {
-        // An empty directory: nothing of ours, nothing to remove.
-        return Ok(0);
-    }
-    let bytes = du(dir);
-    std::fs::remove_dir_all(dir).map_err(io_at(dir))?;
-    Ok(bytes)
+    // Left in place when it holds anything else.
+    let _ = std::fs::remove_dir(dir);
+    Ok(freed)
 }
 
 #[cfg(test)]

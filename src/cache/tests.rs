@@ -11,6 +11,7 @@ fn setup(name: &str) -> (PathBuf, Config) {
     let config = Config {
         data_dir: root.join("extract"),
         output_dir: root.join("reports"),
+        cache_dir: Some(root.join("cache")),
         ..Config::default()
     };
     (root, config)
@@ -36,9 +37,15 @@ fn sample_batch() -> (SchemaRef, RecordBatch) {
 fn a_stored_view_is_found_under_its_key_only() {
     let (root, config) = setup("view");
     let cache = Cache::open(&config, &config.data_dir).unwrap().unwrap();
-    assert_eq!(cache.dir(), root.join("reports/.cache"));
-    // Nothing is created until something is written.
-    assert!(!cache.dir().exists());
+    assert_eq!(cache.dir(), root.join("cache"));
+    // Created with its tag, and the extract's stamps remembered.
+    assert!(cache.dir().join("CACHEDIR.TAG").is_file());
+    assert_eq!(
+        std::fs::read_dir(cache.dir().join("inputs"))
+            .unwrap()
+            .count(),
+        1
+    );
     let key = cache.key("view", &["sv_offences", "sql", "{}", ""]);
     assert!(cache.view("sv_offences", &key).is_none());
     let (schema, batch) = sample_batch();
@@ -131,15 +138,45 @@ fn no_cache_and_someone_elses_directory() {
     ));
     assert!(root.join("mine/thesis.docx").is_file());
 
-    // Its own cache is cleared.
+    // Its own cache is cleared; a file someone put in it afterwards is left, with the
+    // directory.
     config.cache_dir = Some(root.join("cache"));
     let cache = Cache::open(&config, &config.data_dir).unwrap().unwrap();
     let (schema, batch) = sample_batch();
     cache
         .store_view("v", &cache.key("view", &[]), &schema, &[batch])
         .unwrap();
+    std::fs::write(root.join("cache/notes.txt"), b"keep me").unwrap();
     assert!(clear(&root.join("cache")).unwrap() > 0);
+    assert_eq!(
+        std::fs::read(root.join("cache/notes.txt")).unwrap(),
+        b"keep me"
+    );
+    assert!(!root.join("cache/views").exists() && !root.join("cache/CACHEDIR.TAG").exists());
+    std::fs::remove_file(root.join("cache/notes.txt")).unwrap();
+    let cache = Cache::open(&config, &config.data_dir).unwrap().unwrap();
+    assert!(clear(cache.dir()).unwrap() > 0);
     assert!(!root.join("cache").exists());
+
+    // A cache inside the extract, or holding the outputs, is refused.
+    config.cache_dir = Some(config.data_dir.join("cache"));
+    assert!(matches!(
+        Cache::open(&config, &config.data_dir),
+        Err(CacheError::Overlaps { .. })
+    ));
+    config.cache_dir = Some(root.clone());
+    assert!(matches!(
+        Cache::open(&config, &config.data_dir),
+        Err(CacheError::Overlaps { .. })
+    ));
+
+    // A cache left half made by a killed command (an untagged directory holding only what
+    // the cache writes) is still ours.
+    config.cache_dir = Some(root.join("half"));
+    std::fs::create_dir_all(root.join("half/views/.v-1.2.3.partial")).unwrap();
+    std::fs::write(root.join("half/.CACHEDIR.TAG.1.2.partial"), b"").unwrap();
+    let cache = Cache::open(&config, &config.data_dir).unwrap().unwrap();
+    assert!(cache.dir().join("CACHEDIR.TAG").is_file());
     let _ = std::fs::remove_dir_all(root);
 }
 

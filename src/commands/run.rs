@@ -26,7 +26,7 @@ pub(super) async fn run(loaded: LoadedConfig, args: RunArgs) -> Result<ExitCode>
     .with_context(|| format!("assessment not written to {}", out.display()))?;
     note_two_steps(manifest.replaced_in_two_steps, &out);
     if !args.quiet {
-        note_cache(&manifest.cache);
+        note_cache(&manifest.cache, &config, &out);
         let rows: u64 = manifest.jobs.iter().map(|j| j.rows).sum();
         eprintln!(
             "Wrote {} tables ({rows} rows) to {}",
@@ -81,19 +81,26 @@ impl Progress for TerminalProgress {
 }
 
 /// One line on what came from the cache, so that a user sees why a run was quick (or not).
-pub(super) fn note_cache(cache: &vrn_sna::engine::catalog::CacheUse) {
+pub(super) fn note_cache(cache: &vrn_sna::engine::catalog::CacheUse, config: &Config, out: &Path) {
     let Some(dir) = &cache.dir else {
-        eprintln!("Cache not used (--no-cache)");
+        let why = if config.no_cache {
+            "--no-cache"
+        } else if vrn_sna::cache::outside(config, out).no_cache {
+            "it would lie inside the output directory"
+        } else {
+            "the extract could not be read to key it, or the cache directory could not be read"
+        };
+        eprintln!("Cache not used ({why})");
         return;
     };
     let views = cache.views_from_cache.len() + cache.views_computed.len();
     eprintln!(
-        "Cache {}: validation {}, {} of {views} views read from it ({} computed and stored)",
+        "Cache {}: validation {}, {} of {views} views read from it ({} computed)",
         dir.display(),
         if cache.validation_from_cache {
             "read from it"
         } else {
-            "computed and stored"
+            "computed"
         },
         cache.views_from_cache.len(),
         cache.views_computed.len()

@@ -297,23 +297,24 @@ async fn create_views(
             .map(|(_, provider)| Arc::clone(provider));
         let from_cache = match (&reused, &key) {
             (None, Some((cache, key))) => match cache.view(&name, key) {
-                Some(entry) => read_cached(&catalog.ctx, &name, &entry.data).await,
+                Some(entry) => {
+                    let rows = read_cached(&catalog.ctx, &name, &entry.data, entry.rows).await;
+                    if rows.is_none() {
+                        // Intact but not these rows (its columns differ, or it went while
+                        // being read): computed again, and replaced.
+                        cache.remove_view(&name, key);
+                    }
+                    rows
+                }
                 None => None,
             },
             _ => None,
         };
         let provider = match (reused, from_cache) {
             (Some(provider), _) => provider,
-            (None, Some(df)) => {
+            (None, Some(provider)) => {
                 catalog.cache_use.views_from_cache.push(name.clone());
-                if mode == ViewMode::Lazy {
-                    df.into_view()
-                } else {
-                    df.cache()
-                        .await
-                        .map_err(CatalogError::datafusion(context.clone()))?
-                        .into_view()
-                }
+                provider
             }
             // Left a view, computed when queried: an interactive session does not spend the
             // time to compute views it may never read.
@@ -357,14 +358,18 @@ async fn create_views(
     Ok(catalog)
 }
 
-/// The rows of view `name` from the cache file `data`, with exactly the types the view's SQL
-/// gives (Parquet has no second-precision timestamps, and strings may come back as views), or
-/// `None` when the file does not fit the view (its columns differ): it is then computed.
+/// The rows of view `name` from the cache file `data`, read into memory with exactly the types
+/// the view's SQL gives (Parquet has no second-precision timestamps, and strings may come back
+/// as views), or `None` when the file does not fit the view (its columns differ) or does not
+/// hold the `rows` recorded when it was written (it was removed while being read): it is then
+/// computed. Read whole, not left a view over the file, so that a later `sna cache clear` or
+/// eviction by another command cannot empty a session's view under it.
 async fn read_cached(
     ctx: &SessionContext,
     name: &str,
     data: &Path,
-) -> Option<datafusion::dataframe::DataFrame> {
+    rows: u64,
+) -> Option<Arc<dyn TableProvider>> {
     let schema = ctx.table(name).await.ok()?.schema().as_arrow().clone();
     let df = ctx
         .read_parquet(
@@ -391,7 +396,9 @@ async fn read_cached(
                 .alias(f.name())
         })
         .collect();
-    df.select(columns).ok()
+    let cached = df.select(columns).ok()?.cache().await.ok()?;
+    let read = cached.clone().count().await.ok()?;
+    (u64::try_from(read).ok()? == rows).then(|| cached.into_view())
 }
 
 /// Builds a session with the extract's tables, the reference lookups, the parameters and the

@@ -33,7 +33,11 @@ pub async fn validate(config: &Config, data_dir: &Path) -> Result<Report, Catalo
     let data_dir_text = data_dir.display().to_string();
     let key = cache
         .as_ref()
-        .map(|c| c.key("validation", &[&config_json, &data_dir_text]));
+        // Today's date too: the check of times in the future reads the clock.
+        .map(|c| {
+            let today = chrono::Local::now().format("%Y-%m-%d %z").to_string();
+            c.key("validation", &[&config_json, &data_dir_text, &today])
+        });
     if let (Some(cache), Some(key)) = (&cache, &key)
         && let Some(mut report) = cache.validation::<Report>(key)
     {

@@ -62,6 +62,8 @@ pub fn sna(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sna"))
         .args(args)
         .current_dir(dir)
+        // Each test's own cache (the default is the user's cache directory).
+        .env("XDG_CACHE_HOME", dir.join(".cache-home"))
         .output()
         .expect("run sna")
 }
