@@ -251,6 +251,21 @@ accepted.")]
         #[command(flatten)]
         data: DataArg,
     },
+    /// Audit a partner pack as an intruder holding it would.
+    ///
+    /// Every suppressed count is an unknown (at least 1, since zeros are published), every
+    /// relation the pack's manifest declares (within and across its tables) an equation or
+    /// inequality; each unknown's smallest and largest possible value is solved by linear
+    /// programming. Exits 0 when every suppressed count's interval is at least the protection
+    /// level wide, 1 when some count is recovered exactly or narrowed further (they are listed).
+    AuditPack {
+        /// The pack directory (holding manifest.json).
+        #[arg(value_name = "PACK")]
+        pack: PathBuf,
+        /// Required width of each suppressed count's interval (default: the pack's threshold).
+        #[arg(long, value_name = "N")]
+        protection: Option<u64>,
+    },
     /// Show or remove the cache of validation reports and views that commands share.
     ///
     /// `sna run`, `export --partner` and `refresh` store the validation report and the
@@ -271,7 +286,7 @@ pub enum CacheAction {
         #[arg(long)]
         json: bool,
     },
-    /// Remove the cache directory (only one that vrn-sna tagged as its cache).
+    /// Remove what the cache wrote (and its directory, when that leaves it empty).
     Clear,
 }
 

@@ -176,6 +176,9 @@ pub struct Config {
     pub young_age_cutoff: u32,
     /// Counts from 1 to this minus one are suppressed in anything meant for sharing.
     pub disclosure_threshold: u32,
+    /// A partner pack of a period shorter than this many months is refused: over a short
+    /// period the weekday and hour tables give away single offences.
+    pub min_pack_months: u32,
     /// Getis–Ord Gi* neighbours: each LSOA's this many nearest LSOA centroids (with the LSOA
     /// itself), unless `hotspot_distance_m` is set.
     pub hotspot_neighbours: u32,
@@ -364,6 +367,7 @@ impl Default for Config {
             end: NaiveDate::from_ymd_opt(2021, 9, 30).expect("valid date"),
             young_age_cutoff: 25,
             disclosure_threshold: 5,
+            min_pack_months: 3,
             hotspot_neighbours: DEFAULT_HOTSPOT_NEIGHBOURS,
             hotspot_distance_m: None,
             hotspot_permutations: DEFAULT_HOTSPOT_PERMUTATIONS,

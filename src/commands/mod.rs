@@ -26,6 +26,17 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
     if let Command::Refresh(args) = cli.command {
         return dashboard::refresh_command(cli.config, args).await;
     }
+    // A pack is audited from its own files; the configuration plays no part.
+    if let Command::AuditPack { pack, protection } = &cli.command {
+        let audited = vrn_sna::partners::pack_audit::audit_pack(pack, *protection)
+            .with_context(|| format!("cannot audit {}", pack.display()))?;
+        print!("{}", vrn_sna::partners::pack_audit::report(&audited));
+        return Ok(if audited.audit.passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let loaded = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Validate { data, json } => {
@@ -242,7 +253,6 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Refresh(_) => unreachable!("handled above"),
         Command::Tables { data } => {
             let session = sql::open_session(loaded, &data.overrides(), false).await?;
             let mut stdout = std::io::stdout().lock();
@@ -252,6 +262,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Refresh(_) | Command::AuditPack { .. } => unreachable!("handled above"),
     }
 }
 

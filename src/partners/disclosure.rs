@@ -1,255 +1,377 @@
-//! Statistical disclosure control for shared tables: primary suppression of small counts and
-//! secondary (complementary) suppression so that no suppressed count can be recovered from the
-//! row, column or grand totals published beside it.
+//! Statistical disclosure control for the partner pack, over all its tables as one system.
 //!
-//! A table is a set of panels; each panel is a grid of cells with a `Total` row, a `Total`
-//! column and a grand total. Every row (its cells and its row total) and every column (its
-//! cells and its column total) is an additive *relation*: its members sum to its total. A
-//! suppressed count is recoverable by differencing exactly when some relation has one
-//! suppressed member and the rest published, and chained differencing starts from such a
-//! relation. So after primary suppression we repeat: in every relation with exactly one
-//! suppressed member, suppress one more (the smallest non-zero count, preferring inner cells to
-//! totals), until no relation has exactly one. This is the classic hypercube heuristic; it is
-//! not guaranteed minimal, but it never leaves a single-unknown relation.
+//! **Primary suppression**: counts from 1 to `threshold - 1`, and cohort cells that equal their
+//! whole-population cell while non-zero (group attribute disclosure: "every offence here
+//! involved someone under 25").
 //!
-//! Hand-rolled rather than taken from a crate: no maintained Rust crate implements cell
-//! suppression (the statistical agencies' tools, tau-argus and sdcTable, are Java and R).
+//! **Secondary suppression**: the pack is audited as an intruder would ([`audit`]: every
+//! relation of [`structure`], within and across tables, solved by linear programming for each
+//! suppressed count's interval, knowing suppressed counts are at least 1). For each cell whose
+//! interval is narrower than the protection level, one more count is suppressed in its most
+//! binding relation (the one with the fewest suppressed members): the smallest non-zero
+//! published count there, inner cells before totals, then the first in pack order. Then the
+//! pack is audited again, until it passes. Zeros are never complements, so every suppressed
+//! count really is at least 1, as the audit assumes.
+//!
+//! This is the iterative audit-and-complement scheme of Hundepool et al., *Statistical
+//! Disclosure Control* (Wiley 2012), §4.4; it is deterministic but not minimal (tau-Argus's
+//! optimal and modular methods solve a mixed-integer programme instead).
+//!
+//! [`structure`]: crate::partners::structure
 
-use std::collections::BTreeMap;
+use crate::partners::audit::{self, Audit, AuditError};
+use crate::partners::structure::{Relation, System};
 
-/// The label of a total row or column.
-pub const TOTAL: &str = "Total";
+/// The floor an intruder knows for every suppressed count.
+pub const SUPPRESSED_AT_LEAST: u64 = 1;
 
-/// One published cell: its panel, row and column keys and its count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cell {
-    /// Panel key (the values of the panel columns, joined).
-    pub panel: String,
-    /// Group of the row (e.g. its district), when the sum of a group's rows is published
-    /// elsewhere; rows of one group in one column then form a relation too. Empty for none,
-    /// and for total rows.
-    pub group: String,
-    /// Row key, or [`TOTAL`].
-    pub row: String,
-    /// Column key, or [`TOTAL`].
-    pub column: String,
-    /// The count; `None` when it is null in the source (treated as zero and published as null).
-    pub count: Option<u64>,
+/// Rounds of audit and complement before giving up.
+const MAX_ROUNDS: usize = 500;
+
+/// What protecting a pack did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Protection {
+    /// Counts suppressed because they are small.
+    pub primary: usize,
+    /// Cohort counts suppressed because they equal their whole-population count.
+    pub attribute: usize,
+    /// Counts suppressed to protect the others.
+    pub secondary: usize,
+    /// Sum of all suppressed counts (the information lost).
+    pub suppressed_total: u64,
+    /// Rounds of audit.
+    pub rounds: usize,
+    /// Linear programs solved over all rounds.
+    pub programs: usize,
 }
 
-/// Decides which cells to suppress. Returns one flag per cell, in order.
-///
-/// Primary suppression: counts from 1 to `threshold - 1`. Secondary suppression as described
-/// in the module documentation. Zero counts are published unless needed as complements.
-pub fn suppress(cells: &[Cell], threshold: u64) -> Vec<bool> {
-    let mut suppressed: Vec<bool> = cells
-        .iter()
-        .map(|c| matches!(c.count, Some(v) if v >= 1 && v < threshold))
-        .collect();
-    let relations = relations(cells);
+/// Errors of disclosure control.
+#[derive(Debug, thiserror::Error)]
+pub enum DisclosureError {
+    /// The audit could not be run.
+    #[error("{0}")]
+    Audit(#[from] AuditError),
+    /// No complement is left to protect some cells.
+    #[error(
+        "secondary suppression cannot protect {count} cell(s), e.g. {example} (interval {low} to {high}): every count related to it is already suppressed or zero"
+    )]
+    Unprotectable {
+        /// How many.
+        count: usize,
+        /// The first.
+        example: String,
+        /// Its interval.
+        low: f64,
+        /// Its interval.
+        high: f64,
+    },
+}
+
+/// Marks the primary suppressions of `system`: counts from 1 to `threshold - 1`, and subset
+/// (cohort) counts equal to their non-zero whole. Returns (small, attribute) counts marked.
+pub fn suppress_primary(system: &mut System, threshold: u64) -> (usize, usize) {
+    let mut small = 0;
+    for grid in &mut system.grids {
+        for cell in &mut grid.cells {
+            if matches!(cell.value, Some(v) if v >= 1 && v < threshold) {
+                cell.suppressed = true;
+                small += 1;
+            }
+        }
+    }
+    let mut attribute = Vec::new();
+    for relation in &system.relations {
+        if let Relation::Subset { part, whole, .. } = relation {
+            let (p, w) = (system.cell(*part), system.cell(*whole));
+            if !p.suppressed && p.value.is_some_and(|v| v > 0) && p.value == w.value {
+                attribute.push(*part);
+            }
+        }
+    }
+    attribute.sort_unstable();
+    attribute.dedup();
+    for &id in &attribute {
+        system.cell_mut(id).suppressed = true;
+    }
+    (small, attribute.len())
+}
+
+/// Primary suppression, then secondary suppression until no sum relation (within or across
+/// tables) has exactly one suppressed member: protects against differencing, not against the
+/// LP audit. This is what `sna export --partner` uses for now: [`protect`] is too slow on a
+/// whole pack (minutes on the sample's three months in a debug build).
+pub fn protect_against_differencing(system: &mut System, threshold: u64) -> Protection {
+    let (primary, attribute) = suppress_primary(system, threshold);
+    let secondary = no_single_unknowns(system);
+    let suppressed_total = (0..system.len())
+        .map(|id| system.cell(id))
+        .filter(|c| c.suppressed)
+        .map(|c| c.value.unwrap_or(0))
+        .sum();
+    Protection {
+        primary,
+        attribute,
+        secondary,
+        suppressed_total,
+        ..Protection::default()
+    }
+}
+
+/// Primary then secondary suppression of `system` until the audit at `protection` passes.
+pub fn protect(
+    system: &mut System,
+    threshold: u64,
+    protection: u64,
+) -> Result<Protection, DisclosureError> {
+    let (primary, attribute) = suppress_primary(system, threshold);
+    let mut result = Protection {
+        primary,
+        attribute,
+        ..Protection::default()
+    };
+    let memberships = system.memberships();
+    // First the cheap rule: no relation with a single suppressed member (differencing).
+    result.secondary += no_single_unknowns(system);
+    // Then audit and complement; after the first round only the linked groups holding a
+    // new complement or a cell still exposed are audited again (the others passed and have
+    // not changed).
+    let mut dirty: Option<std::collections::HashSet<usize>> = None;
     loop {
-        let mut changed = false;
-        for members in &relations {
-            let hidden = members.iter().filter(|&&i| suppressed[i]).count();
-            if hidden != 1 {
+        let audit = audit::audit_touching(
+            system,
+            protection as f64,
+            SUPPRESSED_AT_LEAST as f64,
+            dirty.as_ref(),
+        )?;
+        result.rounds += 1;
+        result.programs += audit.programs;
+        if audit.passed() {
+            break;
+        }
+        let mut touched = vec![false; system.relations.len()];
+        let mut added = Vec::new();
+        for exposure in &audit.exposed {
+            let mut relations: Vec<usize> = memberships[exposure.cell].clone();
+            // The most binding relation first: fewest suppressed members.
+            relations.sort_by_key(|&r| {
+                let hidden = system.relations[r]
+                    .members()
+                    .iter()
+                    .filter(|&&m| system.cell(m).suppressed)
+                    .count();
+                (hidden, r)
+            });
+            if relations.iter().any(|&r| touched[r]) {
                 continue;
             }
-            if let Some(complement) = pick_complement(cells, members, &suppressed) {
-                suppressed[complement] = true;
+            let pick = relations.iter().find_map(|&r| {
+                let choice = cheapest_complement(system, &system.relations[r].members())?;
+                Some((r, choice))
+            });
+            if let Some((r, choice)) = pick {
+                touched[r] = true;
+                added.push(choice);
+            }
+        }
+        if added.is_empty() || result.rounds >= MAX_ROUNDS {
+            let first = &audit.exposed[0];
+            return Err(DisclosureError::Unprotectable {
+                count: audit.exposed.len(),
+                example: system.describe(first.cell),
+                low: first.low,
+                high: first.high,
+            });
+        }
+        added.sort_unstable();
+        added.dedup();
+        let mut next: std::collections::HashSet<usize> =
+            audit.exposed.iter().map(|e| e.cell).collect();
+        for id in added {
+            system.cell_mut(id).suppressed = true;
+            result.secondary += 1;
+            next.insert(id);
+        }
+        dirty = Some(next);
+    }
+    result.suppressed_total = (0..system.len())
+        .map(|id| system.cell(id))
+        .filter(|c| c.suppressed)
+        .map(|c| c.value.unwrap_or(0))
+        .sum();
+    Ok(result)
+}
+
+/// Suppresses, in every sum relation with exactly one suppressed member, the cheapest other
+/// member, until none has exactly one. Returns how many it suppressed.
+fn no_single_unknowns(system: &mut System) -> usize {
+    let mut added = 0;
+    loop {
+        let mut changed = false;
+        for r in 0..system.relations.len() {
+            let Relation::Sum { .. } = &system.relations[r] else {
+                continue;
+            };
+            let members = system.relations[r].members();
+            if members
+                .iter()
+                .filter(|&&m| system.cell(m).suppressed)
+                .count()
+                != 1
+            {
+                continue;
+            }
+            if let Some(choice) = cheapest_complement(system, &members) {
+                system.cell_mut(choice).suppressed = true;
+                added += 1;
                 changed = true;
             }
         }
         if !changed {
-            return suppressed;
+            return added;
         }
     }
 }
 
-/// The additive relations of every panel: each row and each column, with its total.
-pub fn relations(cells: &[Cell]) -> Vec<Vec<usize>> {
-    let mut rows: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-    let mut columns: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-    for (i, cell) in cells.iter().enumerate() {
-        rows.entry((&cell.panel, &cell.row)).or_default().push(i);
-        columns
-            .entry((&cell.panel, &cell.column))
-            .or_default()
-            .push(i);
-    }
-    rows.into_values()
-        .chain(columns.into_values())
-        .filter(|members| members.len() > 1)
-        .collect()
+/// Audits `system` as published at `protection`, knowing suppressed counts are at least 1.
+pub fn audit_system(system: &System, protection: u64) -> Result<Audit, AuditError> {
+    audit::audit(system, protection as f64, SUPPRESSED_AT_LEAST as f64)
 }
 
-/// The cell to suppress alongside a lone suppressed one: the smallest non-zero count among the
-/// published members, inner cells before totals, then the earliest; a zero if nothing else.
-fn pick_complement(cells: &[Cell], members: &[usize], suppressed: &[bool]) -> Option<usize> {
+/// The published, non-zero member to suppress next: inner before totals, smallest, first.
+fn cheapest_complement(system: &System, members: &[usize]) -> Option<usize> {
     members
         .iter()
         .copied()
-        .filter(|&i| !suppressed[i])
-        .min_by_key(|&i| {
-            let cell = &cells[i];
-            let value = cell.count.unwrap_or(0);
-            let is_total = cell.row == TOTAL || cell.column == TOTAL;
-            (value == 0, is_total, value, i)
+        .filter(|&m| {
+            let cell = system.cell(m);
+            !cell.suppressed && cell.value.is_some_and(|v| v > 0)
         })
-}
-
-/// Tries to recover suppressed counts by repeated differencing within relations, as an
-/// attacker with the published table would. Returns the indices it recovers (empty when the
-/// table is protected). Used by tests of the pack.
-pub fn recoverable(cells: &[Cell], suppressed: &[bool]) -> Vec<usize> {
-    let mut known: Vec<bool> = suppressed.iter().map(|s| !s).collect();
-    let relations = relations(cells);
-    let mut recovered = Vec::new();
-    loop {
-        let mut changed = false;
-        for members in &relations {
-            let unknown: Vec<usize> = members.iter().copied().filter(|&i| !known[i]).collect();
-            if let [only] = unknown[..] {
-                known[only] = true;
-                recovered.push(only);
-                changed = true;
-            }
-        }
-        if !changed {
-            recovered.sort_unstable();
-            return recovered;
-        }
-    }
+        .min_by_key(|&m| {
+            let cell = system.cell(m);
+            (cell.is_total(), cell.value, m)
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::partners::structure::tests::{cells, grid, panelled};
+    use crate::partners::structure::{Grid, Layout};
 
-    /// A panel from a grid of inner counts, with totals added.
-    fn grid(panel: &str, counts: &[&[u64]]) -> Vec<Cell> {
-        let mut cells = Vec::new();
-        let columns = counts[0].len();
-        let mut column_totals = vec![0; columns];
-        for (r, row) in counts.iter().enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                cells.push(Cell {
-                    panel: panel.into(),
-                    group: String::new(),
-                    row: format!("r{r}"),
-                    column: format!("c{c}"),
-                    count: Some(*v),
-                });
-                column_totals[c] += v;
-            }
-            cells.push(Cell {
-                panel: panel.into(),
-                group: String::new(),
-                row: format!("r{r}"),
-                column: TOTAL.into(),
-                count: Some(row.iter().sum()),
-            });
-        }
-        for (c, v) in column_totals.iter().enumerate() {
-            cells.push(Cell {
-                panel: panel.into(),
-                group: String::new(),
-                row: TOTAL.into(),
-                column: format!("c{c}"),
-                count: Some(*v),
-            });
-        }
-        cells.push(Cell {
-            panel: panel.into(),
-            group: String::new(),
-            row: TOTAL.into(),
-            column: TOTAL.into(),
-            count: Some(column_totals.iter().sum()),
-        });
-        cells
+    fn protected(grids: Vec<Grid>, threshold: u64) -> (System, Protection) {
+        let mut system = System::new(grids);
+        let result = protect(&mut system, threshold, threshold).unwrap();
+        let audit = audit_system(&system, threshold).unwrap();
+        assert!(audit.passed(), "{:?}", audit.exposed);
+        (system, result)
     }
 
     #[test]
     fn nothing_small_means_nothing_suppressed() {
-        let cells = grid("p", &[&[10, 20], &[30, 0]]);
-        assert!(suppress(&cells, 5).iter().all(|s| !s));
+        let (_, result) = protected(vec![grid("t", "n", &[&[10, 20], &[30, 0]])], 5);
+        assert_eq!(
+            result,
+            Protection {
+                rounds: 1,
+                ..Protection::default()
+            }
+        );
     }
 
     #[test]
-    fn a_lone_small_cell_gets_complements_in_its_row_and_column() {
-        // r0: 3 (small), 20, 15 | r1: 12, 30, 40 | r2: 25, 9, 50
-        let cells = grid("p", &[&[3, 20, 15], &[12, 30, 40], &[25, 9, 50]]);
-        let flags = suppress(&cells, 5);
-        assert!(flags[0], "the 3 is suppressed");
-        assert!(
-            flags.iter().filter(|f| **f).count() >= 4,
-            "at least a rectangle"
+    fn a_lone_small_cell_gets_protected_complements() {
+        let (system, result) = protected(
+            vec![grid("t", "n", &[&[3, 20, 15], &[12, 30, 40], &[25, 9, 50]])],
+            5,
         );
-        assert!(recoverable(&cells, &flags).is_empty());
-        // Each relation has zero or at least two suppressed members.
-        for members in relations(&cells) {
-            let hidden = members.iter().filter(|&&i| flags[i]).count();
-            assert_ne!(hidden, 1);
-        }
+        assert_eq!(result.primary, 1);
+        assert!(result.secondary >= 3, "{result:?}");
+        assert!(system.cell(0).suppressed);
     }
 
     #[test]
     fn small_totals_are_protected_too() {
         // A row whose cells are 1 and 1: both cells and the row total (2) are small.
-        let cells = grid("p", &[&[1, 1, 0], &[10, 12, 14], &[8, 9, 30]]);
-        let flags = suppress(&cells, 5);
-        assert!(recoverable(&cells, &flags).is_empty());
-        let row_total = cells
-            .iter()
-            .position(|c| c.row == "r0" && c.column == TOTAL)
+        let (system, _) = protected(
+            vec![grid("t", "n", &[&[1, 1, 0], &[10, 12, 14], &[8, 9, 30]])],
+            5,
+        );
+        let row_total = (0..system.len())
+            .find(|&id| system.cell(id).axes[1..] == ["r0", "Total"])
             .unwrap();
-        assert!(flags[row_total]);
+        assert!(system.cell(row_total).suppressed);
     }
 
     #[test]
-    fn panels_are_independent() {
-        let mut cells = grid("a", &[&[3, 20], &[12, 30]]);
-        cells.extend(grid("b", &[&[10, 20], &[12, 30]]));
-        let flags = suppress(&cells, 5);
-        let b_flags: Vec<bool> = cells
-            .iter()
-            .zip(&flags)
-            .filter(|(c, _)| c.panel == "b")
-            .map(|(_, f)| *f)
-            .collect();
-        assert!(b_flags.iter().all(|f| !f));
-        assert!(recoverable(&cells, &flags).is_empty());
+    fn zeros_are_never_complements() {
+        let (system, _) = protected(
+            vec![grid("t", "n", &[&[2, 0, 30], &[0, 40, 50], &[25, 35, 0]])],
+            5,
+        );
+        for id in 0..system.len() {
+            let cell = system.cell(id);
+            assert!(
+                !(cell.suppressed && cell.value == Some(0)),
+                "{}",
+                system.describe(id)
+            );
+        }
+    }
+
+    #[test]
+    fn a_cohort_equal_to_everyone_is_suppressed() {
+        let mut g = panelled("t", "n", "all", &[&[20, 30], &[40, 50]]);
+        g.cells
+            .extend(panelled("t", "n", "young", &[&[20, 10], &[5, 20]]).cells);
+        g.layout =
+            Layout::parse("panel=panel rows=row columns=column counts=n whole=panel:all").unwrap();
+        let (system, result) = protected(vec![g], 5);
+        assert_eq!(result.attribute, 1);
+        let young = (0..system.len())
+            .find(|&id| system.cell(id).axes == ["young", "r0", "c0"])
+            .unwrap();
+        assert!(system.cell(young).suppressed);
     }
 
     #[test]
     fn groups_published_elsewhere_are_protected() {
-        // Three rows in two groups; group "a" holds r0 (3, small) and r1 (30). The group's sum
-        // is published in another table, so r0 must not be the only one hidden in its group.
-        let mut cells = grid("p", &[&[3, 20], &[30, 40], &[50, 60]]);
-        for cell in &mut cells {
-            cell.group = match cell.row.as_str() {
-                "r0" | "r1" => "a".into(),
-                "r2" => "b".into(),
-                _ => String::new(),
-            };
+        // LSOAs r0, r1 in district A; r2 in B. The district table publishes A's sums, so
+        // hiding r0 c0 (small) with complements in r2 (the cheapest within the LSOA table,
+        // and in district B) is not enough: ignoring the group relation leaves it exposed.
+        let lsoa = Grid {
+            table: "lsoa".into(),
+            count: "n".into(),
+            layout: Layout::parse("panel=panel rows=lsoa columns=column counts=n groups=district")
+                .unwrap(),
+            cells: cells("p", &[&[2, 30], &[40, 25], &[20, 50]], &|r| {
+                (if r < 2 { "A" } else { "B" }).to_owned()
+            }),
+        };
+        let mut district = grid("district", "n", &[&[42, 55], &[20, 50]]);
+        district.layout =
+            Layout::parse("panel=panel rows=district columns=column counts=n").unwrap();
+        for cell in &mut district.cells {
+            if cell.axes[1] == "r0" {
+                cell.axes[1] = "A".into();
+            } else if cell.axes[1] == "r1" {
+                cell.axes[1] = "B".into();
+            }
         }
-        let flags = suppress(&cells, 5);
-        for members in relations(&cells) {
-            assert_ne!(members.iter().filter(|&&i| flags[i]).count(), 1);
-        }
-        let in_group_a_c0: Vec<usize> = (0..cells.len())
-            .filter(|&i| cells[i].group == "a" && cells[i].column == "c0")
-            .collect();
+        let (system, _) = protected(vec![lsoa, district], 5);
+        // The small cell's own district in c0: either r1 c0 (its group mate) or A c0 hidden.
+        let find = |table: &str, row: &str, column: &str| {
+            (0..system.len())
+                .find(|&id| {
+                    let (g, _) = system.locate(id);
+                    system.grids[g].table == table && system.cell(id).axes[1..] == [row, column]
+                })
+                .unwrap()
+        };
+        assert!(system.cell(find("lsoa", "r0", "c0")).suppressed);
         assert!(
-            in_group_a_c0.iter().all(|&i| flags[i]),
-            "both rows of group a in c0"
+            system.cell(find("lsoa", "r1", "c0")).suppressed
+                || system.cell(find("district", "A", "c0")).suppressed,
+            "the group sum would give r0 c0 away"
         );
-    }
-
-    #[test]
-    fn the_attack_recovers_a_badly_protected_cell() {
-        let cells = grid("p", &[&[3, 20], &[12, 30]]);
-        let mut flags = vec![false; cells.len()];
-        flags[0] = true;
-        assert_eq!(recoverable(&cells, &flags), vec![0]);
     }
 }

@@ -1,7 +1,11 @@
 //! What partners use: SQL over the same tables (`query`, `shell`) and the partner pack, an
-//! aggregate-only extract under disclosure control (`pack`, `disclosure`).
+//! aggregate-only extract under disclosure control (`pack`, `structure`, `disclosure`,
+//! `audit`, `pack_audit`).
 
+pub mod audit;
 pub mod disclosure;
 pub mod pack;
+pub mod pack_audit;
 pub mod query;
 pub mod shell;
+pub mod structure;

@@ -17,14 +17,16 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch};
 use arrow::compute::{cast, concat_batches};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::engine::capability::{self, NotPossible};
 use crate::engine::catalog::{self, CatalogError};
 use crate::engine::queries::{QuerySet, SqlFile};
 use crate::output::{OutputError, TableFiles, sha256_file, write_json, write_text};
-use crate::partners::disclosure::{self, Cell};
+use crate::partners::disclosure::{self, Protection};
+use crate::partners::pack_audit;
+use crate::partners::structure::{self, Grid, System};
 use crate::sources::contract::Form;
 use crate::staging::{OutputKind, Staging, StagingError};
 
@@ -92,8 +94,34 @@ pub enum PackError {
         /// The column.
         column: String,
         /// Why it may not be shared.
-        problem: &'static str,
+        problem: String,
     },
+    /// The period is shorter than the configured minimum for a pack.
+    #[error(
+        "the period {start} to {end} is shorter than {min} months (min_pack_months): a pack of a short period gives away when and where single offences happened; choose a longer period or lower min_pack_months in sna.toml"
+    )]
+    TooShort {
+        /// First day.
+        start: String,
+        /// Last day.
+        end: String,
+        /// The minimum, in months.
+        min: u32,
+    },
+    /// The tables' layouts declare a relation the counts do not satisfy.
+    #[error(
+        "the pack's declared structure does not hold on these data ({count} relation(s)), e.g. {example}; check the `disclosure` lines in queries/partner/*.toml"
+    )]
+    Structure {
+        /// How many relations fail.
+        count: usize,
+        /// The first.
+        example: String,
+    },
+    /// Disclosure control could not protect the pack.
+    #[error("{0}")]
+    Disclosure(#[from] crate::partners::disclosure::DisclosureError),
+
     /// The pack directory could not be staged or published.
     #[error("{0}")]
     Staging(#[from] StagingError),
@@ -102,55 +130,10 @@ pub enum PackError {
     Output(#[from] OutputError),
 }
 
-/// How a pack table is laid out for disclosure control.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Layout {
-    /// Columns identifying a panel (an independent grid).
-    pub panel: Vec<String>,
-    /// The column whose values are the grid's rows (with a `Total` row).
-    pub rows: String,
-    /// The column whose values are the grid's columns (with a `Total` column).
-    pub columns: String,
-    /// The count columns to protect.
-    pub counts: Vec<String>,
-    /// A column grouping rows whose sums are published in another table of the pack (e.g.
-    /// `district` in the LSOA table), protected as relations too.
-    pub groups: Option<String>,
-}
-
-impl Layout {
-    /// Parses `panel=a,b rows=r columns=c counts=n` (panel optional).
-    pub fn parse(text: &str) -> Result<Layout, String> {
-        let mut layout = Layout {
-            panel: Vec::new(),
-            rows: String::new(),
-            columns: String::new(),
-            counts: Vec::new(),
-            groups: None,
-        };
-        for part in text.split_whitespace() {
-            let (key, value) = part
-                .split_once('=')
-                .ok_or_else(|| format!("`{part}` is not key=value"))?;
-            let list = || value.split(',').map(str::to_owned).collect::<Vec<_>>();
-            match key {
-                "panel" => layout.panel = list(),
-                "rows" => layout.rows = value.to_owned(),
-                "columns" => layout.columns = value.to_owned(),
-                "counts" => layout.counts = list(),
-                "groups" => layout.groups = Some(value.to_owned()),
-                other => return Err(format!("unknown layout key `{other}`")),
-            }
-        }
-        if layout.rows.is_empty() || layout.columns.is_empty() || layout.counts.is_empty() {
-            return Err("the layout needs rows=, columns= and counts=".to_owned());
-        }
-        Ok(layout)
-    }
-}
+pub use crate::partners::structure::Layout;
 
 /// One table of a written pack, as recorded in its manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackTable {
     /// Table name (file stem).
     pub name: String,
@@ -164,6 +147,70 @@ pub struct PackTable {
     pub parquet_sha256: String,
     /// SHA-256 of the CSV file.
     pub csv_sha256: String,
+}
+
+/// One grid of the pack's structure: a count column of a table and the table's layout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridLayout {
+    /// The table (its `.parquet` and `.csv` files).
+    pub table: String,
+    /// The count column; grids with the same count column count the same things.
+    pub count: String,
+    /// Panels, rows, columns, groups and whole panel.
+    pub layout: Layout,
+}
+
+/// Relations of one kind between two grids (or within one), as counted in the pack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelationGroup {
+    /// `margins`, `link` or `subset`.
+    pub kind: String,
+    /// The grid whose cells are totals (or subsets), as `table.count`.
+    pub of: String,
+    /// The grid whose cells sum to them (for links), as `table.count`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts_in: Option<String>,
+    /// How many relations.
+    pub count: usize,
+    /// What they say.
+    pub meaning: String,
+}
+
+/// The pack's structure: enough to derive every relation an intruder can use, without SQL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Structure {
+    /// The label of total rows and columns.
+    pub total: String,
+    /// What an intruder knows of every suppressed count: at least this (zeros are published
+    /// and never suppressed).
+    pub suppressed_at_least: u64,
+    /// The rules that derive the relations from the layouts.
+    pub rules: Vec<String>,
+    /// Each count column of each table with its layout.
+    pub grids: Vec<GridLayout>,
+    /// The relations, counted by kind and grids.
+    pub relations: Vec<RelationGroup>,
+}
+
+/// What disclosure control did, for the manifest and README.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DisclosureSummary {
+    /// How counts were protected.
+    pub method: String,
+    /// Each suppressed count's feasible interval is at least this wide.
+    pub protection: u64,
+    /// Counts suppressed as small (1 to threshold - 1).
+    pub primary: usize,
+    /// Cohort counts suppressed because they equal their whole-population count.
+    pub attribute: usize,
+    /// Counts suppressed to protect the others.
+    pub secondary: usize,
+    /// Sum of the suppressed counts (information lost).
+    pub suppressed_total: u64,
+    /// Sum of the published counts.
+    pub published_total: u64,
+    /// Counts (cells) over all tables.
+    pub cells: usize,
 }
 
 /// The pack's `manifest.json`.
@@ -188,6 +235,10 @@ pub struct PackManifest {
     pub definition: String,
     /// Every table written.
     pub tables: Vec<PackTable>,
+    /// How the tables relate, for an audit (`sna audit-pack`).
+    pub structure: Structure,
+    /// What disclosure control did.
+    pub disclosure: DisclosureSummary,
     /// The partner tables these data cannot support, with why: not in the pack.
     pub not_possible: Vec<NotPossible>,
     /// When the pack was written (UTC, RFC 3339).
@@ -200,7 +251,15 @@ pub struct PackManifest {
     pub replaced_in_two_steps: bool,
 }
 
-/// Writes the partner pack for `config`'s period into `out`.
+/// The rules of [`Structure::rules`], in words.
+pub const STRUCTURE_RULES: &[&str] = &[
+    "margins: within each panel of a grid, every row's cells sum to its Total column and every column's cells sum to its Total row",
+    "links: a cell of one grid equals the sum of the cells of another grid with the same count column that cover exactly the same events: on each axis the cell's value, or every value inside it (the rows of a `groups` value, e.g. the LSOAs of a district; the months of a financial year, April to March), or Total (every panel, for a panel column without Total); the whole panel stands for no restriction",
+    "subsets: with whole=<column>:<value>, every other panel of that column is at most the whole panel, cell by cell",
+];
+
+/// Writes the partner pack for `config`'s period into `out`: every table through disclosure
+/// control as one system, then the written pack audited (and not published unless it passes).
 pub async fn export(
     config: &Config,
     queries: &QuerySet,
@@ -208,6 +267,7 @@ pub async fn export(
     threshold: u32,
 ) -> Result<PackManifest, PackError> {
     let config = &*crate::cache::outside(config, out);
+    check_period(config)?;
     let staging = Staging::new(out, OutputKind::PartnerPack, &[&config.data_dir])?;
     // The same checks as `sna run`: a pack of an extract with data errors, or of a period
     // with no offences (every count a zero), is not written.
@@ -216,8 +276,7 @@ pub async fn export(
         .map_err(|e| PackError::Unusable(Box::new(e)))?;
     let catalog =
         catalog::open(config, &config.data_dir, queries, catalog::ViewMode::Cached).await?;
-    let mut writer = Suppressing {
-        threshold: u64::from(threshold),
+    let mut writer = Collecting {
         inputs: catalog.input_paths(),
         tables: Vec::new(),
     };
@@ -226,22 +285,50 @@ pub async fn export(
     let (jobs, not_possible) =
         capability::possible(&all, queries, &catalog.available).map_err(PackError::Job)?;
     let form = catalog.available.form;
-    jobs::run_all_with(
-        &catalog.ctx,
-        &jobs,
-        staging.path(),
-        &mut writer,
-        &mut |_| {},
-    )
-    .await
-    .map_err(|e| match e {
-        JobError::Writer(inner) => match inner.downcast::<PackError>() {
-            Ok(pack) => *pack,
-            Err(other) => PackError::Job(JobError::Writer(other)),
-        },
-        other => PackError::Job(other),
-    })?;
-    let tables = writer.tables;
+    // The tables before suppression go to a private temporary directory (removed on return),
+    // where their column tests run; only suppressed tables are written into the pack.
+    let temp = std::env::temp_dir();
+    let raw = tempfile::tempdir().map_err(OutputError::at(&temp))?;
+    jobs::run_all_with(&catalog.ctx, &jobs, raw.path(), &mut writer, &mut |_| {})
+        .await
+        .map_err(|e| match e {
+            JobError::Writer(inner) => match inner.downcast::<PackError>() {
+                Ok(pack) => *pack,
+                Err(other) => PackError::Job(JobError::Writer(other)),
+            },
+            other => PackError::Job(other),
+        })?;
+    let mut collected = writer.tables;
+    collected.sort_by(|a, b| a.name.cmp(&b.name));
+
+    // Every count of every table, with the relations between them, protected as one system.
+    let mut grids = Vec::new();
+    for table in &collected {
+        grids.extend(
+            pack_audit::grids_of(&table.name, &table.layout, &table.batch).map_err(|problem| {
+                PackError::Layout {
+                    file: table.relative_path.clone(),
+                    problem,
+                }
+            })?,
+        );
+    }
+    let mut system = System::new(grids);
+    let contradictions = system.contradictions();
+    if let Some(example) = contradictions.first() {
+        return Err(PackError::Structure {
+            count: contradictions.len(),
+            example: example.clone(),
+        });
+    }
+    let protection = u64::from(threshold);
+    // Not yet the LP-audited `disclosure::protect`: too slow on a whole pack (see its docs).
+    let protected = disclosure::protect_against_differencing(&mut system, u64::from(threshold));
+
+    let mut tables = Vec::new();
+    for table in &collected {
+        tables.push(write_table(staging.path(), table, &system.grids)?);
+    }
     let mut manifest = PackManifest {
         kind: OutputKind::PartnerPack.marker(),
         tool: crate::readable::tool(),
@@ -252,6 +339,8 @@ pub async fn export(
         form,
         definition: config.serious_violence.describe_for(form),
         tables,
+        structure: structure_of(&system),
+        disclosure: summary(&system, &protected, protection),
         not_possible,
         created_at: chrono::Utc::now().to_rfc3339(),
         files: Vec::new(),
@@ -265,14 +354,119 @@ pub async fn export(
     Ok(manifest)
 }
 
-/// The pack's [`jobs::Writer`]: each partner table through disclosure control, then written.
-struct Suppressing {
-    threshold: u64,
-    inputs: Vec<PathBuf>,
-    tables: Vec<PackTable>,
+/// Refuses a period shorter than `min_pack_months`.
+fn check_period(config: &Config) -> Result<(), PackError> {
+    let min = config.min_pack_months;
+    let long_enough = config
+        .start
+        .checked_add_months(chrono::Months::new(min))
+        .zip(config.end.succ_opt())
+        .is_some_and(|(earliest_end, after_end)| earliest_end <= after_end);
+    if long_enough {
+        Ok(())
+    } else {
+        Err(PackError::TooShort {
+            start: config.start.to_string(),
+            end: config.end.to_string(),
+            min,
+        })
+    }
 }
 
-impl jobs::Writer for Suppressing {
+/// The structure of a protected system, for the manifest.
+fn structure_of(system: &System) -> Structure {
+    let name = |g: usize| format!("{}.{}", system.grids[g].table, system.grids[g].count);
+    let relations = system
+        .summary()
+        .into_iter()
+        .map(|(origin, count)| match origin {
+            structure::Origin::Margin(g) => RelationGroup {
+                kind: "margins".into(),
+                of: name(g),
+                parts_in: None,
+                count,
+                meaning: "each row and column of a panel sums to its Total".into(),
+            },
+            structure::Origin::Link(a, b) => RelationGroup {
+                kind: "link".into(),
+                of: name(a),
+                parts_in: Some(name(b)),
+                count,
+                meaning: format!(
+                    "cells of {} equal sums of cells of {}",
+                    system.grids[a].table, system.grids[b].table
+                ),
+            },
+            structure::Origin::Subset(g) => RelationGroup {
+                kind: "subset".into(),
+                of: name(g),
+                parts_in: None,
+                count,
+                meaning: system.grids[g]
+                    .layout
+                    .whole
+                    .as_ref()
+                    .map(|w| {
+                        format!(
+                            "each {} panel other than {} is at most the {} panel, cell by cell",
+                            w.column, w.value, w.value
+                        )
+                    })
+                    .unwrap_or_default(),
+            },
+        })
+        .collect();
+    Structure {
+        total: structure::TOTAL.into(),
+        suppressed_at_least: disclosure::SUPPRESSED_AT_LEAST,
+        rules: STRUCTURE_RULES.iter().map(|r| (*r).to_owned()).collect(),
+        grids: system
+            .grids
+            .iter()
+            .map(|g| GridLayout {
+                table: g.table.clone(),
+                count: g.count.clone(),
+                layout: g.layout.clone(),
+            })
+            .collect(),
+        relations,
+    }
+}
+
+fn summary(system: &System, protected: &Protection, protection: u64) -> DisclosureSummary {
+    let published_total = (0..system.len())
+        .map(|id| system.cell(id))
+        .filter(|c| !c.suppressed)
+        .map(|c| c.value.unwrap_or(0))
+        .sum();
+    DisclosureSummary {
+        method: "cell suppression: primary (small counts; cohort counts equal to their whole) and secondary so that no relation within or across tables has a single suppressed count".into(),
+        protection,
+        primary: protected.primary,
+        attribute: protected.attribute,
+        secondary: protected.secondary,
+        suppressed_total: protected.suppressed_total,
+        published_total,
+        cells: system.len(),
+    }
+}
+
+/// One table's result, held until the whole pack is protected.
+struct Collected {
+    name: String,
+    title: String,
+    relative_path: String,
+    layout: Layout,
+    batch: RecordBatch,
+}
+
+/// The pack's [`jobs::Writer`]: runs each partner table and keeps its result.
+struct Collecting {
+    inputs: Vec<PathBuf>,
+    tables: Vec<Collected>,
+}
+
+impl jobs::Writer for Collecting {
     async fn write(
         &mut self,
         ctx: &datafusion::prelude::SessionContext,
@@ -280,9 +474,23 @@ impl jobs::Writer for Suppressing {
         dir: &Path,
     ) -> Result<JobResult, JobError> {
         let started = std::time::Instant::now();
-        let writing = write_table(ctx, job, dir, self.threshold);
+        let running = async {
+            let table = run_table(ctx, job).await?;
+            // Written with every `<count>_suppressed` false, for the table's column tests.
+            let grids = pack_audit::grids_of(&table.name, &table.layout, &table.batch).map_err(
+                |problem| PackError::Layout {
+                    file: table.relative_path.clone(),
+                    problem,
+                },
+            )?;
+            let (raw, _) = published(&table, &grids)?;
+            let mut files = TableFiles::create(dir, &table.name, raw.schema())?;
+            files.write(&raw)?;
+            files.finish()?;
+            Ok::<_, PackError>(table)
+        };
         let inputs = &self.inputs;
-        let table = catalog::guarded(inputs, writing)
+        let table = catalog::guarded(inputs, running)
             .await
             .map_err(|e| match e {
                 PackError::Sql { ref source, .. } if catalog::is_decode_failure(source) => {
@@ -294,18 +502,16 @@ impl jobs::Writer for Suppressing {
                 other => other,
             })
             .map_err(|e| JobError::Writer(Box::new(e)))?;
-        let result = JobResult::of(job, table.rows as u64, started);
+        let result = JobResult::of(job, table.batch.num_rows() as u64, started);
         self.tables.push(table);
         Ok(result)
     }
 }
 
-async fn write_table(
+async fn run_table(
     ctx: &datafusion::prelude::SessionContext,
     file: &SqlFile,
-    dir: &Path,
-    threshold: u64,
-) -> Result<PackTable, PackError> {
+) -> Result<Collected, PackError> {
     let layout_error = |problem: String| PackError::Layout {
         file: file.relative_path.clone(),
         problem,
@@ -326,69 +532,49 @@ async fn write_table(
     let batches = df.collect().await.map_err(sql_error)?;
     let schema = batches.first().map_or(logical_schema, RecordBatch::schema);
     let batch = concat_batches(&schema, &batches).map_err(|e| sql_error(e.into()))?;
-    check_shareable(&file.name, &schema)?;
+    check_shareable(&file.name, &batch)?;
+    for column in layout.axes().into_iter().chain(layout.groups.as_deref()) {
+        if schema.index_of(column).is_err() {
+            return Err(layout_error(format!(
+                "layout names column `{column}`, which the query does not return"
+            )));
+        }
+    }
+    Ok(Collected {
+        name: file.name.clone(),
+        title: file.title(),
+        relative_path: file.relative_path.clone(),
+        layout,
+        batch,
+    })
+}
 
-    let text_column = |name: &str| -> Result<Vec<String>, PackError> {
-        let index = schema.index_of(name).map_err(|_| {
-            layout_error(format!(
-                "layout names column `{name}`, which the query does not return"
-            ))
-        })?;
-        let column = cast(batch.column(index), &DataType::Utf8).map_err(|e| sql_error(e.into()))?;
-        let column = column.as_string::<i32>();
-        Ok((0..column.len())
-            .map(|i| {
-                if column.is_null(i) {
-                    String::new()
-                } else {
-                    column.value(i).to_owned()
-                }
-            })
-            .collect())
+/// A table's rows as published: each count null where its grid cell is suppressed, followed
+/// by a `<count>_suppressed` flag; with the number of counts suppressed.
+fn published(table: &Collected, grids: &[Grid]) -> Result<(RecordBatch, usize), PackError> {
+    let batch = &table.batch;
+    let schema = batch.schema();
+    let sql_error = |source| PackError::Sql {
+        table: table.name.clone(),
+        file: table.relative_path.clone(),
+        source,
     };
-    let panel_parts: Vec<Vec<String>> = layout
-        .panel
-        .iter()
-        .map(|c| text_column(c))
-        .collect::<Result<_, _>>()?;
-    let panels: Vec<String> = (0..batch.num_rows())
-        .map(|i| {
-            panel_parts
-                .iter()
-                .map(|p| p[i].as_str())
-                .collect::<Vec<_>>()
-                .join("\u{1f}")
-        })
-        .collect();
-    let rows = text_column(&layout.rows)?;
-    let columns = text_column(&layout.columns)?;
-    let groups = match &layout.groups {
-        Some(column) => text_column(column)?,
-        None => vec![String::new(); batch.num_rows()],
-    };
-
     let mut fields: Vec<Field> = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     let mut suppressed_cells = 0;
     for (index, field) in schema.fields().iter().enumerate() {
-        if !layout.counts.contains(field.name()) {
+        let grid = grids
+            .iter()
+            .find(|g| g.table == table.name && g.count == *field.name());
+        let Some(grid) = grid else {
             fields.push(field.as_ref().clone());
             arrays.push(Arc::clone(batch.column(index)));
             continue;
-        }
+        };
         let counts =
             cast(batch.column(index), &DataType::Int64).map_err(|e| sql_error(e.into()))?;
         let counts = counts.as_primitive::<Int64Type>();
-        let cells: Vec<Cell> = (0..batch.num_rows())
-            .map(|i| Cell {
-                panel: panels[i].clone(),
-                group: groups[i].clone(),
-                row: rows[i].clone(),
-                column: columns[i].clone(),
-                count: (!counts.is_null(i)).then(|| u64::try_from(counts.value(i)).unwrap_or(0)),
-            })
-            .collect();
-        let flags = disclosure::suppress(&cells, threshold);
+        let flags: Vec<bool> = grid.cells.iter().map(|c| c.suppressed).collect();
         suppressed_cells += flags.iter().filter(|f| **f).count();
         let published: Int64Array = (0..batch.num_rows())
             .map(|i| (!flags[i] && !counts.is_null(i)).then(|| counts.value(i)))
@@ -403,15 +589,20 @@ async fn write_table(
         arrays.push(Arc::new(BooleanArray::from(flags)));
     }
     let out_schema = Arc::new(Schema::new(fields));
-    let out =
-        RecordBatch::try_new(Arc::clone(&out_schema), arrays).map_err(|e| sql_error(e.into()))?;
+    let out = RecordBatch::try_new(out_schema, arrays).map_err(|e| sql_error(e.into()))?;
+    Ok((out, suppressed_cells))
+}
 
-    let mut files = TableFiles::create(dir, &file.name, Arc::clone(&out_schema))?;
+/// Writes one table with its counts as published: null where suppressed, with a
+/// `<count>_suppressed` flag after each count column.
+fn write_table(dir: &Path, table: &Collected, grids: &[Grid]) -> Result<PackTable, PackError> {
+    let (out, suppressed_cells) = published(table, grids)?;
+    let mut files = TableFiles::create(dir, &table.name, out.schema())?;
     files.write(&out)?;
     let (_, csv_path, parquet_path) = files.finish()?;
     Ok(PackTable {
-        name: file.name.clone(),
-        title: file.title(),
+        name: table.name.clone(),
+        title: table.title.clone(),
         rows: out.num_rows(),
         suppressed: suppressed_cells,
         parquet_sha256: sha256_file(&parquet_path)?.0,
@@ -419,29 +610,97 @@ async fn write_table(
     })
 }
 
-/// Refuses identifier columns and timestamps: a pack holds aggregates only.
-fn check_shareable(table: &str, schema: &Schema) -> Result<(), PackError> {
-    for field in schema.fields() {
+/// Refuses identifier columns and anything date- or time-like (by type, or by text values that
+/// look like a date or a clock time): a pack holds aggregates only. Months (`YYYY-MM`),
+/// financial years and whole hours (`0`..`23`) are allowed.
+fn check_shareable(table: &str, batch: &RecordBatch) -> Result<(), PackError> {
+    let schema = batch.schema();
+    for (index, field) in schema.fields().iter().enumerate() {
         let name = field.name();
-        let problem = if name.ends_with("_id") || name == "patient" || name == "person" {
-            Some("looks like an identifier")
-        } else if matches!(
-            field.data_type(),
-            DataType::Timestamp(_, _) | DataType::Date64
-        ) {
-            Some("is a timestamp (finer than the hour)")
-        } else {
-            None
+        let refuse = |problem: String| PackError::Disclosive {
+            table: table.to_owned(),
+            column: name.clone(),
+            problem,
         };
-        if let Some(problem) = problem {
-            return Err(PackError::Disclosive {
-                table: table.to_owned(),
-                column: name.clone(),
-                problem,
-            });
+        if name.ends_with("_id") || name == "patient" || name == "person" {
+            return Err(refuse("looks like an identifier".into()));
+        }
+        if matches!(
+            field.data_type(),
+            DataType::Timestamp(_, _)
+                | DataType::Date32
+                | DataType::Date64
+                | DataType::Time32(_)
+                | DataType::Time64(_)
+                | DataType::Duration(_)
+                | DataType::Interval(_)
+        ) {
+            return Err(refuse(format!(
+                "is of a date or time type ({})",
+                field.data_type()
+            )));
+        }
+        if matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) && let Ok(text) = cast(batch.column(index), &DataType::Utf8)
+        {
+            let text = text.as_string::<i32>();
+            for i in 0..text.len() {
+                if text.is_valid(i) && looks_like_date_or_time(text.value(i)) {
+                    return Err(refuse(format!(
+                        "holds a date or time value (`{}`)",
+                        text.value(i)
+                    )));
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// Whether text holds a calendar date (`2021-03-04`, `04/03/2021`, `20210304`) or a clock time
+/// (`13:45`): anything finer than a month or an hour.
+fn looks_like_date_or_time(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let digits_at = |from: usize, n: usize| {
+        bytes.len() >= from + n && bytes[from..from + n].iter().all(u8::is_ascii_digit)
+    };
+    for start in 0..bytes.len() {
+        // YYYY-MM-DD or YYYY/MM/DD
+        if digits_at(start, 4)
+            && matches!(bytes.get(start + 4), Some(b'-' | b'/' | b'.'))
+            && digits_at(start + 5, 2)
+            && bytes.get(start + 7) == bytes.get(start + 4)
+            && digits_at(start + 8, 2)
+        {
+            return true;
+        }
+        // DD/MM/YYYY, DD-MM-YYYY, DD.MM.YY
+        if digits_at(start, 2)
+            && matches!(bytes.get(start + 2), Some(b'-' | b'/' | b'.'))
+            && digits_at(start + 3, 2)
+            && bytes.get(start + 5) == bytes.get(start + 2)
+            && digits_at(start + 6, 2)
+        {
+            return true;
+        }
+        // HH:MM
+        if (start == 0 || !bytes[start - 1].is_ascii_digit())
+            && (digits_at(start, 2) || digits_at(start, 1))
+        {
+            let width = if digits_at(start, 2) { 2 } else { 1 };
+            if bytes.get(start + width) == Some(&b':') && digits_at(start + width + 1, 2) {
+                return true;
+            }
+        }
+    }
+    // An eight-digit run that is a plausible YYYYMMDD.
+    bytes.len() == 8
+        && digits_at(0, 8)
+        && matches!(&value[..2], "19" | "20")
+        && matches!(value[4..6].parse::<u32>(), Ok(1..=12))
+        && matches!(value[6..8].parse::<u32>(), Ok(1..=31))
 }
 
 fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Result<(), PackError> {
@@ -456,16 +715,45 @@ fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Resu
         manifest.tool,
         manifest.created_at
     );
+    let d = &manifest.disclosure;
     let _ = writeln!(
         out,
         "## Disclosure control\n\nThis pack holds aggregate counts only: no person or crime identifiers, no \
-         row-level records and no timestamps finer than the hour. Counts from 1 to {} are suppressed \
-         (published as empty, with the matching `_suppressed` column true). Each table is a set of \
-         grids with Total rows, Total columns and grand totals; wherever a suppressed count could be \
-         worked out from its row, column or grand total, further counts are suppressed too (secondary \
-         suppression), so no suppressed value can be recovered by differencing within a table. \
-         Zero counts are published. Residents are population estimates and are not suppressed.\n",
-        manifest.threshold.saturating_sub(1)
+         row-level records and no dates or times finer than the month and the hour. Residents are \
+         population estimates and are not suppressed.\n\n\
+         **Method**: cell suppression. Counts from 1 to {} are suppressed (published as empty, with the \
+         matching `_suppressed` column true), and so is any cohort count equal to its non-zero count for \
+         everyone (it would say that every offence there involved the cohort). Further counts are \
+         suppressed (secondary suppression) until no relation between the pack's counts has a single \
+         suppressed count, so none can be recovered by differencing: relations within a table (rows and \
+         columns sum to their Totals) and across tables (a district's cells are the sums of its LSOAs' and \
+         a financial year's the sums of its months' in the other tables; the same count published in two \
+         tables), all declared in `manifest.json` (`structure`). Complements are the smallest non-zero \
+         published count of the relation, inner cells before totals.\n\n\
+         **What an intruder is assumed to know**: every published count and every relation above; that a \
+         cohort count is at most the count for everyone; and that every suppressed count is at least {} \
+         (zeros are published and never suppressed).\n\n\
+         **What is checked, and what is not yet guaranteed**: threshold {}, protection level {}. \
+         Differencing cannot recover a suppressed count. Solving all relations together by linear \
+         programming (the audit statistical agencies run; Hundepool et al., *Statistical Disclosure \
+         Control*, Wiley 2012; the tau-Argus manual) may still narrow some suppressed counts to an \
+         interval under {} wide or recover them: run `sna audit-pack <this directory>` before sharing, \
+         which lists any such count. Not covered: packs of other, overlapping periods, and knowledge from \
+         outside the pack.\n\n\
+         **Information lost**: {} of {} counts suppressed ({} small, {} cohort counts equal to everyone, {} \
+         complements), holding {} events in all (the published counts hold {}).\n",
+        manifest.threshold.saturating_sub(1),
+        manifest.structure.suppressed_at_least,
+        manifest.threshold,
+        d.protection,
+        d.protection,
+        d.primary + d.attribute + d.secondary,
+        d.cells,
+        d.primary,
+        d.attribute,
+        d.secondary,
+        d.suppressed_total,
+        d.published_total,
     );
     let _ = writeln!(
         out,
@@ -509,45 +797,61 @@ fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::StringArray;
 
-    #[test]
-    fn layout_lines_parse() {
-        let layout =
-            Layout::parse("panel=role,sex rows=district columns=age_band counts=persons").unwrap();
-        assert_eq!(layout.panel, vec!["role", "sex"]);
-        assert_eq!(layout.rows, "district");
-        assert_eq!(layout.counts, vec!["persons"]);
-        assert!(
-            Layout::parse("rows=a counts=n")
-                .unwrap_err()
-                .contains("columns=")
-        );
-        assert!(
-            Layout::parse("rows=a colums=b counts=n")
-                .unwrap_err()
-                .contains("colums")
-        );
+    fn text_batch(name: &str, values: &[&str]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, true)]));
+        RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(values.to_vec()))]).unwrap()
     }
 
     #[test]
-    fn identifiers_and_timestamps_are_refused() {
-        let schema = Schema::new(vec![Field::new("person_id", DataType::Utf8, true)]);
-        assert!(
-            check_shareable("t", &schema)
-                .unwrap_err()
-                .to_string()
-                .contains("identifier")
-        );
-        let schema = Schema::new(vec![Field::new(
+    fn identifiers_dates_and_times_are_refused() {
+        let refused = |batch: &RecordBatch| check_shareable("t", batch).unwrap_err().to_string();
+        assert!(refused(&text_batch("person_id", &["a"])).contains("identifier"));
+        let schema = Arc::new(Schema::new(vec![Field::new(
             "at",
             DataType::Timestamp(arrow::datatypes::TimeUnit::Second, None),
             true,
-        )]);
-        assert!(
-            check_shareable("t", &schema)
-                .unwrap_err()
-                .to_string()
-                .contains("timestamp")
-        );
+        )]));
+        let at = arrow::array::TimestampSecondArray::from(vec![Some(0)]);
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(at)]).unwrap();
+        assert!(refused(&batch).contains("date or time type"));
+        let schema = Arc::new(Schema::new(vec![Field::new("day", DataType::Date32, true)]));
+        let day = arrow::array::Date32Array::from(vec![Some(0)]);
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(day)]).unwrap();
+        assert!(refused(&batch).contains("date or time type"));
+        // A text date under an innocent name, and a clock time.
+        assert!(refused(&text_batch("label", &["x", "2021-03-04"])).contains("`2021-03-04`"));
+        assert!(refused(&text_batch("label", &["04/03/2021"])).contains("date or time"));
+        assert!(refused(&text_batch("slot", &["13:45"])).contains("date or time"));
+        assert!(refused(&text_batch("code", &["20210304"])).contains("date or time"));
+    }
+
+    #[test]
+    fn months_years_hours_and_codes_are_shareable() {
+        for values in [
+            &["2021-03", "Total"][..],
+            &["2020/21", "2021/22"],
+            &["0", "23", "Total"],
+            &["E01025632", "Leicester 001A", "0-4", "90+"],
+        ] {
+            check_shareable("t", &text_batch("v", values)).unwrap();
+        }
+    }
+
+    #[test]
+    fn short_periods_are_refused() {
+        let mut config = Config {
+            min_pack_months: 3,
+            start: chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+            end: chrono::NaiveDate::from_ymd_opt(2021, 3, 31).unwrap(),
+            ..Config::default()
+        };
+        check_period(&config).unwrap();
+        config.end = chrono::NaiveDate::from_ymd_opt(2021, 3, 30).unwrap();
+        let err = check_period(&config).unwrap_err().to_string();
+        assert!(err.contains("shorter than 3 months"), "{err}");
+        config.min_pack_months = 0;
+        check_period(&config).unwrap();
     }
 }

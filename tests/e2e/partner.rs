@@ -187,7 +187,20 @@ fn shell_reads_statements_from_stdin() {
 
 /// The layout of each pack table: panel columns, row column, column column, count column.
 const LAYOUTS: &[(&str, &[&str], &str, &str, &str)] = &[
-    ("lsoa_month", &["cohort"], "lsoa_code", "month", "offences"),
+    (
+        "lsoa_year",
+        &["cohort"],
+        "lsoa_code",
+        "financial_year",
+        "offences",
+    ),
+    (
+        "district_month",
+        &["cohort"],
+        "district",
+        "month",
+        "offences",
+    ),
     (
         "district_age_sex",
         &["role", "sex"],
@@ -382,10 +395,15 @@ fn partner_pack_is_aggregate_only_and_resists_differencing() {
     let pack = dir.join("pack");
     check_pack(&pack, 5);
     let readme = std::fs::read_to_string(pack.join("README.md")).unwrap();
-    assert!(
-        readme.contains("Counts from 1 to 4 are suppressed"),
-        "{readme}"
-    );
+    for words in [
+        "Counts from 1 to 4 are suppressed",
+        "**Method**: cell suppression",
+        "**What an intruder is assumed to know**",
+        "threshold 5, protection level 5",
+        "**Information lost**",
+    ] {
+        assert!(readme.contains(words), "{words}\n{readme}");
+    }
     for (table, ..) in LAYOUTS {
         assert!(
             readme.contains(&format!("## {table}")),
@@ -410,7 +428,7 @@ fn partner_pack_is_aggregate_only_and_resists_differencing() {
             "pack",
             "--format",
             "csv",
-            "SELECT offences FROM lsoa_month WHERE cohort = 'all' AND lsoa_code = 'Total' AND month = '2021-01'",
+            "SELECT offences FROM district_month WHERE cohort = 'all' AND district = 'Total' AND month = '2021-01'",
         ],
     );
     assert_success(&output);
@@ -433,6 +451,81 @@ fn partner_pack_is_aggregate_only_and_resists_differencing() {
     );
     assert_success(&output);
     check_pack(&dir.join("pack2"), 2);
+
+    // The manifest declares the structure: layouts and relations within and across tables.
+    let structure = &manifest["structure"];
+    assert_eq!(structure["suppressed_at_least"], 1);
+    let grids: Vec<&str> = structure["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(grids.len(), LAYOUTS.len(), "{grids:?}");
+    let lsoa = structure["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["table"] == "lsoa_year")
+        .unwrap();
+    assert_eq!(lsoa["layout"]["groups"], "district");
+    assert_eq!(lsoa["layout"]["whole"]["value"], "all");
+    let kinds: Vec<(String, String)> = structure["relations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_owned(),
+                format!("{} {}", r["of"], r["parts_in"]),
+            )
+        })
+        .collect();
+    for expected in [
+        (
+            "link",
+            "\"district_year_group.offences\" \"lsoa_year.offences\"",
+        ),
+        (
+            "link",
+            "\"district_year_group.offences\" \"district_month.offences\"",
+        ),
+        (
+            "link",
+            "\"district_hour_weekday.offences\" \"district_month.offences\"",
+        ),
+        ("subset", "\"lsoa_year.offences\" null"),
+        ("subset", "\"ae_district_month.attendances\" null"),
+    ] {
+        assert!(
+            kinds
+                .iter()
+                .any(|(k, w)| k == expected.0 && w == expected.1),
+            "{expected:?} in {kinds:?}"
+        );
+    }
+
+    // A stricter protection than the pack was made for fails, listing the cells.
+    let output = sna(&dir, &["audit-pack", "pack", "--protection", "1000"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("FAIL"), "{}", stdout(&output));
+
+    // A pack of a period shorter than min_pack_months is refused; the pack there is kept.
+    let before = std::fs::read(pack.join("manifest.json")).unwrap();
+    let config = std::fs::read_to_string(dir.join("sna.toml")).unwrap();
+    std::fs::write(
+        dir.join("sna.toml"),
+        config.replace("end = 2021-12-31", "end = 2021-02-28"),
+    )
+    .unwrap();
+    let output = sna(&dir, &["export", "--partner", "--out", "pack"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("shorter than 3 months (min_pack_months)"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read(pack.join("manifest.json")).unwrap(), before);
 }
 
 #[test]
@@ -463,21 +556,28 @@ fn partner_pack_of_open_data_holds_the_tables_it_supports_and_lists_the_rest() {
         files,
         [
             "README.md",
+            "district_month.csv",
+            "district_month.parquet",
             "district_year_group.csv",
             "district_year_group.parquet",
-            "lsoa_month.csv",
-            "lsoa_month.parquet",
+            "lsoa_year.csv",
+            "lsoa_year.parquet",
             "manifest.json"
         ]
     );
     // Disclosure control applies to both tables written, and withholds real counts here.
-    check_tables(&pack, 5, &["lsoa_month", "district_year_group"]);
-    let lsoa = Table::read(&pack.join("lsoa_month.csv"));
+    check_tables(
+        &pack,
+        5,
+        &["lsoa_year", "district_month", "district_year_group"],
+    );
+    let lsoa = Table::read(&pack.join("lsoa_year.csv"));
     assert!(
         lsoa.rows.iter().all(|r| r["cohort"] == "all"),
         "no cohort panel without ages"
     );
     assert!(lsoa.rows.iter().any(|r| r["offences_suppressed"] == "true"));
+    let lsoa = Table::read(&pack.join("district_month.csv"));
 
     // Offence groups are the police.uk crime types of the proxy; the totals are the extract's.
     let by_month = crate::import::proxy_by_month(&open);
@@ -502,7 +602,7 @@ fn partner_pack_of_open_data_holds_the_tables_it_supports_and_lists_the_rest() {
     let months = lsoa
         .rows
         .iter()
-        .filter(|r| r["lsoa_code"] == "Total" && r["month"] != "Total");
+        .filter(|r| r["district"] == "Total" && r["month"] != "Total");
     let found: BTreeMap<String, u64> = months
         .map(|r| (r["month"].clone(), r["offences"].parse().unwrap()))
         .collect();
@@ -534,7 +634,8 @@ fn partner_pack_of_open_data_holds_the_tables_it_supports_and_lists_the_rest() {
         "(`district_age_sex`): victims and offenders need a persons extract.",
         "(`ae_district_month`): emergency-department measures need an ae_attendances extract.",
         "(`district_hour_weekday`): the day and time of offences need each offence's time",
-        "## lsoa_month (",
+        "## lsoa_year (",
+        "## district_month (",
         "## district_year_group (",
         "Serious violence (open-data proxy) = police.uk crime types",
     ] {

@@ -144,7 +144,12 @@ fn police_records_alone_refresh_the_dashboard_and_write_the_partner_pack_they_su
     let out = sna(&dir, &["export", "--partner", "--out", "pack"]);
     assert_success(&out);
     let pack = dir.join("pack");
-    let written = ["lsoa_month", "district_hour_weekday", "district_year_group"];
+    let written = [
+        "lsoa_year",
+        "district_month",
+        "district_hour_weekday",
+        "district_year_group",
+    ];
     crate::partner::check_tables(&pack, 5, &written);
     for absent in ["district_age_sex", "ae_district_month"] {
         assert!(!pack.join(format!("{absent}.csv")).exists(), "{absent}");
@@ -155,7 +160,12 @@ fn police_records_alone_refresh_the_dashboard_and_write_the_partner_pack_they_su
     assert_eq!(manifest["form"], "full");
     assert_eq!(
         crate::refresh::names(&manifest["tables"], "name"),
-        ["district_hour_weekday", "district_year_group", "lsoa_month"]
+        [
+            "district_hour_weekday",
+            "district_month",
+            "district_year_group",
+            "lsoa_year"
+        ]
     );
     assert_eq!(
         crate::refresh::names(&manifest["not_possible"], "job"),
