@@ -195,7 +195,8 @@ SELECT measure, label, value, numerator, denominator, lower_95, upper_95, defini
 FROM measures CROSS JOIN available a
 -- Only the measures the extract's sources support (see the `available` table).
 WHERE CASE
-    WHEN ord IN (3, 4, 5, 6, 7, 8, 11, 12) THEN a.persons
+    WHEN ord IN (7, 8) THEN a.persons AND a.residents_by_age_sex
+    WHEN ord IN (3, 4, 5, 6, 11, 12) THEN a.persons
     WHEN ord IN (9, 10) THEN a.offence_flags
     WHEN ord = 13 THEN a.offence_times
     WHEN ord = 15 THEN a.ae_attendances

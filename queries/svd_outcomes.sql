@@ -111,6 +111,10 @@ cells AS (
     FROM counts c
     JOIN fy_population_year f ON f.fy_start = c.fy_start
     JOIN pop ON pop.pop_year = f.population_year
+    CROSS JOIN available av
+    -- Rows of young victims need residents by age: with a population of all ages only, the
+    -- rows of all ages are given.
+    WHERE c.age_group = 'all' OR av.residents_by_age_sex
 )
 SELECT
     CAST(fy_start AS VARCHAR) || '/' || lpad(CAST((fy_start + 1) % 100 AS VARCHAR), 2, '0') AS financial_year,

@@ -28,8 +28,11 @@ series AS (
     SELECT m.month, 'under_' || CAST(p.young_age_cutoff AS VARCHAR), COALESCE(mo.young_attendances, 0), pop.young
     FROM period_months m
     CROSS JOIN params p
+    CROSS JOIN available av
     JOIN pop ON pop.year = m.population_year
     LEFT JOIN monthly mo ON mo.month = m.month
+    -- The cohort's residents need a population by age: without one there is no cohort series.
+    WHERE av.residents_by_age_sex
 )
 SELECT
     month,

@@ -35,8 +35,9 @@ series AS (
     CROSS JOIN available a
     JOIN pop ON pop.year = m.population_year
     LEFT JOIN monthly mo ON mo.month = m.month
-    -- Ages come from the persons extract: without it there is no cohort series.
-    WHERE a.persons
+    -- Ages come from the persons extract, and the cohort's residents from a population by
+    -- age: without either there is no cohort series.
+    WHERE a.persons AND a.residents_by_age_sex
 )
 SELECT
     month,

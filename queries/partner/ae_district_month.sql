@@ -2,7 +2,9 @@
 WITH cohorts AS (
     SELECT 'all' AS cohort, 0 AS young_only
     UNION ALL
-    SELECT 'under_' || CAST(young_age_cutoff AS VARCHAR), 1 FROM params
+    -- The cohort's residents need a population by age: without one there is no cohort panel.
+    SELECT 'under_' || CAST(young_age_cutoff AS VARCHAR), 1 FROM params CROSS JOIN available
+    WHERE available.residents_by_age_sex
 ),
 scoped AS (
     SELECT a.district, a.month, c.cohort

@@ -7,8 +7,10 @@ WITH young_crimes AS (
 cohorts AS (
     SELECT 'all' AS cohort, 0 AS young_only
     UNION ALL
-    -- Ages come from the persons extract: without it there is no cohort panel.
-    SELECT 'under_' || CAST(young_age_cutoff AS VARCHAR), 1 FROM params CROSS JOIN available WHERE available.persons
+    -- Ages come from the persons extract, the cohort's residents from a population by age:
+    -- without either there is no cohort panel.
+    SELECT 'under_' || CAST(young_age_cutoff AS VARCHAR), 1 FROM params CROSS JOIN available
+    WHERE available.persons AND available.residents_by_age_sex
 ),
 offence_cohorts AS (
     SELECT s.district, s.month, c.cohort

@@ -13,6 +13,8 @@ SELECT
         ELSE CAST(CAST(pop.age AS BIGINT) / 5 * 5 AS VARCHAR) || '-' || CAST(CAST(pop.age AS BIGINT) / 5 * 5 + 4 AS VARCHAR)
     END AS age_band,
     CASE
+        -- A population of all ages has no age: no cohort, rather than the older one.
+        WHEN pop.age IS NULL THEN NULL
         WHEN pop.age < p.young_age_cutoff THEN 'under_' || CAST(p.young_age_cutoff AS VARCHAR)
         ELSE CAST(p.young_age_cutoff AS VARCHAR) || '_plus'
     END AS cohort,

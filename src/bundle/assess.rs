@@ -88,6 +88,8 @@ pub struct Manifest {
     pub config_file: Option<String>,
     /// The population year used for the period.
     pub population_year: i64,
+    /// The population's form: `by_age_sex` (single years of age by sex) or `all_ages`.
+    pub population_form: &'static str,
     /// Where the SQL came from: a directory, or `bundled`.
     pub queries: String,
     /// Every input file.
@@ -241,9 +243,13 @@ pub async fn run(
         inputs.push(input_record(path, rows)?);
     }
     let finished_at = chrono::Utc::now();
+    let by_age_sex = catalog
+        .available
+        .has(crate::engine::capability::Capability::ResidentsByAgeSex);
     let report_inputs = report::ReportInputs {
         config,
         population_year: catalog.population_year,
+        population_all_ages: !by_age_sex,
         sources: inputs
             .iter()
             .map(|i| report::Source {
@@ -269,6 +275,7 @@ pub async fn run(
         config: config.clone(),
         config_file: config_file.map(|p| p.display().to_string()),
         population_year: catalog.population_year,
+        population_form: if by_age_sex { "by_age_sex" } else { "all_ages" },
         queries: queries
             .source
             .as_ref()

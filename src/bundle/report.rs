@@ -139,6 +139,8 @@ pub struct ReportInputs<'a> {
     pub config: &'a Config,
     /// Population year used.
     pub population_year: i64,
+    /// Whether the population is of all ages only (no age or sex), so no rates by age or sex.
+    pub population_all_ages: bool,
     /// Inputs with rows.
     pub sources: Vec<Source>,
     /// Charts, drawn or skipped.
@@ -241,6 +243,7 @@ struct Context {
     definition: String,
     cutoff: u32,
     population_year: i64,
+    population_all_ages: bool,
     threshold: u32,
     sources: Vec<Source>,
     findings: Vec<String>,
@@ -323,6 +326,7 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         definition: inputs.config.serious_violence.describe_for(inputs.form),
         cutoff: inputs.config.young_age_cutoff,
         population_year: inputs.population_year,
+        population_all_ages: inputs.population_all_ages,
         threshold: inputs.config.disclosure_threshold,
         sources: inputs.sources.clone(),
         findings: findings.clone(),

@@ -130,17 +130,22 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 if !r.months_missing.is_empty() {
                     eprintln!("warning: no file for {}", r.months_missing.join(", "));
                 }
-                if let Some(population) = &imported.population {
-                    report_population(population);
-                } else if out.join("population.parquet").is_file() {
-                    eprintln!(
+                use vrn_sna::sources::import::PopulationSource;
+                match &imported.population {
+                    PopulationSource::Ons(population) => report_population(population),
+                    PopulationSource::Kept => eprintln!(
                         "Kept the population an earlier import added (population_report.json)"
-                    );
-                } else {
-                    eprintln!(
+                    ),
+                    PopulationSource::Census(census) => eprintln!(
+                        "Population: the bundled Census 2021 usual residents, all ages ({} residents in {} LSOAs): rates of all residents, none by age or sex; for those, add ONS estimates with `sna import ons-population FILE --out {}`",
+                        census.residents,
+                        census.lsoas,
+                        out.display()
+                    ),
+                    PopulationSource::None => eprintln!(
                         "No population: sna run needs one; add it with `sna import ons-population FILE --out {}`",
                         out.display()
-                    );
+                    ),
                 }
                 eprintln!(
                     "Wrote the extract to {} (import_report.json has the counts)",

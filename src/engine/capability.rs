@@ -44,10 +44,12 @@ pub enum Capability {
     OffenceFlags,
     /// police.uk crime types (the open-data form).
     PoliceUkCrimeTypes,
+    /// Residents by single year of age and sex (ONS estimates), not only all-ages totals.
+    ResidentsByAgeSex,
 }
 
 /// Every capability, in the order the `available` table gives them.
-pub const ALL: [Capability; 8] = [
+pub const ALL: [Capability; 9] = [
     Capability::Persons,
     Capability::AeAttendances,
     Capability::Ambulance,
@@ -56,6 +58,7 @@ pub const ALL: [Capability; 8] = [
     Capability::HomeOfficeCodes,
     Capability::OffenceFlags,
     Capability::PoliceUkCrimeTypes,
+    Capability::ResidentsByAgeSex,
 ];
 
 impl Capability {
@@ -70,6 +73,7 @@ impl Capability {
             Capability::HomeOfficeCodes => "home_office_codes",
             Capability::OffenceFlags => "offence_flags",
             Capability::PoliceUkCrimeTypes => "police_uk_crime_types",
+            Capability::ResidentsByAgeSex => "residents_by_age_sex",
         }
     }
 
@@ -108,6 +112,9 @@ impl Capability {
             Capability::PoliceUkCrimeTypes => {
                 "the police.uk crime-type mix needs police.uk open data"
             }
+            Capability::ResidentsByAgeSex => {
+                "rates by age or sex need residents by single year of age and sex (ONS mid-year estimates: sna import ons-population); this population is all ages"
+            }
         }
     }
 }
@@ -137,6 +144,9 @@ impl Available {
             Form::OpenData => {
                 set.insert(Capability::PoliceUkCrimeTypes);
             }
+        }
+        if extract.population_by_age_sex() {
+            set.insert(Capability::ResidentsByAgeSex);
         }
         Available {
             form: extract.form,
@@ -303,6 +313,14 @@ mod tests {
         ));
         assert!(full.has(Capability::Persons) && full.has(Capability::OffenceTimes));
         assert!(!full.has(Capability::AeAttendances) && !full.has(Capability::PoliceUkCrimeTypes));
+        assert!(full.has(Capability::ResidentsByAgeSex));
+        // Census totals: rates of all residents, but not by age or sex.
+        let totals = Available::of(&extract(
+            Form::Full,
+            &[&contract::OFFENCES, &contract::POPULATION_ALL_AGES],
+        ));
+        assert!(totals.has(Capability::OffenceTimes));
+        assert!(!totals.has(Capability::ResidentsByAgeSex));
         let batch = full.batch().unwrap();
         assert_eq!(batch.num_columns(), 1 + ALL.len());
         assert_eq!(batch.num_rows(), 1);

@@ -419,6 +419,9 @@ pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, Ca
     // read the `available` table.
     for spec in contract::TABLES {
         match extract.files.iter().find(|f| f.spec.name == spec.name) {
+            Some(file) if file.spec.is_all_ages_population() => {
+                register_all_ages_population(&ctx, &file.path).await?
+            }
             Some(file) => register_parquet(&ctx, spec.name, &file.path).await?,
             None => register_batch(&ctx, spec.name, empty_batch(spec))?,
         }
@@ -519,6 +522,35 @@ pub async fn register_parquet(
     ctx.register_parquet(name, &path, ParquetReadOptions::default())
         .await
         .map_err(CatalogError::datafusion(format!("registering {path}")))
+}
+
+/// Registers a population of all ages ([`contract::POPULATION_ALL_AGES`]) as `population` with
+/// the columns of the by-age form, `sex` and `age` null: every view compiles, residents' totals
+/// are right, and a `WHERE age < 25` counts no one rather than guessing. Jobs that need ages or
+/// sexes of residents declare `residents_by_age_sex` and are not run on it.
+async fn register_all_ages_population(
+    ctx: &SessionContext,
+    path: &Path,
+) -> Result<(), CatalogError> {
+    use datafusion::common::ScalarValue;
+    use datafusion::prelude::{ident, lit};
+    let text = path.to_string_lossy().into_owned();
+    let registered = async {
+        let df = ctx
+            .read_parquet(text.as_str(), ParquetReadOptions::default())
+            .await?
+            .select(vec![
+                ident("year"),
+                ident("lsoa_code"),
+                lit(ScalarValue::Utf8(None)).alias("sex"),
+                lit(ScalarValue::Int64(None)).alias("age"),
+                ident("population"),
+            ])?;
+        ctx.register_table("population", df.into_view()).map(|_| ())
+    };
+    registered
+        .await
+        .map_err(CatalogError::datafusion(format!("registering {text}")))
 }
 
 #[cfg(test)]

@@ -109,6 +109,12 @@ impl TableSpec {
         self.columns.iter().find(|c| c.name == name)
     }
 
+    /// Whether this is the population of all ages ([`POPULATION_ALL_AGES`]: no `age`). Specs
+    /// are told apart by content, not address: a `const` has no single address.
+    pub fn is_all_ages_population(&self) -> bool {
+        self.name == POPULATION.name && self.column("age").is_none()
+    }
+
     /// The Arrow schema a file of this table is written with: every column in contract order,
     /// of its kind's written type, nullable unless required.
     pub fn arrow_schema(&self) -> SchemaRef {
@@ -281,6 +287,22 @@ pub const POPULATION: TableSpec = TableSpec {
         col("population", Kind::Integer, true),
     ],
     key: &["year", "lsoa_code", "sex", "age"],
+};
+
+/// `population.parquet` in the all-ages form: residents by year and LSOA only, for areas whose
+/// population comes as totals (the Census 2021 usual residents that `sna import police-uk`
+/// writes for the bundled area when it is given no ONS estimates). Told apart from
+/// [`POPULATION`] by having neither `sex` nor `age`. Rates of all residents work; measures by
+/// age or sex are not possible ([`Extract::population_by_age_sex`]).
+pub const POPULATION_ALL_AGES: TableSpec = TableSpec {
+    name: "population",
+    optional: false,
+    columns: &[
+        col("year", Kind::Integer, true),
+        col("lsoa_code", Kind::String, true),
+        col("population", Kind::Integer, true),
+    ],
+    key: &["year", "lsoa_code"],
 };
 
 /// `offences.parquet` in the open-data form: one row per crime as police.uk publishes it
@@ -478,6 +500,14 @@ impl Extract {
     pub fn has(&self, name: &str) -> bool {
         self.files.iter().any(|f| f.spec.name == name)
     }
+
+    /// Whether its population is by single year of age and sex ([`POPULATION`]), not all ages
+    /// ([`POPULATION_ALL_AGES`]).
+    pub fn population_by_age_sex(&self) -> bool {
+        self.files
+            .iter()
+            .any(|f| f.spec.name == POPULATION.name && !f.spec.is_all_ages_population())
+    }
 }
 
 /// The contract files found in an extract directory, with their row counts.
@@ -518,6 +548,7 @@ pub fn check_extract(dir: &Path) -> Result<Extract, ContractError> {
         }
         ensure_regular_file(&path)?;
         let (schema, rows, bytes) = read_footer(&path)?;
+        let spec = population_form(spec, &schema);
         check_schema(&path, spec, &schema)?;
         files.push(ExtractFile {
             spec,
@@ -545,6 +576,17 @@ fn form_of(dir: &Path) -> Result<Form, ContractError> {
             Form::Full
         },
     )
+}
+
+/// The population's form, from its columns: all ages when it has neither `sex` nor `age`, else
+/// by age and sex (whose check then names a missing column). Other tables are as given.
+fn population_form(spec: &'static TableSpec, schema: &Schema) -> &'static TableSpec {
+    let has = |name: &str| schema.field_with_name(name).is_ok();
+    if spec.name == POPULATION.name && !has("sex") && !has("age") {
+        &POPULATION_ALL_AGES
+    } else {
+        spec
+    }
 }
 
 /// Refuses a path that is not a regular file (symbolic links are followed), so that a

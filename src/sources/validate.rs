@@ -98,6 +98,15 @@ async fn check(config: &Config, data_dir: &Path) -> Result<Report, CatalogError>
             LookupSource::Bundled => "bundled (data/reference/lsoa.csv)".to_owned(),
             LookupSource::Extract(p) => p.display().to_string(),
         },
+        population: if catalog
+            .available
+            .has(crate::engine::capability::Capability::ResidentsByAgeSex)
+        {
+            "by single year of age and sex".to_owned()
+        } else {
+            "all ages (no age or sex: measures of residents by age or sex are not possible)"
+                .to_owned()
+        },
         population_years,
         population_year: catalog.population_year,
         files,
@@ -603,17 +612,34 @@ impl Checker<'_> {
             })
             .await?;
         }
-        self.run(Check {
-            severity: Severity::Error,
-            check: "population_out_of_range",
-            table: "population",
-            column: Some("age, population"),
-            from_where: "FROM population WHERE age < 0 OR age > 90 OR population < 0".to_owned(),
-            example: "lsoa_code || ' ' || CAST(year AS VARCHAR) || ' ' || sex || ' age ' || CAST(age AS VARCHAR) || ': ' || CAST(population AS VARCHAR)".to_owned(),
-            unit: "row(s)",
-            message: "have an age outside 0–90 (90 means 90 and over) or a negative population".to_owned(),
-        })
-        .await?;
+        let by_age_sex = !catalog
+            .files
+            .iter()
+            .any(|f| f.spec.is_all_ages_population());
+        let check = if by_age_sex {
+            Check {
+                severity: Severity::Error,
+                check: "population_out_of_range",
+                table: "population",
+                column: Some("age, population"),
+                from_where: "FROM population WHERE age < 0 OR age > 90 OR population < 0".to_owned(),
+                example: "lsoa_code || ' ' || CAST(year AS VARCHAR) || ' ' || sex || ' age ' || CAST(age AS VARCHAR) || ': ' || CAST(population AS VARCHAR)".to_owned(),
+                unit: "row(s)",
+                message: "have an age outside 0–90 (90 means 90 and over) or a negative population".to_owned(),
+            }
+        } else {
+            Check {
+                severity: Severity::Error,
+                check: "population_out_of_range",
+                table: "population",
+                column: Some("population"),
+                from_where: "FROM population WHERE population < 0".to_owned(),
+                example: "lsoa_code || ' ' || CAST(year AS VARCHAR) || ': ' || CAST(population AS VARCHAR)".to_owned(),
+                unit: "row(s)",
+                message: "have a negative population".to_owned(),
+            }
+        };
+        self.run(check).await?;
         Ok(())
     }
 }

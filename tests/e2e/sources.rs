@@ -176,3 +176,192 @@ fn police_records_alone_refresh_the_dashboard_and_write_the_partner_pack_they_su
     assert!(readme.contains("(`district_age_sex`): victims and offenders need a persons extract."));
     assert!(!readme.contains("## district_age_sex"));
 }
+
+/// Census 2021 usual residents of each bundled LSOA, all ages: the six broad groups of
+/// `data/reference/population_census2021.csv` summed here, independently of the tool.
+fn census_residents() -> u64 {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/reference/population_census2021.csv");
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    reader
+        .records()
+        .map(|r| r.unwrap()[2].parse::<u64>().unwrap())
+        .sum()
+}
+
+/// `sna import police-uk DIR --out X && sna run --data X`, with nothing else (issue 14): the
+/// import writes the bundled Census 2021 residents as a population of all ages, and the run
+/// gives rates of all residents from it, listing what needs ages as not possible.
+#[test]
+fn police_uk_alone_runs_on_the_bundled_census_residents() {
+    let dir = workdir("sources-police-uk-census");
+    let open = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/open/police-uk");
+    let output = sna(
+        &dir,
+        &["import", "police-uk", open.to_str().unwrap(), "--out", "x"],
+    );
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("Population: the bundled Census 2021 usual residents, all ages"),
+        "{}",
+        stderr(&output)
+    );
+    let residents = census_residents();
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("x/population_report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["lsoas"], 634);
+    assert_eq!(report["residents"], residents);
+    assert_eq!(report["year"], 2021);
+
+    // The three months of the files, as the config gives them.
+    std::fs::write(
+        dir.join("sna.toml"),
+        "start = 2019-12-01\nend = 2020-02-29\n",
+    )
+    .unwrap();
+    let output = sna(&dir, &["validate", "--data", "x"]);
+    assert_success(&output);
+    assert!(
+        stdout(&output).contains("Population: all ages"),
+        "{}",
+        stdout(&output)
+    );
+
+    assert_success(&sna(
+        &dir,
+        &[
+            "run",
+            "--data",
+            "x",
+            "--start",
+            "2019-12-01",
+            "--end",
+            "2020-02-29",
+            "--out",
+            "bundle",
+            "--quiet",
+        ],
+    ));
+    let headline = Table::read(&dir.join("bundle/tables/headline.csv"));
+    let offences = crate::num(headline.row(&[("measure", "sv_offences")]), "value");
+    // December 2019 to February 2020: 31 + 31 + 29 days of the Census residents.
+    let person_years = residents as f64 * 91.0 / 365.25;
+    crate::close(
+        headline.row(&[("measure", "sv_rate_per_1000_year")]),
+        "value",
+        1000.0 * offences / person_years,
+    );
+    let trend = Table::read(&dir.join("bundle/tables/trend_monthly.csv"));
+    assert_eq!(trend.rows.len(), 3, "one row a month, no cohort series");
+    for row in &trend.rows {
+        assert_eq!(row["cohort"], "all");
+        assert_eq!(row["population"], residents.to_string());
+    }
+    let manifest = std::fs::read_to_string(dir.join("bundle/manifest.json")).unwrap();
+    assert!(
+        manifest.contains("\"population_form\": \"all_ages\""),
+        "{manifest}"
+    );
+    let report = std::fs::read_to_string(dir.join("bundle/index.html")).unwrap();
+    assert!(report.contains("all ages only (no single years of age or sex)"));
+
+    // The import's manifest names where its population came from.
+    let import_manifest = std::fs::read_to_string(dir.join("x/manifest.json")).unwrap();
+    assert!(
+        import_manifest.contains("Census 2021 usual residents"),
+        "{import_manifest}"
+    );
+}
+
+/// A force's records with a population of all ages only: rates of all residents as usual;
+/// every rate by age or sex is listed as not possible, never computed over no residents.
+#[test]
+fn a_population_of_all_ages_gives_no_rates_by_age_or_sex() {
+    let dir = workdir("sources-all-ages-population");
+    crate::copy_sample_extract(&dir);
+    // The Census residents as the import writes them.
+    let open = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/open/police-uk");
+    assert_success(&sna(
+        &dir,
+        &[
+            "import",
+            "police-uk",
+            open.to_str().unwrap(),
+            "--out",
+            "x",
+            "--quiet",
+        ],
+    ));
+    std::fs::copy(
+        dir.join("x/population.parquet"),
+        dir.join("extract/population.parquet"),
+    )
+    .unwrap();
+
+    assert_success(&sna(
+        &dir,
+        &["run", "--data", "extract", "--out", "bundle", "--quiet"],
+    ));
+    let tables = dir.join("bundle/tables");
+    for job in [
+        "age_sex",
+        "age_standardised",
+        "cohorts",
+        "rate_ratio_by_group",
+    ] {
+        assert!(!tables.join(format!("{job}.csv")).exists(), "{job}");
+    }
+    let report = std::fs::read_to_string(dir.join("bundle/index.html")).unwrap();
+    assert!(
+        report.contains("rates by age or sex need residents by single year of age and sex"),
+        "the report lists why"
+    );
+    let headline = Table::read(&tables.join("headline.csv"));
+    let measures: Vec<&str> = headline
+        .rows
+        .iter()
+        .map(|r| r["measure"].as_str())
+        .collect();
+    assert!(measures.contains(&"sv_rate_per_1000_year"));
+    assert!(
+        measures.contains(&"victim_prevalence_pct"),
+        "all residents: possible"
+    );
+    for measure in ["offender_rate_ratio_u25", "victim_rate_ratio_u25"] {
+        assert!(
+            !measures.contains(&measure),
+            "{measure}: needs residents by age"
+        );
+    }
+    // The series of the under-25 cohort need their residents: only `all` is given.
+    for table in ["trend_monthly", "trend_ae_monthly"] {
+        let rows = Table::read(&tables.join(format!("{table}.csv")));
+        assert!(rows.rows.iter().all(|r| r["cohort"] == "all"), "{table}");
+        assert_eq!(rows.rows.len(), 18, "{table}");
+    }
+    let svd = Table::read(&tables.join("svd_outcomes.csv"));
+    assert!(svd.rows.iter().all(|r| r["age_group"] == "all"));
+    assert!(!svd.rows.is_empty());
+
+    // A population with ages but no sex is neither form: an error naming the column.
+    let population = dir.join("extract/population.parquet");
+    crate::fixture::write_parquet(
+        &population,
+        "year,lsoa_code,age,population\n2021,E01013600,20,5\n",
+        vec![
+            arrow::datatypes::Field::new("year", arrow::datatypes::DataType::Int32, false),
+            arrow::datatypes::Field::new("lsoa_code", arrow::datatypes::DataType::Utf8, false),
+            arrow::datatypes::Field::new("age", arrow::datatypes::DataType::Int32, false),
+            arrow::datatypes::Field::new("population", arrow::datatypes::DataType::Int32, false),
+        ],
+    );
+    let output = sna(&dir, &["validate", "--data", "extract"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("population.parquet: column `sex` is missing"),
+        "{}",
+        stderr(&output)
+    );
+}

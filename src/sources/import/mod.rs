@@ -7,6 +7,7 @@
 //! an extract that an earlier import wrote (recognised by its manifest), and a failed import
 //! leaves nothing behind.
 
+pub mod census;
 pub mod mapped;
 pub mod ons_population;
 pub mod place;
@@ -159,10 +160,23 @@ pub struct OnsOptions {
 pub struct Imported {
     /// The report, as written to `import_report.json`.
     pub report: police_uk::ImportReport,
-    /// What `--population` read, as written to `population_report.json`.
-    pub population: Option<ons_population::PopulationReport>,
+    /// Where the extract's population came from.
+    pub population: PopulationSource,
     /// Whether the file system could not swap the extract in one step.
     pub replaced_in_two_steps: bool,
+}
+
+/// Where an imported extract's population came from.
+#[derive(Debug, Clone)]
+pub enum PopulationSource {
+    /// ONS estimates given with `--population`, as written to `population_report.json`.
+    Ons(ons_population::PopulationReport),
+    /// The one an earlier import added, kept.
+    Kept,
+    /// The bundled Census 2021 residents, all ages (no `--population`, the bundled area).
+    Census(census::CensusReport),
+    /// None: another area's boundaries or lookup, and no estimates given.
+    None,
 }
 
 /// Imports police.uk street-level files into an extract at `options.out`.
@@ -216,9 +230,15 @@ pub fn police_uk(
                 &dir.join("population.parquet"),
             )?;
             write_json(&dir.join("population_report.json"), &written)?;
-            Some(written)
+            PopulationSource::Ons(written)
         }
-        None => None,
+        None if dir.join("population.parquet").is_file() => PopulationSource::Kept,
+        None if options.lookup.is_none() && options.boundaries.is_none() => {
+            let written = census::write_census_population(&dir.join("population.parquet"))?;
+            write_json(&dir.join("population_report.json"), &written)?;
+            PopulationSource::Census(written)
+        }
+        None => PopulationSource::None,
     };
     let mut entries = vec![
         ("made_by", serde_json::json!("sna import police-uk")),
@@ -228,11 +248,15 @@ pub fn police_uk(
             serde_json::to_value(&report.files).unwrap_or_default(),
         ),
     ];
-    if let Some(population) = &options.population {
-        entries.push((
+    match (&options.population, &population) {
+        (Some(given), _) => entries.push((
             "population",
-            serde_json::json!(population.file.display().to_string()),
-        ));
+            serde_json::json!(given.file.display().to_string()),
+        )),
+        (None, PopulationSource::Census(_)) => {
+            entries.push(("population", serde_json::json!(census::CENSUS_SOURCE)));
+        }
+        _ => {}
     }
     let gap = update.publish(&entries)?;
     Ok(Imported {

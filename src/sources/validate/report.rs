@@ -61,6 +61,9 @@ pub struct Report {
     pub sources: Sources,
     /// The LSOA lookup used: `bundled` or the extract's own file.
     pub lsoa_lookup: String,
+    /// The population's form, in words: by single year of age and sex, or all ages.
+    #[serde(default)]
+    pub population: String,
     /// Population years present, and the one used for the period.
     pub population_years: Vec<i64>,
     /// The population year for the period.
@@ -113,6 +116,7 @@ impl Report {
             self.lsoa_lookup
         );
         let _ = writeln!(out, "Form: {}", self.form);
+        let _ = writeln!(out, "Population: {}", self.population);
         let list = |names: &[String]| {
             if names.is_empty() {
                 "none".to_owned()
