@@ -20,13 +20,13 @@ residents AS (
     GROUP BY a.area
 ),
 recorded AS (
+    -- offence_harm: every offence with its day and harm, in either form of the extract.
     SELECT
         a.area,
-        SUM(CASE WHEN CAST(o.committed_at AS DATE) BETWEEN pr.period_start AND pr.period_end THEN 1 ELSE 0 END) AS crimes,
-        SUM(CASE WHEN CAST(o.committed_at AS DATE) BETWEEN f.harm_start AND pr.period_end THEN c.harm_days ELSE 0 END) AS harm
-    FROM offences o
+        SUM(CASE WHEN o.committed_date BETWEEN pr.period_start AND pr.period_end THEN 1 ELSE 0 END) AS crimes,
+        SUM(CASE WHEN o.committed_date BETWEEN f.harm_start AND pr.period_end THEN o.harm_days ELSE 0 END) AS harm
+    FROM offence_harm o
     JOIN area_of a ON a.lsoa_code = o.lsoa_code
-    JOIN offence_codes c ON c.offence_code = o.offence_code
     CROSS JOIN params pr
     CROSS JOIN funding_params f
     GROUP BY a.area

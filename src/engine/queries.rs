@@ -268,6 +268,15 @@ impl QuerySet {
         }
     }
 
+    /// The view named `name` of an extract in `form` (see [`QuerySet::views_for`]).
+    pub fn view_for(&self, form: Form, name: &str) -> Option<&SqlFile> {
+        self.views_for(form).into_iter().find(|v| {
+            crate::engine::jobs::view_name(&v.sql)
+                .unwrap_or_else(|| v.name.clone())
+                .eq_ignore_ascii_case(name)
+        })
+    }
+
     /// Every SQL file of the set, views first.
     pub fn all(&self) -> impl Iterator<Item = &SqlFile> {
         self.views

@@ -72,8 +72,8 @@ pub enum ExtractError {
         /// Last day of the period.
         end: NaiveDate,
     },
-    /// `queries/funding/areas.sql` (or `areas_open_data.sql`) is missing.
-    #[error("queries/funding/{0}.sql is missing: it defines the formula's inputs")]
+    /// `queries/funding/areas.sql`, or the view it reads, is missing.
+    #[error("queries/{0}.sql is missing: it defines the formula's inputs")]
     NoQuery(&'static str),
     /// The query's result is not of the expected shape.
     #[error("queries/funding/{0}.sql: {1}")]
@@ -269,22 +269,15 @@ impl HarmBasis {
         }
     }
 
-    /// The query of `queries/funding/` that computes the inputs.
-    fn query(self) -> &'static str {
-        match self {
-            HarmBasis::HomeOfficeCodes => "areas",
-            HarmBasis::PoliceUkTypes => "areas_open_data",
-        }
-    }
-
-    /// The day each offence counts on: its date, or its month's first day.
-    fn day_of_offence(self) -> &'static str {
-        match self {
-            HarmBasis::HomeOfficeCodes => "CAST(o.committed_at AS DATE)",
-            HarmBasis::PoliceUkTypes => "CAST(o.month AS DATE)",
-        }
-    }
 }
+
+/// The query of `queries/funding/` that computes the inputs, in either form: it reads the view
+/// [`OFFENCE_HARM`], which each form defines.
+const AREAS: &str = "areas";
+
+/// Every offence with its LSOA, day and harm (`queries/views/offence_harm.sql`, and
+/// `views/open_data/offence_harm.sql` for police.uk open data).
+const OFFENCE_HARM: &str = "offence_harm";
 
 /// The first and last day of an extract's offences, and how its harm is measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -391,12 +384,22 @@ pub async fn inputs(
     let sql = queries
         .funding
         .iter()
-        .find(|f| f.name == basis.query())
-        .ok_or(ExtractError::NoQuery(basis.query()))?;
+        .find(|f| f.name == AREAS)
+        .ok_or(ExtractError::NoQuery("funding/areas"))?;
     let mut period = config.clone();
     period.start = window.start;
     period.end = window.end;
     let catalog = catalog::open_tables(&period, &period.data_dir).await?;
+    // The one view the query reads, not all of them: nothing else is computed or cached.
+    let view = queries
+        .view_for(catalog.available.form, OFFENCE_HARM)
+        .ok_or(ExtractError::NoQuery("views/offence_harm"))?;
+    collect(
+        &catalog.ctx,
+        &view.sql,
+        &format!("queries/{}", view.relative_path),
+    )
+    .await?;
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
     let harm_start = i32::try_from((window.harm_start - epoch).num_days()).unwrap_or(0);
     let params = RecordBatch::try_from_iter([
@@ -412,27 +415,22 @@ pub async fn inputs(
     .map_err(|e| CatalogError::datafusion("building funding_params")(e.into()))?;
     register(&catalog.ctx, "funding_params", params)?;
     if basis == HarmBasis::PoliceUkTypes {
+        // `police_uk_harm` is a reference lookup of every catalog; a crime type it lacks would
+        // drop out of the view's join silently, so it is refused here.
         let weights = super::police_uk::HarmWeights::bundled()?;
-        let batch = weights
-            .batch()
-            .map_err(|e| CatalogError::datafusion("building police_uk_harm")(e.into()))?;
-        register(&catalog.ctx, "police_uk_harm", batch)?;
         check_crime_types(&catalog.ctx, config, &weights).await?;
     }
     let context = format!("queries/{}", sql.relative_path);
     let batches = collect(&catalog.ctx, &sql.sql, &context).await?;
-    let unplaced_sql = format!(
-        "SELECT COUNT(*) FROM offences o \
+    let unplaced_sql = "SELECT COUNT(*) FROM offence_harm o \
          LEFT JOIN lsoa l ON l.lsoa_code = o.lsoa_code \
          LEFT JOIN localities lo ON lo.lsoa_code = o.lsoa_code \
          CROSS JOIN params p CROSS JOIN funding_params f \
          WHERE (CASE f.level WHEN 'district' THEN l.lad_name WHEN 'locality' THEN lo.locality ELSE l.csp_name END) IS NULL \
-         AND CASE WHEN {day} BETWEEN p.period_start AND p.period_end THEN 1 ELSE 0 END = 1",
-        day = basis.day_of_offence()
-    );
+         AND o.committed_date BETWEEN p.period_start AND p.period_end";
     let unplaced = collect(
         &catalog.ctx,
-        &unplaced_sql,
+        unplaced_sql,
         "counting offences with no area",
     )
     .await?
@@ -449,14 +447,14 @@ pub async fn inputs(
         let column = |name: &str| {
             batch
                 .column_by_name(name)
-                .ok_or_else(|| ExtractError::Shape(basis.query(), format!("no column `{name}`")))
+                .ok_or_else(|| ExtractError::Shape(AREAS, format!("no column `{name}`")))
         };
         let names = arrow::compute::cast(column("area")?, &arrow::datatypes::DataType::Utf8)
-            .map_err(|e| ExtractError::Cast(basis.query(), e))?;
+            .map_err(|e| ExtractError::Cast(AREAS, e))?;
         let names = names.as_string::<i32>();
         let number = |name: &str| -> Result<Vec<f64>, ExtractError> {
             let values = arrow::compute::cast(column(name)?, &arrow::datatypes::DataType::Float64)
-                .map_err(|e| ExtractError::Cast(basis.query(), e))?;
+                .map_err(|e| ExtractError::Cast(AREAS, e))?;
             let values = values.as_primitive::<Float64Type>();
             Ok((0..values.len())
                 .map(|i| {

@@ -4,7 +4,8 @@
 use super::*;
 
 /// Registers the reference lookups `lsoa` (the extract's own `reference/lsoa.csv` when
-/// `data_dir` has one), `offence_codes` and `esp2013`.
+/// `data_dir` has one), `offence_codes`, `police_uk_harm` (each police.uk crime type's estimated
+/// harm) and `esp2013`.
 pub fn register_reference(
     ctx: &SessionContext,
     data_dir: &Path,
@@ -44,6 +45,13 @@ pub fn register_reference(
         reference::OFFENCE_CODES_CSV,
         offence_codes_schema(),
         "data/reference/offence_codes.csv",
+    )?;
+    register_csv(
+        ctx,
+        "police_uk_harm",
+        reference::POLICE_UK_HARM_CSV,
+        police_uk_harm_schema(),
+        "data/reference/police_uk_harm.csv",
     )?;
     register_csv(
         ctx,
@@ -247,6 +255,15 @@ pub(super) fn offence_codes_schema() -> SchemaRef {
         Field::new("harm_days", DataType::Int64, true),
         utf8("harm_source"),
         utf8("police_uk_crime_type"),
+    ]))
+}
+
+pub(super) fn police_uk_harm_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        utf8("police_uk_crime_type"),
+        Field::new("harm_days", DataType::Float64, true),
+        Field::new("codes", DataType::Int64, true),
+        utf8("derivation"),
     ]))
 }
 
