@@ -32,7 +32,7 @@ known AS (
 population AS (
     SELECT g.position, SUM(r.population) AS residents
     FROM groups g
-    JOIN residents r
+    JOIN age_sex_residents r
         ON (g.sex IS NULL OR r.sex = g.sex)
         AND (g.age_from IS NULL OR r.age BETWEEN g.age_from AND g.age_to)
     GROUP BY g.position
@@ -40,7 +40,7 @@ population AS (
 py AS (
     SELECT g.position, SUM(r.person_days) / 365.25 AS person_years
     FROM groups g
-    JOIN person_years r
+    JOIN age_sex_residents r
         ON (g.sex IS NULL OR r.sex = g.sex)
         AND (g.age_from IS NULL OR r.age BETWEEN g.age_from AND g.age_to)
     GROUP BY g.position

@@ -6,12 +6,12 @@ WITH deciles AS (
 ),
 residents_by_decile AS (
     SELECT d.decile, SUM(r.population) AS population
-    FROM residents r JOIN deciles d ON d.lsoa_code = r.lsoa_code
+    FROM lsoa_residents r JOIN deciles d ON d.lsoa_code = r.lsoa_code
     GROUP BY d.decile
 ),
 py_by_decile AS (
     SELECT d.decile, SUM(r.person_days) / 365.25 AS person_years
-    FROM person_years r JOIN deciles d ON d.lsoa_code = r.lsoa_code
+    FROM lsoa_residents r JOIN deciles d ON d.lsoa_code = r.lsoa_code
     GROUP BY d.decile
 ),
 counts AS (

@@ -12,7 +12,7 @@ res AS (
 ),
 py AS (
     -- Person-years at risk in the period: the denominator of rates a year.
-    SELECT SUM(person_days) / 365.25 AS all_ages FROM person_years
+    SELECT SUM(person_days) / 365.25 AS all_ages FROM lsoa_residents
 ),
 resident_people AS (
     -- Victims and offenders whose home on their first offence is in the area.

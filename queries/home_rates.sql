@@ -24,18 +24,18 @@ located AS (
     FROM places p JOIN lsoa l ON l.lsoa_code = p.lsoa
 ),
 areas AS (
-    SELECT 'area' AS level, 'All' AS area_name, SUM(population) AS population FROM residents
+    SELECT 'area' AS level, 'All' AS area_name, SUM(population) AS population FROM lsoa_residents
     UNION ALL
-    SELECT 'district', district, SUM(population) FROM residents GROUP BY district
+    SELECT 'district', district, SUM(population) FROM lsoa_residents GROUP BY district
     UNION ALL
-    SELECT 'ward', ward, SUM(population) FROM residents GROUP BY ward
+    SELECT 'ward', ward, SUM(population) FROM lsoa_residents GROUP BY ward
 ),
 py AS (
-    SELECT 'area' AS level, 'All' AS area_name, SUM(person_days) / 365.25 AS person_years FROM person_years
+    SELECT 'area' AS level, 'All' AS area_name, SUM(person_days) / 365.25 AS person_years FROM lsoa_residents
     UNION ALL
-    SELECT 'district', district, SUM(person_days) / 365.25 FROM person_years GROUP BY district
+    SELECT 'district', district, SUM(person_days) / 365.25 FROM lsoa_residents GROUP BY district
     UNION ALL
-    SELECT 'ward', ward, SUM(person_days) / 365.25 FROM person_years GROUP BY ward
+    SELECT 'ward', ward, SUM(person_days) / 365.25 FROM lsoa_residents GROUP BY ward
 ),
 counts AS (
     SELECT 'area' AS level, 'All' AS area_name, measure, COUNT(*) AS count FROM located GROUP BY measure

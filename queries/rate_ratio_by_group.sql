@@ -29,7 +29,7 @@ res AS (
     SELECT roles.role,
         SUM(CASE WHEN r.age < p.young_age_cutoff AND (roles.role = 'victim' OR r.age >= 10) THEN r.population ELSE 0 END) AS young,
         SUM(CASE WHEN r.age >= p.young_age_cutoff THEN r.population ELSE 0 END) AS older
-    FROM residents r CROSS JOIN params p CROSS JOIN (VALUES ('victim'), ('offender')) AS roles(role)
+    FROM age_sex_residents r CROSS JOIN params p CROSS JOIN (VALUES ('victim'), ('offender')) AS roles(role)
     GROUP BY roles.role
 ),
 py AS (
@@ -37,7 +37,7 @@ py AS (
     SELECT roles.role,
         SUM(CASE WHEN r.age < p.young_age_cutoff AND (roles.role = 'victim' OR r.age >= 10) THEN r.person_days ELSE 0 END) / 365.25 AS young,
         SUM(CASE WHEN r.age >= p.young_age_cutoff THEN r.person_days ELSE 0 END) / 365.25 AS older
-    FROM person_years r CROSS JOIN params p CROSS JOIN (VALUES ('victim'), ('offender')) AS roles(role)
+    FROM age_sex_residents r CROSS JOIN params p CROSS JOIN (VALUES ('victim'), ('offender')) AS roles(role)
     GROUP BY roles.role
 ),
 rates AS (

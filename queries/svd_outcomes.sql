@@ -42,28 +42,34 @@ pop AS (
     GROUP BY CAST(pop.year AS BIGINT)
 ),
 knife_offences AS (
+    -- The financial year from the offence's own date (not a join to fy_of, which is every
+    -- offence of the extract).
     SELECT
         s.crime_id,
-        f.fy_start,
+        CASE
+            WHEN date_part('month', s.committed_at) >= 4 THEN CAST(date_part('year', s.committed_at) AS BIGINT)
+            ELSE CAST(date_part('year', s.committed_at) AS BIGINT) - 1
+        END AS fy_start,
         MAX(CASE WHEN v.age <= 25 THEN 1 ELSE 0 END) AS young_victim
     FROM sv_offences_all s
-    JOIN fy_of f ON f.crime_id = s.crime_id
     JOIN persons v ON v.crime_id = s.crime_id AND v.role = 'victim'
     WHERE s.knife
-    GROUP BY s.crime_id, f.fy_start
+    GROUP BY s.crime_id, s.committed_at
 ),
 homicides AS (
     SELECT
         o.crime_id,
-        f.fy_start,
+        CASE
+            WHEN date_part('month', o.committed_at) >= 4 THEN CAST(date_part('year', o.committed_at) AS BIGINT)
+            ELSE CAST(date_part('year', o.committed_at) AS BIGINT) - 1
+        END AS fy_start,
         o.knife,
         MAX(CASE WHEN v.age < 25 THEN 1 ELSE 0 END) AS victim_under_25
     FROM offences o
     JOIN offence_codes c ON c.offence_code = o.offence_code
-    JOIN fy_of f ON f.crime_id = o.crime_id
     LEFT JOIN persons v ON v.crime_id = o.crime_id AND v.role = 'victim'
     WHERE c.ho_group = 'Homicide' AND NOT o.domestic
-    GROUP BY o.crime_id, f.fy_start, o.knife
+    GROUP BY o.crime_id, o.committed_at, o.knife
 ),
 ae_counts AS (
     SELECT fy_start,
@@ -79,25 +85,31 @@ homicide_counts AS (
         SUM(CASE WHEN knife AND victim_under_25 = 1 THEN 1 ELSE 0 END) AS young
     FROM homicides GROUP BY fy_start
 ),
+measure_counts AS (
+    SELECT fy_start, 'ae_knife_assault_admissions' AS measure, all_ages, young FROM ae_counts
+    UNION ALL
+    SELECT fy_start, 'knife_sv_offences', all_ages, young FROM knife_counts
+    UNION ALL
+    SELECT fy_start, 'homicides', all_ages, young FROM homicide_counts
+),
+measure_groups AS (
+    SELECT * FROM (VALUES
+        ('ae_knife_assault_admissions', 1, 'all', 1),
+        ('ae_knife_assault_admissions', 1, 'victims_25_and_under', 2),
+        ('knife_sv_offences', 2, 'all', 1),
+        ('knife_sv_offences', 2, 'victims_25_and_under', 2),
+        ('homicides', 3, 'all', 1),
+        ('homicides', 3, 'victim_under_25_knife', 3)
+    ) AS g(measure, measure_order, age_group, group_order)
+),
 counts AS (
-    SELECT y.fy_start, 'ae_knife_assault_admissions' AS measure, 1 AS measure_order, 'all' AS age_group, 1 AS group_order,
-        COALESCE(a.all_ages, 0) AS count
-    FROM years y LEFT JOIN ae_counts a ON a.fy_start = y.fy_start
-    UNION ALL
-    SELECT y.fy_start, 'ae_knife_assault_admissions', 1, 'victims_25_and_under', 2, COALESCE(a.young, 0)
-    FROM years y LEFT JOIN ae_counts a ON a.fy_start = y.fy_start
-    UNION ALL
-    SELECT y.fy_start, 'knife_sv_offences', 2, 'all', 1, COALESCE(k.all_ages, 0)
-    FROM years y LEFT JOIN knife_counts k ON k.fy_start = y.fy_start
-    UNION ALL
-    SELECT y.fy_start, 'knife_sv_offences', 2, 'victims_25_and_under', 2, COALESCE(k.young, 0)
-    FROM years y LEFT JOIN knife_counts k ON k.fy_start = y.fy_start
-    UNION ALL
-    SELECT y.fy_start, 'homicides', 3, 'all', 1, COALESCE(h.all_ages, 0)
-    FROM years y LEFT JOIN homicide_counts h ON h.fy_start = y.fy_start
-    UNION ALL
-    SELECT y.fy_start, 'homicides', 3, 'victim_under_25_knife', 3, COALESCE(h.young, 0)
-    FROM years y LEFT JOIN homicide_counts h ON h.fy_start = y.fy_start
+    -- Every year × measure × group, zero where nothing was counted: one join to `years` (a
+    -- scan of every offence), not one for each measure and group.
+    SELECT y.fy_start, g.measure, g.measure_order, g.age_group, g.group_order,
+        COALESCE(CASE WHEN g.age_group = 'all' THEN m.all_ages ELSE m.young END, 0) AS count
+    FROM years y
+    CROSS JOIN measure_groups g
+    LEFT JOIN measure_counts m ON m.fy_start = y.fy_start AND m.measure = g.measure
 ),
 cells AS (
     SELECT

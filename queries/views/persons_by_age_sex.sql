@@ -4,10 +4,12 @@ WITH roles AS (
     SELECT 'victim' AS role UNION ALL SELECT 'offender'
 ),
 pop AS (
-    SELECT age_band, sex, SUM(population) AS population FROM residents GROUP BY age_band, sex
+    SELECT age_band, sex, SUM(population) AS population FROM age_sex_residents
+    WHERE population IS NOT NULL GROUP BY age_band, sex
 ),
 py AS (
-    SELECT age_band, sex, SUM(person_days) AS person_days FROM person_years GROUP BY age_band, sex
+    SELECT age_band, sex, SUM(person_days) AS person_days FROM age_sex_residents
+    WHERE person_days IS NOT NULL GROUP BY age_band, sex
 ),
 counts AS (
     SELECT role, age_band, sex, COUNT(*) AS persons
