@@ -259,14 +259,18 @@ pub fn gi_star_p_sim(
     if permutations == 0 {
         return vec![f64::NAN; n];
     }
+    use rayon::prelude::*;
     let tolerance = 1e-12 * sum_y;
-    // The other n − 1 rows, by their place in `y` without row i (as esda's `z[mask]`).
-    let mut others: Vec<usize> = (0..n - 1).collect();
-    let mut swaps: Vec<usize> = Vec::new();
+    // Each row draws from its own seeded stream, so rows are independent and run in parallel
+    // with the same result in any order. Each worker has its own scratch: `others`, the other
+    // n − 1 rows by their place in `y` without row i (as esda's `z[mask]`), restored after
+    // every draw, and `swaps`.
     lists
-        .iter()
+        .par_iter()
         .enumerate()
-        .map(|(i, list)| {
+        .map_init(
+            || ((0..n - 1).collect::<Vec<usize>>(), Vec::new()),
+            |(others, swaps): &mut (Vec<usize>, Vec<usize>), (i, list)| {
             let k = list.len();
             if k == 0 || k + 1 >= n {
                 return f64::NAN;
@@ -298,7 +302,8 @@ pub fn gi_star_p_sim(
                 }
             }
             (larger.min(smaller) + 1) as f64 / (permutations + 1) as f64
-        })
+            },
+        )
         .collect()
 }
 
