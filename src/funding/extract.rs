@@ -268,7 +268,6 @@ impl HarmBasis {
             Form::OpenData => HarmBasis::PoliceUkTypes,
         }
     }
-
 }
 
 /// The query of `queries/funding/` that computes the inputs, in either form: it reads the view
@@ -428,20 +427,16 @@ pub async fn inputs(
          CROSS JOIN params p CROSS JOIN funding_params f \
          WHERE (CASE f.level WHEN 'district' THEN l.lad_name WHEN 'locality' THEN lo.locality ELSE l.csp_name END) IS NULL \
          AND o.committed_date BETWEEN p.period_start AND p.period_end";
-    let unplaced = collect(
-        &catalog.ctx,
-        unplaced_sql,
-        "counting offences with no area",
-    )
-    .await?
-    .iter()
-    .find(|b| b.num_rows() > 0)
-    .map(|b| {
-        b.column(0)
-            .as_primitive::<arrow::datatypes::Int64Type>()
-            .value(0)
-    })
-    .unwrap_or(0);
+    let unplaced = collect(&catalog.ctx, unplaced_sql, "counting offences with no area")
+        .await?
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .value(0)
+        })
+        .unwrap_or(0);
     let mut areas = Vec::new();
     for batch in &batches {
         let column = |name: &str| {

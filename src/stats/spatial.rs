@@ -271,37 +271,37 @@ pub fn gi_star_p_sim(
         .map_init(
             || ((0..n - 1).collect::<Vec<usize>>(), Vec::new()),
             |(others, swaps): &mut (Vec<usize>, Vec<usize>), (i, list)| {
-            let k = list.len();
-            if k == 0 || k + 1 >= n {
-                return f64::NAN;
-            }
-            let observed: f64 = list.iter().map(|&j| y[j]).sum();
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(i as u64);
-            let (mut larger, mut smaller) = (0usize, 0usize);
-            for _ in 0..permutations {
-                // A partial Fisher–Yates shuffle of `others`, undone afterwards so that every
-                // draw starts from the same order.
-                let mut sum = 0.0;
-                swaps.clear();
-                for t in 0..k {
-                    let r = t + below(&mut rng, (n - 1 - t) as u64) as usize;
-                    others.swap(t, r);
-                    swaps.push(r);
-                    let v = others[t];
-                    sum += y[if v >= i { v + 1 } else { v }];
+                let k = list.len();
+                if k == 0 || k + 1 >= n {
+                    return f64::NAN;
                 }
-                for (t, &r) in swaps.iter().enumerate().rev() {
-                    others.swap(t, r);
+                let observed: f64 = list.iter().map(|&j| y[j]).sum();
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+                rng.set_stream(i as u64);
+                let (mut larger, mut smaller) = (0usize, 0usize);
+                for _ in 0..permutations {
+                    // A partial Fisher–Yates shuffle of `others`, undone afterwards so that every
+                    // draw starts from the same order.
+                    let mut sum = 0.0;
+                    swaps.clear();
+                    for t in 0..k {
+                        let r = t + below(&mut rng, (n - 1 - t) as u64) as usize;
+                        others.swap(t, r);
+                        swaps.push(r);
+                        let v = others[t];
+                        sum += y[if v >= i { v + 1 } else { v }];
+                    }
+                    for (t, &r) in swaps.iter().enumerate().rev() {
+                        others.swap(t, r);
+                    }
+                    if sum >= observed - tolerance {
+                        larger += 1;
+                    }
+                    if sum <= observed + tolerance {
+                        smaller += 1;
+                    }
                 }
-                if sum >= observed - tolerance {
-                    larger += 1;
-                }
-                if sum <= observed + tolerance {
-                    smaller += 1;
-                }
-            }
-            (larger.min(smaller) + 1) as f64 / (permutations + 1) as f64
+                (larger.min(smaller) + 1) as f64 / (permutations + 1) as f64
             },
         )
         .collect()
