@@ -298,7 +298,7 @@ async fn create_views(
         let from_cache = match (&reused, &key) {
             (None, Some((cache, key))) => match cache.view(&name, key) {
                 Some(entry) => {
-                    let rows = read_cached(&catalog.ctx, &name, &entry.data, entry.rows).await;
+                    let rows = read_cached(&catalog.ctx, &name, entry.bytes, entry.rows).await;
                     if rows.is_none() {
                         // Intact but not these rows (its columns differ, or it went while
                         // being read): computed again, and replaced.
@@ -358,27 +358,22 @@ async fn create_views(
     Ok(catalog)
 }
 
-/// The rows of view `name` from the cache file `data`, read into memory with exactly the types
-/// the view's SQL gives (Parquet has no second-precision timestamps, and strings may come back
-/// as views), or `None` when the file does not fit the view (its columns differ) or does not
-/// hold the `rows` recorded when it was written (it was removed while being read): it is then
-/// computed. Read whole, not left a view over the file, so that a later `sna cache clear` or
+/// The rows of view `name` decoded from `data`, the bytes of its cache file (already checked
+/// against the entry's SHA-256), with exactly the types the view's SQL gives (Parquet has no
+/// second-precision timestamps, and strings may come back as views), or `None` when the file
+/// does not fit the view (its columns differ) or does not hold the `rows` recorded when it was
+/// written: it is then computed. Read whole, not left a view over the file, so that a later `sna cache clear` or
 /// eviction by another command cannot empty a session's view under it.
 async fn read_cached(
     ctx: &SessionContext,
     name: &str,
-    data: &Path,
+    data: bytes::Bytes,
     rows: u64,
 ) -> Option<Arc<dyn TableProvider>> {
-    let schema = ctx.table(name).await.ok()?.schema().as_arrow().clone();
-    let df = ctx
-        .read_parquet(
-            data.to_string_lossy().as_ref(),
-            ParquetReadOptions::default(),
-        )
-        .await
-        .ok()?;
-    let stored = df.schema().as_arrow().clone();
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let schema: SchemaRef = Arc::new(ctx.table(name).await.ok()?.schema().as_arrow().clone());
+    let reader = ParquetRecordBatchReaderBuilder::try_new(data).ok()?;
+    let stored = reader.schema().clone();
     if stored.fields().len() != schema.fields().len()
         || stored
             .fields()
@@ -388,17 +383,33 @@ async fn read_cached(
     {
         return None;
     }
-    let columns: Vec<datafusion::prelude::Expr> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            datafusion::prelude::cast(datafusion::prelude::ident(f.name()), f.data_type().clone())
-                .alias(f.name())
-        })
-        .collect();
-    let cached = df.select(columns).ok()?.cache().await.ok()?;
-    let read = cached.clone().count().await.ok()?;
-    (u64::try_from(read).ok()? == rows).then(|| cached.into_view())
+    let mut batches = Vec::new();
+    let mut read = 0u64;
+    for batch in reader.build().ok()? {
+        let batch = batch.ok()?;
+        // Back to exactly the types the view's SQL gives.
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(column, field)| arrow::compute::cast(column, field.data_type()))
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
+        read += batch.num_rows() as u64;
+        batches.push(RecordBatch::try_new(Arc::clone(&schema), columns).ok()?);
+    }
+    if read != rows {
+        return None;
+    }
+    // Spread over the session's partitions, as a cached DataFrame is, so that queries over it
+    // run in parallel.
+    let partitions = ctx.state().config().target_partitions().max(1);
+    let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
+    for (i, batch) in batches.into_iter().enumerate() {
+        parts[i % partitions].push(batch);
+    }
+    let table = MemTable::try_new(schema, parts).ok()?;
+    Some(Arc::new(table))
 }
 
 /// Builds a session with the extract's tables, the reference lookups, the parameters and the
