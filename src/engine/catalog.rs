@@ -83,6 +83,16 @@ pub enum CatalogError {
         /// The view's file.
         file: String,
     },
+    /// A view says its rows do not follow the period but reads a parameter that does.
+    #[error(
+        "queries/{file} says `period = false` but reads params.{column}, which follows the reporting period: say `period = true` in its metadata"
+    )]
+    PeriodMisdeclared {
+        /// The view's file.
+        file: String,
+        /// The period-bound parameter it reads.
+        column: String,
+    },
     /// An open-data extract (months only) with a period that cuts a month.
     #[error(
         "the period {start} to {end} cuts a month, but {dir} holds police.uk open data, which gives the month of each crime only: give a period of whole months, starting on the first of a month and ending on the last day of one (sna run --start/--end, or start and end in sna.toml)"
@@ -270,6 +280,16 @@ async fn create_views(
         if reads_params && view.meta.period.is_none() {
             return Err(CatalogError::PeriodUndeclared {
                 file: view.relative_path.clone(),
+            });
+        }
+        if reads_params
+            && view.meta.period == Some(false)
+            && let Some(column) = params::reads_period_column(&view.sql)
+        {
+            // Its cached rows would be served to another period: refused, not trusted.
+            return Err(CatalogError::PeriodMisdeclared {
+                file: view.relative_path.clone(),
+                column,
             });
         }
         let bound = refs.contains("period_months")

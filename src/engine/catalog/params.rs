@@ -194,3 +194,50 @@ pub(super) fn disrupted_periods_batch(config: &Config) -> RecordBatch {
     ])
     .expect("disrupted_periods columns have equal lengths")
 }
+
+/// The columns of `params` that follow the reporting period.
+pub const PERIOD_COLUMNS: [&str; 4] = [
+    "period_start",
+    "period_end",
+    "population_year",
+    "period_years",
+];
+
+/// The first of [`PERIOD_COLUMNS`] that `sql` names, if any: a word of the SQL (quoted or not,
+/// any case), found with DataFusion's own SQL tokenizer so that comments and string literals
+/// do not count.
+pub fn reads_period_column(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().ok()?;
+    tokens.iter().find_map(|token| match token {
+        Token::Word(word) => PERIOD_COLUMNS
+            .iter()
+            .find(|c| word.value.eq_ignore_ascii_case(c))
+            .map(|c| (*c).to_owned()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod period_tests {
+    use super::*;
+
+    #[test]
+    fn period_columns_are_found_as_words_not_in_comments_or_strings() {
+        assert_eq!(
+            reads_period_column("SELECT * FROM t CROSS JOIN params p WHERE t.d >= p.period_start"),
+            Some("period_start".to_owned())
+        );
+        assert_eq!(
+            reads_period_column("SELECT \"POPULATION_YEAR\" FROM params"),
+            Some("population_year".to_owned())
+        );
+        assert_eq!(
+            reads_period_column(
+                "-- not period_start\nSELECT 'period_end' AS label, young_age_cutoff FROM params"
+            ),
+            None
+        );
+    }
+}

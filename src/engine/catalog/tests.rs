@@ -161,3 +161,36 @@ fn period_months_count_the_days_of_each_month_in_the_period() {
     assert_eq!(years.value(0), 2020);
     assert_eq!(years.value(14), 2020);
 }
+
+#[tokio::test]
+async fn a_view_that_reads_the_period_but_says_it_does_not_is_refused() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("views")).unwrap();
+    let view = |sql: &str, meta: &str| {
+        std::fs::write(dir.path().join("views/recent.sql"), sql).unwrap();
+        std::fs::write(dir.path().join("views/recent.toml"), meta).unwrap();
+    };
+    let sql = "CREATE VIEW recent AS SELECT o.crime_id FROM offences o CROSS JOIN params p \
+               WHERE CAST(o.committed_at AS DATE) >= p.period_start";
+    view(sql, "title = \"Recent\"\ncache = true\nperiod = false\n");
+    let queries = QuerySet::load(dir.path()).unwrap();
+    let error = open(&Config::default(), &data, &queries, ViewMode::Cached)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        error.to_string().contains(
+            "queries/views/recent.sql says `period = false` but reads params.period_start"
+        ),
+        "{error}"
+    );
+    // Declared as following the period, it is accepted.
+    view(sql, "title = \"Recent\"\ncache = true\nperiod = true\n");
+    let queries = QuerySet::load(dir.path()).unwrap();
+    assert!(
+        open(&Config::default(), &data, &queries, ViewMode::Cached)
+            .await
+            .is_ok()
+    );
+}
