@@ -130,6 +130,7 @@ fn refresh_builds_the_dashboard_then_says_up_to_date() {
     assert!(link.is_relative());
     let html = std::fs::read_to_string(dir.join("site/dashboard/index.html")).unwrap();
     assert!(html.contains("Data up to March 2024"), "no data-up-to line");
+    assert!(html.contains("No disclosure control is applied to this dashboard"));
     assert!(html.contains("refreshed at 20"), "no refreshed-at line");
     for chart in ["spc_police", "spc_police_young", "spc_ae", "time_heatmap"] {
         for ext in ["svg", "png"] {

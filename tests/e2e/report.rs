@@ -89,6 +89,11 @@ fn sample_bundle_has_every_chart_and_a_complete_report() {
     }
 
     let html = std::fs::read_to_string(bundle.join("index.html")).unwrap();
+    // The report says it is not disclosure-controlled, with the threshold it does not apply.
+    assert!(
+        html.contains("No disclosure control is applied to this report")
+            && html.contains("including those from 1 to 4")
+    );
     // The methods section is docs/methods.md, headings one level down: every section of the
     // document is in the report.
     let methods =
