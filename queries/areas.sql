@@ -41,23 +41,23 @@ counts AS (
 ),
 pop AS (
     SELECT 'district' AS level, l.lad_code AS area_code, SUM(r.population) AS population
-    FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.lad_code
+    FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code WHERE r.population IS NOT NULL GROUP BY l.lad_code
     UNION ALL
-    SELECT 'csp', l.csp_code, SUM(r.population) FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.csp_code
+    SELECT 'csp', l.csp_code, SUM(r.population) FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code WHERE r.population IS NOT NULL GROUP BY l.csp_code
     UNION ALL
-    SELECT 'ward', l.ward_code, SUM(r.population) FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.ward_code
+    SELECT 'ward', l.ward_code, SUM(r.population) FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code WHERE r.population IS NOT NULL GROUP BY l.ward_code
     UNION ALL
-    SELECT 'locality', lo.locality, SUM(r.population) FROM lsoa_residents r JOIN localities lo ON lo.lsoa_code = r.lsoa_code GROUP BY lo.locality
+    SELECT 'locality', lo.locality, SUM(r.population) FROM lsoa_residents r JOIN localities lo ON lo.lsoa_code = r.lsoa_code WHERE r.population IS NOT NULL GROUP BY lo.locality
 ),
 py AS (
     SELECT 'district' AS level, l.lad_code AS area_code, SUM(r.person_days) / 365.25 AS person_years
-    FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.lad_code
+    FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code WHERE r.person_days IS NOT NULL GROUP BY l.lad_code
     UNION ALL
-    SELECT 'csp', l.csp_code, SUM(r.person_days) / 365.25 FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.csp_code
+    SELECT 'csp', l.csp_code, SUM(r.person_days) / 365.25 FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code WHERE r.person_days IS NOT NULL GROUP BY l.csp_code
     UNION ALL
-    SELECT 'ward', l.ward_code, SUM(r.person_days) / 365.25 FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code GROUP BY l.ward_code
+    SELECT 'ward', l.ward_code, SUM(r.person_days) / 365.25 FROM lsoa_residents r JOIN lsoa l ON l.lsoa_code = r.lsoa_code WHERE r.person_days IS NOT NULL GROUP BY l.ward_code
     UNION ALL
-    SELECT 'locality', lo.locality, SUM(r.person_days) / 365.25 FROM lsoa_residents r JOIN localities lo ON lo.lsoa_code = r.lsoa_code GROUP BY lo.locality
+    SELECT 'locality', lo.locality, SUM(r.person_days) / 365.25 FROM lsoa_residents r JOIN localities lo ON lo.lsoa_code = r.lsoa_code WHERE r.person_days IS NOT NULL GROUP BY lo.locality
 ),
 known AS (
     SELECT COUNT(*) AS known_offences FROM located WHERE lad_code IS NOT NULL

@@ -7,11 +7,13 @@ WITH deciles AS (
 residents_by_decile AS (
     SELECT d.decile, SUM(r.population) AS population
     FROM lsoa_residents r JOIN deciles d ON d.lsoa_code = r.lsoa_code
+    WHERE r.population IS NOT NULL
     GROUP BY d.decile
 ),
 py_by_decile AS (
     SELECT d.decile, SUM(r.person_days) / 365.25 AS person_years
     FROM lsoa_residents r JOIN deciles d ON d.lsoa_code = r.lsoa_code
+    WHERE r.person_days IS NOT NULL
     GROUP BY d.decile
 ),
 counts AS (

@@ -3,10 +3,10 @@ WITH counts AS (
     SELECT district, COUNT(*) AS offences, SUM(harm_days) AS harm_days FROM sv_offences GROUP BY district
 ),
 pop AS (
-    SELECT district, SUM(population) AS population FROM lsoa_residents GROUP BY district
+    SELECT district, SUM(population) AS population FROM lsoa_residents WHERE population IS NOT NULL GROUP BY district
 ),
 py AS (
-    SELECT district, SUM(person_days) / 365.25 AS person_years FROM lsoa_residents GROUP BY district
+    SELECT district, SUM(person_days) / 365.25 AS person_years FROM lsoa_residents WHERE person_days IS NOT NULL GROUP BY district
 ),
 known AS (
     SELECT SUM(offences) AS offences, SUM(harm_days) AS harm_days FROM counts WHERE district <> 'Unknown'

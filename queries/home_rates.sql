@@ -26,16 +26,16 @@ located AS (
 areas AS (
     SELECT 'area' AS level, 'All' AS area_name, SUM(population) AS population FROM lsoa_residents
     UNION ALL
-    SELECT 'district', district, SUM(population) FROM lsoa_residents GROUP BY district
+    SELECT 'district', district, SUM(population) FROM lsoa_residents WHERE population IS NOT NULL GROUP BY district
     UNION ALL
-    SELECT 'ward', ward, SUM(population) FROM lsoa_residents GROUP BY ward
+    SELECT 'ward', ward, SUM(population) FROM lsoa_residents WHERE population IS NOT NULL GROUP BY ward
 ),
 py AS (
     SELECT 'area' AS level, 'All' AS area_name, SUM(person_days) / 365.25 AS person_years FROM lsoa_residents
     UNION ALL
-    SELECT 'district', district, SUM(person_days) / 365.25 FROM lsoa_residents GROUP BY district
+    SELECT 'district', district, SUM(person_days) / 365.25 FROM lsoa_residents WHERE person_days IS NOT NULL GROUP BY district
     UNION ALL
-    SELECT 'ward', ward, SUM(person_days) / 365.25 FROM lsoa_residents GROUP BY ward
+    SELECT 'ward', ward, SUM(person_days) / 365.25 FROM lsoa_residents WHERE person_days IS NOT NULL GROUP BY ward
 ),
 counts AS (
     SELECT 'area' AS level, 'All' AS area_name, measure, COUNT(*) AS count FROM located GROUP BY measure

@@ -6,6 +6,7 @@ hot_days AS (
     -- Whole person-days of the cluster's residents, summed exactly (the same in any order).
     SELECT h.cluster_id, SUM(py.person_days) AS person_days
     FROM hot h JOIN lsoa_residents py ON py.lsoa_code = h.lsoa_code
+    WHERE py.person_days IS NOT NULL
     GROUP BY h.cluster_id
 ),
 located AS (

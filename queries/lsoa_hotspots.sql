@@ -4,10 +4,10 @@ WITH counts AS (
     FROM sv_offences WHERE lsoa_code IS NOT NULL GROUP BY lsoa_code
 ),
 pop AS (
-    SELECT lsoa_code, SUM(population) AS population FROM lsoa_residents GROUP BY lsoa_code
+    SELECT lsoa_code, SUM(population) AS population FROM lsoa_residents WHERE population IS NOT NULL GROUP BY lsoa_code
 ),
 py AS (
-    SELECT lsoa_code, SUM(person_days) / 365.25 AS person_years FROM lsoa_residents GROUP BY lsoa_code
+    SELECT lsoa_code, SUM(person_days) / 365.25 AS person_years FROM lsoa_residents WHERE person_days IS NOT NULL GROUP BY lsoa_code
 ),
 base AS (
     SELECT

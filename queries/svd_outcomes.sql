@@ -1,19 +1,15 @@
 -- Serious Violence Duty success measures by financial year. Documentation, column tests and report placement: svd_outcomes.toml
+-- A financial year (April to March) is named by the year it starts, and an instant falls in the
+-- financial year starting in the calendar year of the instant three months earlier.
 WITH fy_of AS (
     SELECT
         o.crime_id,
-        CASE
-            WHEN date_part('month', o.committed_at) >= 4 THEN CAST(date_part('year', o.committed_at) AS BIGINT)
-            ELSE CAST(date_part('year', o.committed_at) AS BIGINT) - 1
-        END AS fy_start
+        CAST(date_part('year', o.committed_at - INTERVAL '3 months') AS BIGINT) AS fy_start
     FROM offences o
 ),
 ae_fy AS (
     SELECT
-        CASE
-            WHEN date_part('month', arrived_at) >= 4 THEN CAST(date_part('year', arrived_at) AS BIGINT)
-            ELSE CAST(date_part('year', arrived_at) AS BIGINT) - 1
-        END AS fy_start,
+        CAST(date_part('year', arrived_at - INTERVAL '3 months') AS BIGINT) AS fy_start,
         age, admitted, weapon
     FROM ae_assaults
 ),
@@ -46,10 +42,7 @@ knife_offences AS (
     -- offence of the extract).
     SELECT
         s.crime_id,
-        CASE
-            WHEN date_part('month', s.committed_at) >= 4 THEN CAST(date_part('year', s.committed_at) AS BIGINT)
-            ELSE CAST(date_part('year', s.committed_at) AS BIGINT) - 1
-        END AS fy_start,
+        CAST(date_part('year', s.committed_at - INTERVAL '3 months') AS BIGINT) AS fy_start,
         MAX(CASE WHEN v.age <= 25 THEN 1 ELSE 0 END) AS young_victim
     FROM sv_offences_all s
     JOIN persons v ON v.crime_id = s.crime_id AND v.role = 'victim'
@@ -59,10 +52,7 @@ knife_offences AS (
 homicides AS (
     SELECT
         o.crime_id,
-        CASE
-            WHEN date_part('month', o.committed_at) >= 4 THEN CAST(date_part('year', o.committed_at) AS BIGINT)
-            ELSE CAST(date_part('year', o.committed_at) AS BIGINT) - 1
-        END AS fy_start,
+        CAST(date_part('year', o.committed_at - INTERVAL '3 months') AS BIGINT) AS fy_start,
         o.knife,
         MAX(CASE WHEN v.age < 25 THEN 1 ELSE 0 END) AS victim_under_25
     FROM offences o

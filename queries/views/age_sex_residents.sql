@@ -16,4 +16,4 @@ SELECT
     r.population,
     y.person_days
 FROM res r
-FULL JOIN py y ON y.sex = r.sex AND y.age = r.age;
+FULL JOIN py y ON (y.sex IS NOT DISTINCT FROM r.sex) AND (y.age IS NOT DISTINCT FROM r.age);

@@ -2,4 +2,5 @@
 CREATE VIEW offence_harm AS
 SELECT o.lsoa_code, CAST(o.committed_at AS DATE) AS committed_date, CAST(c.harm_days AS DOUBLE) AS harm_days
 FROM offences o
-JOIN offence_codes c ON c.offence_code = o.offence_code;
+-- Every offence, one whose code is not in offence_codes with no harm (validation reports it).
+LEFT JOIN offence_codes c ON c.offence_code = o.offence_code;

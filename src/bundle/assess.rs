@@ -188,6 +188,10 @@ pub async fn run(
         None => None,
     };
 
+    let by_age_sex = catalog
+        .available
+        .has(crate::engine::capability::Capability::ResidentsByAgeSex);
+    let population_form = if by_age_sex { "by_age_sex" } else { "all_ages" };
     let comparison = match previous {
         Some(previous) => {
             let headline_sql = jobs
@@ -195,8 +199,12 @@ pub async fn run(
                 .find(|j| j.job == "headline")
                 .map(|j| j.sql_sha256.clone())
                 .unwrap_or_default();
-            let comparison =
-                crate::bundle::compare::compare(previous, config, &headline_sql, &tables)?;
+            let now = crate::bundle::compare::Now {
+                config,
+                headline_sql: &headline_sql,
+                population_form,
+            };
+            let comparison = crate::bundle::compare::compare(previous, &now, &tables)?;
             let batch = comparison
                 .batch()
                 .map_err(OutputError::at(&tables.join("comparison.parquet")))?;
@@ -243,9 +251,6 @@ pub async fn run(
         inputs.push(input_record(path, rows)?);
     }
     let finished_at = chrono::Utc::now();
-    let by_age_sex = catalog
-        .available
-        .has(crate::engine::capability::Capability::ResidentsByAgeSex);
     let report_inputs = report::ReportInputs {
         config,
         population_year: catalog.population_year,
@@ -275,7 +280,7 @@ pub async fn run(
         config: config.clone(),
         config_file: config_file.map(|p| p.display().to_string()),
         population_year: catalog.population_year,
-        population_form: if by_age_sex { "by_age_sex" } else { "all_ages" },
+        population_form,
         queries: queries
             .source
             .as_ref()

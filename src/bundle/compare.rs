@@ -110,11 +110,15 @@ impl Comparison {
             .iter()
             .filter(|m| m.intervals_overlap() == Some(false))
             .count();
+        // Of the measures both assessments give with an interval.
+        let compared = self
+            .measures
+            .iter()
+            .filter(|m| m.intervals_overlap().is_some())
+            .count();
         let mut text = format!(
             "Compared with the assessment of {}: {} of {} headline measures have 95% intervals that do not overlap",
-            self.previous_period,
-            apart,
-            self.measures.len()
+            self.previous_period, apart, compared
         );
         if self.differences.is_empty() {
             text.push('.');
@@ -197,14 +201,20 @@ fn months(start: &str, end: &str) -> Option<i64> {
     ))
 }
 
-/// Compares the earlier bundle `previous` with this run: its configuration `config`, its
-/// headline SQL hash `headline_sql` and its `tables` directory.
-pub fn compare(
-    previous: &Path,
-    config: &Config,
-    headline_sql: &str,
-    tables: &Path,
-) -> Result<Comparison, CompareError> {
+/// What this run is, for comparing it with an earlier bundle.
+#[derive(Debug, Clone, Copy)]
+pub struct Now<'a> {
+    /// Its configuration.
+    pub config: &'a Config,
+    /// The SHA-256 of its headline SQL.
+    pub headline_sql: &'a str,
+    /// Its population's form (`by_age_sex` or `all_ages`), as the manifest records it.
+    pub population_form: &'a str,
+}
+
+/// Compares the earlier bundle `previous` with this run (`now`, whose tables are in `tables`).
+pub fn compare(previous: &Path, now: &Now<'_>, tables: &Path) -> Result<Comparison, CompareError> {
+    let (config, headline_sql) = (now.config, now.headline_sql);
     let not_a_bundle = || CompareError::NotABundle(previous.to_path_buf());
     let manifest: serde_json::Value = std::fs::read_to_string(previous.join("manifest.json"))
         .ok()
@@ -238,6 +248,17 @@ pub fn compare(
             setting: "headline SQL (queries/headline.sql)".to_owned(),
             then: format!("sha256 {}", &then_sql.get(..12).unwrap_or("(none)")),
             now: format!("sha256 {}", &headline_sql.get(..12).unwrap_or("(none)")),
+        });
+    }
+    // The denominators: residents of all ages instead of by age and sex (bundles written before
+    // the manifest said had a population by age and sex). Another population year is not a
+    // difference: each period has its own residents.
+    let then_form = manifest["population_form"].as_str().unwrap_or("by_age_sex");
+    if then_form != now.population_form {
+        differences.push(Difference {
+            setting: "population (the denominators)".to_owned(),
+            then: then_form.replace('_', " "),
+            now: now.population_form.replace('_', " "),
         });
     }
     let period = |c: &serde_json::Value| {

@@ -133,7 +133,11 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 use vrn_sna::sources::import::PopulationSource;
                 match &imported.population {
                     PopulationSource::Ons(population) => report_population(population),
-                    PopulationSource::Kept => eprintln!(
+                    PopulationSource::Kept { census: true } => eprintln!(
+                        "Kept the population an earlier import added: the bundled Census 2021 usual residents, all ages (population_report.json); for rates by age or sex add ONS estimates with `sna import ons-population FILE --out {}`",
+                        out.display()
+                    ),
+                    PopulationSource::Kept { census: false } => eprintln!(
                         "Kept the population an earlier import added (population_report.json)"
                     ),
                     PopulationSource::Census(census) => eprintln!(

@@ -282,16 +282,6 @@ async fn create_views(
                 file: view.relative_path.clone(),
             });
         }
-        if reads_params
-            && view.meta.period == Some(false)
-            && let Some(column) = params::reads_period_column(&view.sql)
-        {
-            // Its cached rows would be served to another period: refused, not trusted.
-            return Err(CatalogError::PeriodMisdeclared {
-                file: view.relative_path.clone(),
-                column,
-            });
-        }
         let bound = refs.contains("period_months")
             || refs.iter().any(|r| period_bound.contains(r))
             || (reads_params && view.meta.period == Some(true));
@@ -303,6 +293,19 @@ async fn create_views(
             .sql(&view.sql)
             .await
             .map_err(CatalogError::datafusion(context.clone()))?;
+        if reads_params
+            && view.meta.period == Some(false)
+            && let Some(name) = &name
+            && let Some(column) = params::period_column_read(&catalog.ctx, name)
+                .await
+                .map_err(CatalogError::datafusion(context.clone()))?
+        {
+            // Its cached rows would be served to another period: refused, not trusted.
+            return Err(CatalogError::PeriodMisdeclared {
+                file: view.relative_path.clone(),
+                column,
+            });
+        }
         let Some(name) = name.filter(|_| view.meta.cache) else {
             continue;
         };

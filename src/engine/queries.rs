@@ -144,8 +144,30 @@ impl QuerySet {
         } else {
             QuerySet::bundled()
         };
+        let mut set = set;
+        if set.source.is_some() {
+            set.inherit_open_data_metadata();
+        }
         set.check_kinds()?;
         Ok(set)
+    }
+
+    /// An open-data view without metadata of its own (`views/open_data/x.toml`) has that of the
+    /// full form's view of the same name: the same table, derived otherwise, documented once.
+    fn inherit_open_data_metadata(&mut self) {
+        for view in &mut self.open_data_views {
+            if view.meta_text.is_some() {
+                continue;
+            }
+            if let Some(full) = self
+                .views
+                .iter()
+                .find(|v| v.name == view.name && v.meta_text.is_some())
+            {
+                view.meta = full.meta.clone();
+                view.meta_text = full.meta_text.clone();
+            }
+        }
     }
 
     /// Each file's name is a lower-case SQL identifier (the table it writes), and its metadata
@@ -317,7 +339,7 @@ impl QuerySet {
             files.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
             files
         };
-        QuerySet {
+        let mut set = QuerySet {
             source: None,
             views: collect(BUNDLED.get_dir("views"), "views/"),
             open_data_views: collect(BUNDLED.get_dir("views/open_data"), "views/open_data/"),
@@ -325,7 +347,9 @@ impl QuerySet {
             partner: collect(BUNDLED.get_dir("partner"), "partner/"),
             refresh: collect(BUNDLED.get_dir("refresh"), "refresh/"),
             funding: collect(BUNDLED.get_dir("funding"), "funding/"),
-        }
+        };
+        set.inherit_open_data_metadata();
+        set
     }
 }
 

@@ -612,10 +612,9 @@ impl Checker<'_> {
             })
             .await?;
         }
-        let by_age_sex = !catalog
-            .files
-            .iter()
-            .any(|f| f.spec.is_all_ages_population());
+        let by_age_sex = catalog
+            .available
+            .has(crate::engine::capability::Capability::ResidentsByAgeSex);
         let check = if by_age_sex {
             Check {
                 severity: Severity::Error,

@@ -816,10 +816,17 @@ mod tests {
         let y: Vec<f64> = (0..300).map(|_| (lcg(&mut seed) * 30.0).floor()).collect();
         let a = gi_star_p_sim(&pts, &y, Nearest(8), 999, 42);
         let b = gi_star_p_sim(&pts, &y, Nearest(8), 999, 42);
-        assert_eq!(
-            a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        );
+        let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a), bits(&b));
+        // Rows run in parallel: one worker and several give the same p-values, bit for bit.
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let c = pool.install(|| gi_star_p_sim(&pts, &y, Nearest(8), 999, 42));
+            assert_eq!(bits(&a), bits(&c), "{threads} thread(s)");
+        }
         let other = gi_star_p_sim(&pts, &y, Nearest(8), 999, 43);
         assert_ne!(a, other, "another seed, other draws");
         assert!(a.iter().all(|v| v.is_finite()));

@@ -267,6 +267,17 @@ fn police_uk_alone_runs_on_the_bundled_census_residents() {
     let report = std::fs::read_to_string(dir.join("bundle/index.html")).unwrap();
     assert!(report.contains("all ages only (no single years of age or sex)"));
 
+    // A later import (next month's download, say) keeps it, and says what it is.
+    let output = sna(
+        &dir,
+        &["import", "police-uk", open.to_str().unwrap(), "--out", "x"],
+    );
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("Kept the population an earlier import added: the bundled Census 2021 usual residents, all ages"),
+        "{}",
+        stderr(&output)
+    );
     // The import's manifest names where its population came from.
     let import_manifest = std::fs::read_to_string(dir.join("x/manifest.json")).unwrap();
     assert!(
@@ -281,6 +292,11 @@ fn police_uk_alone_runs_on_the_bundled_census_residents() {
 fn a_population_of_all_ages_gives_no_rates_by_age_or_sex() {
     let dir = workdir("sources-all-ages-population");
     crate::copy_sample_extract(&dir);
+    // The assessment with the sample's population by age and sex, to compare with.
+    assert_success(&sna(
+        &dir,
+        &["run", "--data", "extract", "--out", "by-age", "--quiet"],
+    ));
     // The Census residents as the import writes them.
     let open = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/open/police-uk");
     assert_success(&sna(
@@ -302,8 +318,27 @@ fn a_population_of_all_ages_gives_no_rates_by_age_or_sex() {
 
     assert_success(&sna(
         &dir,
-        &["run", "--data", "extract", "--out", "bundle", "--quiet"],
+        &[
+            "run",
+            "--data",
+            "extract",
+            "--out",
+            "bundle",
+            "--quiet",
+            "--compare",
+            "by-age",
+        ],
     ));
+    // The comparison names the change of denominators, and counts only the measures both give.
+    let comparison = std::fs::read_to_string(dir.join("bundle/index.html")).unwrap();
+    assert!(
+        comparison.contains("population (the denominators)"),
+        "not named"
+    );
+    assert!(
+        comparison.contains("of 13 headline measures have 95% intervals"),
+        "the two under-25 ratios are not in both, peak_hour has no interval"
+    );
     let tables = dir.join("bundle/tables");
     for job in [
         "age_sex",

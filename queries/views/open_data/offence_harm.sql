@@ -2,4 +2,5 @@
 CREATE VIEW offence_harm AS
 SELECT o.lsoa_code, CAST(o.month AS DATE) AS committed_date, w.harm_days
 FROM offences o
-JOIN police_uk_harm w ON w.police_uk_crime_type = o.police_uk_crime_type;
+-- Every crime; a crime type without a weight has no harm (sna funding refuses it, naming it).
+LEFT JOIN police_uk_harm w ON w.police_uk_crime_type = o.police_uk_crime_type;

@@ -203,41 +203,30 @@ pub const PERIOD_COLUMNS: [&str; 4] = [
     "period_years",
 ];
 
-/// The first of [`PERIOD_COLUMNS`] that `sql` names, if any: a word of the SQL (quoted or not,
-/// any case), found with DataFusion's own SQL tokenizer so that comments and string literals
-/// do not count.
-pub fn reads_period_column(sql: &str) -> Option<String> {
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
-    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
-    let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().ok()?;
-    tokens.iter().find_map(|token| match token {
-        Token::Word(word) => PERIOD_COLUMNS
-            .iter()
-            .find(|c| word.value.eq_ignore_ascii_case(c))
-            .map(|c| (*c).to_owned()),
-        _ => None,
-    })
-}
-
-#[cfg(test)]
-mod period_tests {
-    use super::*;
-
-    #[test]
-    fn period_columns_are_found_as_words_not_in_comments_or_strings() {
-        assert_eq!(
-            reads_period_column("SELECT * FROM t CROSS JOIN params p WHERE t.d >= p.period_start"),
-            Some("period_start".to_owned())
-        );
-        assert_eq!(
-            reads_period_column("SELECT \"POPULATION_YEAR\" FROM params"),
-            Some("population_year".to_owned())
-        );
-        assert_eq!(
-            reads_period_column(
-                "-- not period_start\nSELECT 'period_end' AS label, young_age_cutoff FROM params"
-            ),
-            None
-        );
-    }
+/// The first of [`PERIOD_COLUMNS`] that view `view` reads, if any: found in its optimised
+/// logical plan (views inlined, subqueries included, projections pushed into each scan), so a
+/// wildcard (`SELECT p.*`) counts and a name in a comment or a string does not.
+pub async fn period_column_read(
+    ctx: &SessionContext,
+    view: &str,
+) -> Result<Option<String>, datafusion::error::DataFusionError> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    use datafusion::logical_expr::LogicalPlan;
+    let plan = ctx.table(view).await?.into_optimized_plan()?;
+    let mut found = None;
+    plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node
+            && scan.table_name.table().eq_ignore_ascii_case("params")
+            && let Some(field) = scan
+                .projected_schema
+                .fields()
+                .iter()
+                .find(|f| PERIOD_COLUMNS.contains(&f.name().as_str()))
+        {
+            found = Some(field.name().clone());
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    Ok(found)
 }

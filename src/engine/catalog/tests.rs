@@ -185,6 +185,33 @@ async fn a_view_that_reads_the_period_but_says_it_does_not_is_refused() {
         ),
         "{error}"
     );
+    // Every column of params read by a wildcard, the period's among them.
+    view(
+        "CREATE VIEW recent AS SELECT p.* FROM params p",
+        "title = \"Recent\"\ncache = true\nperiod = false\n",
+    );
+    let queries = QuerySet::load(dir.path()).unwrap();
+    let error = open(&Config::default(), &data, &queries, ViewMode::Cached)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("says `period = false` but reads params.period_start")
+    );
+    // Named only in a comment and a string, with a parameter that does not follow the period:
+    // accepted as not following it.
+    view(
+        "CREATE VIEW recent AS SELECT 'period_end' AS label, p.young_age_cutoff -- not period_start\n FROM params p",
+        "title = \"Recent\"\ncache = true\nperiod = false\n",
+    );
+    let queries = QuerySet::load(dir.path()).unwrap();
+    assert!(
+        open(&Config::default(), &data, &queries, ViewMode::Cached)
+            .await
+            .is_ok()
+    );
     // Declared as following the period, it is accepted.
     view(sql, "title = \"Recent\"\ncache = true\nperiod = true\n");
     let queries = QuerySet::load(dir.path()).unwrap();

@@ -171,8 +171,12 @@ pub struct Imported {
 pub enum PopulationSource {
     /// ONS estimates given with `--population`, as written to `population_report.json`.
     Ons(ons_population::PopulationReport),
-    /// The one an earlier import added, kept.
-    Kept,
+    /// The one an earlier import added, kept: the bundled Census residents (all ages) when its
+    /// report says so, else ONS estimates.
+    Kept {
+        /// Whether it is the bundled Census 2021 residents, all ages.
+        census: bool,
+    },
     /// The bundled Census 2021 residents, all ages (no `--population`, the bundled area).
     Census(census::CensusReport),
     /// None: another area's boundaries or lookup, and no estimates given.
@@ -232,7 +236,12 @@ pub fn police_uk(
             write_json(&dir.join("population_report.json"), &written)?;
             PopulationSource::Ons(written)
         }
-        None if dir.join("population.parquet").is_file() => PopulationSource::Kept,
+        None if dir.join("population.parquet").is_file() => PopulationSource::Kept {
+            census: std::fs::read(dir.join("population_report.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<census::CensusReport>(&b).ok())
+                .is_some(),
+        },
         None if options.lookup.is_none() && options.boundaries.is_none() => {
             let written = census::write_census_population(&dir.join("population.parquet"))?;
             write_json(&dir.join("population_report.json"), &written)?;
