@@ -27,7 +27,6 @@ import pathlib
 import re
 import subprocess
 import sys
-import time
 import tomllib
 
 import duckdb
@@ -294,11 +293,13 @@ def cmd_params(args):
         "params", "period_months", "disrupted_periods", "sv_groups", "sv_offence_groups",
         "available", "localities", "lsoa", "offence_codes", "esp2013",
     ):
-        subprocess.run(
+        done = subprocess.run(
             [args.sna, "query", "--config", args.config, "--data", args.data, "--format", "parquet",
              "--output", str(out / f"{table}.parquet"), f"SELECT * FROM {table}"],
-            check=True, stdout=subprocess.DEVNULL,
+            capture_output=True, text=True,
         )
+        if done.returncode != 0:
+            raise SystemExit(f"sna query of {table} failed: {done.stderr}")
 
 
 def cmd_run(args):
@@ -431,10 +432,8 @@ def main():
     p = sub.add_parser("floor")
     p.add_argument("--data", required=True)
     args = parser.parse_args()
-    started = time.monotonic()
-    code = {"params": cmd_params, "run": cmd_run, "compare": cmd_compare, "floor": cmd_floor}[args.command](args)
-    print(f"{args.command}: {time.monotonic() - started:.1f} s", file=sys.stderr)
-    return code or 0
+    commands = {"params": cmd_params, "run": cmd_run, "compare": cmd_compare, "floor": cmd_floor}
+    return commands[args.command](args) or 0
 
 
 if __name__ == "__main__":
