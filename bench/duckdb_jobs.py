@@ -22,11 +22,13 @@ functions of src/engine/udf.rs are defined in Python (see `register_functions`).
 
 import argparse
 import csv
+import json
 import math
 import pathlib
 import re
 import subprocess
 import sys
+import time
 import tomllib
 
 import duckdb
@@ -312,7 +314,9 @@ def cmd_run(args):
             # Materialised, as sna's catalog caches it.
             sql = re.sub(r"CREATE\s+VIEW", "CREATE TABLE", sql, count=1, flags=re.I)
         views.append((path.stem, sql))
+    started = time.monotonic()
     in_dependency_order(views, lambda name, sql: con.execute(sql))
+    views_done = time.monotonic()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = sorted(p.stem for p in (pathlib.Path(args.bundle) / "tables").glob("*.csv"))
@@ -325,7 +329,11 @@ def cmd_run(args):
         con.execute(f"COPY {table} TO '{out / (job + '.csv')}' (HEADER)")
 
     in_dependency_order(jobs, run_job)
-    print(f"DuckDB {duckdb.__version__}: {len(views)} views, {len(jobs)} jobs", file=sys.stderr)
+    print(
+        f"DuckDB {duckdb.__version__}: {len(views)} views in {views_done - started:.2f} s,"
+        f" {len(jobs)} jobs in {time.monotonic() - views_done:.2f} s",
+        file=sys.stderr,
+    )
 
 
 def number(text):
@@ -389,6 +397,14 @@ def cmd_compare(args):
     )
     for job in missing:
         print(f"{job}: no DuckDB table")
+    manifest = expected_dir.parent / "manifest.json"
+    if manifest.exists():
+        seconds = {j["job"]: j["seconds"] for j in json.loads(manifest.read_text())["jobs"]}
+        same_jobs = sum(seconds.get(p.stem, 0.0) for p in actual)
+        print(
+            f"sna's run ({manifest}): the same {len(actual)} jobs {same_jobs:.2f} s;"
+            f" {', '.join(f'{j} {seconds[j]:.2f} s' for j in sorted(NOT_PLAIN_SQL) if j in seconds)}"
+        )
     ok = actual and not failed and not missing
     print(
         f"DuckDB vs sna: {len(actual) - failed} of {len(actual) + len(missing)} tables equal"
