@@ -32,7 +32,6 @@ import time
 import tomllib
 
 import duckdb
-from scipy.stats import chi2, norm
 
 QUERIES = pathlib.Path(__file__).resolve().parent.parent / "queries"
 Z95 = 1.959963984540054
@@ -73,6 +72,8 @@ def byar_upper(x):
 
 
 def rate_limit(x, n, per, upper):
+    from scipy.stats import chi2  # imported when used: it takes seconds, and the floor needs none
+
     if not (valid_nonneg(x) and valid_nonneg(per) and math.isfinite(n) and n > 0):
         return math.nan
     if x < 10:
@@ -99,6 +100,8 @@ def ratio_limits(a, b, ratio, phi=1.0):
 
 
 def normal_p(z):
+    from scipy.stats import norm
+
     return math.nan if math.isnan(z) else min(2 * norm.sf(abs(z)), 1.0)
 
 
