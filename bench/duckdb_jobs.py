@@ -16,8 +16,16 @@ DIR's tables against sna's CSV: same columns, rows and values, numbers equal wit
 1e-6 (floating rounding: summation order, DuckDB's decimal literals, scipy against statrs). It
 exits 1 on any difference. `floor` is one DuckDB scan of every extract column the views read.
 
-Where DuckDB differs from DataFusion, the SQL is adapted here (see `adapt`) and the statistics
-functions of src/engine/udf.rs are defined in Python (see `register_functions`).
+The .sql files run unchanged but for these differences between DuckDB and DataFusion:
+- integer / integer is integer division in DataFusion: `SET integer_division = true` (without
+  it four tables differ); NULLs sort first in a descending order, as DataFusion's;
+- DataFusion's `generate_series(a, b)` and `range(a, b)` are tables with a column `value`
+  (`adapt` names it); `to_char(t, format)` is a macro over DuckDB's `strftime`;
+- the statistics functions of src/engine/udf.rs are written again in Python (scipy for the
+  chi-square quantiles of exact Poisson limits and the normal tail); DuckDB's Python API has
+  no aggregate functions, so `dsr`, `seasonal_dispersion`, `sii` and `rii` are macros that
+  collect their rows' terms with list() for a Python function; the simulated limits of the SII
+  and RII (sna's seeded ChaCha8 draws) are not reproduced (NULL, left out of the comparison).
 """
 
 import argparse
