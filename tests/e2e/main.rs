@@ -4,6 +4,7 @@
 
 mod assessment;
 mod bad_input;
+mod bench;
 mod cache;
 mod fixture;
 mod funding;
