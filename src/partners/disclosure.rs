@@ -20,6 +20,8 @@
 //! [`structure`]: crate::partners::structure
 
 use crate::partners::audit::{self, Audit, AuditError};
+use std::collections::HashSet;
+
 use crate::partners::structure::{Relation, System};
 
 /// The floor an intruder knows for every suppressed count.
@@ -96,28 +98,12 @@ pub fn suppress_primary(system: &mut System, threshold: u64) -> (usize, usize) {
     (small, attribute.len())
 }
 
-/// Primary suppression, then secondary suppression until no sum relation (within or across
-/// tables) has exactly one suppressed member: protects against differencing, not against the
-/// LP audit. This is what `sna export --partner` uses for now: [`protect`] is too slow on a
-/// whole pack (minutes on the sample's three months in a debug build).
-pub fn protect_against_differencing(system: &mut System, threshold: u64) -> Protection {
-    let (primary, attribute) = suppress_primary(system, threshold);
-    let secondary = no_single_unknowns(system);
-    let suppressed_total = (0..system.len())
-        .map(|id| system.cell(id))
-        .filter(|c| c.suppressed)
-        .map(|c| c.value.unwrap_or(0))
-        .sum();
-    Protection {
-        primary,
-        attribute,
-        secondary,
-        suppressed_total,
-        ..Protection::default()
-    }
-}
-
 /// Primary then secondary suppression of `system` until the audit at `protection` passes.
+///
+/// Each round audits the linked groups that changed (the first round all of them) with the
+/// true counts as the starting solution and without solving whole groups (see
+/// [`audit`]: a cell not shown protected by the programs around it counts as failing), and gives
+/// every failing cell one complement in its most binding relation; then audits again.
 pub fn protect(
     system: &mut System,
     threshold: u64,
@@ -130,46 +116,55 @@ pub fn protect(
         ..Protection::default()
     };
     let memberships = system.memberships();
+    let truth = true_values(system);
     // First the cheap rule: no relation with a single suppressed member (differencing).
-    result.secondary += no_single_unknowns(system);
-    // Then audit and complement; after the first round only the linked groups holding a
-    // new complement or a cell still exposed are audited again (the others passed and have
-    // not changed).
-    let mut dirty: Option<std::collections::HashSet<usize>> = None;
+    result.secondary += no_single_unknowns(system, protection);
+    let mut dirty: Option<HashSet<usize>> = None;
     loop {
-        let audit = audit::audit_touching(
+        let audit = audit::audit_with(
             system,
             protection as f64,
             SUPPRESSED_AT_LEAST as f64,
-            dirty.as_ref(),
+            audit::Options {
+                only: dirty.as_ref(),
+                hint: Some(&truth),
+                exact: false,
+            },
         )?;
         result.rounds += 1;
         result.programs += audit.programs;
+        if std::env::var_os("SNA_TRACE").is_some() {
+            eprintln!("round {} exposed {} programs {} whole {} suppressed {}", result.rounds, audit.exposed.len(), audit.programs, audit.whole_programs, audit.suppressed);
+            let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+            for e in &audit.exposed { *by.entry(format!("{} {}", system.grids[system.locate(e.cell).0].table, e.proven)).or_default() += 1; }
+            eprintln!("  {by:?}");
+            for e in audit.exposed.iter().step_by(37) { eprintln!("  {} = {:?} seen [{}, {}]", system.describe(e.cell), system.cell(e.cell).value, e.low, e.high); }
+        }
         if audit.passed() {
             break;
         }
-        let mut touched = vec![false; system.relations.len()];
+        // Each failing cell gets a complement in its most binding relation (fewest suppressed
+        // members) that has a candidate, unless a relation of its got a complement large
+        // enough to hide it this round. Complements are marked at once, so two failing cells
+        // of one relation get two.
+        let enough = protection + SUPPRESSED_AT_LEAST;
+        let mut helped = vec![false; system.relations.len()];
         let mut added = Vec::new();
         for exposure in &audit.exposed {
             let mut relations: Vec<usize> = memberships[exposure.cell].clone();
-            // The most binding relation first: fewest suppressed members.
-            relations.sort_by_key(|&r| {
-                let hidden = system.relations[r]
-                    .members()
-                    .iter()
-                    .filter(|&&m| system.cell(m).suppressed)
-                    .count();
-                (hidden, r)
-            });
-            if relations.iter().any(|&r| touched[r]) {
+            if relations.iter().any(|&r| helped[r]) {
                 continue;
             }
+            relations.sort_by_key(|&r| (system.suppressed_members(r), r));
             let pick = relations.iter().find_map(|&r| {
-                let choice = cheapest_complement(system, &system.relations[r].members())?;
+                let choice = complement(system, &system.relations[r].members(), protection)?;
                 Some((r, choice))
             });
             if let Some((r, choice)) = pick {
-                touched[r] = true;
+                if system.cell(choice).value.unwrap_or(0) >= enough {
+                    helped[r] = true;
+                }
+                system.cell_mut(choice).suppressed = true;
                 added.push(choice);
             }
         }
@@ -182,15 +177,15 @@ pub fn protect(
                 high: first.high,
             });
         }
-        added.sort_unstable();
-        added.dedup();
-        let mut next: std::collections::HashSet<usize> =
-            audit.exposed.iter().map(|e| e.cell).collect();
-        for id in added {
-            system.cell_mut(id).suppressed = true;
-            result.secondary += 1;
-            next.insert(id);
-        }
+        // A complement alone in a relation (the total of a row it was the only hidden cell
+        // of) would be recovered by differencing: close that at once.
+        let before: HashSet<usize> = (0..system.len())
+            .filter(|&id| system.cell(id).suppressed)
+            .collect();
+        result.secondary += added.len() + no_single_unknowns(system, protection);
+        let mut next: HashSet<usize> = audit.exposed.iter().map(|e| e.cell).collect();
+        next.extend(added);
+        next.extend((0..system.len()).filter(|&id| system.cell(id).suppressed && !before.contains(&id)));
         dirty = Some(next);
     }
     result.suppressed_total = (0..system.len())
@@ -201,26 +196,26 @@ pub fn protect(
     Ok(result)
 }
 
+/// Every cell's true count (a null as zero), by global index: a feasible solution of the
+/// audit's system, to start it from.
+pub fn true_values(system: &System) -> Vec<f64> {
+    (0..system.len())
+        .map(|id| system.cell(id).value.unwrap_or(0) as f64)
+        .collect()
+}
+
 /// Suppresses, in every sum relation with exactly one suppressed member, the cheapest other
 /// member, until none has exactly one. Returns how many it suppressed.
-fn no_single_unknowns(system: &mut System) -> usize {
+fn no_single_unknowns(system: &mut System, protection: u64) -> usize {
     let mut added = 0;
     loop {
         let mut changed = false;
         for r in 0..system.relations.len() {
-            let Relation::Sum { .. } = &system.relations[r] else {
-                continue;
-            };
-            let members = system.relations[r].members();
-            if members
-                .iter()
-                .filter(|&&m| system.cell(m).suppressed)
-                .count()
-                != 1
-            {
+            if !system.relations[r].is_equation() || system.suppressed_members(r) != 1 {
                 continue;
             }
-            if let Some(choice) = cheapest_complement(system, &members) {
+            let members = system.relations[r].members();
+            if let Some(choice) = complement(system, &members, protection) {
                 system.cell_mut(choice).suppressed = true;
                 added += 1;
                 changed = true;
@@ -237,8 +232,12 @@ pub fn audit_system(system: &System, protection: u64) -> Result<Audit, AuditErro
     audit::audit(system, protection as f64, SUPPRESSED_AT_LEAST as f64)
 }
 
-/// The published, non-zero member to suppress next: inner before totals, smallest, first.
-fn cheapest_complement(system: &System, members: &[usize]) -> Option<usize> {
+/// The published, non-zero member to suppress next: inner cells before totals; then counts
+/// large enough to hide the others (at least the protection level plus the floor: a
+/// complement of 2 lets a hidden 1 move by 1 only), smallest first; then smaller counts,
+/// largest first; then the first in pack order.
+fn complement(system: &System, members: &[usize], protection: u64) -> Option<usize> {
+    let enough = protection + SUPPRESSED_AT_LEAST;
     members
         .iter()
         .copied()
@@ -248,7 +247,13 @@ fn cheapest_complement(system: &System, members: &[usize]) -> Option<usize> {
         })
         .min_by_key(|&m| {
             let cell = system.cell(m);
-            (cell.is_total(), cell.value, m)
+            let value = cell.value.unwrap_or(0);
+            let size = if value >= enough {
+                value
+            } else {
+                u64::MAX - value
+            };
+            (cell.is_total(), size, m)
         })
 }
 

@@ -121,6 +121,23 @@ pub enum PackError {
     /// Disclosure control could not protect the pack.
     #[error("{0}")]
     Disclosure(#[from] crate::partners::disclosure::DisclosureError),
+    /// The written pack could not be audited.
+    #[error("the pack could not be audited: {0}")]
+    Audit(#[from] crate::partners::pack_audit::PackAuditError),
+    /// The written pack fails the audit: it is not published.
+    #[error(
+        "the pack fails its audit, so it was not written: {exact} suppressed count(s) recovered exactly and {narrowed} narrowed to an interval under {protection} wide by linear programming over the whole pack, e.g. {example}; nothing was written or replaced"
+    )]
+    AuditFailed {
+        /// Counts recovered exactly.
+        exact: usize,
+        /// Counts narrowed below the protection level.
+        narrowed: usize,
+        /// The protection level.
+        protection: u64,
+        /// The first exposed count, with its interval.
+        example: String,
+    },
 
     /// The pack directory could not be staged or published.
     #[error("{0}")]
@@ -199,6 +216,10 @@ pub struct DisclosureSummary {
     pub method: String,
     /// Each suppressed count's feasible interval is at least this wide.
     pub protection: u64,
+    /// Rounds of audit and complement it took.
+    pub rounds: usize,
+    /// Linear programs the final audit of the written tables solved.
+    pub audit_programs: usize,
     /// Counts suppressed as small (1 to threshold - 1).
     pub primary: usize,
     /// Cohort counts suppressed because they equal their whole-population count.
@@ -249,6 +270,31 @@ pub struct PackManifest {
     /// True when the file system could not swap the pack in one step; not written.
     #[serde(skip)]
     pub replaced_in_two_steps: bool,
+    /// Seconds spent choosing suppressions; not written (a pack is the same whatever the time).
+    #[serde(skip)]
+    pub protect_seconds: f64,
+    /// Seconds spent auditing the written tables; not written.
+    #[serde(skip)]
+    pub audit_seconds: f64,
+}
+
+/// Refuses a pack whose audit found any suppressed count insufficiently protected.
+fn refuse_unless_passed(audited: &pack_audit::PackAudit) -> Result<(), PackError> {
+    let audit = &audited.audit;
+    let Some(first) = audit.exposed.first() else {
+        return Ok(());
+    };
+    Err(PackError::AuditFailed {
+        exact: audit.exact(),
+        narrowed: audit.exposed.len() - audit.exact(),
+        protection: audited.protection,
+        example: format!(
+            "{} in [{}, {}]",
+            audited.system.describe(first.cell),
+            first.low,
+            first.high
+        ),
+    })
 }
 
 /// The rules of [`Structure::rules`], in words.
@@ -322,13 +368,28 @@ pub async fn export(
         });
     }
     let protection = u64::from(threshold);
-    // Not yet the LP-audited `disclosure::protect`: too slow on a whole pack (see its docs).
-    let protected = disclosure::protect_against_differencing(&mut system, u64::from(threshold));
+    let truth = system.clone();
+    let started = std::time::Instant::now();
+    let protected = disclosure::protect(&mut system, u64::from(threshold), protection)?;
+    let protect_seconds = started.elapsed().as_secs_f64();
 
     let mut tables = Vec::new();
     for table in &collected {
         tables.push(write_table(staging.path(), table, &system.grids)?);
     }
+    // The tables as written, audited from their files as an intruder would (the true counts
+    // only speed it up): a pack that fails is not published.
+    let structure = structure_of(&system);
+    let started = std::time::Instant::now();
+    let audited = pack_audit::audit_files(
+        staging.path(),
+        &structure,
+        threshold,
+        Some(protection),
+        Some(&truth),
+    )?;
+    refuse_unless_passed(&audited)?;
+    let audit_seconds = started.elapsed().as_secs_f64();
     let mut manifest = PackManifest {
         kind: OutputKind::PartnerPack.marker(),
         tool: crate::readable::tool(),
@@ -339,12 +400,14 @@ pub async fn export(
         form,
         definition: config.serious_violence.describe_for(form),
         tables,
-        structure: structure_of(&system),
-        disclosure: summary(&system, &protected, protection),
+        structure,
+        disclosure: summary(&system, &protected, protection, &audited.audit),
         not_possible,
         created_at: chrono::Utc::now().to_rfc3339(),
         files: Vec::new(),
         replaced_in_two_steps: false,
+        protect_seconds,
+        audit_seconds,
     };
     write_readme(staging.path(), queries, &manifest)?;
     manifest.files = staging.files()?;
@@ -433,15 +496,22 @@ fn structure_of(system: &System) -> Structure {
     }
 }
 
-fn summary(system: &System, protected: &Protection, protection: u64) -> DisclosureSummary {
+fn summary(
+    system: &System,
+    protected: &Protection,
+    protection: u64,
+    audit: &crate::partners::audit::Audit,
+) -> DisclosureSummary {
     let published_total = (0..system.len())
         .map(|id| system.cell(id))
         .filter(|c| !c.suppressed)
         .map(|c| c.value.unwrap_or(0))
         .sum();
     DisclosureSummary {
-        method: "cell suppression: primary (small counts; cohort counts equal to their whole) and secondary so that no relation within or across tables has a single suppressed count".into(),
+        method: "cell suppression: primary (small counts; cohort counts equal to their whole) and secondary until the linear-programming audit over all tables passes".into(),
         protection,
+        rounds: protected.rounds,
+        audit_programs: audit.programs,
         primary: protected.primary,
         attribute: protected.attribute,
         secondary: protected.secondary,
