@@ -4,14 +4,19 @@
 //! whole-population cell while non-zero (group attribute disclosure: "every offence here
 //! involved someone under 25").
 //!
-//! **Secondary suppression**: the pack is audited as an intruder would ([`audit`]: every
-//! relation of [`structure`], within and across tables, solved by linear programming for each
-//! suppressed count's interval, knowing suppressed counts are at least 1). For each cell whose
-//! interval is narrower than the protection level, one more count is suppressed in its most
-//! binding relation (the one with the fewest suppressed members): the smallest non-zero
-//! published count there, inner cells before totals, then the first in pack order. Then the
-//! pack is audited again, until it passes. Zeros are never complements, so every suppressed
-//! count really is at least 1, as the audit assumes.
+//! **Secondary suppression**: first, in every sum relation with a single suppressed member,
+//! one more (differencing). Then the pack is audited as an intruder would ([`audit`]: every
+//! relation of [`structure`], within and across tables, and each suppressed count's feasible
+//! interval, knowing suppressed counts are at least 1), starting from the true counts. Every
+//! cell not shown protected gets a complement in its most binding relation (the one with the
+//! fewest suppressed members): a published non-zero count there, inner cells before totals,
+//! then the smallest count at least the protection level plus 1 (large enough to hide a
+//! small one), then the largest smaller one, then the first in pack order; a relation that
+//! got a large enough complement in a round gives none to its other failing cells in that
+//! round. Then only the failing cells and the new complements are audited again (suppressing
+//! more only widens intervals), until none fails. Zeros are never complements, so every
+//! suppressed count really is at least 1, as the audit assumes. The same counts give the same
+//! suppression: every choice is made in pack order.
 //!
 //! This is the iterative audit-and-complement scheme of Hundepool et al., *Statistical
 //! Disclosure Control* (Wiley 2012), §4.4; it is deterministic but not minimal (tau-Argus's
@@ -19,9 +24,9 @@
 //!
 //! [`structure`]: crate::partners::structure
 
-use crate::partners::audit::{self, Audit, AuditError};
 use std::collections::HashSet;
 
+use crate::partners::audit::{self, Audit, AuditError};
 use crate::partners::structure::{Relation, System};
 
 /// The floor an intruder knows for every suppressed count.
@@ -100,10 +105,10 @@ pub fn suppress_primary(system: &mut System, threshold: u64) -> (usize, usize) {
 
 /// Primary then secondary suppression of `system` until the audit at `protection` passes.
 ///
-/// Each round audits the linked groups that changed (the first round all of them) with the
-/// true counts as the starting solution and without solving whole groups (see
-/// [`audit`]: a cell not shown protected by the programs around it counts as failing), and gives
-/// every failing cell one complement in its most binding relation; then audits again.
+/// Each round audits the cells still failing and the new complements (the first round all
+/// of them) with the true counts as the starting solution, and without solving whole linked
+/// groups ([`audit::Options::exact`] off: a cell no smaller program shows protected counts as
+/// failing and gets a complement); the written pack is then audited exactly.
 pub fn protect(
     system: &mut System,
     threshold: u64,
@@ -128,18 +133,12 @@ pub fn protect(
             audit::Options {
                 only: dirty.as_ref(),
                 hint: Some(&truth),
+                local: true,
                 exact: false,
             },
         )?;
         result.rounds += 1;
         result.programs += audit.programs;
-        if std::env::var_os("SNA_TRACE").is_some() {
-            eprintln!("round {} exposed {} programs {} whole {} suppressed {}", result.rounds, audit.exposed.len(), audit.programs, audit.whole_programs, audit.suppressed);
-            let mut by: std::collections::BTreeMap<String, usize> = Default::default();
-            for e in &audit.exposed { *by.entry(format!("{} {}", system.grids[system.locate(e.cell).0].table, e.proven)).or_default() += 1; }
-            eprintln!("  {by:?}");
-            for e in audit.exposed.iter().step_by(37) { eprintln!("  {} = {:?} seen [{}, {}]", system.describe(e.cell), system.cell(e.cell).value, e.low, e.high); }
-        }
         if audit.passed() {
             break;
         }
@@ -185,7 +184,9 @@ pub fn protect(
         result.secondary += added.len() + no_single_unknowns(system, protection);
         let mut next: HashSet<usize> = audit.exposed.iter().map(|e| e.cell).collect();
         next.extend(added);
-        next.extend((0..system.len()).filter(|&id| system.cell(id).suppressed && !before.contains(&id)));
+        next.extend(
+            (0..system.len()).filter(|&id| system.cell(id).suppressed && !before.contains(&id)),
+        );
         dirty = Some(next);
     }
     result.suppressed_total = (0..system.len())
@@ -204,8 +205,7 @@ pub fn true_values(system: &System) -> Vec<f64> {
         .collect()
 }
 
-/// Suppresses, in every sum relation with exactly one suppressed member, the cheapest other
-/// member, until none has exactly one. Returns how many it suppressed.
+/// Suppresses, in every sum relation with exactly one suppressed member, a [`complement`], until none has exactly one. Returns how many it suppressed.
 fn no_single_unknowns(system: &mut System, protection: u64) -> usize {
     let mut added = 0;
     loop {
@@ -378,5 +378,74 @@ mod tests {
                 || system.cell(find("district", "A", "c0")).suppressed,
             "the group sum would give r0 c0 away"
         );
+    }
+
+    /// LSOAs `r0..` of sparse small counts in four districts, and the district table of their
+    /// sums: one linked system with many small cells.
+    fn lsoas_and_districts(rows: usize) -> Vec<Grid> {
+        let values: Vec<Vec<u64>> = (0..rows)
+            .map(|r| {
+                (0..3)
+                    .map(|c| [0, 1, 2, 6, 3, 0, 9, 1, 4, 15, 2][(r * 5 + c * 3 + r / 3) % 11])
+                    .collect()
+            })
+            .collect();
+        let district_of = |r: usize| ["A", "B", "C", "D"][r % 4].to_owned();
+        let lsoa_rows: Vec<&[u64]> = values.iter().map(Vec::as_slice).collect();
+        let lsoa = Grid {
+            table: "lsoa".into(),
+            count: "n".into(),
+            layout: Layout::parse("panel=panel rows=lsoa columns=column counts=n groups=district")
+                .unwrap(),
+            cells: cells("p", &lsoa_rows, &district_of),
+        };
+        let mut sums = vec![vec![0; 3]; 4];
+        for (r, row) in values.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                sums[r % 4][c] += v;
+            }
+        }
+        let sum_rows: Vec<&[u64]> = sums.iter().map(Vec::as_slice).collect();
+        let mut district = grid("district", "n", &sum_rows);
+        district.layout =
+            Layout::parse("panel=panel rows=district columns=column counts=n").unwrap();
+        for cell in &mut district.cells {
+            if let Some(r) = cell.axes[1].strip_prefix('r') {
+                cell.axes[1] = district_of(r.parse().unwrap());
+            }
+        }
+        vec![lsoa, district]
+    }
+
+    #[test]
+    fn a_sparse_linked_system_is_protected_and_the_same_every_time() {
+        let grids = lsoas_and_districts(60);
+        let before = System::new(grids.clone());
+        assert!(
+            before.contradictions().is_empty(),
+            "{:?}",
+            before.contradictions()
+        );
+        // Without secondary suppression beyond differencing the audit fails here.
+        let mut naive = System::new(grids.clone());
+        suppress_primary(&mut naive, 5);
+        no_single_unknowns(&mut naive, 5);
+        assert!(!audit_system(&naive, 5).unwrap().passed());
+        let (first, result) = protected(grids.clone(), 5);
+        assert!(result.secondary > 0 && result.rounds > 1, "{result:?}");
+        let (second, _) = protected(grids, 5);
+        let flags = |s: &System| {
+            (0..s.len())
+                .map(|id| s.cell(id).suppressed)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(flags(&first), flags(&second));
+        // Small counts stay hidden.
+        for id in 0..first.len() {
+            let cell = first.cell(id);
+            if matches!(cell.value, Some(1..=4)) {
+                assert!(cell.suppressed, "{}", first.describe(id));
+            }
+        }
     }
 }

@@ -4,8 +4,9 @@
 //! Each table is an SQL file in `queries/partner/` whose metadata declares its layout
 //! (`disclosure = "panel=... rows=... columns=... counts=..."`); the SQL returns every cell of
 //! the grid, zeros included, with its Total row, Total column and grand total. Counts then go
-//! through [`disclosure::suppress`]: small counts and their complements are withheld (null,
-//! with `<count>_suppressed` true). The pack holds no identifiers, no row-level records and no
+//! through [`disclosure::protect`]: small counts and their complements are withheld (null,
+//! with `<count>_suppressed` true), and the tables as written are audited by linear
+//! programming ([`pack_audit::audit_files`]); a pack that fails is not published. The pack holds no identifiers, no row-level records and no
 //! timestamps; the writer refuses a table that would. A table the extract cannot support
 //! ([`capability::possible`]) is not written; the manifest and README list it with why.
 
@@ -794,28 +795,31 @@ fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Resu
          **Method**: cell suppression. Counts from 1 to {} are suppressed (published as empty, with the \
          matching `_suppressed` column true), and so is any cohort count equal to its non-zero count for \
          everyone (it would say that every offence there involved the cohort). Further counts are \
-         suppressed (secondary suppression) until no relation between the pack's counts has a single \
-         suppressed count, so none can be recovered by differencing: relations within a table (rows and \
-         columns sum to their Totals) and across tables (a district's cells are the sums of its LSOAs' and \
-         a financial year's the sums of its months' in the other tables; the same count published in two \
-         tables), all declared in `manifest.json` (`structure`). Complements are the smallest non-zero \
-         published count of the relation, inner cells before totals.\n\n\
-         **What an intruder is assumed to know**: every published count and every relation above; that a \
-         cohort count is at most the count for everyone; and that every suppressed count is at least {} \
-         (zeros are published and never suppressed).\n\n\
-         **What is checked, and what is not yet guaranteed**: threshold {}, protection level {}. \
-         Differencing cannot recover a suppressed count. Solving all relations together by linear \
-         programming (the audit statistical agencies run; Hundepool et al., *Statistical Disclosure \
-         Control*, Wiley 2012; the tau-Argus manual) may still narrow some suppressed counts to an \
-         interval under {} wide or recover them: run `sna audit-pack <this directory>` before sharing, \
-         which lists any such count. Not covered: packs of other, overlapping periods, and knowledge from \
-         outside the pack.\n\n\
+         suppressed (secondary suppression, {} rounds) until the pack passes the audit statistical agencies \
+         run (Hundepool et al., *Statistical Disclosure Control*, Wiley 2012; the tau-Argus manual): every \
+         suppressed count an unknown, every relation between the pack's counts an equation, solved by \
+         linear programming for each suppressed count's smallest and largest possible value. The relations \
+         are those within a table (rows and columns sum to their Totals) and across tables (a district's \
+         cells are the sums of its LSOAs' and a financial year's the sums of its months' in the other \
+         tables; the same count published in two tables; a cohort count is at most the count for \
+         everyone), all declared in `manifest.json` (`structure`). Complements are published non-zero \
+         counts of the failing count's most binding relation, inner cells before totals.\n\n\
+         **What an intruder is assumed to know**: every published count and every relation above; and that \
+         every suppressed count is at least {} (zeros are published and never suppressed).\n\n\
+         **What is guaranteed**: threshold {}, protection level {}. This pack was audited as written, \
+         with {} linear programs: no suppressed count can be recovered, and every one could be anything in \
+         an interval at least {} wide, whatever the intruder does with the published counts and relations \
+         (the linear-programming relaxation, as tau-Argus audits). `sna audit-pack <this directory>` \
+         repeats the audit from the pack's files alone. Not covered: packs of other, overlapping periods, \
+         and knowledge from outside the pack.\n\n\
          **Information lost**: {} of {} counts suppressed ({} small, {} cohort counts equal to everyone, {} \
          complements), holding {} events in all (the published counts hold {}).\n",
         manifest.threshold.saturating_sub(1),
+        d.rounds,
         manifest.structure.suppressed_at_least,
         manifest.threshold,
         d.protection,
+        d.audit_programs,
         d.protection,
         d.primary + d.attribute + d.secondary,
         d.cells,
@@ -923,5 +927,47 @@ mod tests {
         assert!(err.contains("shorter than 3 months"), "{err}");
         config.min_pack_months = 0;
         check_period(&config).unwrap();
+    }
+
+    #[test]
+    fn a_pack_that_fails_its_audit_is_refused() {
+        use crate::partners::structure::tests::grid;
+        // [3, 20 | 23], [12, 30 | 42] with only the 3 hidden: recovered exactly.
+        let mut g = grid("t", "n", &[&[3, 20], &[12, 30]]);
+        g.cells[0].suppressed = true;
+        let system = System::new(vec![g]);
+        let audit = crate::partners::audit::audit(&system, 5.0, 1.0).unwrap();
+        let failing = pack_audit::PackAudit {
+            threshold: 5,
+            protection: 5,
+            floor: 1,
+            system,
+            audit,
+        };
+        let err = refuse_unless_passed(&failing).unwrap_err().to_string();
+        assert!(err.contains("fails its audit"), "{err}");
+        assert!(
+            err.contains("1 suppressed count(s) recovered exactly"),
+            "{err}"
+        );
+        assert!(
+            err.contains("t.n [panel=p row=r0 column=c0] in [3, 3]"),
+            "{err}"
+        );
+        // Protected, the same table passes.
+        let mut g = grid("t", "n", &[&[3, 20], &[12, 30]]);
+        for cell in &mut g.cells {
+            cell.suppressed = cell.axes[1] != "Total" && cell.axes[2] != "Total";
+        }
+        let system = System::new(vec![g]);
+        let audit = crate::partners::audit::audit(&system, 5.0, 1.0).unwrap();
+        let passing = pack_audit::PackAudit {
+            threshold: 5,
+            protection: 5,
+            floor: 1,
+            system,
+            audit,
+        };
+        refuse_unless_passed(&passing).unwrap();
     }
 }
