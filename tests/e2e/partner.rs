@@ -400,6 +400,8 @@ fn partner_pack_is_aggregate_only_and_resists_differencing() {
         "**Method**: cell suppression",
         "**What an intruder is assumed to know**",
         "threshold 5, protection level 5",
+        "until the pack passes the audit",
+        "**What is guaranteed**",
         "**Information lost**",
     ] {
         assert!(readme.contains(words), "{words}\n{readme}");
@@ -451,6 +453,12 @@ fn partner_pack_is_aggregate_only_and_resists_differencing() {
     );
     assert_success(&output);
     check_pack(&dir.join("pack2"), 2);
+    // Both pass the intruder's audit from their files alone.
+    for pack in ["pack", "pack2"] {
+        let output = sna(&dir, &["audit-pack", pack]);
+        assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+        assert!(stdout(&output).contains("PASS"), "{}", stdout(&output));
+    }
 
     // The manifest declares the structure: layouts and relations within and across tables.
     let structure = &manifest["structure"];
