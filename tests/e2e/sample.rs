@@ -308,7 +308,11 @@ fn generate_is_deterministic_and_valid() {
 /// Exports the sample's partner pack with `extra` arguments (and `config` as sna.toml, if
 /// any), checks it as [`crate::partner::check_pack`] does, and audits it with `sna audit-pack`:
 /// exit 0, no count recovered exactly, none narrowed. Returns the manifest.
-fn audited_sample_pack(name: &str, config: Option<&str>, extra: &[&str]) -> serde_json::Value {
+fn audited_sample_pack(
+    name: &str,
+    config: Option<&str>,
+    extra: &[&str],
+) -> (crate::Workdir, serde_json::Value) {
     let dir = workdir(name);
     if let Some(config) = config {
         std::fs::write(dir.join("sna.toml"), config).unwrap();
@@ -331,7 +335,7 @@ fn audited_sample_pack(name: &str, config: Option<&str>, extra: &[&str]) -> serd
     let threshold = manifest["threshold"].as_i64().unwrap();
     crate::partner::check_pack(&dir.join("pack"), threshold);
     let output = sna(&dir, &["audit-pack", "pack"]);
-    let report = crate::stdout(&output);
+    let report = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{report}");
     assert!(report.contains("PASS"), "{report}");
     assert!(!report.contains("FAIL"), "{report}");
@@ -345,7 +349,7 @@ fn audited_sample_pack(name: &str, config: Option<&str>, extra: &[&str]) -> serd
     ] {
         assert!(readme.contains(words), "{words}\n{readme}");
     }
-    manifest
+    (dir, manifest)
 }
 
 fn suppressed(manifest: &serde_json::Value) -> u64 {
@@ -359,7 +363,7 @@ fn suppressed(manifest: &serde_json::Value) -> u64 {
 
 #[test]
 fn partner_pack_from_the_sample_passes_the_audit() {
-    let manifest = audited_sample_pack("sample-pack", None, &[]);
+    let (_dir, manifest) = audited_sample_pack("sample-pack", None, &[]);
     assert_eq!(manifest["period_start"], "2020-04-01");
     let suppressed = suppressed(&manifest);
     assert!(
@@ -372,18 +376,22 @@ fn partner_pack_from_the_sample_passes_the_audit() {
 
 #[test]
 fn partner_pack_of_three_months_of_the_sample_passes_the_audit() {
-    let manifest = audited_sample_pack(
+    let (dir, manifest) = audited_sample_pack(
         "sample-pack-3m",
         Some("start = 2021-01-01\nend = 2021-03-31\n"),
         &[],
     );
     assert_eq!(manifest["period_end"], "2021-03-31");
     assert!(suppressed(&manifest) > 1_000);
+    // A stricter protection than the pack was made for fails, listing the cells.
+    let output = sna(&dir, &["audit-pack", "pack", "--protection", "6"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("FAIL"), "{}", stdout(&output));
 }
 
 #[test]
 fn partner_pack_of_the_sample_at_threshold_ten_passes_the_audit() {
-    let manifest = audited_sample_pack("sample-pack-t10", None, &["--threshold", "10"]);
+    let (_dir, manifest) = audited_sample_pack("sample-pack-t10", None, &["--threshold", "10"]);
     assert_eq!(manifest["threshold"], 10);
     assert_eq!(manifest["disclosure"]["protection"], 10);
 }
