@@ -1019,4 +1019,53 @@ mod tests {
         assert!(exact.exact() >= 3);
         assert!(quick.exposed.iter().all(|e| !e.proven));
     }
+
+    #[test]
+    fn every_solution_of_a_smaller_program_is_a_solution_of_the_whole_system() {
+        let system = sparse(60);
+        let ids: Vec<usize> = (0..system.len())
+            .filter(|&id| system.cell(id).suppressed)
+            .collect();
+        let local: BTreeMap<usize, usize> =
+            ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+        let rows: Vec<Row> = system
+            .constraints()
+            .into_iter()
+            .map(|c| Row {
+                terms: c.terms.iter().map(|&(id, a)| (local[&id], a)).collect(),
+                constant: c.constant,
+                equality: c.equality,
+            })
+            .collect();
+        let component = Component::new(&system, &ids, rows, 1.0);
+        let truth: Vec<f64> = ids
+            .iter()
+            .map(|&id| system.cell(id).value.unwrap() as f64)
+            .collect();
+        assert!(component.feasible(&truth));
+        let by_value: Vec<Vec<usize>> = component
+            .rows
+            .iter()
+            .map(|row| row.terms.iter().map(|&(x, _)| x).collect())
+            .collect();
+        let mut solutions = 0;
+        for target in (0..ids.len()).step_by(5) {
+            for free in [
+                component.near(target, 16, 2, &by_value),
+                component.neighbourhood(target, 40),
+            ] {
+                assert!(free.len() < ids.len());
+                for maximise in [false, true] {
+                    if let Outcome::Solved(_, values) = component
+                        .solve(Some(&free), &truth, &[(target, 1.0)], maximise, target)
+                        .unwrap()
+                    {
+                        assert!(component.feasible(&values), "target {target}");
+                        solutions += 1;
+                    }
+                }
+            }
+        }
+        assert!(solutions > 20, "{solutions}");
+    }
 }
