@@ -807,9 +807,9 @@ fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Resu
          **What an intruder is assumed to know**: every published count and every relation above; and that \
          every suppressed count is at least {} (zeros are published and never suppressed).\n\n\
          **What is guaranteed**: threshold {}, protection level {}. This pack was audited as written, \
-         with {} linear programs: no suppressed count can be recovered, and every one could be anything in \
-         an interval at least {} wide, whatever the intruder does with the published counts and relations \
-         (the linear-programming relaxation, as tau-Argus audits). `sna audit-pack <this directory>` \
+         with {} linear programs: no suppressed count can be recovered, and the smallest and largest values \
+         each could take, given all the published counts and relations, are at least {} apart (in the \
+         linear-programming relaxation, as tau-Argus audits). `sna audit-pack <this directory>` \
          repeats the audit from the pack's files alone. Not covered: packs of other, overlapping periods, \
          and knowledge from outside the pack.\n\n\
          **Information lost**: {} of {} counts suppressed ({} small, {} cohort counts equal to everyone, {} \
