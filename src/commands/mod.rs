@@ -243,10 +243,14 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
             note_two_steps(manifest.replaced_in_two_steps, &out);
             let suppressed: usize = manifest.tables.iter().map(|t| t.suppressed).sum();
             eprintln!(
-                "Wrote {} tables to {} ({suppressed} cells suppressed; threshold {})",
+                "Wrote {} tables to {} ({suppressed} cells suppressed; threshold {}, protection {}; suppression chosen in {:.1} s over {} rounds, audit passed in {:.1} s)",
                 manifest.tables.len(),
                 out.display(),
-                manifest.threshold
+                manifest.threshold,
+                manifest.disclosure.protection,
+                manifest.protect_seconds,
+                manifest.disclosure.rounds,
+                manifest.audit_seconds
             );
             let missing: Vec<&str> = manifest
                 .not_possible

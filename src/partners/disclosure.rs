@@ -4,20 +4,27 @@
 //! whole-population cell while non-zero (group attribute disclosure: "every offence here
 //! involved someone under 25").
 //!
-//! **Secondary suppression**: the pack is audited as an intruder would ([`audit`]: every
-//! relation of [`structure`], within and across tables, solved by linear programming for each
-//! suppressed count's interval, knowing suppressed counts are at least 1). For each cell whose
-//! interval is narrower than the protection level, one more count is suppressed in its most
-//! binding relation (the one with the fewest suppressed members): the smallest non-zero
-//! published count there, inner cells before totals, then the first in pack order. Then the
-//! pack is audited again, until it passes. Zeros are never complements, so every suppressed
-//! count really is at least 1, as the audit assumes.
+//! **Secondary suppression**: first, in every sum relation with a single suppressed member,
+//! one more (differencing). Then the pack is audited as an intruder would ([`audit`]: every
+//! relation of [`structure`], within and across tables, and each suppressed count's feasible
+//! interval, knowing suppressed counts are at least 1), starting from the true counts. Every
+//! cell not shown protected gets a complement in its most binding relation (the one with the
+//! fewest suppressed members): a published non-zero count there, inner cells before totals,
+//! then the smallest count at least the protection level plus 1 (large enough to hide a
+//! small one), then the largest smaller one, then the first in pack order; a relation that
+//! got a large enough complement in a round gives none to its other failing cells in that
+//! round. Then only the failing cells and the new complements are audited again (suppressing
+//! more only widens intervals), until none fails. Zeros are never complements, so every
+//! suppressed count really is at least 1, as the audit assumes. The same counts give the same
+//! suppression: every choice is made in pack order.
 //!
 //! This is the iterative audit-and-complement scheme of Hundepool et al., *Statistical
 //! Disclosure Control* (Wiley 2012), §4.4; it is deterministic but not minimal (tau-Argus's
 //! optimal and modular methods solve a mixed-integer programme instead).
 //!
 //! [`structure`]: crate::partners::structure
+
+use std::collections::HashSet;
 
 use crate::partners::audit::{self, Audit, AuditError};
 use crate::partners::structure::{Relation, System};
@@ -96,28 +103,12 @@ pub fn suppress_primary(system: &mut System, threshold: u64) -> (usize, usize) {
     (small, attribute.len())
 }
 
-/// Primary suppression, then secondary suppression until no sum relation (within or across
-/// tables) has exactly one suppressed member: protects against differencing, not against the
-/// LP audit. This is what `sna export --partner` uses for now: [`protect`] is too slow on a
-/// whole pack (minutes on the sample's three months in a debug build).
-pub fn protect_against_differencing(system: &mut System, threshold: u64) -> Protection {
-    let (primary, attribute) = suppress_primary(system, threshold);
-    let secondary = no_single_unknowns(system);
-    let suppressed_total = (0..system.len())
-        .map(|id| system.cell(id))
-        .filter(|c| c.suppressed)
-        .map(|c| c.value.unwrap_or(0))
-        .sum();
-    Protection {
-        primary,
-        attribute,
-        secondary,
-        suppressed_total,
-        ..Protection::default()
-    }
-}
-
 /// Primary then secondary suppression of `system` until the audit at `protection` passes.
+///
+/// Each round audits the cells still failing and the new complements (the first round all
+/// of them) with the true counts as the starting solution, and without solving whole linked
+/// groups ([`audit::Options::exact`] off: a cell no smaller program shows protected counts as
+/// failing and gets a complement); the written pack is then audited exactly.
 pub fn protect(
     system: &mut System,
     threshold: u64,
@@ -130,46 +121,49 @@ pub fn protect(
         ..Protection::default()
     };
     let memberships = system.memberships();
+    let truth = true_values(system);
     // First the cheap rule: no relation with a single suppressed member (differencing).
-    result.secondary += no_single_unknowns(system);
-    // Then audit and complement; after the first round only the linked groups holding a
-    // new complement or a cell still exposed are audited again (the others passed and have
-    // not changed).
-    let mut dirty: Option<std::collections::HashSet<usize>> = None;
+    result.secondary += no_single_unknowns(system, protection);
+    let mut dirty: Option<HashSet<usize>> = None;
     loop {
-        let audit = audit::audit_touching(
+        let audit = audit::audit_with(
             system,
             protection as f64,
             SUPPRESSED_AT_LEAST as f64,
-            dirty.as_ref(),
+            audit::Options {
+                only: dirty.as_ref(),
+                hint: Some(&truth),
+                local: true,
+                exact: false,
+            },
         )?;
         result.rounds += 1;
         result.programs += audit.programs;
         if audit.passed() {
             break;
         }
-        let mut touched = vec![false; system.relations.len()];
+        // Each failing cell gets a complement in its most binding relation (fewest suppressed
+        // members) that has a candidate, unless a relation of its got a complement large
+        // enough to hide it this round. Complements are marked at once, so two failing cells
+        // of one relation get two.
+        let enough = protection + SUPPRESSED_AT_LEAST;
+        let mut helped = vec![false; system.relations.len()];
         let mut added = Vec::new();
         for exposure in &audit.exposed {
             let mut relations: Vec<usize> = memberships[exposure.cell].clone();
-            // The most binding relation first: fewest suppressed members.
-            relations.sort_by_key(|&r| {
-                let hidden = system.relations[r]
-                    .members()
-                    .iter()
-                    .filter(|&&m| system.cell(m).suppressed)
-                    .count();
-                (hidden, r)
-            });
-            if relations.iter().any(|&r| touched[r]) {
+            if relations.iter().any(|&r| helped[r]) {
                 continue;
             }
+            relations.sort_by_key(|&r| (system.suppressed_members(r), r));
             let pick = relations.iter().find_map(|&r| {
-                let choice = cheapest_complement(system, &system.relations[r].members())?;
+                let choice = complement(system, &system.relations[r].members(), protection)?;
                 Some((r, choice))
             });
             if let Some((r, choice)) = pick {
-                touched[r] = true;
+                if system.cell(choice).value.unwrap_or(0) >= enough {
+                    helped[r] = true;
+                }
+                system.cell_mut(choice).suppressed = true;
                 added.push(choice);
             }
         }
@@ -182,15 +176,17 @@ pub fn protect(
                 high: first.high,
             });
         }
-        added.sort_unstable();
-        added.dedup();
-        let mut next: std::collections::HashSet<usize> =
-            audit.exposed.iter().map(|e| e.cell).collect();
-        for id in added {
-            system.cell_mut(id).suppressed = true;
-            result.secondary += 1;
-            next.insert(id);
-        }
+        // A complement alone in a relation (the total of a row it was the only hidden cell
+        // of) would be recovered by differencing: close that at once.
+        let before: HashSet<usize> = (0..system.len())
+            .filter(|&id| system.cell(id).suppressed)
+            .collect();
+        result.secondary += added.len() + no_single_unknowns(system, protection);
+        let mut next: HashSet<usize> = audit.exposed.iter().map(|e| e.cell).collect();
+        next.extend(added);
+        next.extend(
+            (0..system.len()).filter(|&id| system.cell(id).suppressed && !before.contains(&id)),
+        );
         dirty = Some(next);
     }
     result.suppressed_total = (0..system.len())
@@ -201,26 +197,25 @@ pub fn protect(
     Ok(result)
 }
 
-/// Suppresses, in every sum relation with exactly one suppressed member, the cheapest other
-/// member, until none has exactly one. Returns how many it suppressed.
-fn no_single_unknowns(system: &mut System) -> usize {
+/// Every cell's true count (a null as zero), by global index: a feasible solution of the
+/// audit's system, to start it from.
+pub fn true_values(system: &System) -> Vec<f64> {
+    (0..system.len())
+        .map(|id| system.cell(id).value.unwrap_or(0) as f64)
+        .collect()
+}
+
+/// Suppresses, in every sum relation with exactly one suppressed member, a [`complement`], until none has exactly one. Returns how many it suppressed.
+fn no_single_unknowns(system: &mut System, protection: u64) -> usize {
     let mut added = 0;
     loop {
         let mut changed = false;
         for r in 0..system.relations.len() {
-            let Relation::Sum { .. } = &system.relations[r] else {
-                continue;
-            };
-            let members = system.relations[r].members();
-            if members
-                .iter()
-                .filter(|&&m| system.cell(m).suppressed)
-                .count()
-                != 1
-            {
+            if !system.relations[r].is_equation() || system.suppressed_members(r) != 1 {
                 continue;
             }
-            if let Some(choice) = cheapest_complement(system, &members) {
+            let members = system.relations[r].members();
+            if let Some(choice) = complement(system, &members, protection) {
                 system.cell_mut(choice).suppressed = true;
                 added += 1;
                 changed = true;
@@ -237,8 +232,12 @@ pub fn audit_system(system: &System, protection: u64) -> Result<Audit, AuditErro
     audit::audit(system, protection as f64, SUPPRESSED_AT_LEAST as f64)
 }
 
-/// The published, non-zero member to suppress next: inner before totals, smallest, first.
-fn cheapest_complement(system: &System, members: &[usize]) -> Option<usize> {
+/// The published, non-zero member to suppress next: inner cells before totals; then counts
+/// large enough to hide the others (at least the protection level plus the floor: a
+/// complement of 2 lets a hidden 1 move by 1 only), smallest first; then smaller counts,
+/// largest first; then the first in pack order.
+fn complement(system: &System, members: &[usize], protection: u64) -> Option<usize> {
+    let enough = protection + SUPPRESSED_AT_LEAST;
     members
         .iter()
         .copied()
@@ -248,7 +247,13 @@ fn cheapest_complement(system: &System, members: &[usize]) -> Option<usize> {
         })
         .min_by_key(|&m| {
             let cell = system.cell(m);
-            (cell.is_total(), cell.value, m)
+            let value = cell.value.unwrap_or(0);
+            let size = if value >= enough {
+                value
+            } else {
+                u64::MAX - value
+            };
+            (cell.is_total(), size, m)
         })
 }
 
@@ -373,5 +378,74 @@ mod tests {
                 || system.cell(find("district", "A", "c0")).suppressed,
             "the group sum would give r0 c0 away"
         );
+    }
+
+    /// LSOAs `r0..` of sparse small counts in four districts, and the district table of their
+    /// sums: one linked system with many small cells.
+    fn lsoas_and_districts(rows: usize) -> Vec<Grid> {
+        let values: Vec<Vec<u64>> = (0..rows)
+            .map(|r| {
+                (0..3)
+                    .map(|c| [0, 1, 2, 6, 3, 0, 9, 1, 4, 15, 2][(r * 5 + c * 3 + r / 3) % 11])
+                    .collect()
+            })
+            .collect();
+        let district_of = |r: usize| ["A", "B", "C", "D"][r % 4].to_owned();
+        let lsoa_rows: Vec<&[u64]> = values.iter().map(Vec::as_slice).collect();
+        let lsoa = Grid {
+            table: "lsoa".into(),
+            count: "n".into(),
+            layout: Layout::parse("panel=panel rows=lsoa columns=column counts=n groups=district")
+                .unwrap(),
+            cells: cells("p", &lsoa_rows, &district_of),
+        };
+        let mut sums = vec![vec![0; 3]; 4];
+        for (r, row) in values.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                sums[r % 4][c] += v;
+            }
+        }
+        let sum_rows: Vec<&[u64]> = sums.iter().map(Vec::as_slice).collect();
+        let mut district = grid("district", "n", &sum_rows);
+        district.layout =
+            Layout::parse("panel=panel rows=district columns=column counts=n").unwrap();
+        for cell in &mut district.cells {
+            if let Some(r) = cell.axes[1].strip_prefix('r') {
+                cell.axes[1] = district_of(r.parse().unwrap());
+            }
+        }
+        vec![lsoa, district]
+    }
+
+    #[test]
+    fn a_sparse_linked_system_is_protected_and_the_same_every_time() {
+        let grids = lsoas_and_districts(60);
+        let before = System::new(grids.clone());
+        assert!(
+            before.contradictions().is_empty(),
+            "{:?}",
+            before.contradictions()
+        );
+        // Without secondary suppression beyond differencing the audit fails here.
+        let mut naive = System::new(grids.clone());
+        suppress_primary(&mut naive, 5);
+        no_single_unknowns(&mut naive, 5);
+        assert!(!audit_system(&naive, 5).unwrap().passed());
+        let (first, result) = protected(grids.clone(), 5);
+        assert!(result.secondary > 0 && result.rounds > 1, "{result:?}");
+        let (second, _) = protected(grids, 5);
+        let flags = |s: &System| {
+            (0..s.len())
+                .map(|id| s.cell(id).suppressed)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(flags(&first), flags(&second));
+        // Small counts stay hidden.
+        for id in 0..first.len() {
+            let cell = first.cell(id);
+            if matches!(cell.value, Some(1..=4)) {
+                assert!(cell.suppressed, "{}", first.describe(id));
+            }
+        }
     }
 }

@@ -4,8 +4,9 @@
 //! Each table is an SQL file in `queries/partner/` whose metadata declares its layout
 //! (`disclosure = "panel=... rows=... columns=... counts=..."`); the SQL returns every cell of
 //! the grid, zeros included, with its Total row, Total column and grand total. Counts then go
-//! through [`disclosure::suppress`]: small counts and their complements are withheld (null,
-//! with `<count>_suppressed` true). The pack holds no identifiers, no row-level records and no
+//! through [`disclosure::protect`]: small counts and their complements are withheld (null,
+//! with `<count>_suppressed` true), and the tables as written are audited by linear
+//! programming ([`pack_audit::audit_files`]); a pack that fails is not published. The pack holds no identifiers, no row-level records and no
 //! timestamps; the writer refuses a table that would. A table the extract cannot support
 //! ([`capability::possible`]) is not written; the manifest and README list it with why.
 
@@ -121,6 +122,23 @@ pub enum PackError {
     /// Disclosure control could not protect the pack.
     #[error("{0}")]
     Disclosure(#[from] crate::partners::disclosure::DisclosureError),
+    /// The written pack could not be audited.
+    #[error("the pack could not be audited: {0}")]
+    Audit(#[from] crate::partners::pack_audit::PackAuditError),
+    /// The written pack fails the audit: it is not published.
+    #[error(
+        "the pack fails its audit, so it was not written: {exact} suppressed count(s) recovered exactly and {narrowed} narrowed to an interval under {protection} wide by linear programming over the whole pack, e.g. {example}; nothing was written or replaced"
+    )]
+    AuditFailed {
+        /// Counts recovered exactly.
+        exact: usize,
+        /// Counts narrowed below the protection level.
+        narrowed: usize,
+        /// The protection level.
+        protection: u64,
+        /// The first exposed count, with its interval.
+        example: String,
+    },
 
     /// The pack directory could not be staged or published.
     #[error("{0}")]
@@ -199,6 +217,10 @@ pub struct DisclosureSummary {
     pub method: String,
     /// Each suppressed count's feasible interval is at least this wide.
     pub protection: u64,
+    /// Rounds of audit and complement it took.
+    pub rounds: usize,
+    /// Linear programs the final audit of the written tables solved.
+    pub audit_programs: usize,
     /// Counts suppressed as small (1 to threshold - 1).
     pub primary: usize,
     /// Cohort counts suppressed because they equal their whole-population count.
@@ -249,6 +271,31 @@ pub struct PackManifest {
     /// True when the file system could not swap the pack in one step; not written.
     #[serde(skip)]
     pub replaced_in_two_steps: bool,
+    /// Seconds spent choosing suppressions; not written (a pack is the same whatever the time).
+    #[serde(skip)]
+    pub protect_seconds: f64,
+    /// Seconds spent auditing the written tables; not written.
+    #[serde(skip)]
+    pub audit_seconds: f64,
+}
+
+/// Refuses a pack whose audit found any suppressed count insufficiently protected.
+fn refuse_unless_passed(audited: &pack_audit::PackAudit) -> Result<(), PackError> {
+    let audit = &audited.audit;
+    let Some(first) = audit.exposed.first() else {
+        return Ok(());
+    };
+    Err(PackError::AuditFailed {
+        exact: audit.exact(),
+        narrowed: audit.exposed.len() - audit.exact(),
+        protection: audited.protection,
+        example: format!(
+            "{} in [{}, {}]",
+            audited.system.describe(first.cell),
+            first.low,
+            first.high
+        ),
+    })
 }
 
 /// The rules of [`Structure::rules`], in words.
@@ -322,13 +369,28 @@ pub async fn export(
         });
     }
     let protection = u64::from(threshold);
-    // Not yet the LP-audited `disclosure::protect`: too slow on a whole pack (see its docs).
-    let protected = disclosure::protect_against_differencing(&mut system, u64::from(threshold));
+    let truth = system.clone();
+    let started = std::time::Instant::now();
+    let protected = disclosure::protect(&mut system, u64::from(threshold), protection)?;
+    let protect_seconds = started.elapsed().as_secs_f64();
 
     let mut tables = Vec::new();
     for table in &collected {
         tables.push(write_table(staging.path(), table, &system.grids)?);
     }
+    // The tables as written, audited from their files as an intruder would (the true counts
+    // only speed it up): a pack that fails is not published.
+    let structure = structure_of(&system);
+    let started = std::time::Instant::now();
+    let audited = pack_audit::audit_files(
+        staging.path(),
+        &structure,
+        threshold,
+        Some(protection),
+        Some(&truth),
+    )?;
+    refuse_unless_passed(&audited)?;
+    let audit_seconds = started.elapsed().as_secs_f64();
     let mut manifest = PackManifest {
         kind: OutputKind::PartnerPack.marker(),
         tool: crate::readable::tool(),
@@ -339,12 +401,14 @@ pub async fn export(
         form,
         definition: config.serious_violence.describe_for(form),
         tables,
-        structure: structure_of(&system),
-        disclosure: summary(&system, &protected, protection),
+        structure,
+        disclosure: summary(&system, &protected, protection, &audited.audit),
         not_possible,
         created_at: chrono::Utc::now().to_rfc3339(),
         files: Vec::new(),
         replaced_in_two_steps: false,
+        protect_seconds,
+        audit_seconds,
     };
     write_readme(staging.path(), queries, &manifest)?;
     manifest.files = staging.files()?;
@@ -433,15 +497,22 @@ fn structure_of(system: &System) -> Structure {
     }
 }
 
-fn summary(system: &System, protected: &Protection, protection: u64) -> DisclosureSummary {
+fn summary(
+    system: &System,
+    protected: &Protection,
+    protection: u64,
+    audit: &crate::partners::audit::Audit,
+) -> DisclosureSummary {
     let published_total = (0..system.len())
         .map(|id| system.cell(id))
         .filter(|c| !c.suppressed)
         .map(|c| c.value.unwrap_or(0))
         .sum();
     DisclosureSummary {
-        method: "cell suppression: primary (small counts; cohort counts equal to their whole) and secondary so that no relation within or across tables has a single suppressed count".into(),
+        method: "cell suppression: primary (small counts; cohort counts equal to their whole) and secondary until the linear-programming audit over all tables passes".into(),
         protection,
+        rounds: protected.rounds,
+        audit_programs: audit.programs,
         primary: protected.primary,
         attribute: protected.attribute,
         secondary: protected.secondary,
@@ -724,28 +795,31 @@ fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Resu
          **Method**: cell suppression. Counts from 1 to {} are suppressed (published as empty, with the \
          matching `_suppressed` column true), and so is any cohort count equal to its non-zero count for \
          everyone (it would say that every offence there involved the cohort). Further counts are \
-         suppressed (secondary suppression) until no relation between the pack's counts has a single \
-         suppressed count, so none can be recovered by differencing: relations within a table (rows and \
-         columns sum to their Totals) and across tables (a district's cells are the sums of its LSOAs' and \
-         a financial year's the sums of its months' in the other tables; the same count published in two \
-         tables), all declared in `manifest.json` (`structure`). Complements are the smallest non-zero \
-         published count of the relation, inner cells before totals.\n\n\
-         **What an intruder is assumed to know**: every published count and every relation above; that a \
-         cohort count is at most the count for everyone; and that every suppressed count is at least {} \
-         (zeros are published and never suppressed).\n\n\
-         **What is checked, and what is not yet guaranteed**: threshold {}, protection level {}. \
-         Differencing cannot recover a suppressed count. Solving all relations together by linear \
-         programming (the audit statistical agencies run; Hundepool et al., *Statistical Disclosure \
-         Control*, Wiley 2012; the tau-Argus manual) may still narrow some suppressed counts to an \
-         interval under {} wide or recover them: run `sna audit-pack <this directory>` before sharing, \
-         which lists any such count. Not covered: packs of other, overlapping periods, and knowledge from \
-         outside the pack.\n\n\
+         suppressed (secondary suppression, {} rounds) until the pack passes the audit statistical agencies \
+         run (Hundepool et al., *Statistical Disclosure Control*, Wiley 2012; the tau-Argus manual): every \
+         suppressed count an unknown, every relation between the pack's counts an equation, solved by \
+         linear programming for each suppressed count's smallest and largest possible value. The relations \
+         are those within a table (rows and columns sum to their Totals) and across tables (a district's \
+         cells are the sums of its LSOAs' and a financial year's the sums of its months' in the other \
+         tables; the same count published in two tables; a cohort count is at most the count for \
+         everyone), all declared in `manifest.json` (`structure`). Complements are published non-zero \
+         counts of the failing count's most binding relation, inner cells before totals.\n\n\
+         **What an intruder is assumed to know**: every published count and every relation above; and that \
+         every suppressed count is at least {} (zeros are published and never suppressed).\n\n\
+         **What is guaranteed**: threshold {}, protection level {}. This pack was audited as written, \
+         with {} linear programs: no suppressed count can be recovered, and the smallest and largest values \
+         each could take, given all the published counts and relations, are at least {} apart (in the \
+         linear-programming relaxation, as tau-Argus audits). `sna audit-pack <this directory>` \
+         repeats the audit from the pack's files alone. Not covered: packs of other, overlapping periods, \
+         and knowledge from outside the pack.\n\n\
          **Information lost**: {} of {} counts suppressed ({} small, {} cohort counts equal to everyone, {} \
          complements), holding {} events in all (the published counts hold {}).\n",
         manifest.threshold.saturating_sub(1),
+        d.rounds,
         manifest.structure.suppressed_at_least,
         manifest.threshold,
         d.protection,
+        d.audit_programs,
         d.protection,
         d.primary + d.attribute + d.secondary,
         d.cells,
@@ -853,5 +927,47 @@ mod tests {
         assert!(err.contains("shorter than 3 months"), "{err}");
         config.min_pack_months = 0;
         check_period(&config).unwrap();
+    }
+
+    #[test]
+    fn a_pack_that_fails_its_audit_is_refused() {
+        use crate::partners::structure::tests::grid;
+        // [3, 20 | 23], [12, 30 | 42] with only the 3 hidden: recovered exactly.
+        let mut g = grid("t", "n", &[&[3, 20], &[12, 30]]);
+        g.cells[0].suppressed = true;
+        let system = System::new(vec![g]);
+        let audit = crate::partners::audit::audit(&system, 5.0, 1.0).unwrap();
+        let failing = pack_audit::PackAudit {
+            threshold: 5,
+            protection: 5,
+            floor: 1,
+            system,
+            audit,
+        };
+        let err = refuse_unless_passed(&failing).unwrap_err().to_string();
+        assert!(err.contains("fails its audit"), "{err}");
+        assert!(
+            err.contains("1 suppressed count(s) recovered exactly"),
+            "{err}"
+        );
+        assert!(
+            err.contains("t.n [panel=p row=r0 column=c0] in [3, 3]"),
+            "{err}"
+        );
+        // Protected, the same table passes.
+        let mut g = grid("t", "n", &[&[3, 20], &[12, 30]]);
+        for cell in &mut g.cells {
+            cell.suppressed = cell.axes[1] != "Total" && cell.axes[2] != "Total";
+        }
+        let system = System::new(vec![g]);
+        let audit = crate::partners::audit::audit(&system, 5.0, 1.0).unwrap();
+        let passing = pack_audit::PackAudit {
+            threshold: 5,
+            protection: 5,
+            floor: 1,
+            system,
+            audit,
+        };
+        refuse_unless_passed(&passing).unwrap();
     }
 }

@@ -82,17 +82,31 @@ pub fn audit_pack(dir: &Path, protection: Option<u64>) -> Result<PackAudit, Pack
             manifest.kind
         )));
     }
+    audit_files(
+        dir,
+        &manifest.structure,
+        manifest.threshold,
+        protection,
+        None,
+    )
+}
+
+/// Audits the tables in `dir` as laid out by `structure` (a pack's files, or a pack being
+/// written before its manifest is), at `protection` (default: the threshold). `hint`, the
+/// system of true counts the pack was made from, only speeds the audit up: it is matched to the
+/// files' cells by table, count and axes and used only where it satisfies every constraint.
+pub fn audit_files(
+    dir: &Path,
+    structure: &Structure,
+    threshold: u32,
+    protection: Option<u64>,
+    hint: Option<&System>,
+) -> Result<PackAudit, PackAuditError> {
     let mut grids = Vec::new();
-    let mut tables: Vec<&str> = manifest
-        .structure
-        .grids
-        .iter()
-        .map(|g| g.table.as_str())
-        .collect();
+    let mut tables: Vec<&str> = structure.grids.iter().map(|g| g.table.as_str()).collect();
     tables.dedup();
     for table in tables {
-        let layouts: Vec<&Layout> = manifest
-            .structure
+        let layouts: Vec<&Layout> = structure
             .grids
             .iter()
             .filter(|g| g.table == table)
@@ -105,8 +119,7 @@ pub fn audit_pack(dir: &Path, protection: Option<u64>) -> Result<PackAudit, Pack
         };
         let batch = read_parquet(&file).map_err(table_error)?;
         let mut layout = layouts[0].clone();
-        layout.counts = manifest
-            .structure
+        layout.counts = structure
             .grids
             .iter()
             .filter(|g| g.table == table)
@@ -115,16 +128,50 @@ pub fn audit_pack(dir: &Path, protection: Option<u64>) -> Result<PackAudit, Pack
         grids.extend(grids_of(table, &layout, &batch).map_err(table_error)?);
     }
     let system = System::new(grids);
-    let protection = protection.unwrap_or(u64::from(manifest.threshold));
-    let floor = manifest.structure.suppressed_at_least;
-    let audit = audit::audit(&system, protection as f64, floor as f64)?;
+    let protection = protection.unwrap_or(u64::from(threshold));
+    let floor = structure.suppressed_at_least;
+    let hint = hint.map(|truth| matched_values(&system, truth));
+    let audit = audit::audit_with(
+        &system,
+        protection as f64,
+        floor as f64,
+        audit::Options {
+            hint: hint.as_deref(),
+            ..audit::Options::default()
+        },
+    )?;
     Ok(PackAudit {
-        threshold: manifest.threshold,
+        threshold,
         protection,
         floor,
         system,
         audit,
     })
+}
+
+/// The value of each cell of `system` in `truth` (the same table, count and axes), else its
+/// published value (zero when suppressed).
+fn matched_values(system: &System, truth: &System) -> Vec<f64> {
+    let key = |s: &System, id: usize| {
+        let (g, _) = s.locate(id);
+        (
+            s.grids[g].table.clone(),
+            s.grids[g].count.clone(),
+            s.cell(id).axes.clone(),
+        )
+    };
+    let known: std::collections::HashMap<_, u64> = (0..truth.len())
+        .map(|id| (key(truth, id), truth.cell(id).value.unwrap_or(0)))
+        .collect();
+    (0..system.len())
+        .map(|id| {
+            known
+                .get(&key(system, id))
+                .copied()
+                .or(system.cell(id).value)
+                .unwrap_or(0) as f64
+        })
+        .collect()
 }
 
 fn read_parquet(path: &Path) -> Result<RecordBatch, String> {

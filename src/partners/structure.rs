@@ -195,12 +195,42 @@ impl Relation {
         }
     }
 
+    /// The relation as signed cells: `sum(sign * cell) = 0` for a sum, `<= 0` for a subset.
+    pub fn signed(&self) -> Vec<(usize, f64)> {
+        match self {
+            Relation::Sum { total, parts, .. } => std::iter::once((*total, -1.0))
+                .chain(parts.iter().map(|&p| (p, 1.0)))
+                .collect(),
+            Relation::Subset { part, whole, .. } => vec![(*part, 1.0), (*whole, -1.0)],
+        }
+    }
+
+    /// Whether the relation is an equation (a sum) rather than an inequality (a subset).
+    pub fn is_equation(&self) -> bool {
+        matches!(self, Relation::Sum { .. })
+    }
+
     /// Where the relation comes from.
     pub fn origin(&self) -> &Origin {
         match self {
             Relation::Sum { origin, .. } | Relation::Subset { origin, .. } => origin,
         }
     }
+}
+
+/// A relation as an intruder writes it down: a linear constraint on the suppressed counts,
+/// `sum(coefficient * x) + constant = 0` (a sum) or `<= 0` (a subset), where the published
+/// counts have gone into the constant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Constraint {
+    /// The relation's index in [`System::relations`].
+    pub relation: usize,
+    /// (global cell index of a suppressed member, coefficient).
+    pub terms: Vec<(usize, f64)>,
+    /// The published members' signed sum.
+    pub constant: f64,
+    /// An equation (`= 0`) rather than an inequality (`<= 0`).
+    pub equality: bool,
 }
 
 /// The grids of a pack with every relation between their cells.
@@ -343,6 +373,42 @@ impl System {
             }
         }
         found
+    }
+
+    /// Every relation with at least one suppressed member, as a constraint on the suppressed
+    /// counts (a published count that is null is a zero). The one place relations are turned
+    /// into equations: the audit solves them, disclosure control walks them.
+    pub fn constraints(&self) -> Vec<Constraint> {
+        let mut out = Vec::new();
+        for (r, relation) in self.relations.iter().enumerate() {
+            let mut constraint = Constraint {
+                relation: r,
+                terms: Vec::new(),
+                constant: 0.0,
+                equality: relation.is_equation(),
+            };
+            for (id, sign) in relation.signed() {
+                let cell = self.cell(id);
+                if cell.suppressed {
+                    constraint.terms.push((id, sign));
+                } else {
+                    constraint.constant += sign * cell.value.unwrap_or(0) as f64;
+                }
+            }
+            if !constraint.terms.is_empty() {
+                out.push(constraint);
+            }
+        }
+        out
+    }
+
+    /// How many members of relation `r` are suppressed.
+    pub fn suppressed_members(&self, r: usize) -> usize {
+        self.relations[r]
+            .members()
+            .iter()
+            .filter(|&&m| self.cell(m).suppressed)
+            .count()
     }
 
     /// For each cell, the indices of the relations it is a member of.

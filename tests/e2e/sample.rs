@@ -305,35 +305,95 @@ fn generate_is_deterministic_and_valid() {
     );
 }
 
-#[test]
-fn partner_pack_from_the_sample_resists_differencing() {
-    let dir = workdir("sample-pack");
+/// Exports the sample's partner pack with `extra` arguments (and `config` as sna.toml, if
+/// any), checks it as [`crate::partner::check_pack`] does, and audits it with `sna audit-pack`:
+/// exit 0, no count recovered exactly, none narrowed. Returns the manifest.
+fn audited_sample_pack(
+    name: &str,
+    config: Option<&str>,
+    extra: &[&str],
+) -> (crate::Workdir, serde_json::Value) {
+    let dir = workdir(name);
+    if let Some(config) = config {
+        std::fs::write(dir.join("sna.toml"), config).unwrap();
+    }
     let data = sample_dir();
-    assert_success(&sna(
-        &dir,
-        &[
-            "export",
-            "--partner",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            "pack",
-        ],
-    ));
-    crate::partner::check_pack(&dir.join("pack"), 5);
+    let mut args = vec![
+        "export",
+        "--partner",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        "pack",
+    ];
+    args.extend_from_slice(extra);
+    let output = sna(&dir, &args);
+    assert_success(&output);
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("pack/manifest.json")).unwrap())
             .unwrap();
-    let suppressed: u64 = manifest["tables"]
+    let threshold = manifest["threshold"].as_i64().unwrap();
+    crate::partner::check_pack(&dir.join("pack"), threshold);
+    let output = sna(&dir, &["audit-pack", "pack"]);
+    let report = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert!(report.contains("PASS"), "{report}");
+    assert!(!report.contains("FAIL"), "{report}");
+    let readme = std::fs::read_to_string(dir.join("pack/README.md")).unwrap();
+    for words in [
+        "**Method**: cell suppression",
+        "until the pack passes the audit",
+        "**What an intruder is assumed to know**",
+        &format!("threshold {threshold}, protection level {threshold}"),
+        "**Information lost**",
+    ] {
+        assert!(readme.contains(words), "{words}\n{readme}");
+    }
+    (dir, manifest)
+}
+
+fn suppressed(manifest: &serde_json::Value) -> u64 {
+    manifest["tables"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t["suppressed"].as_u64().unwrap())
-        .sum();
+        .sum()
+}
+
+#[test]
+fn partner_pack_from_the_sample_passes_the_audit() {
+    let (_dir, manifest) = audited_sample_pack("sample-pack", None, &[]);
+    assert_eq!(manifest["period_start"], "2020-04-01");
+    let suppressed = suppressed(&manifest);
     assert!(
         suppressed > 100,
         "the sample has small cells to protect ({suppressed} suppressed)"
     );
+    // More than differencing alone would hide: the audit needed complements.
+    assert!(manifest["disclosure"]["secondary"].as_u64().unwrap() > 226);
+}
+
+#[test]
+fn partner_pack_of_three_months_of_the_sample_passes_the_audit() {
+    let (dir, manifest) = audited_sample_pack(
+        "sample-pack-3m",
+        Some("start = 2021-01-01\nend = 2021-03-31\n"),
+        &[],
+    );
+    assert_eq!(manifest["period_end"], "2021-03-31");
+    assert!(suppressed(&manifest) > 1_000);
+    // A stricter protection than the pack was made for fails, listing the cells.
+    let output = sna(&dir, &["audit-pack", "pack", "--protection", "6"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("FAIL"), "{}", stdout(&output));
+}
+
+#[test]
+fn partner_pack_of_the_sample_at_threshold_ten_passes_the_audit() {
+    let (_dir, manifest) = audited_sample_pack("sample-pack-t10", None, &["--threshold", "10"]);
+    assert_eq!(manifest["threshold"], 10);
+    assert_eq!(manifest["disclosure"]["protection"], 10);
 }
 
 /// Asserts that every column of a Parquet file carries the standard logical type of what it
