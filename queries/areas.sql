@@ -1,10 +1,5 @@
 -- Serious violence by district, Community Safety Partnership and ward. Documentation, column tests and report placement: areas.toml
-WITH young_crimes AS (
-    SELECT crime_id FROM sv_victims v CROSS JOIN params p WHERE v.age < p.young_age_cutoff
-    UNION
-    SELECT crime_id FROM sv_offenders o CROSS JOIN params p WHERE o.age < p.young_age_cutoff
-),
-located AS (
+WITH located AS (
     SELECT
         s.crime_id,
         l.lad_code, l.lad_name, l.csp_code, l.csp_name, l.ward_code, l.ward_name, lo.locality,

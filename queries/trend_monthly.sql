@@ -9,11 +9,6 @@ WITH pop AS (
     CROSS JOIN params p
     GROUP BY pop.year
 ),
-young_crimes AS (
-    SELECT crime_id FROM sv_victims v CROSS JOIN params p WHERE v.age < p.young_age_cutoff
-    UNION
-    SELECT crime_id FROM sv_offenders o CROSS JOIN params p WHERE o.age < p.young_age_cutoff
-),
 monthly AS (
     SELECT
         s.month,

@@ -1,10 +1,5 @@
 -- Serious violence by LSOA, financial year and cohort. Documentation, column tests and report placement: lsoa_year.toml
-WITH young_crimes AS (
-    SELECT crime_id FROM sv_victims v CROSS JOIN params p WHERE v.age < p.young_age_cutoff
-    UNION
-    SELECT crime_id FROM sv_offenders o CROSS JOIN params p WHERE o.age < p.young_age_cutoff
-),
-cohorts AS (
+WITH cohorts AS (
     SELECT 'all' AS cohort, 0 AS young_only
     UNION ALL
     -- Ages come from the persons extract, the cohort's residents from a population by age:

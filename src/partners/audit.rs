@@ -727,7 +727,7 @@ impl UnionFind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::partners::structure::tests::{cells, grid, panelled};
+    use crate::partners::structure::tests::{cells, districts, grid, panelled};
     use crate::partners::structure::{Grid, Layout, System};
 
     fn suppress(grid: &mut Grid, which: &[(&str, &str)]) {
@@ -885,16 +885,7 @@ mod tests {
                 .unwrap()
                 .passed()
         );
-        let mut district = grid("district", "n", &[&[22, 55], &[40, 50]]);
-        district.layout =
-            Layout::parse("panel=panel rows=district columns=column counts=n").unwrap();
-        for cell in &mut district.cells {
-            if cell.axes[1] == "r0" {
-                cell.axes[1] = "A".into();
-            } else if cell.axes[1] == "r1" {
-                cell.axes[1] = "B".into();
-            }
-        }
+        let district = districts(&[&[22, 55], &[40, 50]], &|r| ["A", "B"][r].to_owned());
         let system = System::new(vec![lsoa, district]);
         assert!(
             system.contradictions().is_empty(),

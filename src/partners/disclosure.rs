@@ -260,7 +260,7 @@ fn complement(system: &System, members: &[usize], protection: u64) -> Option<usi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::partners::structure::tests::{cells, grid, panelled};
+    use crate::partners::structure::tests::{cells, districts, grid, panelled};
     use crate::partners::structure::{Grid, Layout};
 
     fn protected(grids: Vec<Grid>, threshold: u64) -> (System, Protection) {
@@ -352,16 +352,7 @@ mod tests {
                 (if r < 2 { "A" } else { "B" }).to_owned()
             }),
         };
-        let mut district = grid("district", "n", &[&[42, 55], &[20, 50]]);
-        district.layout =
-            Layout::parse("panel=panel rows=district columns=column counts=n").unwrap();
-        for cell in &mut district.cells {
-            if cell.axes[1] == "r0" {
-                cell.axes[1] = "A".into();
-            } else if cell.axes[1] == "r1" {
-                cell.axes[1] = "B".into();
-            }
-        }
+        let district = districts(&[&[42, 55], &[20, 50]], &|r| ["A", "B"][r].to_owned());
         let (system, _) = protected(vec![lsoa, district], 5);
         // The small cell's own district in c0: either r1 c0 (its group mate) or A c0 hidden.
         let find = |table: &str, row: &str, column: &str| {
@@ -406,15 +397,7 @@ mod tests {
             }
         }
         let sum_rows: Vec<&[u64]> = sums.iter().map(Vec::as_slice).collect();
-        let mut district = grid("district", "n", &sum_rows);
-        district.layout =
-            Layout::parse("panel=panel rows=district columns=column counts=n").unwrap();
-        for cell in &mut district.cells {
-            if let Some(r) = cell.axes[1].strip_prefix('r') {
-                cell.axes[1] = district_of(r.parse().unwrap());
-            }
-        }
-        vec![lsoa, district]
+        vec![lsoa, districts(&sum_rows, &district_of)]
     }
 
     #[test]

@@ -654,6 +654,19 @@ pub(crate) mod tests {
         panelled(table, count, "p", counts)
     }
 
+    /// A district table (`rows=district`) from inner counts, its rows named by `district`
+    /// from their index: the coarser table that LSOA rows grouped by district sum into.
+    pub fn districts(counts: &[&[u64]], district: &dyn Fn(usize) -> String) -> Grid {
+        let mut grid = grid("district", "n", counts);
+        grid.layout = Layout::parse("panel=panel rows=district columns=column counts=n").unwrap();
+        for cell in &mut grid.cells {
+            if let Some(r) = cell.axes[1].strip_prefix('r') {
+                cell.axes[1] = district(r.parse().unwrap());
+            }
+        }
+        grid
+    }
+
     /// Like [`grid`] with a panel value.
     pub fn panelled(table: &str, count: &str, panel: &str, counts: &[&[u64]]) -> Grid {
         let layout = Layout::parse(&format!(
@@ -758,16 +771,7 @@ pub(crate) mod tests {
             }),
         };
         // District table: rows A, B.
-        let mut district = grid("district", "n", &[&[4, 6], &[5, 6]]);
-        district.layout =
-            Layout::parse("panel=panel rows=district columns=column counts=n").unwrap();
-        for cell in &mut district.cells {
-            cell.axes[1] = match cell.axes[1].as_str() {
-                "r0" => "A".into(),
-                "r1" => "B".into(),
-                other => other.into(),
-            };
-        }
+        let district = districts(&[&[4, 6], &[5, 6]], &|r| ["A", "B"][r].to_owned());
         let system = System::new(vec![lsoa, district]);
         assert!(
             system.contradictions().is_empty(),
