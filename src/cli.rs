@@ -251,18 +251,23 @@ accepted.")]
         #[command(flatten)]
         data: DataArg,
     },
-    /// Audit a partner pack as an intruder holding it would.
+    /// Audit partner packs (or a shareable bundle) as an intruder holding them would.
     ///
     /// Every suppressed count is an unknown (at least 1, since zeros are published), every
     /// relation the pack's manifest declares (within and across its tables) an equation or
     /// inequality; each unknown's smallest and largest possible value is solved by linear
-    /// programming. Exits 0 when every suppressed count's interval is at least the protection
+    /// programming. With several packs (e.g. of overlapping periods) they are audited together:
+    /// a count of the same events in two packs is one unknown, or is known when either
+    /// publishes it. Exits 0 when every suppressed count's interval is at least the protection
     /// level wide, 1 when some count is recovered exactly or narrowed further (they are listed).
+    /// A bundle of `sna run --shareable` is audited on its own, its tables' totals assumed
+    /// known.
     AuditPack {
-        /// The pack directory (holding manifest.json).
-        #[arg(value_name = "PACK")]
-        pack: PathBuf,
-        /// Required width of each suppressed count's interval (default: the pack's threshold).
+        /// The pack directories, or one shareable bundle (each holding manifest.json).
+        #[arg(value_name = "PACK", required = true)]
+        packs: Vec<PathBuf>,
+        /// Required width of each suppressed count's interval (default: the largest of the
+        /// packs' thresholds and protection levels).
         #[arg(long, value_name = "N")]
         protection: Option<u64>,
     },
@@ -310,6 +315,11 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// A bundle to share outside the partnership: every table and chart under disclosure
+    /// control (small counts suppressed and audited, as in the partner pack), the tables not
+    /// declared for it withheld (config: shareable = true).
+    #[arg(long)]
+    pub shareable: bool,
 }
 
 impl RunArgs {
@@ -318,6 +328,7 @@ impl RunArgs {
         Overrides {
             start: self.start,
             end: self.end,
+            shareable: self.shareable,
             ..self.data.overrides()
         }
     }

@@ -179,6 +179,14 @@ pub struct Config {
     /// A partner pack of a period shorter than this many months is refused: over a short
     /// period the weekday and hour tables give away single offences.
     pub min_pack_months: u32,
+    /// The release log of partner packs (see `sna export --partner`): every pack published is
+    /// recorded there, and each new pack is protected jointly with those recorded (default:
+    /// `releases.json` in the pack's parent directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_log: Option<PathBuf>,
+    /// `sna run` writes a shareable bundle: every published table under the partner pack's
+    /// disclosure control, the tables not declared for it withheld (`--shareable`).
+    pub shareable: bool,
     /// Getis–Ord Gi* neighbours: each LSOA's this many nearest LSOA centroids (with the LSOA
     /// itself), unless `hotspot_distance_m` is set.
     pub hotspot_neighbours: u32,
@@ -368,6 +376,8 @@ impl Default for Config {
             young_age_cutoff: 25,
             disclosure_threshold: 5,
             min_pack_months: 3,
+            release_log: None,
+            shareable: false,
             hotspot_neighbours: DEFAULT_HOTSPOT_NEIGHBOURS,
             hotspot_distance_m: None,
             hotspot_permutations: DEFAULT_HOTSPOT_PERMUTATIONS,
@@ -398,6 +408,8 @@ pub struct Overrides {
     pub disclosure_threshold: Option<u32>,
     /// `--no-cache`.
     pub no_cache: bool,
+    /// `--shareable`.
+    pub shareable: bool,
 }
 
 /// A configuration together with where it came from.
@@ -447,6 +459,7 @@ impl Config {
             Some(&mut config.output_dir),
             Some(&mut config.queries_dir),
             config.cache_dir.as_mut(),
+            config.release_log.as_mut(),
         ]
         .into_iter()
         .flatten()
@@ -481,6 +494,7 @@ impl Config {
             self.disclosure_threshold = threshold;
         }
         self.no_cache |= overrides.no_cache;
+        self.shareable |= overrides.shareable;
         self.check("command line")?;
         Ok(self)
     }

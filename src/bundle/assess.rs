@@ -54,6 +54,9 @@ pub enum AssessError {
     /// The earlier bundle of `--compare` could not be read.
     #[error("{0}")]
     Compare(#[from] crate::bundle::compare::CompareError),
+    /// A shareable bundle could not be protected, or fails its audit.
+    #[error("{0}")]
+    Shareable(#[from] crate::bundle::shareable::ShareableError),
     /// The `[funding]` allocation could not be made.
     #[error("[funding]: {0}")]
     Funding(#[from] crate::funding::extract::RunError),
@@ -96,7 +99,7 @@ pub struct Manifest {
     pub inputs: Vec<InputRecord>,
     /// The extract's form: `full` or `open_data`.
     pub form: Form,
-    /// Every job run.
+    /// Every job run (in a shareable bundle, those whose tables it publishes).
     pub jobs: Vec<JobResult>,
     /// What was read from the cache and what was computed.
     pub cache: crate::engine::catalog::CacheUse,
@@ -111,6 +114,10 @@ pub struct Manifest {
     /// Every file of the bundle (but the manifest) with its SHA-256: a later run replaces the
     /// bundle only while it holds exactly these.
     pub files: Vec<crate::staging::FileEntry>,
+    /// With `--shareable`: the disclosure control every published table passed, and what was
+    /// withheld. Absent from an internal bundle's manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shareable: Option<crate::bundle::shareable::Shareable>,
     /// True when the file system could not swap the bundle in one step (see
     /// [`crate::staging::Published::gap`]); not part of the manifest file.
     #[serde(skip)]
@@ -158,14 +165,33 @@ pub async fn run(
     create_dir(&tables)?;
 
     let all: Vec<&SqlFile> = queries.jobs.iter().collect();
-    let (runnable, not_possible) = capability::possible(&all, queries, &catalog.available)?;
+    let (runnable, mut not_possible) = capability::possible(&all, queries, &catalog.available)?;
     progress.start(runnable.len());
     let mut jobs = crate::engine::jobs::run_all(&catalog.ctx, &runnable, &tables, &mut |r| {
         progress.job_done(r)
     })
     .await?;
     progress.finish();
-    let funding = match &config.funding {
+    // A shareable bundle: the declared tables protected as one system and audited, the others
+    // withheld, before any chart, finding or report reads them.
+    let shareable = if config.shareable {
+        let (mut summary, withheld) =
+            crate::bundle::shareable::protect(&tables, &runnable, config.disclosure_threshold)?;
+        // A withheld table's row count is not published either: it can say that a rare
+        // category occurred (a row of the offence mix).
+        jobs.retain(|j| !withheld.iter().any(|w| w.job == j.job));
+        not_possible.extend(withheld);
+        for (name, reason) in shareable_withheld_outputs(config, previous) {
+            summary.withheld.push(crate::bundle::shareable::Withheld {
+                name: name.to_owned(),
+                reason: reason.to_owned(),
+            });
+        }
+        Some(summary)
+    } else {
+        None
+    };
+    let funding = match config.funding.as_ref().filter(|_| shareable.is_none()) {
         Some(settings) => {
             let started = Instant::now();
             let run = crate::funding::extract::for_run(config, queries, settings).await?;
@@ -192,7 +218,7 @@ pub async fn run(
         .available
         .has(crate::engine::capability::Capability::ResidentsByAgeSex);
     let population_form = if by_age_sex { "by_age_sex" } else { "all_ages" };
-    let comparison = match previous {
+    let comparison = match previous.filter(|_| shareable.is_none()) {
         Some(previous) => {
             let headline_sql = jobs
                 .iter()
@@ -217,7 +243,14 @@ pub async fn run(
     };
 
     let form = catalog.available.form;
-    write_tables_readme(&tables, queries, config, form, &not_possible)?;
+    write_tables_readme(
+        &tables,
+        queries,
+        config,
+        form,
+        &not_possible,
+        shareable.as_ref(),
+    )?;
     let chart_inputs = charts::Inputs {
         tables: tables.clone(),
         period: config.period_words(),
@@ -237,8 +270,11 @@ pub async fn run(
             &charts_dir,
         )?);
     }
-    let report_path = staging.path().join("data_quality.json");
-    write_json(&report_path, &report)?;
+    // The validation report quotes values of the extract: not in a shareable bundle.
+    if shareable.is_none() {
+        let report_path = staging.path().join("data_quality.json");
+        write_json(&report_path, &report)?;
+    }
 
     let mut inputs = Vec::new();
     for file in &catalog.files {
@@ -272,6 +308,7 @@ pub async fn run(
             words: run.words(),
             reconciliation: run.allocation.reconciliation(),
         }),
+        shareable: shareable.as_ref(),
     };
     report::write(staging.path(), &report_inputs)?;
     let mut manifest = Manifest {
@@ -297,12 +334,37 @@ pub async fn run(
         started_at: started_at.to_rfc3339(),
         finished_at: finished_at.to_rfc3339(),
         files: staging.files()?,
+        shareable,
         replaced_in_two_steps: false,
     };
     let manifest_path = staging.path().join("manifest.json");
     write_json(&manifest_path, &manifest)?;
     manifest.replaced_in_two_steps = staging.publish()?.gap;
     Ok(manifest)
+}
+
+/// The outputs other than job tables that a shareable bundle leaves out, with why.
+fn shareable_withheld_outputs(
+    config: &Config,
+    previous: Option<&Path>,
+) -> Vec<(&'static str, &'static str)> {
+    let mut out = vec![(
+        "data_quality.json",
+        "the validation report quotes values and row counts of the extract",
+    )];
+    if config.funding.is_some() {
+        out.push((
+            "funding",
+            "the funding allocation's counts by area are not declared for disclosure control",
+        ));
+    }
+    if previous.is_some() {
+        out.push((
+            "comparison",
+            "the earlier bundle's measures are not under this bundle's disclosure control",
+        ));
+    }
+    out
 }
 
 /// Fails with [`AssessError::Unusable`], listing every error, when validation found errors
@@ -374,6 +436,7 @@ fn write_tables_readme(
     config: &Config,
     form: Form,
     not_possible: &[NotPossible],
+    shareable: Option<&crate::bundle::shareable::Shareable>,
 ) -> Result<(), AssessError> {
     let mut out = String::new();
     let _ = writeln!(out, "# Tables of {}\n", config.title);
@@ -395,6 +458,15 @@ fn write_tables_readme(
          limits (exact Poisson below 10 events, Byar's from 10); proportions have Wilson score \
          limits.\n"
     );
+    if let Some(control) = shareable {
+        let _ = writeln!(
+            out,
+            "**Disclosure: shareable.** {} Each count column is followed by `<count>_suppressed`; a \
+             suppressed count is empty, and so are the columns derived from it. `sna audit-pack` \
+             on this bundle repeats the audit.\n",
+            control.notice()
+        );
+    }
     for job in &queries.jobs {
         let meta = &job.meta;
         let _ = writeln!(out, "## {}\n", job.name);
@@ -408,11 +480,15 @@ fn write_tables_readme(
             if !not.listed {
                 continue;
             }
-            let _ = writeln!(
-                out,
-                "Not possible with these data, so not in this bundle: {}.\n",
-                not.reason
-            );
+            if not.reason.starts_with(crate::bundle::shareable::WITHHELD) {
+                let _ = writeln!(out, "Not in this bundle: {}.\n", not.reason);
+            } else {
+                let _ = writeln!(
+                    out,
+                    "Not possible with these data, so not in this bundle: {}.\n",
+                    not.reason
+                );
+            }
         }
         let needs = crate::engine::jobs::sources(&job.sql, queries).unwrap_or_default();
         if !needs.is_empty() {

@@ -108,7 +108,12 @@ pub fn of_bundle(
         let present = tables_dir.join(format!("{name}.csv")).is_file();
         present.then(|| Table::read(tables_dir, name)).transpose()
     };
-    let headline = Table::read(tables_dir, "headline")?;
+    // A shareable bundle withholds the headline: its findings are left out (every measure of
+    // an empty table reads as null).
+    let headline = match optional("headline")? {
+        Some(table) => table,
+        None => Table::empty(tables_dir, "headline"),
+    };
     let hotspots = optional("lsoa_hotspots")?;
     let clusters = optional("hotspot_clusters")?;
     let year_on_year = optional("year_on_year")?;

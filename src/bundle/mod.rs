@@ -10,4 +10,5 @@ pub mod findings;
 pub mod layout;
 pub mod report;
 pub mod results;
+pub mod shareable;
 pub mod table_view;

@@ -157,6 +157,8 @@ pub struct ReportInputs<'a> {
     pub comparison: Option<crate::bundle::compare::Comparison>,
     /// With a `[funding]` section: the formula in words and the reconciliation with the pot.
     pub funding: Option<FundingText>,
+    /// With `--shareable`: the disclosure control applied, and what was withheld.
+    pub shareable: Option<&'a crate::bundle::shareable::Shareable>,
 }
 
 /// One row of the report's comparison table, formatted.
@@ -226,6 +228,13 @@ pub struct FundingText {
     pub reconciliation: String,
 }
 
+/// The report's account of a shareable bundle's disclosure control.
+#[derive(Debug, Serialize)]
+struct ShareableView {
+    notice: String,
+    withheld: Vec<crate::bundle::shareable::Withheld>,
+}
+
 #[derive(Debug, Serialize)]
 struct Method {
     label: String,
@@ -255,6 +264,8 @@ struct Context {
     comparison: Option<ComparisonView>,
     form: &'static str,
     not_possible: Vec<NotPossible>,
+    /// With `--shareable`: the disclosure notice and the withheld tables and files.
+    shareable: Option<ShareableView>,
     /// The numbered sections from 3, each `(id, heading, short name for the navigation)`;
     /// the template shows those with something placed in them.
     sections: Vec<(&'static str, String, &'static str)>,
@@ -339,9 +350,13 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
         not_possible: inputs
             .not_possible
             .iter()
-            .filter(|n| n.listed)
+            .filter(|n| n.listed && !n.reason.starts_with(crate::bundle::shareable::WITHHELD))
             .cloned()
             .collect(),
+        shareable: inputs.shareable.map(|s| ShareableView {
+            notice: s.notice(),
+            withheld: s.withheld.clone(),
+        }),
         sections: sections(inputs.config.young_age_cutoff),
         cardiff_note: CARDIFF_NOTE,
     };

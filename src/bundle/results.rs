@@ -61,6 +61,15 @@ impl Table {
         })
     }
 
+    /// A table with no columns and no rows, standing for `dir/<name>.csv` where there is none.
+    pub fn empty(dir: &Path, name: &str) -> Table {
+        Table {
+            path: dir.join(format!("{name}.csv")),
+            headers: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+
     /// The CSV file the table came from.
     pub fn path(&self) -> &Path {
         &self.path

@@ -27,9 +27,12 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
         return dashboard::refresh_command(cli.config, args).await;
     }
     // A pack is audited from its own files; the configuration plays no part.
-    if let Command::AuditPack { pack, protection } = &cli.command {
-        let audited = vrn_sna::partners::pack_audit::audit_pack(pack, *protection)
-            .with_context(|| format!("cannot audit {}", pack.display()))?;
+    if let Command::AuditPack { packs, protection } = &cli.command {
+        let audited =
+            vrn_sna::partners::pack_audit::audit_packs(packs, *protection).with_context(|| {
+                let names: Vec<String> = packs.iter().map(|p| p.display().to_string()).collect();
+                format!("cannot audit {}", names.join(" and "))
+            })?;
         print!("{}", vrn_sna::partners::pack_audit::report(&audited));
         return Ok(if audited.audit.passed() {
             ExitCode::SUCCESS
@@ -251,6 +254,19 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 manifest.protect_seconds,
                 manifest.disclosure.rounds,
                 manifest.audit_seconds
+            );
+            eprintln!(
+                "Recorded in the release log {}{}",
+                manifest.release_log,
+                if manifest.protected_with.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; protected and audited together with the {} earlier release(s) there: {}",
+                        manifest.protected_with.len(),
+                        manifest.protected_with.join("; ")
+                    )
+                }
             );
             let missing: Vec<&str> = manifest
                 .not_possible

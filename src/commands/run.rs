@@ -5,9 +5,16 @@ use super::*;
 /// `sna run`: the assessment bundle.
 pub(super) async fn run(loaded: LoadedConfig, args: RunArgs) -> Result<ExitCode> {
     let config = loaded.config.resolve(&args.overrides())?;
-    let out = args
-        .out
-        .unwrap_or_else(|| config.output_dir.join(config.slug()));
+    let out = args.out.unwrap_or_else(|| {
+        // A shareable bundle goes beside the internal one, never over it.
+        let slug = config.slug();
+        let name = if config.shareable {
+            format!("{slug}-shareable")
+        } else {
+            slug
+        };
+        config.output_dir.join(name)
+    });
     let queries = QuerySet::load(&config.queries_dir)?;
     let mut progress: Box<dyn Progress> = if args.quiet {
         Box::new(assess::Quiet)

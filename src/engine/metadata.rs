@@ -35,10 +35,15 @@ pub struct Metadata {
     /// `period_months` or a period-bound view follows the period whatever it says.
     #[serde(default)]
     pub period: Option<bool>,
-    /// Partner tables only: the layout disclosure control protects, e.g.
-    /// `panel=cohort rows=district columns=month counts=offences`.
+    /// Partner tables and assessment jobs: the layout disclosure control protects, e.g.
+    /// `panel=cohort rows=district columns=month counts=offences` (a job's may leave out
+    /// `columns=`: one count per row). A job without one is withheld from a shareable bundle.
     #[serde(default)]
     pub disclosure: Option<String>,
+    /// Assessment jobs with a `disclosure` layout: for each count column, the columns derived
+    /// from it (rates, shares, confidence limits), blanked where the count is suppressed.
+    #[serde(default)]
+    pub suppress_with: BTreeMap<String, Vec<String>>,
     /// The columns of the result, in order.
     #[serde(default)]
     pub columns: Vec<Column>,

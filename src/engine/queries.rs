@@ -233,8 +233,11 @@ impl QuerySet {
                 _ if kind != Kind::View && (meta.cache || meta.period.is_some()) => {
                     Some("cache or period (view settings)")
                 }
-                _ if kind != Kind::Partner && meta.disclosure.is_some() => {
-                    Some("disclosure (a partner table's setting)")
+                _ if !matches!(kind, Kind::Partner | Kind::Job) && meta.disclosure.is_some() => {
+                    Some("disclosure (a partner table's or job's setting)")
+                }
+                _ if kind != Kind::Job && !meta.suppress_with.is_empty() => {
+                    Some("suppress_with (a job's setting, with disclosure)")
                 }
                 _ if kind != Kind::Refresh && !meta.dashboard.is_empty() => {
                     Some("[[dashboard]] (only queries/refresh/ tables are on the dashboard)")

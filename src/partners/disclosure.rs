@@ -18,13 +18,23 @@
 //! suppressed count really is at least 1, as the audit assumes. The same counts give the same
 //! suppression: every choice is made in pack order.
 //!
+//! **Earlier releases** ([`System::joint`]): when the system holds packs already published,
+//! their counts are what the intruder holds (published counts known, suppressed ones unknown)
+//! and their suppressions are fixed. Only the new pack's counts are primary suppressions or
+//! complements; a new count equal to a count an earlier pack published is never a complement
+//! (hiding it hides nothing); and a count an earlier pack suppressed is suppressed again where
+//! the new pack publishes the same events (the differencing rule does it: the two form a sum
+//! relation with one suppressed member), so complements stay stable between exports of
+//! overlapping periods. Then the joint system is audited, every earlier suppressed count
+//! included, and complemented within the new pack until it passes.
+//!
 //! This is the iterative audit-and-complement scheme of Hundepool et al., *Statistical
 //! Disclosure Control* (Wiley 2012), §4.4; it is deterministic but not minimal (tau-Argus's
 //! optimal and modular methods solve a mixed-integer programme instead).
 //!
 //! [`structure`]: crate::partners::structure
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::partners::audit::{self, Audit, AuditError};
 use crate::partners::structure::{Relation, System};
@@ -58,6 +68,16 @@ pub enum DisclosureError {
     /// The audit could not be run.
     #[error("{0}")]
     Audit(#[from] AuditError),
+    /// Counts the new pack must hide were published by an earlier release.
+    #[error(
+        "{count} count(s) this pack must withhold were published by an earlier release in the release log, e.g. {example}: nothing in a new pack can hide them again (was the earlier pack written at a lower threshold?); the pack was not written"
+    )]
+    PublishedEarlier {
+        /// How many.
+        count: usize,
+        /// The first, with the earlier count that gives it away.
+        example: String,
+    },
     /// No complement is left to protect some cells.
     #[error(
         "secondary suppression cannot protect {count} cell(s), e.g. {example} (interval {low} to {high}): every count related to it is already suppressed or zero"
@@ -76,9 +96,16 @@ pub enum DisclosureError {
 
 /// Marks the primary suppressions of `system`: counts from 1 to `threshold - 1`, and subset
 /// (cohort) counts equal to their non-zero whole. Returns (small, attribute) counts marked.
+/// Cells of releases already published are left as they are.
 pub fn suppress_primary(system: &mut System, threshold: u64) -> (usize, usize) {
     let mut small = 0;
-    for grid in &mut system.grids {
+    let open: Vec<bool> = (0..system.grids.len())
+        .map(|g| !system.releases[system.release_of(g)].published)
+        .collect();
+    for (grid, open) in system.grids.iter_mut().zip(open) {
+        if !open {
+            continue;
+        }
         for cell in &mut grid.cells {
             if matches!(cell.value, Some(v) if v >= 1 && v < threshold) {
                 cell.suppressed = true;
@@ -90,7 +117,11 @@ pub fn suppress_primary(system: &mut System, threshold: u64) -> (usize, usize) {
     for relation in &system.relations {
         if let Relation::Subset { part, whole, .. } = relation {
             let (p, w) = (system.cell(*part), system.cell(*whole));
-            if !p.suppressed && p.value.is_some_and(|v| v > 0) && p.value == w.value {
+            if !system.fixed(*part)
+                && !p.suppressed
+                && p.value.is_some_and(|v| v > 0)
+                && p.value == w.value
+            {
                 attribute.push(*part);
             }
         }
@@ -122,8 +153,27 @@ pub fn protect(
     };
     let memberships = system.memberships();
     let truth = true_values(system);
+    let known = known_from_earlier(system);
+    let mut given_away: Vec<usize> = known
+        .keys()
+        .copied()
+        .filter(|&id| system.cell(id).suppressed)
+        .collect();
+    given_away.sort_unstable();
+    if let Some(&first) = given_away.first() {
+        return Err(DisclosureError::PublishedEarlier {
+            count: given_away.len(),
+            example: format!(
+                "{} = {}, given away by {} = {}",
+                system.describe(first),
+                system.cell(first).value.unwrap_or(0),
+                system.describe(known[&first]),
+                system.cell(known[&first]).value.unwrap_or(0)
+            ),
+        });
+    }
     // First the cheap rule: no relation with a single suppressed member (differencing).
-    result.secondary += no_single_unknowns(system, protection);
+    result.secondary += no_single_unknowns(system, protection, &known);
     let mut dirty: Option<HashSet<usize>> = None;
     loop {
         let audit = audit::audit_with(
@@ -156,7 +206,8 @@ pub fn protect(
             }
             relations.sort_by_key(|&r| (system.suppressed_members(r), r));
             let pick = relations.iter().find_map(|&r| {
-                let choice = complement(system, &system.relations[r].members(), protection)?;
+                let choice =
+                    complement(system, &system.relations[r].members(), protection, &known)?;
                 Some((r, choice))
             });
             if let Some((r, choice)) = pick {
@@ -181,7 +232,7 @@ pub fn protect(
         let before: HashSet<usize> = (0..system.len())
             .filter(|&id| system.cell(id).suppressed)
             .collect();
-        result.secondary += added.len() + no_single_unknowns(system, protection);
+        result.secondary += added.len() + no_single_unknowns(system, protection, &known);
         let mut next: HashSet<usize> = audit.exposed.iter().map(|e| e.cell).collect();
         next.extend(added);
         next.extend(
@@ -190,6 +241,7 @@ pub fn protect(
         dirty = Some(next);
     }
     result.suppressed_total = (0..system.len())
+        .filter(|&id| !system.fixed(id))
         .map(|id| system.cell(id))
         .filter(|c| c.suppressed)
         .map(|c| c.value.unwrap_or(0))
@@ -198,15 +250,66 @@ pub fn protect(
 }
 
 /// Every cell's true count (a null as zero), by global index: a feasible solution of the
-/// audit's system, to start it from.
+/// audit's system, to start it from. A count an earlier release suppressed is taken from the
+/// new count it equals (the same events), where there is one.
 pub fn true_values(system: &System) -> Vec<f64> {
-    (0..system.len())
+    let mut values: Vec<f64> = (0..system.len())
         .map(|id| system.cell(id).value.unwrap_or(0) as f64)
-        .collect()
+        .collect();
+    fill_from_equal(system, &mut values);
+    values
+}
+
+/// Sets each count an earlier release suppressed to the value of the count it equals (the
+/// same events in another release), where there is one.
+pub fn fill_from_equal(system: &System, values: &mut [f64]) {
+    for relation in &system.relations {
+        if let Relation::Sum { total, parts, .. } = relation
+            && let [part] = parts[..]
+        {
+            for (unknown, from) in [(*total, part), (part, *total)] {
+                let cell = system.cell(unknown);
+                if system.fixed(unknown) && cell.suppressed && cell.value.is_none() {
+                    values[unknown] = values[from];
+                }
+            }
+        }
+    }
+}
+
+/// The cells of the new release whose counts an earlier release already gives away: the one
+/// new member of a sum relation whose other members are all published earlier counts.
+/// Each is mapped to an earlier count that gives it away.
+fn known_from_earlier(system: &System) -> HashMap<usize, usize> {
+    let mut known = HashMap::new();
+    for relation in &system.relations {
+        if !relation.is_equation() {
+            continue;
+        }
+        let members = relation.members();
+        let open: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&m| !system.fixed(m))
+            .collect();
+        if let [only] = open[..]
+            && members
+                .iter()
+                .all(|&m| m == only || !system.cell(m).suppressed)
+            && let Some(&earlier) = members.iter().find(|&&m| m != only)
+        {
+            known.entry(only).or_insert(earlier);
+        }
+    }
+    known
 }
 
 /// Suppresses, in every sum relation with exactly one suppressed member, a [`complement`], until none has exactly one. Returns how many it suppressed.
-fn no_single_unknowns(system: &mut System, protection: u64) -> usize {
+fn no_single_unknowns(
+    system: &mut System,
+    protection: u64,
+    known: &HashMap<usize, usize>,
+) -> usize {
     let mut added = 0;
     loop {
         let mut changed = false;
@@ -215,7 +318,7 @@ fn no_single_unknowns(system: &mut System, protection: u64) -> usize {
                 continue;
             }
             let members = system.relations[r].members();
-            if let Some(choice) = complement(system, &members, protection) {
+            if let Some(choice) = complement(system, &members, protection, known) {
                 system.cell_mut(choice).suppressed = true;
                 added += 1;
                 changed = true;
@@ -235,15 +338,24 @@ pub fn audit_system(system: &System, protection: u64) -> Result<Audit, AuditErro
 /// The published, non-zero member to suppress next: inner cells before totals; then counts
 /// large enough to hide the others (at least the protection level plus the floor: a
 /// complement of 2 lets a hidden 1 move by 1 only), smallest first; then smaller counts,
-/// largest first; then the first in pack order.
-fn complement(system: &System, members: &[usize], protection: u64) -> Option<usize> {
+/// largest first; then the first in pack order. Never a count of an earlier release, nor one
+/// an earlier release gives away (`known`).
+fn complement(
+    system: &System,
+    members: &[usize],
+    protection: u64,
+    known: &HashMap<usize, usize>,
+) -> Option<usize> {
     let enough = protection + SUPPRESSED_AT_LEAST;
     members
         .iter()
         .copied()
         .filter(|&m| {
             let cell = system.cell(m);
-            !cell.suppressed && cell.value.is_some_and(|v| v > 0)
+            !cell.suppressed
+                && cell.value.is_some_and(|v| v > 0)
+                && !system.fixed(m)
+                && !known.contains_key(&m)
         })
         .min_by_key(|&m| {
             let cell = system.cell(m);
@@ -260,8 +372,8 @@ fn complement(system: &System, members: &[usize], protection: u64) -> Option<usi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::partners::structure::tests::{cells, districts, grid, panelled};
-    use crate::partners::structure::{Grid, Layout};
+    use crate::partners::structure::tests::{cells, districts, grid, panelled, release, timed};
+    use crate::partners::structure::{Grid, Layout, Release};
 
     fn protected(grids: Vec<Grid>, threshold: u64) -> (System, Protection) {
         let mut system = System::new(grids);
@@ -412,7 +524,7 @@ mod tests {
         // Without secondary suppression beyond differencing the audit fails here.
         let mut naive = System::new(grids.clone());
         suppress_primary(&mut naive, 5);
-        no_single_unknowns(&mut naive, 5);
+        no_single_unknowns(&mut naive, 5, &HashMap::new());
         assert!(!audit_system(&naive, 5).unwrap().passed());
         let (first, result) = protected(grids.clone(), 5);
         assert!(result.secondary > 0 && result.rounds > 1, "{result:?}");
@@ -430,5 +542,107 @@ mod tests {
                 assert!(cell.suppressed, "{}", first.describe(id));
             }
         }
+    }
+
+    /// Two packs of overlapping periods, July to September and August to October, each with a
+    /// small count, of three districts by month.
+    fn overlapping() -> (Grid, Grid) {
+        let a = timed(
+            "m",
+            "month",
+            &["2020-07", "2020-08", "2020-09"],
+            &[&[2, 20, 30], &[15, 25, 35], &[12, 18, 40]],
+        );
+        let b = timed(
+            "m",
+            "month",
+            &["2020-08", "2020-09", "2020-10"],
+            &[&[20, 30, 14], &[25, 35, 3], &[18, 40, 16]],
+        );
+        (a, b)
+    }
+
+    fn published_a() -> Release {
+        let (a, _) = overlapping();
+        let (a, _) = protected(vec![a], 5);
+        release("2020-07-01", "2020-09-30", true, a.grids)
+    }
+
+    #[test]
+    fn packs_protected_apart_undo_each_other_and_the_joint_audit_finds_it() {
+        let (_, b) = overlapping();
+        // Each alone passes its audit.
+        let (b, _) = protected(vec![b], 5);
+        let mut b = release("2020-08-01", "2020-10-31", true, b.grids);
+        b.label = "B".into();
+        let joint = System::joint(vec![published_a(), b]);
+        let audit = audit_system(&joint, 5).unwrap();
+        assert!(!audit.passed(), "the two packs together give a count away");
+        // A's small count is the one given away: B publishes the complement A hid it with.
+        let exposed: Vec<String> = audit
+            .exposed
+            .iter()
+            .map(|e| joint.describe(e.cell))
+            .collect();
+        assert!(
+            exposed.contains(&"2020-07-01: m.n [panel=p district=r0 month=2020-07]".to_owned()),
+            "{exposed:?}"
+        );
+    }
+
+    #[test]
+    fn a_pack_protected_with_the_earlier_one_keeps_its_suppressions_and_passes() {
+        let (_, b) = overlapping();
+        let mut joint = System::joint(vec![
+            published_a(),
+            release("2020-08-01", "2020-10-31", false, vec![b]),
+        ]);
+        let before: Vec<bool> = (0..joint.len())
+            .map(|id| joint.cell(id).suppressed)
+            .collect();
+        let result = protect(&mut joint, 5, 5).unwrap();
+        assert!(audit_system(&joint, 5).unwrap().passed());
+        // The earlier pack is as it was; only the new one's counts are counted.
+        for (id, was) in before.iter().enumerate() {
+            if joint.fixed(id) {
+                assert_eq!(joint.cell(id).suppressed, *was, "{}", joint.describe(id));
+            }
+        }
+        assert_eq!(result.primary, 1);
+        // Every count the earlier pack hid is hidden again where the new one has it.
+        let hidden_in_a: Vec<(String, String)> = (0..joint.len())
+            .filter(|&id| joint.fixed(id) && joint.cell(id).suppressed)
+            .map(|id| {
+                let axes = &joint.cell(id).axes;
+                (axes[1].clone(), axes[2].clone())
+            })
+            .filter(|(_, month)| month.as_str() >= "2020-08" && month != "Total")
+            .collect();
+        assert!(!hidden_in_a.is_empty());
+        for (district, month) in hidden_in_a {
+            let again = (0..joint.len())
+                .find(|&id| {
+                    !joint.fixed(id)
+                        && joint.cell(id).axes[1..] == [district.clone(), month.clone()]
+                })
+                .unwrap();
+            assert!(joint.cell(again).suppressed, "{}", joint.describe(again));
+        }
+    }
+
+    #[test]
+    fn a_count_published_earlier_cannot_be_hidden_again() {
+        // An earlier pack (at a lower threshold) published the 3; this one must withhold it.
+        let a = timed("m", "month", &["2020-07"], &[&[3], &[20]]);
+        let mut joint = System::joint(vec![
+            release("2020-07-01", "2020-07-31", true, vec![a.clone()]),
+            release("2020-07-01", "2020-07-31", false, vec![a]),
+        ]);
+        let err = protect(&mut joint, 5, 5).unwrap_err().to_string();
+        assert!(err.contains("published by an earlier release"), "{err}");
+        assert!(
+            err.contains("m.n [panel=p district=r0 month=2020-07] = 3, given away by 2020-07-01: m.n [panel=p district=r0 month="),
+            "{err}"
+        );
     }
 }

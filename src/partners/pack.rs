@@ -6,7 +6,10 @@
 //! the grid, zeros included, with its Total row, Total column and grand total. Counts then go
 //! through [`disclosure::protect`]: small counts and their complements are withheld (null,
 //! with `<count>_suppressed` true), and the tables as written are audited by linear
-//! programming ([`pack_audit::audit_files`]); a pack that fails is not published. The pack holds no identifiers, no row-level records and no
+//! programming ([`pack_audit::audit_files`]); a pack that fails is not published. Both are done
+//! together with every earlier pack recorded in the release log ([`release_log`]), as an
+//! intruder holding all of them would see them, and the pack is recorded there before it is
+//! published. The pack holds no identifiers, no row-level records and no
 //! timestamps; the writer refuses a table that would. A table the extract cannot support
 //! ([`capability::possible`]) is not written; the manifest and README list it with why.
 
@@ -27,7 +30,8 @@ use crate::engine::queries::{QuerySet, SqlFile};
 use crate::output::{OutputError, TableFiles, sha256_file, write_json, write_text};
 use crate::partners::disclosure::{self, Protection};
 use crate::partners::pack_audit;
-use crate::partners::structure::{self, Grid, System};
+use crate::partners::release_log::{self, LoggedRelease, ReleaseLog, ReleaseLogError};
+use crate::partners::structure::{self, Grid, Period, Release, System};
 use crate::sources::contract::Form;
 use crate::staging::{OutputKind, Staging, StagingError};
 
@@ -119,6 +123,21 @@ pub enum PackError {
         /// The first.
         example: String,
     },
+    /// The counts differ from those an earlier release published for the same events.
+    #[error(
+        "the counts differ from those published in an earlier release in {log} for the same events ({count} relation(s)), e.g. {example}: the data were revised since, and the audit cannot yet protect revised counts beside the earlier ones (an intruder holding both sees what changed); nothing was written. Share a pack of revised data only with partners who do not hold the earlier packs, recorded in a release log of its own (release_log in sna.toml)"
+    )]
+    Revised {
+        /// The release log.
+        log: String,
+        /// How many relations fail.
+        count: usize,
+        /// The first.
+        example: String,
+    },
+    /// The release log could not be read or written.
+    #[error("{0}")]
+    ReleaseLog(#[from] ReleaseLogError),
     /// Disclosure control could not protect the pack.
     #[error("{0}")]
     Disclosure(#[from] crate::partners::disclosure::DisclosureError),
@@ -261,6 +280,10 @@ pub struct PackManifest {
     pub structure: Structure,
     /// What disclosure control did.
     pub disclosure: DisclosureSummary,
+    /// The release log this pack is recorded in.
+    pub release_log: String,
+    /// The earlier releases in the log (pack and period) it was protected and audited with.
+    pub protected_with: Vec<String>,
     /// The partner tables these data cannot support, with why: not in the pack.
     pub not_possible: Vec<NotPossible>,
     /// When the pack was written (UTC, RFC 3339).
@@ -316,6 +339,13 @@ pub async fn export(
     let config = &*crate::cache::outside(config, out);
     check_period(config)?;
     let staging = Staging::new(out, OutputKind::PartnerPack, &[&config.data_dir])?;
+    // The earlier releases, read before any work: a file there that is not a log refuses the
+    // export.
+    let log_path = config
+        .release_log
+        .clone()
+        .unwrap_or_else(|| release_log::default_path(out));
+    let log = ReleaseLog::load(&log_path)?;
     // The same checks as `sna run`: a pack of an extract with data errors, or of a period
     // with no offences (every count a zero), is not written.
     let report = crate::sources::validate::validate(config, &config.data_dir).await?;
@@ -360,34 +390,71 @@ pub async fn export(
             })?,
         );
     }
-    let mut system = System::new(grids);
-    let contradictions = system.contradictions();
+    // The pack alone first: its declared structure must hold on its counts.
+    let own = System::new(grids.clone());
+    let contradictions = own.contradictions();
     if let Some(example) = contradictions.first() {
         return Err(PackError::Structure {
             count: contradictions.len(),
             example: example.clone(),
         });
     }
-    let protection = u64::from(threshold);
-    let truth = system.clone();
+    // Then with every earlier release in the log, as an intruder holding them all.
+    let period = Period {
+        start: config.start,
+        end: config.end,
+    };
+    let mut releases = log.releases();
+    let protected_with: Vec<String> = releases.iter().map(|r| r.label.clone()).collect();
+    let protection = log
+        .releases
+        .iter()
+        .map(|r| r.protection)
+        .fold(u64::from(threshold), u64::max);
+    releases.push(Release {
+        label: if releases.is_empty() {
+            String::new()
+        } else {
+            format!("{} (new)", out.display())
+        },
+        period: Some(period),
+        published: false,
+        grids,
+    });
+    let new = releases.len() - 1;
+    let mut system = System::joint(releases);
+    if new > 0 {
+        let revised = system.contradictions();
+        if let Some(example) = revised.first() {
+            return Err(PackError::Revised {
+                log: log_path.display().to_string(),
+                count: revised.len(),
+                example: example.clone(),
+            });
+        }
+    }
     let started = std::time::Instant::now();
     let protected = disclosure::protect(&mut system, u64::from(threshold), protection)?;
     let protect_seconds = started.elapsed().as_secs_f64();
+    let written = System::new(system.release_grids(new).to_vec());
 
     let mut tables = Vec::new();
     for table in &collected {
-        tables.push(write_table(staging.path(), table, &system.grids)?);
+        tables.push(write_table(staging.path(), table, &written.grids)?);
     }
-    // The tables as written, audited from their files as an intruder would (the true counts
-    // only speed it up): a pack that fails is not published.
-    let structure = structure_of(&system);
+    // The tables as written, audited from their files as an intruder holding them and every
+    // earlier release would (the true counts only speed it up): a pack that fails is not
+    // published.
+    let structure = structure_of(&written);
     let started = std::time::Instant::now();
     let audited = pack_audit::audit_files(
         staging.path(),
         &structure,
         threshold,
         Some(protection),
-        Some(&truth),
+        Some(&own),
+        Some(period),
+        log.releases(),
     )?;
     refuse_unless_passed(&audited)?;
     let audit_seconds = started.elapsed().as_secs_f64();
@@ -402,7 +469,9 @@ pub async fn export(
         definition: config.serious_violence.describe_for(form),
         tables,
         structure,
-        disclosure: summary(&system, &protected, protection, &audited.audit),
+        disclosure: summary(&written, &protected, protection, &audited.audit),
+        release_log: log_path.display().to_string(),
+        protected_with,
         not_possible,
         created_at: chrono::Utc::now().to_rfc3339(),
         files: Vec::new(),
@@ -414,6 +483,26 @@ pub async fn export(
     manifest.files = staging.files()?;
     let path = staging.path().join(PACK_MANIFEST);
     write_json(&path, &manifest)?;
+    // Recorded before it is published: a pack recorded but not published only makes later
+    // packs more cautious, while one published but not recorded would be forgotten.
+    let published = audited
+        .system
+        .release_grids(audited.system.releases.len() - 1);
+    ReleaseLog::record(
+        &log_path,
+        log.releases.len(),
+        LoggedRelease {
+            pack: out.display().to_string(),
+            period_start: manifest.period_start.clone(),
+            period_end: manifest.period_end.clone(),
+            released_at: manifest.created_at.clone(),
+            tool: manifest.tool.clone(),
+            threshold,
+            protection,
+            suppressed_at_least: disclosure::SUPPRESSED_AT_LEAST,
+            grids: LoggedRelease::of_grids(published),
+        },
+    )?;
     manifest.replaced_in_two_steps = staging.publish()?.gap;
     Ok(manifest)
 }
@@ -458,6 +547,16 @@ fn structure_of(system: &System) -> Structure {
                 count,
                 meaning: format!(
                     "cells of {} equal sums of cells of {}",
+                    system.grids[a].table, system.grids[b].table
+                ),
+            },
+            structure::Origin::Across(a, b) => RelationGroup {
+                kind: "across".into(),
+                of: name(a),
+                parts_in: Some(name(b)),
+                count,
+                meaning: format!(
+                    "cells of {} equal sums of cells of {} in another release",
                     system.grids[a].table, system.grids[b].table
                 ),
             },
@@ -774,6 +873,29 @@ fn looks_like_date_or_time(value: &str) -> bool {
         && matches!(value[6..8].parse::<u32>(), Ok(1..=31))
 }
 
+/// What the README says of the packs released before this one.
+fn other_packs(manifest: &PackManifest) -> String {
+    let recorded = format!(
+        "this pack is recorded in the release log `{}` with its period and published counts, and \
+         every later pack recorded there is protected together with it.",
+        manifest.release_log
+    );
+    if manifest.protected_with.is_empty() {
+        return format!(
+            "no earlier pack was recorded in the release log when this one was written; {recorded}"
+        );
+    }
+    format!(
+        "an intruder may hold the earlier packs recorded in the release log too ({}). This pack \
+         was protected and audited together with them: a count of the same events in two packs \
+         (the same table, cell and month, or a financial year or whole period that the other \
+         pack's months cover exactly) is one count, known if either pack publishes it; counts \
+         they withheld are withheld here too, and the audit above covers their counts as well as \
+         this pack's. `sna audit-pack <pack> <pack> ...` repeats it. In short, {recorded}",
+        manifest.protected_with.join("; ")
+    )
+}
+
 fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Result<(), PackError> {
     let mut out = String::new();
     let _ = writeln!(out, "# Partner pack: {}\n", manifest.title);
@@ -810,8 +932,9 @@ fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Resu
          with {} linear programs: no suppressed count can be recovered, and the smallest and largest values \
          each could take, given all the published counts and relations, are at least {} apart (in the \
          linear-programming relaxation, as tau-Argus audits). `sna audit-pack <this directory>` \
-         repeats the audit from the pack's files alone. Not covered: packs of other, overlapping periods, \
-         and knowledge from outside the pack.\n\n\
+         repeats the audit from the pack's files alone.\n\n\
+         **Other packs**: {}\n\n\
+         Not covered: packs not recorded in that release log, and knowledge from outside the packs.\n\n\
          **Information lost**: {} of {} counts suppressed ({} small, {} cohort counts equal to everyone, {} \
          complements), holding {} events in all (the published counts hold {}).\n",
         manifest.threshold.saturating_sub(1),
@@ -821,6 +944,7 @@ fn write_readme(dir: &Path, queries: &QuerySet, manifest: &PackManifest) -> Resu
         d.protection,
         d.audit_programs,
         d.protection,
+        other_packs(manifest),
         d.primary + d.attribute + d.secondary,
         d.cells,
         d.primary,

@@ -1,5 +1,7 @@
-//! `sna audit-pack`: a written partner pack audited from its files alone (the manifest's
-//! `structure` and the tables' published counts), as an intruder holding the pack would.
+//! `sna audit-pack`: written partner packs audited from their files alone (each manifest's
+//! `structure` and period and the tables' published counts), as an intruder holding the packs
+//! would: one pack, or several together (of overlapping periods, the same events published in
+//! two packs are one count: [`System::joint`]).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ use serde::Deserialize;
 
 use crate::partners::audit::{self, Audit, AuditError};
 use crate::partners::pack::Structure;
-use crate::partners::structure::{Grid, GridCell, Layout, System};
+use crate::partners::structure::{Grid, GridCell, Layout, Period, Release, System};
 
 /// Errors in auditing a pack.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,9 @@ pub enum PackAuditError {
     /// The audit could not be solved.
     #[error("{0}")]
     Audit(#[from] AuditError),
+    /// A shareable bundle could not be audited.
+    #[error("{0}")]
+    Bundle(String),
 }
 
 /// The parts of a pack manifest the audit reads.
@@ -43,7 +48,18 @@ pub enum PackAuditError {
 struct Manifest {
     kind: String,
     threshold: u32,
+    period_start: String,
+    period_end: String,
     structure: Structure,
+    #[serde(default)]
+    disclosure: Option<Protected>,
+}
+
+/// The protection level a pack was written for (above its threshold when an earlier release
+/// protected with it had a higher one).
+#[derive(Debug, Deserialize)]
+struct Protected {
+    protection: u64,
 }
 
 /// A pack's audit with what it needs to describe its cells.
@@ -63,6 +79,75 @@ pub struct PackAudit {
 
 /// Audits the pack in `dir` at `protection` (default: the pack's threshold).
 pub fn audit_pack(dir: &Path, protection: Option<u64>) -> Result<PackAudit, PackAuditError> {
+    audit_packs(&[dir.to_owned()], protection)
+}
+
+/// Audits the packs in `dirs` together, as an intruder holding all of them would, at
+/// `protection` (default: the largest of their thresholds and the protection levels they were
+/// written for).
+///
+/// A shareable assessment bundle (`sna run --shareable`) records its own structure and is
+/// audited on its own.
+pub fn audit_packs(dirs: &[PathBuf], protection: Option<u64>) -> Result<PackAudit, PackAuditError> {
+    if let Some(bundle) = dirs.iter().find(|dir| is_bundle(dir)) {
+        if dirs.len() > 1 {
+            return Err(PackAuditError::Bundle(format!(
+                "{} is a shareable bundle: it is audited on its own, not with partner packs",
+                bundle.display()
+            )));
+        }
+        return crate::bundle::shareable::audit_bundle(bundle, protection)
+            .map_err(|e| PackAuditError::Bundle(e.to_string()));
+    }
+    let mut releases = Vec::new();
+    let mut threshold = 0;
+    let mut level = 0;
+    let mut floor = u64::MAX;
+    for dir in dirs {
+        let (manifest, period) = read_manifest(dir)?;
+        threshold = threshold.max(manifest.threshold);
+        level = level
+            .max(u64::from(manifest.threshold))
+            .max(manifest.disclosure.as_ref().map_or(0, |d| d.protection));
+        floor = floor.min(manifest.structure.suppressed_at_least);
+        releases.push(Release {
+            label: if dirs.len() > 1 {
+                format!("{} ({period})", dir.display())
+            } else {
+                String::new()
+            },
+            period: Some(period),
+            published: true,
+            grids: read_grids(dir, &manifest.structure)?,
+        });
+    }
+    let system = System::joint(releases);
+    let protection = protection.unwrap_or(level);
+    let audit = audit::audit(&system, protection as f64, floor as f64)?;
+    Ok(PackAudit {
+        threshold,
+        protection,
+        floor,
+        system,
+        audit,
+    })
+}
+
+/// Whether `dir`'s manifest says it is an assessment bundle (an unreadable one is left to
+/// [`read_manifest`] to report).
+fn is_bundle(dir: &Path) -> bool {
+    #[derive(Deserialize)]
+    struct Kind {
+        kind: String,
+    }
+    std::fs::read_to_string(dir.join(crate::staging::MANIFEST))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Kind>(&text).ok())
+        .is_some_and(|k| k.kind == crate::staging::OutputKind::Bundle.marker())
+}
+
+/// The manifest of the pack in `dir`, with its period.
+fn read_manifest(dir: &Path) -> Result<(Manifest, Period), PackAuditError> {
     let path = dir.join(crate::staging::MANIFEST);
     let manifest_error = |problem: String| PackAuditError::Manifest {
         path: path.clone(),
@@ -82,26 +167,19 @@ pub fn audit_pack(dir: &Path, protection: Option<u64>) -> Result<PackAudit, Pack
             manifest.kind
         )));
     }
-    audit_files(
-        dir,
-        &manifest.structure,
-        manifest.threshold,
-        protection,
-        None,
-    )
+    let day = |field: &str, text: &str| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|e| manifest_error(format!("`{field}` is `{text}`, not a date: {e}")))
+    };
+    let period = Period {
+        start: day("period_start", &manifest.period_start)?,
+        end: day("period_end", &manifest.period_end)?,
+    };
+    Ok((manifest, period))
 }
 
-/// Audits the tables in `dir` as laid out by `structure` (a pack's files, or a pack being
-/// written before its manifest is), at `protection` (default: the threshold). `hint`, the
-/// system of true counts the pack was made from, only speeds the audit up: it is matched to the
-/// files' cells by table, count and axes and used only where it satisfies every constraint.
-pub fn audit_files(
-    dir: &Path,
-    structure: &Structure,
-    threshold: u32,
-    protection: Option<u64>,
-    hint: Option<&System>,
-) -> Result<PackAudit, PackAuditError> {
+/// The grids of the tables in `dir` as laid out by `structure`.
+fn read_grids(dir: &Path, structure: &Structure) -> Result<Vec<Grid>, PackAuditError> {
     let mut grids = Vec::new();
     let mut tables: Vec<&str> = structure.grids.iter().map(|g| g.table.as_str()).collect();
     tables.dedup();
@@ -127,7 +205,36 @@ pub fn audit_files(
             .collect();
         grids.extend(grids_of(table, &layout, &batch).map_err(table_error)?);
     }
-    let system = System::new(grids);
+    Ok(grids)
+}
+
+/// Audits the tables in `dir` as laid out by `structure` (a pack being written, before its
+/// manifest is) for `period`, together with the `earlier` releases an intruder also holds, at
+/// `protection` (default: the threshold). `hint`, the system of true counts the pack was made
+/// from, only speeds the audit up: it is matched to the files' cells by table, count and axes
+/// and used only where it satisfies every constraint.
+pub fn audit_files(
+    dir: &Path,
+    structure: &Structure,
+    threshold: u32,
+    protection: Option<u64>,
+    hint: Option<&System>,
+    period: Option<Period>,
+    earlier: Vec<Release>,
+) -> Result<PackAudit, PackAuditError> {
+    let grids = read_grids(dir, structure)?;
+    let mut releases = earlier;
+    releases.push(Release {
+        label: if releases.is_empty() {
+            String::new()
+        } else {
+            format!("{} (new)", dir.display())
+        },
+        period,
+        published: false,
+        grids,
+    });
+    let system = System::joint(releases);
     let protection = protection.unwrap_or(u64::from(threshold));
     let floor = structure.suppressed_at_least;
     let hint = hint.map(|truth| matched_values(&system, truth));
@@ -149,9 +256,10 @@ pub fn audit_files(
     })
 }
 
-/// The value of each cell of `system` in `truth` (the same table, count and axes), else its
-/// published value (zero when suppressed).
-fn matched_values(system: &System, truth: &System) -> Vec<f64> {
+/// The value of each cell of `system`'s new release in `truth` (the same table, count and
+/// axes), else its published value (zero when suppressed); an earlier release's suppressed
+/// count takes the value of the new count it equals, where there is one.
+pub(crate) fn matched_values(system: &System, truth: &System) -> Vec<f64> {
     let key = |s: &System, id: usize| {
         let (g, _) = s.locate(id);
         (
@@ -163,18 +271,21 @@ fn matched_values(system: &System, truth: &System) -> Vec<f64> {
     let known: std::collections::HashMap<_, u64> = (0..truth.len())
         .map(|id| (key(truth, id), truth.cell(id).value.unwrap_or(0)))
         .collect();
-    (0..system.len())
+    let mut values: Vec<f64> = (0..system.len())
         .map(|id| {
-            known
-                .get(&key(system, id))
-                .copied()
-                .or(system.cell(id).value)
-                .unwrap_or(0) as f64
+            let from_truth = if system.fixed(id) {
+                None
+            } else {
+                known.get(&key(system, id)).copied()
+            };
+            from_truth.or(system.cell(id).value).unwrap_or(0) as f64
         })
-        .collect()
+        .collect();
+    crate::partners::disclosure::fill_from_equal(system, &mut values);
+    values
 }
 
-fn read_parquet(path: &Path) -> Result<RecordBatch, String> {
+pub(crate) fn read_parquet(path: &Path) -> Result<RecordBatch, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| format!("not a readable Parquet file: {e}"))?;

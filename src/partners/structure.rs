@@ -20,9 +20,20 @@
 //!
 //! The same code derives the relations when a pack is written and when it is audited, from
 //! the layouts recorded in the pack's manifest, so an auditor needs no SQL.
+//!
+//! **Several releases** ([`System::joint`]): an intruder may hold packs of other, overlapping
+//! periods. Each release's grids keep the relations above among themselves; across releases a
+//! cell also equals the sum of another release's cells that cover exactly the same events.
+//! There the period is part of a cell's events: a cell covers the days of its month, or of its
+//! financial year, or (with neither) of the whole period, within its release's period; another
+//! release's grid covers it when its months (or financial years, or its whole period) within
+//! its own period add up to exactly those days, and its other axes as for a link. So the same
+//! district-month in two packs is one count, and a financial year of one pack is the sum of
+//! the months another pack publishes when that pack's months cover the same days.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// The label of a total row, column or panel.
@@ -116,17 +127,19 @@ impl Layout {
     }
 }
 
-/// One cell of a grid.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One cell of a grid (as the release log records it, too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GridCell {
     /// Its value on each axis of the layout ([`Layout::axes`] order).
     pub axes: Vec<String>,
     /// The value of the layout's `groups` column on this row; empty for none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub group: String,
     /// The count (the true one while a pack is written; the published one, `None` when
     /// suppressed, when a pack is audited). A null count that is not suppressed is a zero.
     pub value: Option<u64>,
     /// Whether the count is (to be) withheld.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suppressed: bool,
 }
 
@@ -138,7 +151,7 @@ impl GridCell {
 }
 
 /// One count column of one pack table, cell by cell.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grid {
     /// The table (file stem).
     pub table: String,
@@ -159,6 +172,9 @@ pub enum Origin {
     Link(usize, usize),
     /// A subset panel of a grid, cell by cell, at most its whole panel.
     Subset(usize),
+    /// A cell of the first grid equal to a sum of cells of the second, of another release
+    /// (the same events published twice).
+    Across(usize, usize),
 }
 
 /// One relation between cells, by global cell index ([`System::id`]).
@@ -233,7 +249,102 @@ pub struct Constraint {
     pub equality: bool,
 }
 
-/// The grids of a pack with every relation between their cells.
+/// The days a release covers, both inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Period {
+    /// First day.
+    pub start: NaiveDate,
+    /// Last day.
+    pub end: NaiveDate,
+}
+
+impl Period {
+    /// The days of both, if any.
+    pub fn intersect(self, other: Period) -> Option<Period> {
+        let start = self.start.max(other.start);
+        let end = self.end.min(other.end);
+        (start <= end).then_some(Period { start, end })
+    }
+
+    /// How many days.
+    pub fn days(self) -> i64 {
+        (self.end - self.start).num_days() + 1
+    }
+
+    /// Whether every day of `self` is in `other`.
+    pub fn within(self, other: Period) -> bool {
+        other.start <= self.start && self.end <= other.end
+    }
+
+    /// The days of a `YYYY-MM` month.
+    pub fn month(month: &str) -> Option<Period> {
+        let start = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
+        let end = start
+            .checked_add_months(chrono::Months::new(1))?
+            .pred_opt()?;
+        Some(Period { start, end })
+    }
+
+    /// The days of a UK financial year written `2020/21` (April to March).
+    pub fn financial_year(year: &str) -> Option<Period> {
+        let (first, _) = year.split_once('/')?;
+        let first: i32 = first.parse().ok()?;
+        let start = NaiveDate::from_ymd_opt(first, 4, 1)?;
+        let end = NaiveDate::from_ymd_opt(first + 1, 3, 31)?;
+        (financial_year(&format!("{first}-04")).as_deref() == Some(year))
+            .then_some(Period { start, end })
+    }
+
+    /// The days an axis value stands for, if the axis is a time axis (`month`,
+    /// `financial_year`); `None` for other axes or a value that is not a month or year.
+    fn of_axis(axis: &str, value: &str) -> Option<Period> {
+        match axis {
+            MONTH => Period::month(value),
+            FINANCIAL_YEAR => Period::financial_year(value),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} to {}", self.start, self.end)
+    }
+}
+
+/// The axis of months, `YYYY-MM`.
+const MONTH: &str = "month";
+/// The axis of financial years, `2020/21`.
+const FINANCIAL_YEAR: &str = "financial_year";
+
+/// One pack's grids in a system of several: a pack published earlier, or the one being written.
+#[derive(Debug, Clone)]
+pub struct Release {
+    /// How cells of this release are named for people (e.g. the pack's directory and period);
+    /// empty in a system of one release.
+    pub label: String,
+    /// The days the pack covers; without it, no relation to other releases is derived.
+    pub period: Option<Period>,
+    /// Already published: its suppressions are fixed, and its counts are never complements.
+    pub published: bool,
+    /// Its grids.
+    pub grids: Vec<Grid>,
+}
+
+/// What a system keeps of each release.
+#[derive(Debug, Clone)]
+pub struct ReleaseInfo {
+    /// See [`Release::label`].
+    pub label: String,
+    /// See [`Release::period`].
+    pub period: Option<Period>,
+    /// See [`Release::published`].
+    pub published: bool,
+    /// Its grids, as a range of [`System::grids`].
+    pub grids: std::ops::Range<usize>,
+}
+
+/// The grids of a pack (or of several releases) with every relation between their cells.
 #[derive(Debug, Clone)]
 pub struct System {
     /// The grids.
@@ -241,11 +352,39 @@ pub struct System {
     offsets: Vec<usize>,
     /// Every relation.
     pub relations: Vec<Relation>,
+    /// The releases the grids belong to, in order.
+    pub releases: Vec<ReleaseInfo>,
+    release_of: Vec<usize>,
 }
 
 impl System {
-    /// Derives the relations of `grids`.
+    /// Derives the relations of `grids`, one pack's.
     pub fn new(grids: Vec<Grid>) -> System {
+        System::joint(vec![Release {
+            label: String::new(),
+            period: None,
+            published: false,
+            grids,
+        }])
+    }
+
+    /// Derives the relations of several releases' grids: each release's own, and those
+    /// across releases (see the module's documentation).
+    pub fn joint(releases: Vec<Release>) -> System {
+        let mut grids = Vec::new();
+        let mut infos = Vec::new();
+        let mut release_of = Vec::new();
+        for (r, release) in releases.into_iter().enumerate() {
+            let from = grids.len();
+            release_of.extend(std::iter::repeat_n(r, release.grids.len()));
+            grids.extend(release.grids);
+            infos.push(ReleaseInfo {
+                label: release.label,
+                period: release.period,
+                published: release.published,
+                grids: from..grids.len(),
+            });
+        }
         let mut offsets = Vec::with_capacity(grids.len());
         let mut next = 0;
         for grid in &grids {
@@ -256,6 +395,8 @@ impl System {
             grids,
             offsets,
             relations: Vec::new(),
+            releases: infos,
+            release_of,
         };
         let mut relations = Vec::new();
         for g in 0..system.grids.len() {
@@ -266,7 +407,12 @@ impl System {
         for a in 0..system.grids.len() {
             for b in 0..system.grids.len() {
                 if a != b && system.grids[a].count == system.grids[b].count {
-                    for relation in system.links(a, b) {
+                    let related = if system.release_of[a] == system.release_of[b] {
+                        system.links(a, b)
+                    } else {
+                        system.across(a, b)
+                    };
+                    for relation in related {
                         if let Relation::Sum { total, parts, .. } = &relation {
                             let mut key = parts.clone();
                             key.sort_unstable();
@@ -324,10 +470,33 @@ impl System {
         &mut self.grids[g].cells[c]
     }
 
-    /// A cell for people: `table.count [axis=value ...]`.
+    /// The release of grid `grid`.
+    pub fn release_of(&self, grid: usize) -> usize {
+        self.release_of[grid]
+    }
+
+    /// Whether cell `id` belongs to a release already published: its suppression is fixed.
+    pub fn fixed(&self, id: usize) -> bool {
+        let (g, _) = self.locate(id);
+        self.releases[self.release_of[g]].published
+    }
+
+    /// The grids of release `r`.
+    pub fn release_grids(&self, r: usize) -> &[Grid] {
+        &self.grids[self.releases[r].grids.clone()]
+    }
+
+    /// A cell for people: `table.count [axis=value ...]`, after its release's label when the
+    /// system has several.
     pub fn describe(&self, id: usize) -> String {
         let (g, c) = self.locate(id);
         let grid = &self.grids[g];
+        let label = &self.releases[self.release_of[g]].label;
+        let release = if self.releases.len() > 1 && !label.is_empty() {
+            format!("{label}: ")
+        } else {
+            String::new()
+        };
         let cell = &grid.cells[c];
         let axes: Vec<String> = grid
             .layout
@@ -336,16 +505,30 @@ impl System {
             .zip(&cell.axes)
             .map(|(a, v)| format!("{a}={v}"))
             .collect();
-        format!("{}.{} [{}]", grid.table, grid.count, axes.join(" "))
+        format!(
+            "{release}{}.{} [{}]",
+            grid.table,
+            grid.count,
+            axes.join(" ")
+        )
     }
 
     /// Relations whose members' values contradict them (a sum that does not add up, a subset
     /// larger than its whole), described; checked on the true counts before suppression, so a
     /// layout that declares a relation the data do not satisfy is caught.
+    /// Relations with a member whose count is unknown (suppressed in a published release) are
+    /// left out.
     pub fn contradictions(&self) -> Vec<String> {
         let value = |id: usize| self.cell(id).value;
+        let unknown = |id: usize| {
+            let cell = self.cell(id);
+            cell.suppressed && cell.value.is_none()
+        };
         let mut found = Vec::new();
         for relation in &self.relations {
+            if relation.members().into_iter().any(unknown) {
+                continue;
+            }
             match relation {
                 Relation::Sum { total, parts, .. } => {
                     let sum: Option<u64> = parts.iter().map(|&p| value(p).or(Some(0))).sum();
@@ -524,20 +707,49 @@ impl System {
 
     /// Every cell of grid `a` as a sum of cells of grid `b`, where `b` covers it exactly.
     fn links(&self, a: usize, b: usize) -> Vec<Relation> {
+        self.sums(a, b, None)
+    }
+
+    /// Every cell of grid `a` as a sum of cells of grid `b` of another release, where `b`
+    /// covers the same events: on its time axis (`month` or `financial_year`, at most one) the
+    /// values whose days within `b`'s period add up to exactly the cell's days (or its Total,
+    /// when `b`'s period is those days); without a time axis, only when `b`'s period is the
+    /// cell's days; on its other axes as in [`System::links`].
+    fn across(&self, a: usize, b: usize) -> Vec<Relation> {
+        match (
+            self.releases[self.release_of[a]].period,
+            self.releases[self.release_of[b]].period,
+        ) {
+            (Some(period_a), Some(period_b)) => self.sums(a, b, Some((period_a, period_b))),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every cell of grid `a` as a sum of cells of grid `b` ([`System::links`] with no
+    /// `periods`, [`System::across`] with the two releases' periods).
+    fn sums(&self, a: usize, b: usize, periods: Option<(Period, Period)>) -> Vec<Relation> {
         let target = &self.grids[b];
         let axes = target.layout.axes();
+        // Only across releases is a time axis matched by its days.
+        let timed: Vec<bool> = axes
+            .iter()
+            .map(|a| periods.is_some() && (*a == MONTH || *a == FINANCIAL_YEAR))
+            .collect();
+        if timed.iter().filter(|t| **t).count() > 1 {
+            return Vec::new();
+        }
         let index: HashMap<&[String], usize> = target
             .cells
             .iter()
             .enumerate()
             .map(|(c, cell)| (cell.axes.as_slice(), c))
             .collect();
-        // Per axis of b: its values (not Total), whether it has a Total, and its values under
-        // each coarser value.
         let mut values: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); axes.len()];
         let mut has_total = vec![false; axes.len()];
         let mut parents: Vec<Option<String>> = vec![None; axes.len()];
         let mut children: Vec<BTreeMap<String, BTreeSet<&str>>> = vec![BTreeMap::new(); axes.len()];
+        // The days of each value of the time axis, within b's period.
+        let mut days: BTreeMap<&str, Period> = BTreeMap::new();
         for cell in &target.cells {
             for (i, value) in cell.axes.iter().enumerate() {
                 if value == TOTAL {
@@ -545,6 +757,18 @@ impl System {
                     continue;
                 }
                 values[i].insert(value.as_str());
+                if let (true, Some((_, period_b))) = (timed[i], periods) {
+                    match Period::of_axis(axes[i], value) {
+                        Some(p) => {
+                            if let Some(p) = p.intersect(period_b) {
+                                days.insert(value.as_str(), p);
+                            }
+                        }
+                        // Not a month or year: nothing is known of its days.
+                        None => return Vec::new(),
+                    }
+                    continue;
+                }
                 if let Some((p, of)) = parent(&target.layout, axes[i], value, cell) {
                     parents[i] = Some(p);
                     children[i].entry(of).or_default().insert(value.as_str());
@@ -553,18 +777,51 @@ impl System {
         }
         let expressible: BTreeSet<&str> = axes
             .iter()
-            .copied()
+            .zip(&timed)
+            .filter(|(_, t)| !**t)
+            .map(|(a, _)| *a)
             .chain(parents.iter().flatten().map(String::as_str))
             .collect();
         let mut relations = Vec::new();
         'cells: for (c, cell) in self.grids[a].cells.iter().enumerate() {
-            let at = self.coordinates(a, cell);
+            let mut at = self.coordinates(a, cell);
+            // Across releases: the days the cell covers, and whether they are b's period.
+            let mut span = None;
+            if let Some((period_a, period_b)) = periods {
+                let days = match (at.remove(MONTH), at.remove(FINANCIAL_YEAR)) {
+                    (Some(month), _) => Period::month(&month),
+                    (None, Some(year)) => Period::financial_year(&year),
+                    (None, None) => Some(period_a),
+                };
+                let Some(days) = days.and_then(|s| s.intersect(period_a)) else {
+                    continue;
+                };
+                if !timed.contains(&true) && days != period_b {
+                    continue;
+                }
+                span = Some((days, days == period_b));
+            }
             if at.keys().any(|k| !expressible.contains(k.as_str())) {
                 continue;
             }
             let mut choices: Vec<Vec<&str>> = Vec::with_capacity(axes.len());
             for (i, axis) in axes.iter().enumerate() {
-                let choice: Vec<&str> = if let Some(v) = at.get(*axis) {
+                let choice: Vec<&str> = if let (true, Some((span, whole))) = (timed[i], span) {
+                    if whole && has_total[i] {
+                        vec![TOTAL]
+                    } else {
+                        let inside: Vec<&str> = days
+                            .iter()
+                            .filter(|(_, d)| d.within(span))
+                            .map(|(v, _)| *v)
+                            .collect();
+                        let covered: i64 = inside.iter().map(|v| days[v].days()).sum();
+                        if covered != span.days() {
+                            continue 'cells;
+                        }
+                        inside
+                    }
+                } else if let Some(v) = at.get(*axis) {
                     vec![v.as_str()]
                 } else if let Some(of) = parents[i].as_ref().and_then(|p| at.get(p)) {
                     match children[i].get(of) {
@@ -594,7 +851,11 @@ impl System {
             relations.push(Relation::Sum {
                 total: self.id(a, c),
                 parts,
-                origin: Origin::Link(a, b),
+                origin: if periods.is_some() {
+                    Origin::Across(a, b)
+                } else {
+                    Origin::Link(a, b)
+                },
             });
         }
         relations
@@ -810,6 +1071,222 @@ pub(crate) mod tests {
             .filter(|r| matches!(r, Relation::Sum { parts, .. } if parts.len() == 1))
             .collect();
         assert!(!grand.is_empty());
+    }
+
+    /// A grid with `rows=district columns=month` (or another time axis): rows `r0..`, the
+    /// columns named by `times`.
+    pub fn timed(table: &str, axis: &str, times: &[&str], counts: &[&[u64]]) -> Grid {
+        let mut grid = grid(table, "n", counts);
+        grid.layout = Layout::parse(&format!(
+            "panel=panel rows=district columns={axis} counts=n"
+        ))
+        .unwrap();
+        for cell in &mut grid.cells {
+            if let Some(c) = cell.axes[2].strip_prefix('c') {
+                cell.axes[2] = times[c.parse::<usize>().unwrap()].to_owned();
+            }
+        }
+        grid
+    }
+
+    /// A release of `grids` for the days `start` to `end`.
+    pub fn release(start: &str, end: &str, published: bool, grids: Vec<Grid>) -> Release {
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        Release {
+            label: start.to_owned(),
+            period: Some(Period {
+                start: day(start),
+                end: day(end),
+            }),
+            published,
+            grids,
+        }
+    }
+
+    /// The relations across releases, described: `cell = part + part`.
+    pub fn across(system: &System) -> Vec<String> {
+        system
+            .relations
+            .iter()
+            .filter_map(|r| match r {
+                Relation::Sum {
+                    total,
+                    parts,
+                    origin: Origin::Across(..),
+                } => Some(format!(
+                    "{} = {}",
+                    system.describe(*total),
+                    parts
+                        .iter()
+                        .map(|&p| system.describe(p))
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_same_district_month_in_two_releases_is_one_count() {
+        // April to September and July to December: July to September in both.
+        let a = timed(
+            "m",
+            "month",
+            &[
+                "2020-04", "2020-05", "2020-06", "2020-07", "2020-08", "2020-09",
+            ],
+            &[&[1, 2, 3, 4, 5, 6], &[7, 8, 9, 10, 11, 12]],
+        );
+        let b = timed(
+            "m",
+            "month",
+            &[
+                "2020-07", "2020-08", "2020-09", "2020-10", "2020-11", "2020-12",
+            ],
+            &[&[4, 5, 6, 1, 1, 1], &[10, 11, 12, 2, 2, 2]],
+        );
+        let system = System::joint(vec![
+            release("2020-04-01", "2020-09-30", true, vec![a]),
+            release("2020-07-01", "2020-12-31", false, vec![b]),
+        ]);
+        assert!(
+            system.contradictions().is_empty(),
+            "{:?}",
+            system.contradictions()
+        );
+        let found = across(&system);
+        // Three months of two districts and their Total row, once each (not both ways); the
+        // periods' totals are not the same events.
+        assert_eq!(found.len(), 9, "{found:#?}");
+        assert!(found.contains(
+            &"2020-04-01: m.n [panel=p district=r0 month=2020-07] = 2020-07-01: m.n [panel=p district=r0 month=2020-07]"
+                .to_owned()
+        ));
+        assert!(!found.iter().any(|f| f.contains("month=Total")
+            || f.contains("2020-04]")
+            || f.contains("2020-10]")));
+        // Each release keeps its own margins and no cell of one is a margin of the other.
+        assert_eq!(
+            system
+                .relations
+                .iter()
+                .filter(|r| matches!(r.origin(), Origin::Margin(_)))
+                .count(),
+            2 * (3 + 7)
+        );
+        // The same period twice: every cell is one count, Totals included (a month's cell of a
+        // one-month pack is also its Total's).
+        let c = timed("m", "month", &["2020-07"], &[&[4], &[10]]);
+        let system = System::joint(vec![
+            release("2020-07-01", "2020-07-31", true, vec![c.clone()]),
+            release("2020-07-01", "2020-07-31", false, vec![c]),
+        ]);
+        let related: HashSet<usize> = system
+            .relations
+            .iter()
+            .filter(|r| matches!(r.origin(), Origin::Across(..)))
+            .flat_map(Relation::members)
+            .collect();
+        assert_eq!(related.len(), system.len(), "{:#?}", across(&system));
+    }
+
+    #[test]
+    fn a_financial_year_is_the_sum_of_months_published_in_another_release() {
+        let months: Vec<String> = (4..=15)
+            .map(|m| format!("{}-{:02}", 2020 + (m - 1) / 12, (m - 1) % 12 + 1))
+            .collect();
+        let months: Vec<&str> = months.iter().map(String::as_str).collect();
+        let row: Vec<u64> = (1..=12).collect();
+        let by_month = timed("m", "month", &months, &[&row]);
+        let by_year = timed("y", "financial_year", &["2020/21"], &[&[78]]);
+        // The year's pack covers 2020/21; the months' pack all of it too (and more).
+        let system = System::joint(vec![
+            release("2020-04-01", "2021-03-31", true, vec![by_year.clone()]),
+            release("2020-04-01", "2021-06-30", false, vec![by_month.clone()]),
+        ]);
+        let found = across(&system);
+        assert!(
+            found.iter().any(|f| f.starts_with(
+                "2020-04-01: y.n [panel=p district=r0 financial_year=2020/21] = 2020-04-01: m.n [panel=p district=r0 month=2020-04] + "
+            ) && f.matches(" + ").count() == 11),
+            "{found:#?}"
+        );
+        // Months covering only part of the year say nothing of it.
+        let half = timed("m", "month", &months[..6], &[&row[..6]]);
+        let system = System::joint(vec![
+            release("2020-04-01", "2021-03-31", true, vec![by_year.clone()]),
+            release("2020-04-01", "2020-09-30", false, vec![half]),
+        ]);
+        assert!(
+            !across(&system).iter().any(|f| f.contains("financial_year")),
+            "{:#?}",
+            across(&system)
+        );
+        // A year of a pack of six months is those six months of the year.
+        let system = System::joint(vec![
+            release("2020-04-01", "2020-09-30", true, vec![by_year]),
+            release("2020-04-01", "2021-03-31", false, vec![by_month]),
+        ]);
+        assert!(
+            across(&system)
+                .iter()
+                .any(|f| f.contains("financial_year=2020/21] = ") && f.matches(" + ").count() == 5),
+            "{:#?}",
+            across(&system)
+        );
+    }
+
+    #[test]
+    fn a_table_of_the_whole_period_is_one_count_only_for_the_same_period() {
+        let whole = grid("w", "n", &[&[5, 6], &[7, 8]]);
+        let same = System::joint(vec![
+            release("2020-04-01", "2020-09-30", true, vec![whole.clone()]),
+            release("2020-04-01", "2020-09-30", false, vec![whole.clone()]),
+        ]);
+        assert_eq!(across(&same).len(), 9);
+        let overlapping = System::joint(vec![
+            release("2020-04-01", "2020-09-30", true, vec![whole.clone()]),
+            release("2020-07-01", "2020-12-31", false, vec![whole]),
+        ]);
+        assert!(across(&overlapping).is_empty());
+        // Days and years.
+        assert_eq!(
+            Period::financial_year("2020/21").map(|p| p.days()),
+            Some(365)
+        );
+        assert_eq!(Period::month("2020-02").map(|p| p.days()), Some(29));
+        assert_eq!(Period::financial_year("2020/22"), None);
+    }
+
+    #[test]
+    fn revised_counts_contradict_what_an_earlier_release_published() {
+        let earlier = timed("m", "month", &["2020-07"], &[&[4], &[10]]);
+        let mut revised = earlier.clone();
+        for cell in &mut revised.cells {
+            if cell.axes[1] != "r1" {
+                cell.value = cell.value.map(|v| v + 1);
+            }
+        }
+        let joint = |earlier: Grid| {
+            System::joint(vec![
+                release("2020-07-01", "2020-07-31", true, vec![earlier]),
+                release("2020-07-01", "2020-07-31", false, vec![revised.clone()]),
+            ])
+        };
+        assert!(!joint(earlier.clone()).contradictions().is_empty());
+        // What the earlier release withheld cannot contradict anything.
+        let mut hidden = earlier;
+        for cell in &mut hidden.cells {
+            if cell.axes[1] != "r1" {
+                (cell.value, cell.suppressed) = (None, true);
+            }
+        }
+        assert!(
+            joint(hidden.clone()).contradictions().is_empty(),
+            "{:?}",
+            joint(hidden).contradictions()
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod refresh;
 mod reliability;
 mod report;
 mod sample;
+mod shareable;
 mod sources;
 
 use std::collections::HashMap;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::{assert_success, sna, stderr, workdir};
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let path = entry.unwrap().path();

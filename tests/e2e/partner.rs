@@ -446,8 +446,23 @@ fn partner_pack_is_aggregate_only_and_resists_differencing() {
         stderr(&output)
     );
 
-    // The same inputs give the same pack (README and manifest aside, which say when).
-    assert_success(&sna(&dir, &["export", "--partner", "--out", "again"]));
+    // The pack is recorded in the release log beside it.
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("releases.json")).unwrap()).unwrap();
+    assert_eq!(log["kind"], "vrn-sna partner release log");
+    assert_eq!(log["releases"][0]["pack"], "pack");
+    assert_eq!(log["releases"][0]["period_start"], "2021-01-01");
+
+    // The same inputs give the same pack (README and manifest aside, which say when), with a
+    // release log of its own; and again beside the first, protected together with it.
+    assert_success(&sna(&dir, &["export", "--partner", "--out", "apart/again"]));
+    let output = sna(&dir, &["export", "--partner", "--out", "again"]);
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("protected and audited together with the 1 earlier release(s)"),
+        "{}",
+        stderr(&output)
+    );
     let tables = |pack: &str| -> Vec<serde_json::Value> {
         let manifest: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(dir.join(pack).join("manifest.json")).unwrap(),
@@ -455,24 +470,33 @@ fn partner_pack_is_aggregate_only_and_resists_differencing() {
         .unwrap();
         manifest["tables"].as_array().unwrap().clone()
     };
+    assert_eq!(tables("pack"), tables("apart/again"));
     assert_eq!(tables("pack"), tables("again"));
     assert_eq!(manifest["disclosure"], {
         let again: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("again/manifest.json")).unwrap(),
+            &std::fs::read_to_string(dir.join("apart/again/manifest.json")).unwrap(),
         )
         .unwrap();
         again["disclosure"].clone()
     });
 
-    // A lower threshold: no count under it published, nothing recovered by differencing.
+    // A lower threshold (in a release log of its own): no count under it published, nothing
+    // recovered by differencing.
     let output = sna(
         &dir,
-        &["export", "--partner", "--out", "pack2", "--threshold", "2"],
+        &[
+            "export",
+            "--partner",
+            "--out",
+            "low/pack2",
+            "--threshold",
+            "2",
+        ],
     );
     assert_success(&output);
-    check_pack(&dir.join("pack2"), 2);
+    check_pack(&dir.join("low/pack2"), 2);
     // Both pass the intruder's audit from their files alone.
-    for pack in ["pack", "pack2"] {
+    for pack in ["pack", "low/pack2"] {
         let output = sna(&dir, &["audit-pack", pack]);
         assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
         assert!(stdout(&output).contains("PASS"), "{}", stdout(&output));
@@ -677,4 +701,157 @@ fn partner_pack_of_open_data_holds_the_tables_it_supports_and_lists_the_rest() {
         assert!(readme.contains(words), "{words}\n{readme}");
     }
     assert!(!readme.contains("## district_hour_weekday"));
+}
+
+#[test]
+fn packs_sharing_a_release_log_refuse_what_they_cannot_protect() {
+    let dir = setup("pack-log-refusals");
+    // A file the tool did not write where the log goes: refused, kept, nothing written.
+    std::fs::create_dir_all(dir.join("shared")).unwrap();
+    std::fs::write(dir.join("shared/releases.json"), "{\"notes\": true}\n").unwrap();
+    let output = sna(&dir, &["export", "--partner", "--out", "shared/low"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("shared/releases.json is not a partner release log written by sna"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("shared/releases.json")).unwrap(),
+        "{\"notes\": true}\n"
+    );
+    assert!(!dir.join("shared/low").exists());
+    std::fs::remove_file(dir.join("shared/releases.json")).unwrap();
+
+    // (The fixture's packs publish no count under 5 at any threshold: the sample's do.)
+    let config = sample_config(&dir, "sample", "2021-01-01", "2021-03-31");
+    // A pack at threshold 2 publishes counts of 2 to 4; a pack of the same period at threshold
+    // 5 beside it would have to withhold them, which nothing can do now: refused, nothing
+    // written, the log as it was.
+    let output = sna(
+        &dir,
+        &[
+            "--config",
+            &config,
+            "export",
+            "--partner",
+            "--out",
+            "shared/low",
+            "--threshold",
+            "2",
+        ],
+    );
+    assert_success(&output);
+    let log = std::fs::read(dir.join("shared/releases.json")).unwrap();
+    let output = sna(
+        &dir,
+        &[
+            "--config",
+            &config,
+            "export",
+            "--partner",
+            "--out",
+            "shared/high",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("published by an earlier release in the release log"),
+        "{message}"
+    );
+    assert!(
+        message.contains("given away by shared/low (2021-01-01 to 2021-03-31): "),
+        "{message}"
+    );
+    assert!(!dir.join("shared/high").exists());
+    assert_eq!(
+        std::fs::read(dir.join("shared/releases.json")).unwrap(),
+        log
+    );
+}
+
+/// Writes `name.toml` in `dir` for the sample extract over `start` to `end`.
+fn sample_config(dir: &Path, name: &str, start: &str, end: &str) -> String {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    let file = format!("{name}.toml");
+    std::fs::write(
+        dir.join(&file),
+        format!(
+            "data_dir = {:?}\nstart = {start}\nend = {end}\n",
+            sample.display().to_string()
+        ),
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn overlapping_packs_of_the_sample_pass_together_only_with_a_shared_release_log() {
+    let dir = workdir("pack-overlapping");
+    let a = sample_config(&dir, "a", "2020-04-01", "2020-09-30");
+    let b = sample_config(&dir, "b", "2020-07-01", "2020-12-31");
+    let export = |config: &str, out: &str| {
+        let started = std::time::Instant::now();
+        let output = sna(
+            &dir,
+            &["--config", config, "export", "--partner", "--out", out],
+        );
+        assert_success(&output);
+        eprintln!("{out}: {:.1} s", started.elapsed().as_secs_f64());
+        output
+    };
+    export(&a, "shared/A");
+    // The intruder keeps A; the log keeps what A published even when its directory is gone.
+    std::fs::rename(dir.join("shared/A"), dir.join("kept-A")).unwrap();
+    let output = export(&b, "shared/B");
+    assert!(
+        stderr(&output).contains(
+            "protected and audited together with the 1 earlier release(s) there: shared/A (2020-04-01 to 2020-09-30)"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("shared/releases.json")).unwrap())
+            .unwrap();
+    let periods: Vec<(&str, &str)> = log["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["period_start"].as_str().unwrap(),
+                r["period_end"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        periods,
+        [("2020-04-01", "2020-09-30"), ("2020-07-01", "2020-12-31")]
+    );
+    let readme = std::fs::read_to_string(dir.join("shared/B/README.md")).unwrap();
+    assert!(
+        readme.contains("This pack was protected and audited together with them"),
+        "{readme}"
+    );
+    // An intruder with both packs recovers nothing.
+    let output = sna(&dir, &["audit-pack", "kept-A", "shared/B"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains("PASS"), "{}", stdout(&output));
+
+    // Written apart (each with its own log), the same two packs undo each other's
+    // suppression: counts one hides, the other gives away.
+    export(&b, "apart/B");
+    let output = sna(&dir, &["audit-pack", "kept-A", "apart/B"]);
+    let report = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(report.contains("FAIL"), "{report}");
+    assert!(report.contains("recovered exactly"), "{report}");
+    assert!(
+        report.contains("district_month.offences [cohort="),
+        "a district-month recovered: {report}"
+    );
+    // (Each alone passed its audit, or it would not have been written.)
 }

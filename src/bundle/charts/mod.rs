@@ -288,7 +288,11 @@ pub fn render_set(
                         .and_then(|s| s.to_str())
                         .and_then(|job| inputs.not_possible.iter().find(|n| n.job == job)) =>
             {
-                Err(format!("not possible with these data: {}", not.reason))
+                if not.reason.starts_with(crate::bundle::shareable::WITHHELD) {
+                    Err(not.reason.clone())
+                } else {
+                    Err(format!("not possible with these data: {}", not.reason))
+                }
             }
             other => other?,
         };

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::frame::{Frame, LegendEntry, Mark, Marker};
-use super::style::{self, BLUE, GREY, INK, size, viridis};
+use super::style::{self, BLUE, GREY, INK, LIGHT, size, viridis};
 use super::{ChartError, DrawResult, Figure, Inputs, Plot, axis_mesh, category_label};
 
 /// Chart title.
@@ -34,6 +34,10 @@ pub struct TimeHeatmap {
     pub cells: [[f64; 24]; 7],
     /// Per hour: (percentage of events, lower, upper).
     pub hours: Vec<(f64, f64, f64)>,
+    /// Cells whose count is suppressed (a shareable bundle): drawn grey, not as zero.
+    pub suppressed: [[bool; 24]; 7],
+    /// Hours whose count is suppressed: no bar, a grey band.
+    pub hours_suppressed: [bool; 24],
     /// What is counted, in the plural, with a capital for the colour scale: "Offences".
     pub counted: &'static str,
 }
@@ -96,11 +100,16 @@ fn heatmap(
 ) -> Result<Result<Figure, String>, ChartError> {
     let table = inputs.table(source.cells)?;
     let mut cells = [[0.0; 24]; 7];
+    let mut suppressed = [[false; 24]; 7];
     for row in table.rows() {
         let day = row.count("weekday_number")? as usize;
         let hour = row.count("hour")? as usize;
         if (1..=7).contains(&day) && hour < 24 {
-            cells[day - 1][hour] = row.count(source.count)?;
+            match row.number(source.count)? {
+                Some(v) => cells[day - 1][hour] = v,
+                // Empty: suppressed in a shareable bundle; an internal one has no empty count.
+                None => suppressed[day - 1][hour] = true,
+            }
         }
     }
     let total: f64 = cells.iter().flatten().sum();
@@ -109,9 +118,12 @@ fn heatmap(
     }
     let profile = inputs.table(source.hours)?;
     let mut hours = vec![(0.0, 0.0, 0.0); 24];
+    let mut hours_suppressed = [false; 24];
     for row in profile.rows() {
         let hour = row.count("hour")? as usize;
-        if hour < 24 {
+        if hour < 24 && row.number(source.count)?.is_none() {
+            hours_suppressed[hour] = true;
+        } else if hour < 24 {
             hours[hour] = (
                 row.count("pct")?,
                 row.count("lower_95")?,
@@ -122,9 +134,21 @@ fn heatmap(
     let chart = TimeHeatmap {
         cells,
         hours,
+        suppressed,
+        hours_suppressed,
         counted: source.counted,
     };
     let alt = chart.describe(total);
+    let any_suppressed =
+        suppressed.iter().flatten().any(|s| *s) || hours_suppressed.contains(&true);
+    let caption = if any_suppressed {
+        format!(
+            "{caption} Grey: suppressed by disclosure control (a small count, or one hidden to \
+             protect it)."
+        )
+    } else {
+        caption
+    };
     Ok(Ok(Figure {
         name: source.name,
         frame: Frame {
@@ -137,7 +161,10 @@ fn heatmap(
                     Mark::Block,
                 ),
                 LegendEntry::new("95% confidence interval", INK, Mark::Line(Marker::None)),
-            ],
+            ]
+            .into_iter()
+            .chain(any_suppressed.then(|| LegendEntry::new("Suppressed", LIGHT, Mark::Block)))
+            .collect(),
             caption,
         },
         alt,
@@ -161,6 +188,18 @@ impl TimeHeatmap {
             .max_by(|a, b| self.hours[*a].0.total_cmp(&self.hours[*b].0).then(b.cmp(a)))
             .unwrap_or(0);
         let counted = self.counted.to_lowercase();
+        let hidden = self.suppressed.iter().flatten().filter(|s| **s).count();
+        let hidden_hours = self.hours_suppressed.iter().filter(|s| **s).count();
+        if hidden + hidden_hours > 0 {
+            // With counts suppressed, neither the total nor the busiest cell can be stated.
+            return format!(
+                "Heatmap of {counted} by weekday (rows, Monday at the top) and hour of day \
+                 (columns), {hidden} of its 168 cells suppressed by disclosure control (grey); \
+                 the busiest published cell is {} {:02}:00-{:02}:59 with {:.0} {counted}. Below, \
+                 a bar chart of each hour's share of {counted}, {hidden_hours} hours suppressed.",
+                WEEKDAYS[peak.1], peak.2, peak.2, peak.0
+            );
+        }
         format!(
             "Heatmap of {total:.0} {counted} by weekday (rows, Monday at the top) and hour of day \
              (columns); the busiest cell is {} {:02}:00-{:02}:59 with {:.0} {counted}. Below, a \
@@ -201,11 +240,14 @@ impl TimeHeatmap {
             .draw()?;
         for (d, row) in self.cells.iter().enumerate() {
             let y = 6.0 - d as f64;
+            let hidden = &self.suppressed[d];
             chart.draw_series(row.iter().enumerate().map(|(h, &v)| {
-                Rectangle::new(
-                    [(h as f64, y - 0.5), (h as f64 + 1.0, y + 0.5)],
-                    viridis(v / max).filled(),
-                )
+                let fill = if hidden[h] {
+                    LIGHT.filled()
+                } else {
+                    viridis(v / max).filled()
+                };
+                Rectangle::new([(h as f64, y - 0.5), (h as f64 + 1.0, y + 0.5)], fill)
             }))?;
         }
 
@@ -260,8 +302,16 @@ impl TimeHeatmap {
             .x_label_formatter(&|v: &f64| format!("{:02}", *v as i64))
             .y_labels(5)
             .draw()?;
+        let top = self.top_pct();
         for (h, &(pct, lo, hi)) in self.hours.iter().enumerate() {
             let x = h as f64;
+            if self.hours_suppressed[h] {
+                profile.draw_series([Rectangle::new(
+                    [(x + 0.12, 0.0), (x + 0.88, top)],
+                    LIGHT.filled(),
+                )])?;
+                continue;
+            }
             profile.draw_series([Rectangle::new(
                 [(x + 0.12, 0.0), (x + 0.88, pct)],
                 BLUE.filled(),
@@ -284,5 +334,70 @@ impl TimeHeatmap {
             .fold(0.0_f64, f64::max)
             .max(1.0)
             * 1.08
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::charts::Plot;
+
+    fn inputs(dir: &std::path::Path) -> Inputs {
+        Inputs {
+            tables: dir.to_path_buf(),
+            period: "April 2020 to September 2021".into(),
+            definition: String::new(),
+            police_source: "police recorded crime".into(),
+            cutoff: 25,
+            boundaries: None,
+            funding: None,
+            not_possible: Vec::new(),
+        }
+    }
+
+    /// Tables of a shareable bundle: Monday 03:00 and the hour 3 suppressed (empty). They are
+    /// drawn grey, not as zero; the alt text states no total and the caption says what grey is.
+    #[test]
+    fn suppressed_cells_are_grey_not_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cells = String::from("weekday,weekday_number,hour,offences,offences_suppressed\n");
+        let mut hours =
+            String::from("hour,offences,offences_suppressed,total,pct,lower_95,upper_95\n");
+        for (d, day) in WEEKDAYS.iter().enumerate() {
+            for h in 0..24 {
+                if d == 0 && h == 3 {
+                    cells.push_str(&format!("{day},1,3,,true\n"));
+                } else {
+                    cells.push_str(&format!("{day},{},{h},10,false\n", d + 1));
+                }
+            }
+        }
+        for h in 0..24 {
+            if h == 3 {
+                hours.push_str("3,,true,1680,,,\n");
+            } else {
+                hours.push_str(&format!("{h},70,false,1680,4.1,3.5,4.9\n"));
+            }
+        }
+        std::fs::write(dir.path().join("time_profile.csv"), cells).unwrap();
+        std::fs::write(dir.path().join("hour_profile.csv"), hours).unwrap();
+        let figure = build(&inputs(dir.path())).unwrap().unwrap();
+        let Plot::Time(chart) = &figure.plot else {
+            panic!("not a heatmap")
+        };
+        assert!(chart.suppressed[0][3] && chart.hours_suppressed[3]);
+        assert_eq!(chart.suppressed.iter().flatten().filter(|s| **s).count(), 1);
+        assert!(
+            figure.alt.contains("1 of its 168 cells suppressed"),
+            "{}",
+            figure.alt
+        );
+        assert!(!figure.alt.contains("Heatmap of 1670"), "{}", figure.alt);
+        assert!(figure.frame.caption.contains("Grey: suppressed"));
+        assert!(figure.frame.legend.iter().any(|l| l.label == "Suppressed"));
+        // It draws.
+        let out = tempfile::tempdir().unwrap();
+        crate::bundle::charts::render(&figure, out.path()).unwrap();
+        assert!(out.path().join("time_heatmap.svg").is_file());
     }
 }

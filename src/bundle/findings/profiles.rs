@@ -160,7 +160,14 @@ pub(super) const LATE_EVENING: [u32; 7] = [20, 21, 22, 23, 0, 1, 2];
 /// window without offences.
 pub(super) fn time_peaks(table: &Table) -> Result<TimePeaks, TableError> {
     let mut hours = Vec::new();
+    // Hours whose count is suppressed (a shareable bundle): no peak can be named in a window
+    // holding one, as it might be the peak.
+    let mut suppressed = Vec::new();
     for row in table.rows() {
+        if row.number("offences")?.is_none() {
+            suppressed.push(row.count("hour")?);
+            continue;
+        }
         hours.push(HourPeak {
             hour: row.count("hour")?,
             offences: row.count("offences")?,
@@ -170,6 +177,9 @@ pub(super) fn time_peaks(table: &Table) -> Result<TimePeaks, TableError> {
         });
     }
     let peak = |window: &[u32]| {
+        if window.iter().any(|h| suppressed.contains(&f64::from(*h))) {
+            return None;
+        }
         let mut best: Option<&HourPeak> = None;
         for hour in window {
             if let Some(h) = hours.iter().find(|h| h.hour == f64::from(*hour))
@@ -282,5 +292,15 @@ mod tests {
                 late_evening: None
             }
         );
+        // A suppressed hour in the late evening (a shareable bundle): that peak is not named,
+        // the afternoon's still is.
+        let suppressed = table(
+            "hour_profile_suppressed",
+            "hour,offences,offences_suppressed,total,pct,lower_95,upper_95\n\
+             15,40,false,200,20,18,22\n22,,true,200,,,\n23,35,false,200,17.5,15,20\n",
+        );
+        let peaks = time_peaks(&suppressed).unwrap();
+        assert_eq!(peaks.afternoon.map(|a| a.hour), Some(15.0));
+        assert_eq!(peaks.late_evening, None);
     }
 }

@@ -1,0 +1,700 @@
+//! `sna run --shareable`: the bundle under the partner pack's disclosure control.
+//!
+//! Right after the jobs have written their tables into the staging directory, and before any
+//! chart, finding or report is made from them:
+//!
+//! - a job whose metadata declares a `disclosure` layout (the partner tables' grammar; a job's
+//!   may leave out `columns=`, one count per row) has its counts protected, together with every
+//!   other declared job's as **one system** ([`disclosure::protect`]): an intruder holds the
+//!   whole bundle. Each count column gets a `<count>_suppressed` flag; the count and the columns
+//!   derived from it (`suppress_with`: rates, shares, confidence limits) are blanked where it is
+//!   suppressed; the table is rewritten in place, CSV and Parquet.
+//! - every other table is **withheld**: removed, and carried like a job the data cannot support
+//!   ([`NotPossible`]), so its charts and report sections are skipped, saying why.
+//!
+//! Job tables have no Total rows or columns, but an intruder can add up what is published, and
+//! the report states totals. So each declared grid is given its row, column and grand totals
+//! as cells that are not published but which the audit assumes the intruder knows unless they
+//! are suppressed too (stronger than the truth, so protection against it holds against the
+//! truth). A grand total is never left suppressed: it is stated elsewhere (e.g. the hour
+//! profile's `total`), so protection that needs it hidden is refused.
+//!
+//! The tables as written are then audited by linear programming over the same system
+//! ([`audit`]), from their files; a bundle that fails is not published.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::compute::{cast, nullif};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::capability::NotPossible;
+use crate::engine::queries::SqlFile;
+use crate::output::{OutputError, TableFiles};
+use crate::partners::audit::{self, AuditError};
+use crate::partners::disclosure::{self, DisclosureError, SUPPRESSED_AT_LEAST};
+use crate::partners::pack_audit::{PackAudit, grids_of, matched_values, read_parquet};
+use crate::partners::structure::{Grid, GridCell, Layout, System, TOTAL};
+
+/// Why a table is not in a shareable bundle.
+pub const WITHHELD: &str = "withheld from a shareable bundle: its counts are not declared for disclosure control (no `disclosure` layout in its metadata)";
+
+/// The column axis of a job table with one count per row: every cell's value is [`TOTAL`],
+/// so the grid has only its column of counts and their grand total.
+const ONE_COLUMN: &str = "_whole_row";
+
+/// Errors in making a bundle shareable. Any of them leaves no bundle behind.
+#[derive(Debug, thiserror::Error)]
+pub enum ShareableError {
+    /// A job's `disclosure` or `suppress_with` does not fit its table.
+    #[error("queries/{file}: {problem}")]
+    Layout {
+        /// The SQL file.
+        file: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A table file could not be read back.
+    #[error("{path}: {problem}")]
+    Table {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The declared layouts imply relations the counts do not satisfy.
+    #[error(
+        "the shareable tables' declared structure does not hold on these data ({count} relation(s)), e.g. {example}; check the `disclosure` lines of the jobs' .toml files"
+    )]
+    Structure {
+        /// How many relations fail.
+        count: usize,
+        /// The first.
+        example: String,
+    },
+    /// Disclosure control could not protect the tables.
+    #[error("{0}")]
+    Disclosure(#[from] DisclosureError),
+    /// Protection would hide a grand total, which the bundle states elsewhere.
+    #[error(
+        "disclosure control of the shareable bundle would have to hide the grand total {cell}, which the bundle states elsewhere: too few events to share (a shareable bundle was not written)"
+    )]
+    GrandTotal {
+        /// The total's cell.
+        cell: String,
+    },
+    /// The audit could not be solved.
+    #[error("the shareable tables could not be audited: {0}")]
+    Audit(#[from] AuditError),
+    /// The written tables fail the audit: nothing is published.
+    #[error(
+        "the shareable bundle fails its audit, so it was not written: {exact} suppressed count(s) recovered exactly and {narrowed} narrowed to an interval under {protection} wide by linear programming over all its tables, e.g. {example}"
+    )]
+    AuditFailed {
+        /// Counts recovered exactly.
+        exact: usize,
+        /// Counts narrowed below the protection level.
+        narrowed: usize,
+        /// The protection level.
+        protection: u64,
+        /// The first exposed count, with its interval.
+        example: String,
+    },
+    /// A table could not be rewritten or removed.
+    #[error("{0}")]
+    Output(#[from] OutputError),
+}
+
+/// One protected table, for the manifest and the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProtectedTable {
+    /// The job (file stem).
+    pub table: String,
+    /// Its count columns.
+    pub counts: Vec<String>,
+    /// Counts in the table.
+    pub cells: usize,
+    /// Of which suppressed.
+    pub suppressed: usize,
+    /// Columns blanked with their count.
+    pub blanked_with: BTreeMap<String, Vec<String>>,
+}
+
+/// What making the bundle shareable did: recorded in the manifest, stated in the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shareable {
+    /// How counts were protected.
+    pub method: String,
+    /// Counts from 1 to this minus one are suppressed.
+    pub threshold: u32,
+    /// Each suppressed count's feasible interval is at least this wide.
+    pub protection: u64,
+    /// What an intruder is assumed to know of every suppressed count: at least this.
+    pub suppressed_at_least: u64,
+    /// The tables published, protected.
+    pub tables: Vec<ProtectedTable>,
+    /// The tables and files withheld, with why.
+    pub withheld: Vec<Withheld>,
+    /// Published counts suppressed as small (1 to threshold - 1).
+    pub primary: usize,
+    /// Published counts suppressed to protect others (complements, cohort counts equal to
+    /// their whole).
+    pub secondary: usize,
+    /// Sum of the suppressed published counts (information lost).
+    pub suppressed_total: u64,
+    /// Sum of the published counts left.
+    pub published_total: u64,
+    /// Rounds of audit and complement.
+    pub rounds: usize,
+    /// Linear programs the audit of the written tables solved.
+    pub audit_programs: usize,
+    /// Each protected grid's layout and totals: what `sna audit-pack` needs to audit the
+    /// bundle from its files.
+    pub structure: Vec<SharedGrid>,
+}
+
+/// One count column of a protected table, as recorded in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedGrid {
+    /// The table (file stem under `tables/`).
+    pub table: String,
+    /// What the counts count (the count column's name unless the job's layout says
+    /// `events=`); grids of the same events are linked where their axes allow.
+    pub count: String,
+    /// Its layout: the count column is `counts` (`columns` is `_whole_row` for a table of one
+    /// count per row).
+    pub layout: Layout,
+    /// Its row, column and grand totals, which the tables do not publish but the audit
+    /// assumes known: the value, or null when suppressed.
+    pub totals: Vec<KnownTotal>,
+}
+
+/// A total of a protected grid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownTotal {
+    /// Its value on each axis of the layout (`Total` on the summed ones).
+    pub axes: Vec<String>,
+    /// The row's group (the layout's `groups` column), if any.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub group: String,
+    /// The total, or null when suppressed.
+    pub value: Option<u64>,
+}
+
+/// A table or file not in a shareable bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Withheld {
+    /// The job or file.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl Shareable {
+    /// The disclosure notice of the report, `summary.md` and `tables/README.md`, in words.
+    pub fn notice(&self) -> String {
+        let suppressed = self.primary + self.secondary;
+        let cells: usize = self.tables.iter().map(|t| t.cells).sum();
+        format!(
+            "Every table and chart of this bundle has passed disclosure \
+             control: counts from 1 to {} are suppressed (empty in the tables, – in the report's tables, grey in its charts; so are the rates, shares \
+             and confidence limits derived from them), and further counts are suppressed until a \
+             linear-programming audit of all the published tables together, assuming an intruder \
+             knows every published count, every total and that a suppressed count is at least {}, \
+             shows each suppressed count could take values at least {} apart ({} of {} counts \
+             suppressed in {} tables: {} small, {} to protect them). The {} tables and files whose counts \
+             are not declared for disclosure control (among them {}) are withheld, with their \
+             charts and sections.",
+            self.threshold.saturating_sub(1),
+            self.suppressed_at_least,
+            self.protection,
+            suppressed,
+            cells,
+            self.tables.len(),
+            self.primary,
+            self.secondary,
+            self.withheld.len(),
+            self.withheld
+                .iter()
+                .take(4)
+                .map(|w| w.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    }
+}
+
+/// One declared table, read back from staging.
+struct Declared {
+    job: String,
+    relative_path: String,
+    layout: Layout,
+    /// What the counts count (`events=` in the layout; default: the count column's name):
+    /// grids of the same events are linked where their axes allow.
+    events: Option<String>,
+    suppress_with: BTreeMap<String, Vec<String>>,
+    batch: RecordBatch,
+}
+
+/// Protects the declared tables of `jobs` in `tables` as one system and withholds the others;
+/// returns what it did and the withheld jobs as not possible.
+pub fn protect(
+    tables: &Path,
+    jobs: &[&SqlFile],
+    threshold: u32,
+) -> Result<(Shareable, Vec<NotPossible>), ShareableError> {
+    let mut declared = Vec::new();
+    let mut withheld = Vec::new();
+    let mut not_possible = Vec::new();
+    for job in jobs {
+        if !tables.join(format!("{}.parquet", job.name)).is_file() {
+            continue;
+        }
+        match &job.meta.disclosure {
+            Some(text) => declared.push(read_declared(tables, job, text)?),
+            None => {
+                for ext in ["csv", "parquet"] {
+                    let path = tables.join(format!("{}.{ext}", job.name));
+                    std::fs::remove_file(&path).map_err(OutputError::at(&path))?;
+                }
+                withheld.push(Withheld {
+                    name: job.name.clone(),
+                    reason: WITHHELD.to_owned(),
+                });
+                not_possible.push(NotPossible {
+                    job: job.name.clone(),
+                    title: job.title(),
+                    reason: WITHHELD.to_owned(),
+                    listed: true,
+                });
+            }
+        }
+    }
+    declared.sort_by(|a, b| a.job.cmp(&b.job));
+    let mut grids = Vec::new();
+    for table in &declared {
+        for mut grid in table_grids(table)? {
+            with_totals(&mut grid);
+            grids.push(grid);
+        }
+    }
+    let mut system = System::new(grids);
+    let contradictions = system.contradictions();
+    if let Some(example) = contradictions.first() {
+        return Err(ShareableError::Structure {
+            count: contradictions.len(),
+            example: example.clone(),
+        });
+    }
+    let truth = system.clone();
+    let protection = u64::from(threshold);
+    let protected = disclosure::protect(&mut system, u64::from(threshold), protection)?;
+    if let Some(id) = (0..system.len()).find(|&id| {
+        let cell = system.cell(id);
+        let (g, _) = system.locate(id);
+        let panel = system.grids[g].layout.panel.len();
+        cell.suppressed && cell.axes[panel..].iter().all(|a| a == TOTAL)
+    }) {
+        return Err(ShareableError::GrandTotal {
+            cell: system.describe(id),
+        });
+    }
+    let mut summary = Shareable {
+        method: "cell suppression: primary (small counts; cohort counts equal to their whole) and secondary until the linear-programming audit over all published tables passes".into(),
+        threshold,
+        protection,
+        suppressed_at_least: SUPPRESSED_AT_LEAST,
+        tables: Vec::new(),
+        withheld,
+        primary: 0,
+        secondary: 0,
+        suppressed_total: 0,
+        published_total: 0,
+        rounds: protected.rounds,
+        audit_programs: 0,
+        structure: Vec::new(),
+    };
+    for table in &declared {
+        let mine: Vec<&Grid> = system
+            .grids
+            .iter()
+            .filter(|g| g.table == table.job)
+            .collect();
+        let record = write_protected(tables, table, &mine)?;
+        for grid in &mine {
+            for cell in &grid.cells[..table.batch.num_rows()] {
+                let value = cell.value.unwrap_or(0);
+                match (cell.suppressed, value >= 1 && value < u64::from(threshold)) {
+                    (true, true) => summary.primary += 1,
+                    (true, false) => summary.secondary += 1,
+                    (false, _) => summary.published_total += value,
+                }
+                if cell.suppressed {
+                    summary.suppressed_total += value;
+                }
+            }
+        }
+        summary.tables.push(record);
+    }
+    // The tables as written, audited from their files as an intruder would (with the totals
+    // assumed known); the true counts only speed the audit up.
+    summary.structure = structure_of(&system, &declared);
+    let written = system_from_files(tables, &summary.structure)?;
+    let hint = matched_values(&written, &truth);
+    let audit = audit::audit_with(
+        &written,
+        protection as f64,
+        SUPPRESSED_AT_LEAST as f64,
+        audit::Options {
+            hint: Some(&hint),
+            ..audit::Options::default()
+        },
+    )?;
+    if let Some(first) = audit.exposed.first() {
+        return Err(ShareableError::AuditFailed {
+            exact: audit.exact(),
+            narrowed: audit.exposed.len() - audit.exact(),
+            protection,
+            example: format!(
+                "{} in [{}, {}]",
+                written.describe(first.cell),
+                first.low,
+                first.high
+            ),
+        });
+    }
+    summary.audit_programs = audit.programs;
+    Ok((summary, not_possible))
+}
+
+/// Reads a declared job's table back from staging and checks its layout against it.
+fn read_declared(tables: &Path, job: &SqlFile, text: &str) -> Result<Declared, ShareableError> {
+    let layout_error = |problem: String| ShareableError::Layout {
+        file: job.relative_path.clone(),
+        problem,
+    };
+    let one_column = !text.split_whitespace().any(|p| p.starts_with("columns="));
+    let events = text
+        .split_whitespace()
+        .find_map(|p| p.strip_prefix("events="))
+        .map(str::to_owned);
+    let text: Vec<&str> = text
+        .split_whitespace()
+        .filter(|p| !p.starts_with("events="))
+        .collect();
+    let text = text.join(" ");
+    let full = if one_column {
+        format!("{text} columns={ONE_COLUMN}")
+    } else {
+        text
+    };
+    let layout = Layout::parse(&full).map_err(|p| layout_error(format!("disclosure: {p}")))?;
+    let path = tables.join(format!("{}.parquet", job.name));
+    let batch = read_parquet(&path).map_err(|problem| ShareableError::Table {
+        path: path.clone(),
+        problem,
+    })?;
+    let schema = batch.schema();
+    let mut named: Vec<&str> = layout.axes();
+    if one_column {
+        named.pop();
+    }
+    named.extend(layout.counts.iter().map(String::as_str));
+    for (count, derived) in &job.meta.suppress_with {
+        if !layout.counts.contains(count) {
+            return Err(layout_error(format!(
+                "suppress_with names `{count}`, which is not a count of its disclosure layout"
+            )));
+        }
+        named.extend(derived.iter().map(String::as_str));
+    }
+    for column in named {
+        if schema.index_of(column).is_err() {
+            return Err(layout_error(format!(
+                "names column `{column}`, which the query does not return"
+            )));
+        }
+    }
+    Ok(Declared {
+        job: job.name.clone(),
+        relative_path: job.relative_path.clone(),
+        layout,
+        events,
+        suppress_with: job.meta.suppress_with.clone(),
+        batch,
+    })
+}
+
+/// The grids of a declared table as read (with its flags when written), the constant column
+/// axis added for a table of one count per row. Axis values may not be `Total`.
+fn table_grids(table: &Declared) -> Result<Vec<Grid>, ShareableError> {
+    let mut grids = grids_from(&table.job, &table.layout, &table.batch).map_err(|problem| {
+        ShareableError::Layout {
+            file: table.relative_path.clone(),
+            problem,
+        }
+    })?;
+    if let Some(events) = &table.events {
+        for grid in &mut grids {
+            grid.count = events.clone();
+        }
+    }
+    Ok(grids)
+}
+
+/// The grids of `table` laid out by `layout` (whose `columns` is [`ONE_COLUMN`] for one count
+/// per row: the constant axis is added), refusing `Total` on any axis.
+fn grids_from(table: &str, layout: &Layout, batch: &RecordBatch) -> Result<Vec<Grid>, String> {
+    let one_column = layout.columns == ONE_COLUMN;
+    let batch = if one_column && batch.schema().index_of(ONE_COLUMN).is_err() {
+        let mut fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.push(Field::new(ONE_COLUMN, DataType::Utf8, false));
+        let mut columns = batch.columns().to_vec();
+        columns.push(Arc::new(StringArray::from(vec![TOTAL; batch.num_rows()])));
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())?
+    } else {
+        batch.clone()
+    };
+    let grids = grids_of(table, layout, &batch)?;
+    let inner = layout.axes().len() - usize::from(one_column);
+    for grid in &grids {
+        for cell in &grid.cells {
+            if let Some(axis) = cell.axes[..inner].iter().position(|a| a == TOTAL) {
+                return Err(format!(
+                    "column `{}` holds `{TOTAL}`, which disclosure control reads as a total",
+                    grid.layout.axes()[axis]
+                ));
+            }
+        }
+    }
+    Ok(grids)
+}
+
+/// Appends to `grid` its row totals, column totals and grand total in each panel (those not
+/// already cells), in a fixed order: the sums an intruder can form from the table.
+fn with_totals(grid: &mut Grid) {
+    let panel = grid.layout.panel.len();
+    let (row, column) = (panel, panel + 1);
+    let existing: HashSet<Vec<String>> = grid.cells.iter().map(|c| c.axes.clone()).collect();
+    let mut sums: BTreeMap<Vec<String>, (u64, String)> = BTreeMap::new();
+    for cell in &grid.cells {
+        let mut keys = BTreeSet::new();
+        for (r, c, group) in [
+            (cell.axes[row].as_str(), TOTAL, cell.group.as_str()),
+            (TOTAL, cell.axes[column].as_str(), ""),
+            (TOTAL, TOTAL, ""),
+        ] {
+            let mut key = cell.axes.clone();
+            key[row] = r.to_owned();
+            key[column] = c.to_owned();
+            keys.insert((key, group.to_owned()));
+        }
+        for (key, group) in keys {
+            let entry = sums.entry(key).or_insert((0, group));
+            entry.0 += cell.value.unwrap_or(0);
+        }
+    }
+    for (axes, (value, group)) in sums {
+        if !existing.contains(&axes) {
+            grid.cells.push(GridCell {
+                axes,
+                group,
+                value: Some(value),
+                suppressed: false,
+            });
+        }
+    }
+}
+
+/// Rewrites a declared table with each count null where suppressed, followed by its
+/// `<count>_suppressed` flag, and its derived columns null with it.
+fn write_protected(
+    dir: &Path,
+    table: &Declared,
+    grids: &[&Grid],
+) -> Result<ProtectedTable, ShareableError> {
+    let batch = &table.batch;
+    let rows = batch.num_rows();
+    let schema = batch.schema();
+    let path = dir.join(format!("{}.parquet", table.job));
+    let arrow_error = |e: arrow::error::ArrowError| OutputError::at(&path)(e);
+    let flags_of = |count: &str| -> Option<BooleanArray> {
+        grids
+            .iter()
+            .find(|g| g.layout.counts == [count])
+            .map(|g| g.cells[..rows].iter().map(|c| Some(c.suppressed)).collect())
+    };
+    let mut fields: Vec<Field> = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    let mut suppressed = 0;
+    for (index, field) in schema.fields().iter().enumerate() {
+        let column = batch.column(index);
+        if let Some(flags) = flags_of(field.name()) {
+            suppressed += flags.true_count();
+            let counts = cast(column, &DataType::Int64).map_err(arrow_error)?;
+            let counts = counts.as_primitive::<Int64Type>();
+            let published: Int64Array = (0..rows)
+                .map(|i| (!flags.value(i) && !counts.is_null(i)).then(|| counts.value(i)))
+                .collect();
+            fields.push(Field::new(field.name(), DataType::Int64, true));
+            arrays.push(Arc::new(published));
+            fields.push(Field::new(
+                format!("{}_suppressed", field.name()),
+                DataType::Boolean,
+                false,
+            ));
+            arrays.push(Arc::new(flags));
+            continue;
+        }
+        let source = table
+            .suppress_with
+            .iter()
+            .find(|(_, derived)| derived.iter().any(|d| d == field.name()));
+        match source.and_then(|(count, _)| flags_of(count)) {
+            Some(flags) => {
+                fields.push(field.as_ref().clone().with_nullable(true));
+                arrays.push(nullif(column, &flags).map_err(arrow_error)?);
+            }
+            None => {
+                fields.push(field.as_ref().clone());
+                arrays.push(Arc::clone(column));
+            }
+        }
+    }
+    let out = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(arrow_error)?;
+    let mut files = TableFiles::create(dir, &table.job, out.schema())?;
+    files.write(&out)?;
+    files.finish()?;
+    Ok(ProtectedTable {
+        table: table.job.clone(),
+        counts: table.layout.counts.clone(),
+        cells: rows * table.layout.counts.len(),
+        suppressed,
+        blanked_with: table.suppress_with.clone(),
+    })
+}
+
+/// The structure of the protected grids, for the manifest: each grid's layout and its totals
+/// (published as known, or suppressed).
+fn structure_of(system: &System, declared: &[Declared]) -> Vec<SharedGrid> {
+    system
+        .grids
+        .iter()
+        .map(|grid| {
+            let rows = declared
+                .iter()
+                .find(|d| d.job == grid.table)
+                .map_or(0, |d| d.batch.num_rows());
+            SharedGrid {
+                table: grid.table.clone(),
+                count: grid.count.clone(),
+                layout: grid.layout.clone(),
+                totals: grid.cells[rows..]
+                    .iter()
+                    .map(|c| KnownTotal {
+                        axes: c.axes.clone(),
+                        group: c.group.clone(),
+                        value: if c.suppressed { None } else { c.value },
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The system an intruder builds from a shareable bundle's tables in `dir` and its recorded
+/// structure: the published counts and flags, with each grid's totals (known unless
+/// suppressed).
+pub fn system_from_files(dir: &Path, structure: &[SharedGrid]) -> Result<System, ShareableError> {
+    let mut grids = Vec::new();
+    let mut tables: Vec<&str> = structure.iter().map(|g| g.table.as_str()).collect();
+    tables.dedup();
+    for table in tables {
+        let path = dir.join(format!("{table}.parquet"));
+        let table_error = |problem: String| ShareableError::Table {
+            path: path.clone(),
+            problem,
+        };
+        let batch = read_parquet(&path).map_err(table_error)?;
+        for shared in structure.iter().filter(|g| g.table == table) {
+            let mut found = grids_from(table, &shared.layout, &batch).map_err(table_error)?;
+            let mut grid = found.remove(0);
+            grid.count = shared.count.clone();
+            for total in &shared.totals {
+                grid.cells.push(GridCell {
+                    axes: total.axes.clone(),
+                    group: total.group.clone(),
+                    value: total.value,
+                    suppressed: total.value.is_none(),
+                });
+            }
+            grids.push(grid);
+        }
+    }
+    Ok(System::new(grids))
+}
+
+/// The parts of a bundle's manifest an audit reads.
+#[derive(Debug, Deserialize)]
+struct BundleManifest {
+    kind: String,
+    shareable: Option<RecordedControl>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RecordedControl {
+    threshold: u32,
+    suppressed_at_least: u64,
+    structure: Vec<SharedGrid>,
+}
+
+/// Audits the shareable bundle in `dir` from its files alone (`sna audit-pack BUNDLE`), at
+/// `protection` (default: its threshold).
+pub fn audit_bundle(dir: &Path, protection: Option<u64>) -> Result<PackAudit, ShareableError> {
+    let path = dir.join(crate::staging::MANIFEST);
+    let table_error = |problem: String| ShareableError::Table {
+        path: path.clone(),
+        problem,
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| table_error(format!("cannot read the bundle's manifest: {e}")))?;
+    let manifest: BundleManifest = serde_json::from_str(&text)
+        .map_err(|e| table_error(format!("not a bundle manifest: {e}")))?;
+    if manifest.kind != crate::staging::OutputKind::Bundle.marker() {
+        return Err(table_error(format!(
+            "kind is `{}`, not a bundle",
+            manifest.kind
+        )));
+    }
+    let Some(control) = manifest.shareable else {
+        return Err(table_error(
+            "not a shareable bundle (written without --shareable): it has no disclosure control to audit"
+                .to_owned(),
+        ));
+    };
+    let system = system_from_files(&dir.join("tables"), &control.structure)?;
+    let protection = protection.unwrap_or(u64::from(control.threshold));
+    let audit = audit::audit(
+        &system,
+        protection as f64,
+        control.suppressed_at_least as f64,
+    )?;
+    Ok(PackAudit {
+        threshold: control.threshold,
+        protection,
+        floor: control.suppressed_at_least,
+        system,
+        audit,
+    })
+}
+
+#[cfg(test)]
+mod tests;

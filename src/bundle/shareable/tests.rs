@@ -1,0 +1,263 @@
+use super::*;
+use crate::engine::metadata::Metadata;
+use arrow::array::Float64Array;
+
+fn job(name: &str, meta: &str) -> SqlFile {
+    SqlFile {
+        name: name.into(),
+        relative_path: format!("{name}.sql"),
+        sql: String::new(),
+        meta: toml::from_str::<Metadata>(meta).unwrap(),
+        meta_text: Some(meta.into()),
+    }
+}
+
+/// Writes `name` (CSV and Parquet) with a text column `hour`, an Int64 `offences` and a
+/// Float64 `pct` (offences as a share of their sum).
+fn hours(dir: &Path, name: &str, counts: &[i64]) {
+    let total: i64 = counts.iter().sum();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("hour", DataType::Utf8, false),
+        Field::new("offences", DataType::Int64, false),
+        Field::new("pct", DataType::Float64, true),
+    ]));
+    let hour: Vec<String> = (0..counts.len()).map(|h| h.to_string()).collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(hour)),
+            Arc::new(Int64Array::from(counts.to_vec())),
+            Arc::new(Float64Array::from(
+                counts
+                    .iter()
+                    .map(|c| 100.0 * *c as f64 / total as f64)
+                    .collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .unwrap();
+    let mut files = TableFiles::create(dir, name, schema).unwrap();
+    files.write(&batch).unwrap();
+    files.finish().unwrap();
+}
+
+const HOURS: &str = r#"
+disclosure = "rows=hour counts=offences"
+suppress_with = { offences = ["pct"] }
+"#;
+
+#[test]
+fn small_counts_are_suppressed_with_their_derived_columns_and_a_complement() {
+    let dir = tempfile::tempdir().unwrap();
+    hours(dir.path(), "hours", &[2, 30, 40, 50]);
+    let jobs = [job("hours", HOURS)];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let (summary, withheld) = protect(dir.path(), &refs, 5).unwrap();
+    assert!(withheld.is_empty());
+    let csv = std::fs::read_to_string(dir.path().join("hours.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "hour,offences,offences_suppressed,pct");
+    // The 2 is suppressed, and so is its share; with the grand total known, one more count
+    // (the smallest large enough to hide it: 30) must go too.
+    assert_eq!(lines[1], "0,,true,");
+    assert_eq!(lines[2], "1,,true,");
+    assert!(lines[3].starts_with("2,40,false,"), "{}", lines[3]);
+    assert!(lines[4].starts_with("3,50,false,"), "{}", lines[4]);
+    assert_eq!((summary.primary, summary.secondary), (1, 1));
+    assert_eq!(summary.suppressed_total, 32);
+    assert_eq!(summary.published_total, 90);
+    assert_eq!(summary.tables[0].suppressed, 2);
+    // The Parquet file says the same.
+    let batch = read_parquet(&dir.path().join("hours.parquet")).unwrap();
+    assert_eq!(batch.column(1).null_count(), 2);
+    assert_eq!(batch.column(3).null_count(), 2);
+}
+
+#[test]
+fn undeclared_tables_are_withheld() {
+    let dir = tempfile::tempdir().unwrap();
+    hours(dir.path(), "hours", &[20, 30, 40, 50]);
+    hours(dir.path(), "homicides", &[1, 0, 2, 0]);
+    let jobs = [
+        job("hours", HOURS),
+        job("homicides", "title = \"Homicides\""),
+    ];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let (summary, withheld) = protect(dir.path(), &refs, 5).unwrap();
+    assert!(!dir.path().join("homicides.csv").exists());
+    assert!(!dir.path().join("homicides.parquet").exists());
+    assert_eq!(withheld.len(), 1);
+    assert_eq!(withheld[0].job, "homicides");
+    assert_eq!(withheld[0].reason, WITHHELD);
+    assert_eq!(summary.withheld[0].name, "homicides");
+    // Nothing small in the declared table: published as it was, with its flags.
+    let csv = std::fs::read_to_string(dir.path().join("hours.csv")).unwrap();
+    assert!(csv.contains("\n0,20,false,"), "{csv}");
+    assert_eq!(summary.primary + summary.secondary, 0);
+    assert!(summary.notice().contains("homicides"));
+}
+
+/// Two tables counting the same offences are protected as one system: the hour whose count
+/// is hidden in one is hidden in the other too (else the other would publish it).
+#[test]
+fn tables_counting_the_same_events_are_protected_together() {
+    let dir = tempfile::tempdir().unwrap();
+    // `grid`: weekday x hour; `hours`: its hour totals.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("weekday", DataType::Utf8, false),
+        Field::new("hour", DataType::Utf8, false),
+        Field::new("offences", DataType::Int64, false),
+    ]));
+    let cells = [
+        ("Mon", "0", 1),
+        ("Mon", "1", 20),
+        ("Mon", "2", 30),
+        ("Tue", "0", 1),
+        ("Tue", "1", 25),
+        ("Tue", "2", 35),
+    ];
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(
+                cells.iter().map(|c| c.0).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                cells.iter().map(|c| c.1).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                cells.iter().map(|c| c.2).collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .unwrap();
+    let mut files = TableFiles::create(dir.path(), "grid", schema).unwrap();
+    files.write(&batch).unwrap();
+    files.finish().unwrap();
+    hours(dir.path(), "hours", &[2, 45, 65]);
+    let jobs = [
+        job(
+            "grid",
+            "disclosure = \"rows=weekday columns=hour counts=offences\"",
+        ),
+        job("hours", HOURS),
+    ];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let (summary, _) = protect(dir.path(), &refs, 5).unwrap();
+    // The intruder's system, rebuilt from the files and the recorded structure, links each
+    // hour of `hours` to its column of `grid`.
+    let system = system_from_files(dir.path(), &summary.structure).unwrap();
+    let links = system
+        .summary()
+        .into_iter()
+        .filter(|(origin, _)| matches!(origin, crate::partners::structure::Origin::Link(..)))
+        .map(|(_, n)| n)
+        .sum::<usize>();
+    assert!(links >= 3, "{:?}", system.summary());
+    let hours = std::fs::read_to_string(dir.path().join("hours.csv")).unwrap();
+    let grid = std::fs::read_to_string(dir.path().join("grid.csv")).unwrap();
+    // The hour-0 total, 2, is small; so are both its cells.
+    assert!(hours.contains("\n0,,true,"), "{hours}");
+    assert!(
+        grid.contains("Mon,0,,true") && grid.contains("Tue,0,,true"),
+        "{grid}"
+    );
+    // Protected apart, the hour total would have been suppressed, its complement chosen in
+    // `hours` alone; together the audit (which passed) saw both tables.
+    for (text, at) in [(&hours, 1), (&grid, 2)] {
+        for line in text.lines().skip(1) {
+            let value = line.split(',').nth(at).unwrap();
+            assert!(
+                !matches!(value.parse::<i64>(), Ok(1..=4)),
+                "a small count is published: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_layout_naming_a_missing_column_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    hours(dir.path(), "hours", &[20, 30]);
+    let jobs = [job(
+        "hours",
+        "disclosure = \"rows=hour counts=offences\"\nsuppress_with = { offences = [\"rate\"] }",
+    )];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
+    assert!(err.contains("hours.sql") && err.contains("`rate`"), "{err}");
+}
+
+#[test]
+fn totals_are_added_once_per_row_column_and_panel() {
+    let layout = Layout::parse("panel=p rows=r columns=c counts=n").unwrap();
+    let cell = |p: &str, r: &str, c: &str, v: u64| GridCell {
+        axes: vec![p.into(), r.into(), c.into()],
+        group: String::new(),
+        value: Some(v),
+        suppressed: false,
+    };
+    let mut grid = Grid {
+        table: "t".into(),
+        count: "n".into(),
+        layout,
+        cells: vec![
+            cell("a", "r0", "c0", 1),
+            cell("a", "r0", "c1", 2),
+            cell("a", "r1", "c0", 3),
+            cell("b", "r0", "c0", 4),
+        ],
+    };
+    with_totals(&mut grid);
+    let value = |p: &str, r: &str, c: &str| {
+        grid.cells
+            .iter()
+            .find(|x| x.axes == [p, r, c])
+            .and_then(|x| x.value)
+    };
+    assert_eq!(value("a", "r0", TOTAL), Some(3));
+    assert_eq!(value("a", TOTAL, "c0"), Some(4));
+    assert_eq!(value("a", TOTAL, TOTAL), Some(6));
+    assert_eq!(value("b", TOTAL, TOTAL), Some(4));
+    assert_eq!(grid.cells.len(), 4 + 5 + 3);
+    // A one-count-per-row table: only its grand total.
+    let mut single = Grid {
+        cells: vec![cell("a", "r0", TOTAL, 5), cell("a", "r1", TOTAL, 7)],
+        ..grid.clone()
+    };
+    with_totals(&mut single);
+    assert_eq!(single.cells.len(), 3);
+    assert_eq!(single.cells[2].axes, ["a", TOTAL, TOTAL]);
+    assert_eq!(single.cells[2].value, Some(12));
+}
+
+/// Two tables of the same count column by hour are linked hour by hour: counts that differ
+/// contradict the layouts, and the run is refused; declared as other events, they are not.
+#[test]
+fn tables_of_other_events_are_not_linked() {
+    let dir = tempfile::tempdir().unwrap();
+    hours(dir.path(), "police", &[20, 30]);
+    hours(dir.path(), "hospital", &[25, 35]);
+    let linked = [job("police", HOURS), job("hospital", HOURS)];
+    let refs: Vec<&SqlFile> = linked.iter().collect();
+    let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
+    assert!(err.contains("does not hold on these data"), "{err}");
+    let apart = [
+        job("police", HOURS),
+        job(
+            "hospital",
+            "disclosure = \"rows=hour counts=offences events=attendances\"",
+        ),
+    ];
+    let refs: Vec<&SqlFile> = apart.iter().collect();
+    let (summary, _) = protect(dir.path(), &refs, 5).unwrap();
+    let hospital = summary
+        .structure
+        .iter()
+        .find(|g| g.table == "hospital")
+        .unwrap();
+    assert_eq!(hospital.count, "attendances");
+    assert_eq!(hospital.layout.counts, ["offences"]);
+    // The grand total, known: 60.
+    assert_eq!(hospital.totals.last().unwrap().value, Some(60));
+}

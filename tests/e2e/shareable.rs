@@ -1,0 +1,275 @@
+//! `sna run --shareable` (issue 16 item 6): the bundle's tables under the partner pack's
+//! disclosure control, the undeclared ones withheld with their charts and report sections.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::{Table, assert_success, sna, stderr, stdout, workdir};
+
+fn sample() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/sample")
+        .display()
+        .to_string()
+}
+
+/// The tables the bundled queries declare for disclosure control, with each count column and
+/// the columns blanked with it.
+const DECLARED: &[(&str, &str, &[&str])] = &[
+    ("hour_profile", "offences", &["pct", "lower_95", "upper_95"]),
+    (
+        "istv_incident_hours",
+        "attendances",
+        &["pct", "lower_95", "upper_95"],
+    ),
+    ("istv_incident_times", "attendances", &[]),
+    (
+        "istv_means",
+        "attendances",
+        &["pct", "lower_95", "upper_95"],
+    ),
+    ("time_profile", "offences", &[]),
+    (
+        "trend_ae_monthly",
+        "attendances",
+        &["rate_per_1000", "lower_95", "upper_95"],
+    ),
+    (
+        "trend_monthly",
+        "offences",
+        &["rate_per_1000", "lower_95", "upper_95"],
+    ),
+];
+
+/// The keys that identify a row of each declared table.
+fn key(table: &str, row: &std::collections::HashMap<String, String>) -> String {
+    let columns: &[&str] = match table {
+        "hour_profile" | "istv_incident_hours" => &["hour"],
+        "time_profile" | "istv_incident_times" => &["weekday", "hour"],
+        "istv_means" => &["means"],
+        _ => &["month", "cohort"],
+    };
+    columns
+        .iter()
+        .map(|c| row[*c].clone())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[test]
+fn shareable_bundle_of_the_sample_publishes_only_protected_tables() {
+    let dir = workdir("shareable-sample");
+    let data = sample();
+    assert_success(&sna(&dir, &["run", "--data", &data, "--out", "internal"]));
+    let output = sna(
+        &dir,
+        &["run", "--shareable", "--data", &data, "--out", "shared"],
+    );
+    assert_success(&output);
+    let shared = dir.join("shared");
+    let threshold = 5;
+
+    // Only the declared tables are published.
+    let published: BTreeSet<String> = std::fs::read_dir(shared.join("tables"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut expected: BTreeSet<String> = DECLARED
+        .iter()
+        .flat_map(|(t, _, _)| [format!("{t}.csv"), format!("{t}.parquet")])
+        .collect();
+    expected.insert("README.md".into());
+    assert_eq!(published, expected);
+    assert!(!shared.join("data_quality.json").exists());
+
+    // Each count: never 1 to threshold - 1; empty exactly where flagged, with its derived
+    // columns; otherwise the internal bundle's value.
+    let mut suppressed = 0;
+    let mut hidden: BTreeMap<(String, String), bool> = BTreeMap::new();
+    for (table, count, derived) in DECLARED {
+        let mine = Table::read(&shared.join(format!("tables/{table}.csv")));
+        let theirs = Table::read(&dir.join(format!("internal/tables/{table}.csv")));
+        assert_eq!(mine.rows.len(), theirs.rows.len(), "{table}");
+        for (row, original) in mine.rows.iter().zip(&theirs.rows) {
+            assert_eq!(key(table, row), key(table, original), "{table}: row order");
+            let flag = &row[&format!("{count}_suppressed")];
+            let value = &row[*count];
+            hidden.insert((table.to_string(), key(table, row)), flag == "true");
+            if flag == "true" {
+                suppressed += 1;
+                assert_eq!(value, "", "{table} {row:?}");
+                for column in *derived {
+                    assert_eq!(row[*column], "", "{table}.{column} {row:?}");
+                }
+            } else {
+                assert_eq!(flag, "false");
+                let n: i64 = value.parse().unwrap();
+                assert!(
+                    n == 0 || n >= threshold,
+                    "{table}: a count of {n} is published: {row:?}"
+                );
+                assert_eq!(value, &original[*count], "{table} {row:?}");
+                for column in *derived {
+                    assert_eq!(row[*column], original[*column], "{table}.{column}");
+                }
+            }
+        }
+    }
+    assert!(
+        suppressed > 0,
+        "the sample's weekday x hour table has small cells"
+    );
+    // No hour differenced out of two tables: an hour published in the hour profile has no
+    // weekday cell hidden alone in weekday x hour.
+    for (hours, cells) in [
+        ("hour_profile", "time_profile"),
+        ("istv_incident_hours", "istv_incident_times"),
+    ] {
+        for hour in 0..24 {
+            let hour = hour.to_string();
+            let alone = hidden
+                .iter()
+                .filter(|((t, k), h)| t == cells && k.ends_with(&format!("/{hour}")) && **h)
+                .count();
+            if !hidden[&(hours.to_owned(), hour.clone())] {
+                assert_ne!(alone, 1, "{cells} hour {hour}: one weekday hidden alone");
+            }
+        }
+    }
+
+    // `sna audit-pack` audits the bundle from its files and manifest alone: it passes at the
+    // threshold, fails at a stricter protection, and refuses an internal bundle.
+    let output = sna(&dir, &["audit-pack", "shared"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains("PASS"), "{}", stdout(&output));
+    let output = sna(&dir, &["audit-pack", "shared", "--protection", "40"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("FAIL"), "{}", stdout(&output));
+    let output = sna(&dir, &["audit-pack", "internal"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("not a shareable bundle"),
+        "{}",
+        stderr(&output)
+    );
+
+    // The manifest records the control and what was withheld.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(shared.join("manifest.json")).unwrap())
+            .unwrap();
+    let control = &manifest["shareable"];
+    assert_eq!(control["threshold"], threshold);
+    assert_eq!(control["protection"], threshold);
+    assert!(control["audit_programs"].as_u64().unwrap() > 0);
+    let withheld: Vec<&str> = control["withheld"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "headline",
+        "areas",
+        "lsoa_hotspots",
+        "data_quality",
+        "data_quality.json",
+    ] {
+        assert!(
+            withheld.contains(&name),
+            "{name} not withheld: {withheld:?}"
+        );
+    }
+    // Nor are the withheld tables' row counts.
+    let mut jobs: Vec<&str> = manifest["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job"].as_str().unwrap())
+        .collect();
+    jobs.sort_unstable();
+    let mut declared: Vec<&str> = DECLARED.iter().map(|(t, _, _)| *t).collect();
+    declared.sort_unstable();
+    assert_eq!(jobs, declared);
+    let internal: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("internal/manifest.json")).unwrap())
+            .unwrap();
+    assert!(internal.get("shareable").is_none());
+    // Charts of withheld tables are skipped, saying why; the others drawn.
+    for chart in manifest["charts"].as_array().unwrap() {
+        let name = chart["name"].as_str().unwrap();
+        let drawn = chart["drawn"].as_bool().unwrap();
+        match name {
+            "trend_police" | "trend_ae" | "time_heatmap" | "istv_time_heatmap" => {
+                assert!(drawn, "{name}")
+            }
+            _ => assert!(!drawn, "{name} drawn from a withheld table"),
+        }
+    }
+    let districts = manifest["charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "districts")
+        .unwrap();
+    assert!(
+        districts["skipped"]
+            .as_str()
+            .unwrap()
+            .starts_with("withheld from a shareable bundle")
+    );
+
+    // The report states the method, lists what was withheld and has no withheld section.
+    let report = std::fs::read_to_string(shared.join("index.html")).unwrap();
+    assert!(report.contains("Disclosure: shareable."), "notice");
+    assert!(!report.contains("for use within the partnership"));
+    assert!(report.contains("counts from 1 to 4 are suppressed"));
+    assert!(report.contains("id=\"withheld\""));
+    assert!(report.contains("<code>lsoa_hotspots</code>"));
+    for section in ["people", "places", "weapons", "repeat"] {
+        assert!(
+            !report.contains(&format!("<section id=\"{section}\"")),
+            "section {section} is in the shareable report"
+        );
+    }
+    assert!(report.contains("<section id=\"times\""));
+    assert!(report.contains("<section id=\"cardiff\""));
+    assert!(!report.contains("tables/areas.csv"));
+    let internal_report = std::fs::read_to_string(dir.join("internal/index.html")).unwrap();
+    assert!(internal_report.contains("for use within the partnership"));
+    assert!(internal_report.contains("<section id=\"places\""));
+}
+
+/// A declared layout that does not fit its table stops the run naming the file; nothing is
+/// written.
+#[test]
+fn shareable_run_refuses_a_layout_that_does_not_fit() {
+    let dir = workdir("shareable-layout");
+    crate::measures::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"),
+        &dir.join("queries"),
+    );
+    let toml = dir.join("queries/hour_profile.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "suppress_with = { offences = [\"pct\", \"lower_95\", \"upper_95\"] }",
+        "suppress_with = { offences = [\"pct\", \"share\"] }",
+    );
+    std::fs::write(&toml, text).unwrap();
+    std::fs::write(dir.join("sna.toml"), "queries_dir = \"queries\"\n").unwrap();
+    let output = sna(
+        &dir,
+        &["run", "--shareable", "--data", &sample(), "--out", "shared"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("queries/hour_profile.sql") && message.contains("`share`"),
+        "{message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+    assert!(!dir.join("shared").exists());
+    // Without --shareable the layout is not read: the internal bundle is written.
+    assert_success(&sna(
+        &dir,
+        &["run", "--data", &sample(), "--out", "internal"],
+    ));
+}
