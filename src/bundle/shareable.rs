@@ -170,6 +170,28 @@ pub struct SharedGrid {
     /// Its row, column and grand totals, which the tables do not publish but the audit
     /// assumes known: the value, or null when suppressed.
     pub totals: Vec<KnownTotal>,
+    /// For a table whose layout says `dimension=`: the rows of this grid (one panel value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<Selection>,
+}
+
+/// The rows of a table that make one grid of a `dimension=` layout: those whose `column` is
+/// `value`, their `rows` column read as the grid's row axis (named `value`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    /// The dimension's panel column (e.g. `breakdown`).
+    pub column: String,
+    /// Its value on these rows (e.g. `district`): the name of their row axis.
+    pub value: String,
+    /// The table's row column (e.g. `category`).
+    pub rows: String,
+}
+
+/// One grid's place in its table: the table rows its inner cells are, in order, and how they
+/// were selected.
+struct Placed {
+    rows: Vec<usize>,
+    select: Option<Selection>,
 }
 
 /// A total of a protected grid.
@@ -275,10 +297,12 @@ pub fn protect(
     }
     declared.sort_by(|a, b| a.job.cmp(&b.job));
     let mut grids = Vec::new();
+    let mut placed = Vec::new();
     for table in &declared {
-        for mut grid in table_grids(table)? {
+        for (mut grid, place) in table_grids(table)? {
             with_totals(&mut grid);
             grids.push(grid);
+            placed.push(place);
         }
     }
     let mut system = System::new(grids);
@@ -318,14 +342,15 @@ pub fn protect(
         structure: Vec::new(),
     };
     for table in &declared {
-        let mine: Vec<&Grid> = system
+        let mine: Vec<(&Grid, &Placed)> = system
             .grids
             .iter()
-            .filter(|g| g.table == table.job)
+            .zip(&placed)
+            .filter(|(g, _)| g.table == table.job)
             .collect();
         let record = write_protected(tables, table, &mine)?;
-        for grid in &mine {
-            for cell in &grid.cells[..table.batch.num_rows()] {
+        for (grid, place) in &mine {
+            for cell in &grid.cells[..place.rows.len()] {
                 let value = cell.value.unwrap_or(0);
                 match (cell.suppressed, value >= 1 && value < u64::from(threshold)) {
                     (true, true) => summary.primary += 1,
@@ -341,7 +366,7 @@ pub fn protect(
     }
     // The tables as written, audited from their files as an intruder would (with the totals
     // assumed known); the true counts only speed the audit up.
-    summary.structure = structure_of(&system, &declared);
+    summary.structure = structure_of(&system, &placed);
     let written = system_from_files(tables, &summary.structure)?;
     let hint = matched_values(&written, &truth);
     let audit = audit::audit_with(
@@ -429,20 +454,130 @@ fn read_declared(tables: &Path, job: &SqlFile, text: &str) -> Result<Declared, S
 }
 
 /// The grids of a declared table as read (with its flags when written), the constant column
-/// axis added for a table of one count per row. Axis values may not be `Total`.
-fn table_grids(table: &Declared) -> Result<Vec<Grid>, ShareableError> {
-    let mut grids = grids_from(&table.job, &table.layout, &table.batch).map_err(|problem| {
-        ShareableError::Layout {
-            file: table.relative_path.clone(),
-            problem,
-        }
-    })?;
-    if let Some(events) = &table.events {
-        for grid in &mut grids {
-            grid.count = events.clone();
+/// axis added for a table of one count per row, one set per panel value of a `dimension=`
+/// layout. Axis values may not be `Total`.
+fn table_grids(table: &Declared) -> Result<Vec<(Grid, Placed)>, ShareableError> {
+    let layout_error = |problem: String| ShareableError::Layout {
+        file: table.relative_path.clone(),
+        problem,
+    };
+    let mut out = Vec::new();
+    for (layout, select, rows) in
+        dimension_parts(&table.layout, &table.batch).map_err(layout_error)?
+    {
+        let batch = match &select {
+            Some(select) => selected(&table.batch, select, &layout).map_err(layout_error)?,
+            None => table.batch.clone(),
+        };
+        for mut grid in grids_from(&table.job, &layout, &batch).map_err(layout_error)? {
+            if let Some(events) = &table.events {
+                grid.count = events.clone();
+            }
+            out.push((
+                grid,
+                Placed {
+                    rows: rows.clone(),
+                    select: select.clone(),
+                },
+            ));
         }
     }
-    Ok(grids)
+    Ok(out)
+}
+
+/// The grids' layouts of a table: the layout itself over every row, or (`dimension=`) one per
+/// value of the dimension's panel column, in order of first appearance, with its selection and
+/// its rows.
+fn dimension_parts(
+    layout: &Layout,
+    batch: &RecordBatch,
+) -> Result<Vec<(Layout, Option<Selection>, Vec<usize>)>, String> {
+    let Some(dimension) = &layout.dimension else {
+        return Ok(vec![(
+            layout.clone(),
+            None,
+            (0..batch.num_rows()).collect(),
+        )]);
+    };
+    let values = text_column(batch, dimension)?;
+    let mut order: Vec<&str> = Vec::new();
+    let mut rows: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, value) in values.iter().enumerate() {
+        let value = value.as_deref().ok_or_else(|| {
+            format!(
+                "column `{dimension}` (dimension=) is empty on row {}",
+                i + 1
+            )
+        })?;
+        if !rows.contains_key(value) {
+            order.push(value);
+        }
+        rows.entry(value).or_default().push(i);
+    }
+    let schema = batch.schema();
+    let mut parts = Vec::new();
+    for value in order {
+        // The value becomes the name of the row axis, so it may not be another axis or a
+        // column the layout reads.
+        if value == TOTAL || value.is_empty() || schema.index_of(value).is_ok() {
+            return Err(format!(
+                "column `{dimension}` (dimension=) holds `{value}`, which cannot name the rows' dimension (it is empty, `{TOTAL}` or a column of the table)"
+            ));
+        }
+        let named = layout
+            .named_by_panel(value)
+            .ok_or_else(|| "no dimension".to_owned())?;
+        parts.push((
+            named,
+            Some(Selection {
+                column: dimension.clone(),
+                value: value.to_owned(),
+                rows: layout.rows.clone(),
+            }),
+            rows[value].clone(),
+        ));
+    }
+    Ok(parts)
+}
+
+/// The rows of `batch` that `select` names, its row column renamed to the grid layout's rows.
+fn selected(
+    batch: &RecordBatch,
+    select: &Selection,
+    layout: &Layout,
+) -> Result<RecordBatch, String> {
+    let values = text_column(batch, &select.column)?;
+    let keep: BooleanArray = values
+        .iter()
+        .map(|v| Some(v.as_deref() == Some(select.value.as_str())))
+        .collect();
+    let kept = arrow::compute::filter_record_batch(batch, &keep).map_err(|e| e.to_string())?;
+    let schema = kept.schema();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if *f.name() == select.rows {
+                f.as_ref().clone().with_name(layout.rows.clone())
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), kept.columns().to_vec())
+        .map_err(|e| e.to_string())
+}
+
+/// A column's values as text (null as `None`).
+fn text_column(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, String> {
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| format!("no column `{name}`, which the layout names"))?;
+    let values = cast(column, &DataType::Utf8).map_err(|e| e.to_string())?;
+    let values = values.as_string::<i32>();
+    Ok((0..values.len())
+        .map(|i| (!values.is_null(i)).then(|| values.value(i).to_owned()))
+        .collect())
 }
 
 /// The grids of `table` laid out by `layout` (whose `columns` is [`ONE_COLUMN`] for one count
@@ -519,7 +654,7 @@ fn with_totals(grid: &mut Grid) {
 fn write_protected(
     dir: &Path,
     table: &Declared,
-    grids: &[&Grid],
+    grids: &[(&Grid, &Placed)],
 ) -> Result<ProtectedTable, ShareableError> {
     let batch = &table.batch;
     let rows = batch.num_rows();
@@ -527,10 +662,14 @@ fn write_protected(
     let path = dir.join(format!("{}.parquet", table.job));
     let arrow_error = |e: arrow::error::ArrowError| OutputError::at(&path)(e);
     let flags_of = |count: &str| -> Option<BooleanArray> {
-        grids
-            .iter()
-            .find(|g| g.layout.counts == [count])
-            .map(|g| g.cells[..rows].iter().map(|c| Some(c.suppressed)).collect())
+        let mut flags = None;
+        for (grid, place) in grids.iter().filter(|(g, _)| g.layout.counts == [count]) {
+            let flags = flags.get_or_insert_with(|| vec![false; rows]);
+            for (cell, &row) in grid.cells.iter().zip(&place.rows) {
+                flags[row] = cell.suppressed;
+            }
+        }
+        flags.map(BooleanArray::from)
     };
     let mut fields: Vec<Field> = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
@@ -554,11 +693,20 @@ fn write_protected(
             arrays.push(Arc::new(flags));
             continue;
         }
-        let source = table
-            .suppress_with
-            .iter()
-            .find(|(_, derived)| derived.iter().any(|d| d == field.name()));
-        match source.and_then(|(count, _)| flags_of(count)) {
+        // A column derived from several counts (a share of one count in another) is blanked
+        // where any of them is suppressed.
+        let mut blank: Option<BooleanArray> = None;
+        for (count, derived) in &table.suppress_with {
+            if derived.iter().any(|d| d == field.name())
+                && let Some(flags) = flags_of(count)
+            {
+                blank = Some(match blank {
+                    Some(earlier) => arrow::compute::or(&earlier, &flags).map_err(arrow_error)?,
+                    None => flags,
+                });
+            }
+        }
+        match blank {
             Some(flags) => {
                 fields.push(field.as_ref().clone().with_nullable(true));
                 arrays.push(nullif(column, &flags).map_err(arrow_error)?);
@@ -584,15 +732,13 @@ fn write_protected(
 
 /// The structure of the protected grids, for the manifest: each grid's layout and its totals
 /// (published as known, or suppressed).
-fn structure_of(system: &System, declared: &[Declared]) -> Vec<SharedGrid> {
+fn structure_of(system: &System, placed: &[Placed]) -> Vec<SharedGrid> {
     system
         .grids
         .iter()
-        .map(|grid| {
-            let rows = declared
-                .iter()
-                .find(|d| d.job == grid.table)
-                .map_or(0, |d| d.batch.num_rows());
+        .zip(placed)
+        .map(|(grid, place)| {
+            let rows = place.rows.len();
             SharedGrid {
                 table: grid.table.clone(),
                 count: grid.count.clone(),
@@ -605,6 +751,7 @@ fn structure_of(system: &System, declared: &[Declared]) -> Vec<SharedGrid> {
                         value: if c.suppressed { None } else { c.value },
                     })
                     .collect(),
+                select: place.select.clone(),
             }
         })
         .collect()
@@ -625,6 +772,10 @@ pub fn system_from_files(dir: &Path, structure: &[SharedGrid]) -> Result<System,
         };
         let batch = read_parquet(&path).map_err(table_error)?;
         for shared in structure.iter().filter(|g| g.table == table) {
+            let batch = match &shared.select {
+                Some(select) => selected(&batch, select, &shared.layout).map_err(table_error)?,
+                None => batch.clone(),
+            };
             let mut found = grids_from(table, &shared.layout, &batch).map_err(table_error)?;
             let mut grid = found.remove(0);
             grid.count = shared.count.clone();

@@ -16,7 +16,9 @@
 //!   LSOAs of a district, the months of a financial year), or its `Total` (or every panel when
 //!   a panel column has no total).
 //! - **Subsets**: a panel column with a `whole=` value (e.g. `cohort`, whole `all`) has
-//!   panels that are subsets of the whole, cell by cell (`under_25 <= all`).
+//!   panels that are subsets of the whole, cell by cell (`under_25 <= all`); a count column
+//!   named in `subsets=part<whole` counts a subset of another count column's events, cell by
+//!   cell (`knife_offences <= offences`).
 //!
 //! The same code derives the relations when a pack is written and when it is audited, from
 //! the layouts recorded in the pack's manifest, so an auditor needs no SQL.
@@ -67,10 +69,29 @@ pub struct Layout {
     /// A panel column whose panels are subsets of one whole panel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whole: Option<Whole>,
+    /// Count columns counting a subset of another count column's events, cell by cell.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subsets: Vec<CountSubset>,
+    /// A panel column whose value names the dimension of the rows (`dimension=breakdown`: the
+    /// rows of panel `district` are districts, those of panel `hour` hours), so that they are
+    /// linked with other tables' axes of that name. Such a table is audited as one grid per
+    /// panel, its row axis named by the panel ([`Layout::named_by_panel`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimension: Option<String>,
+}
+
+/// A count column counting a subset of another's events (`subsets=knife_offences<offences`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountSubset {
+    /// The subset's count column.
+    pub part: String,
+    /// The count column of all the events.
+    pub whole: String,
 }
 
 impl Layout {
-    /// Parses `panel=a,b rows=r columns=c counts=n [groups=g] [whole=a:value]`.
+    /// Parses `panel=a,b rows=r columns=c counts=n,m [groups=g] [whole=a:value]
+    /// [subsets=m<n] [dimension=a]`.
     pub fn parse(text: &str) -> Result<Layout, String> {
         let mut layout = Layout {
             panel: Vec::new(),
@@ -79,6 +100,8 @@ impl Layout {
             counts: Vec::new(),
             groups: None,
             whole: None,
+            subsets: Vec::new(),
+            dimension: None,
         };
         for part in text.split_whitespace() {
             let (key, value) = part
@@ -100,6 +123,18 @@ impl Layout {
                         value: value.to_owned(),
                     });
                 }
+                "subsets" => {
+                    for pair in value.split(',') {
+                        let (part, whole) = pair.split_once('<').ok_or_else(|| {
+                            format!("`subsets={value}` should be subsets=<count><<count>,...")
+                        })?;
+                        layout.subsets.push(CountSubset {
+                            part: part.to_owned(),
+                            whole: whole.to_owned(),
+                        });
+                    }
+                }
+                "dimension" => layout.dimension = Some(value.to_owned()),
                 other => return Err(format!("unknown layout key `{other}`")),
             }
         }
@@ -114,7 +149,42 @@ impl Layout {
                 whole.column, whole.value
             ));
         }
+        for subset in &layout.subsets {
+            for count in [&subset.part, &subset.whole] {
+                if !layout.counts.contains(count) {
+                    return Err(format!(
+                        "subsets={}<{} names `{count}`, which is not one of counts=",
+                        subset.part, subset.whole
+                    ));
+                }
+            }
+        }
+        if let Some(dimension) = &layout.dimension
+            && !layout.panel.contains(dimension)
+        {
+            return Err(format!(
+                "dimension={dimension} names a column that is not a panel column"
+            ));
+        }
         Ok(layout)
+    }
+
+    /// The layout of the grid of one panel value of a `dimension=` layout: without that panel
+    /// column, its rows named `value` (the rows' dimension). `None` without `dimension=`.
+    pub fn named_by_panel(&self, value: &str) -> Option<Layout> {
+        let dimension = self.dimension.as_ref()?;
+        Some(Layout {
+            panel: self
+                .panel
+                .iter()
+                .filter(|p| *p != dimension)
+                .cloned()
+                .collect(),
+            rows: value.to_owned(),
+            whole: self.whole.clone().filter(|w| w.column != *dimension),
+            dimension: None,
+            ..self.clone()
+        })
     }
 
     /// The axes of the layout: panel columns, then the row column, then the column column.
@@ -402,6 +472,7 @@ impl System {
         for g in 0..system.grids.len() {
             relations.extend(system.margins(g));
             relations.extend(system.subsets(g));
+            relations.extend(system.count_subsets(g));
         }
         let mut seen: HashSet<(usize, Vec<usize>)> = HashSet::new();
         for a in 0..system.grids.len() {
@@ -676,6 +747,45 @@ impl System {
                     whole: self.id(g, w),
                     origin: Origin::Subset(g),
                 });
+            }
+        }
+        relations
+    }
+
+    /// Grid `g`'s cells as subsets of the same cells of the grid of its `whole` count column
+    /// (the same table and layout but the count), where its layout says `subsets=`.
+    fn count_subsets(&self, g: usize) -> Vec<Relation> {
+        let grid = &self.grids[g];
+        let [count] = grid.layout.counts.as_slice() else {
+            return Vec::new();
+        };
+        let mut relations = Vec::new();
+        for subset in grid.layout.subsets.iter().filter(|s| s.part == *count) {
+            let whole_layout = Layout {
+                counts: vec![subset.whole.clone()],
+                ..grid.layout.clone()
+            };
+            let Some(w) = (0..self.grids.len()).find(|&w| {
+                self.release_of[w] == self.release_of[g]
+                    && self.grids[w].table == grid.table
+                    && self.grids[w].layout == whole_layout
+            }) else {
+                continue;
+            };
+            let index: HashMap<&[String], usize> = self.grids[w]
+                .cells
+                .iter()
+                .enumerate()
+                .map(|(c, cell)| (cell.axes.as_slice(), c))
+                .collect();
+            for (c, cell) in grid.cells.iter().enumerate() {
+                if let Some(&whole) = index.get(cell.axes.as_slice()) {
+                    relations.push(Relation::Subset {
+                        part: self.id(g, c),
+                        whole: self.id(w, whole),
+                        origin: Origin::Subset(g),
+                    });
+                }
             }
         }
         relations

@@ -289,7 +289,8 @@ pub fn render_set(
                         .and_then(|job| inputs.not_possible.iter().find(|n| n.job == job)) =>
             {
                 if not.reason.starts_with(crate::bundle::shareable::WITHHELD) {
-                    Err(not.reason.clone())
+                    // The chart draws on more than one table: name the one withheld.
+                    Err(format!("{} (table `{}`)", not.reason, not.job))
                 } else {
                     Err(format!("not possible with these data: {}", not.reason))
                 }

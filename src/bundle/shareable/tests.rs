@@ -261,3 +261,180 @@ fn tables_of_other_events_are_not_linked() {
     // The grand total, known: 60.
     assert_eq!(hospital.totals.last().unwrap().value, Some(60));
 }
+
+/// Writes `shares`: two breakdowns (`district`, `hour`) of offences with a knife subset and
+/// the knife share, as `knife.sql` returns them.
+fn shares(dir: &Path, rows: &[(&str, &str, i64, i64)]) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("breakdown", DataType::Utf8, false),
+        Field::new("category", DataType::Utf8, false),
+        Field::new("offences", DataType::Int64, false),
+        Field::new("knife", DataType::Int64, false),
+        Field::new("pct", DataType::Float64, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(
+                rows.iter()
+                    .map(|r| 100.0 * r.3 as f64 / r.2 as f64)
+                    .collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .unwrap();
+    let mut files = TableFiles::create(dir, "shares", schema).unwrap();
+    files.write(&batch).unwrap();
+    files.finish().unwrap();
+}
+
+const SHARES: &str = r#"
+disclosure = "panel=breakdown rows=category counts=offences,knife dimension=breakdown subsets=knife<offences"
+suppress_with = { offences = ["pct"], knife = ["pct"] }
+"#;
+
+/// A table of breakdowns (`dimension=`) is one grid per breakdown, its rows named by it: the
+/// hour breakdown is linked with another table's hours, hour by hour; the subset count is at
+/// most its whole, cell by cell; a share is blanked where either of its counts is.
+#[test]
+fn breakdowns_are_grids_of_their_own_dimension_linked_with_other_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    shares(
+        dir.path(),
+        &[
+            ("district", "A", 40, 3),
+            ("district", "B", 50, 20),
+            ("district", "C", 30, 10),
+            ("district", "D", 4, 0),
+            ("hour", "0", 2, 1),
+            ("hour", "1", 45, 10),
+            ("hour", "2", 77, 22),
+        ],
+    );
+    hours(dir.path(), "hours", &[2, 45, 77]);
+    let jobs = [job("shares", SHARES), job("hours", HOURS)];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let (summary, _) = protect(dir.path(), &refs, 5).unwrap();
+    let grids: Vec<(&str, &str, &str)> = summary
+        .structure
+        .iter()
+        .filter(|g| g.table == "shares")
+        .map(|g| {
+            (
+                g.layout.rows.as_str(),
+                g.layout.counts[0].as_str(),
+                g.select.as_ref().unwrap().value.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        grids,
+        [
+            ("district", "offences", "district"),
+            ("district", "knife", "district"),
+            ("hour", "offences", "hour"),
+            ("hour", "knife", "hour"),
+        ]
+    );
+    let system = system_from_files(dir.path(), &summary.structure).unwrap();
+    let of = |table: &str, rows: &str, count: &str| {
+        system
+            .grids
+            .iter()
+            .position(|g| g.table == table && g.layout.rows == rows && g.layout.counts == [count])
+            .unwrap()
+    };
+    let (hours_grid, shares_hours) = (
+        of("hours", "hour", "offences"),
+        of("shares", "hour", "offences"),
+    );
+    let (knife, offences) = (
+        of("shares", "district", "knife"),
+        of("shares", "district", "offences"),
+    );
+    let relations = system.summary();
+    use crate::partners::structure::Origin;
+    // Each hour of `hours` is the same count as the hour of `shares` (and the grand totals).
+    let linked = relations
+        .get(&Origin::Link(hours_grid, shares_hours))
+        .copied()
+        .unwrap_or(0)
+        + relations
+            .get(&Origin::Link(shares_hours, hours_grid))
+            .copied()
+            .unwrap_or(0);
+    assert!(linked >= 4, "{relations:?}");
+    // Every knife cell (4 districts and the total) is at most its offences cell.
+    let subsets: Vec<(usize, usize)> = system
+        .relations
+        .iter()
+        .filter_map(|r| match r {
+            crate::partners::structure::Relation::Subset { part, whole, .. } => {
+                Some((system.locate(*part).0, system.locate(*whole).0))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        subsets.iter().filter(|s| **s == (knife, offences)).count(),
+        5
+    );
+    let csv = std::fs::read_to_string(dir.path().join("shares.csv")).unwrap();
+    let line = |prefix: &str| {
+        csv.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap()
+            .to_owned()
+    };
+    // Hour 0 (2 offences) is hidden here and in `hours`.
+    assert!(line("hour,0,").starts_with("hour,0,,true,"), "{csv}");
+    let hours = std::fs::read_to_string(dir.path().join("hours.csv")).unwrap();
+    assert!(hours.contains("\n0,,true,"), "{hours}");
+    // District D: 4 offences, suppressed; its knife count (0) is published, but the share
+    // (0 of 4) would give the offences away with it, so it is blank.
+    assert_eq!(line("district,D,"), "district,D,,true,0,false,");
+    // District A's 3 knife offences are suppressed, and so is its share.
+    assert!(line("district,A,").ends_with(",,true,"), "{csv}");
+    for (text, counts) in [(&csv, &[2, 4][..]), (&hours, &[1][..])] {
+        for row in text.lines().skip(1) {
+            let values: Vec<&str> = row.split(',').collect();
+            for &at in counts {
+                assert!(
+                    !matches!(values[at].parse::<i64>(), Ok(1..=4)),
+                    "a small count is published: {row}"
+                );
+            }
+        }
+    }
+    // The bundle, audited from its files alone, passes.
+    let audit = audit::audit(&system, 5.0, SUPPRESSED_AT_LEAST as f64).unwrap();
+    assert!(audit.exposed.is_empty());
+}
+
+#[test]
+fn a_dimension_value_that_names_a_column_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    shares(
+        dir.path(),
+        &[("offences", "A", 40, 3), ("offences", "B", 50, 20)],
+    );
+    let jobs = [job("shares", SHARES)];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
+    assert!(
+        err.contains("shares.sql") && err.contains("`offences`"),
+        "{err}"
+    );
+}
