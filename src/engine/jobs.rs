@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use datafusion::error::DataFusionError;
+use datafusion::execution::memory_pool::MemoryLimit;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
 use futures::StreamExt;
@@ -36,6 +37,21 @@ pub enum JobError {
         /// DataFusion's error.
         #[source]
         source: DataFusionError,
+    },
+    /// A job's SQL ran out of the memory the session was given.
+    #[error(
+        "job {job} (queries/{file}) needs more memory than the memory limit{} allows, even spilling to disk up to 8 times the limit ({detail}). Raise `memory_limit` in sna.toml, or narrow the job",
+        limit_bytes.map(|b| format!(" of {:.1} MiB", b as f64 / f64::from(1 << 20))).unwrap_or_default()
+    )]
+    MemoryExhausted {
+        /// The job name.
+        job: String,
+        /// Its file.
+        file: String,
+        /// The session's memory limit, when it has a finite one.
+        limit_bytes: Option<usize>,
+        /// What DataFusion said: its `ResourcesExhausted` error carries only this text.
+        detail: String,
     },
     /// A job or view reads a table that is neither an input, a view nor a job.
     #[error("queries/{file} reads `{name}`, which is no input table, view or job of this run")]
@@ -351,6 +367,20 @@ pub async fn run_all_with<W: Writer>(
     Ok(results)
 }
 
+/// What DataFusion said when `error` is the session running out of memory, or out of the
+/// disk it may spill to (bounded by [`crate::engine::catalog::new_context`]): the spill writer
+/// reports that as an Arrow I/O error holding only the text, so it is known by its words.
+fn memory_exhausted(error: &DataFusionError) -> Option<String> {
+    match error.find_root() {
+        DataFusionError::ResourcesExhausted(detail) => Some(detail.clone()),
+        root => {
+            let text = root.to_string();
+            text.contains("during the spilling process has exceeded")
+                .then_some(text)
+        }
+    }
+}
+
 /// Runs one SQL job and streams its result into `tables/<job>.csv` and `.parquet`.
 pub async fn run_job(
     ctx: &SessionContext,
@@ -358,10 +388,21 @@ pub async fn run_job(
     tables: &Path,
 ) -> Result<JobResult, JobError> {
     let started = Instant::now();
-    let job_error = |source: DataFusionError| JobError::Sql {
-        job: job.name.clone(),
-        file: job.relative_path.clone(),
-        source,
+    let job_error = |source: DataFusionError| match memory_exhausted(&source) {
+        Some(detail) => JobError::MemoryExhausted {
+            job: job.name.clone(),
+            file: job.relative_path.clone(),
+            limit_bytes: match ctx.runtime_env().memory_pool.memory_limit() {
+                MemoryLimit::Finite(bytes) => Some(bytes),
+                MemoryLimit::Infinite | MemoryLimit::Unknown => None,
+            },
+            detail: printable(&detail).into_owned(),
+        },
+        None => JobError::Sql {
+            job: job.name.clone(),
+            file: job.relative_path.clone(),
+            source,
+        },
     };
     let df = ctx.sql(&job.sql).await.map_err(job_error)?;
     let mut stream = df.execute_stream().await.map_err(job_error)?;

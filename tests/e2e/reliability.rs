@@ -747,6 +747,50 @@ fn a_query_larger_than_the_memory_limit_fails_with_a_message() {
     assert_mentions(&err, &["memory_limit", "lots"]);
 }
 
+/// A job of `sna run` that cannot fit its memory limit stops the run naming the job, its file
+/// and the limit, and writes no bundle.
+#[test]
+fn a_job_larger_than_the_memory_limit_stops_the_run_naming_it() {
+    let dir = workdir("rel-memory-run");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    crate::measures::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"),
+        &dir.join("queries"),
+    );
+    std::fs::write(
+        dir.join("queries/zz_pairs.sql"),
+        "SELECT a.crime_id, b.crime_id AS other FROM sv_offences a CROSS JOIN sv_offences b \
+         ORDER BY a.crime_id, other\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sna.toml"),
+        format!(
+            "data_dir = \"{}\"\nqueries_dir = \"queries\"\nmemory_limit = \"64 MiB\"\n",
+            sample.display()
+        ),
+    )
+    .unwrap();
+    let output = sna_within(
+        &dir,
+        &["run", "--quiet", "--no-cache", "--out", "bundle"],
+        Duration::from_secs(300),
+    );
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert_mentions(
+        &err,
+        &[
+            "zz_pairs",
+            "queries/zz_pairs.sql",
+            "memory limit of 64.0 MiB",
+            "memory_limit",
+        ],
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!dir.join("bundle").exists());
+}
+
 /// What the first review of this suite found still got through (see the issue's note): each
 /// is refused now, nothing touched.
 #[cfg(unix)]
