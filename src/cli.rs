@@ -32,6 +32,11 @@ pub struct DataArg {
     /// Neither read nor write the cache of validation reports and views (see `sna cache`).
     #[arg(long)]
     pub no_cache: bool,
+    /// Where the SQL runs: `local` (this process) or `ballista://HOST:PORT`, an Apache
+    /// DataFusion Ballista cluster's scheduler (overrides the config's engine; needs a build
+    /// with `--features distributed`).
+    #[arg(long, value_name = "URL")]
+    pub engine: Option<String>,
 }
 
 impl DataArg {
@@ -40,6 +45,7 @@ impl DataArg {
         Overrides {
             data_dir: self.dir.clone(),
             no_cache: self.no_cache,
+            engine: self.engine.clone(),
             ..Overrides::default()
         }
     }
@@ -280,6 +286,40 @@ accepted.")]
     /// `--no-cache` on any command bypasses it.
     #[command(subcommand)]
     Cache(CacheAction),
+    /// Run an Apache DataFusion Ballista scheduler that knows vrn-sna's SQL functions, for
+    /// `--engine ballista://HOST:PORT` (needs a build with `--features distributed`).
+    ///
+    /// Runs until stopped. Clients (`sna run --engine …`) and executors (`sna executor`)
+    /// connect to it; the extract must be at the same path for every executor.
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:50050")]
+        bind: String,
+        /// Seconds without a heartbeat after which an executor is taken for dead and its
+        /// tasks are run again on the others.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+        executor_timeout: u64,
+    },
+    /// Run an Apache DataFusion Ballista executor with vrn-sna's SQL functions, which takes
+    /// tasks from a scheduler (needs a build with `--features distributed`).
+    Executor {
+        /// The scheduler's address.
+        #[arg(long, value_name = "HOST:PORT")]
+        scheduler: String,
+        /// Address of the executor's Arrow Flight service (results are fetched from it); the
+        /// host is what the scheduler and other executors connect to.
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50051")]
+        bind: String,
+        /// Port of its gRPC service (default: the Flight port + 1).
+        #[arg(long, value_name = "PORT")]
+        grpc_port: Option<u16>,
+        /// Tasks run at once (default: the machine's cores).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        concurrency: Option<u16>,
+        /// Directory for shuffle files (default: a temporary directory).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+    },
 }
 
 /// What `sna cache` does.

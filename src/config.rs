@@ -219,6 +219,11 @@ pub struct Config {
     /// `--no-cache`: neither read nor write the cache (command line only).
     #[serde(skip)]
     pub no_cache: bool,
+    /// Where SQL runs: `"local"` (the default: in this process) or `"ballista://HOST:PORT"`,
+    /// an Apache DataFusion Ballista cluster's scheduler (needs a build with the
+    /// `distributed` feature); see [`Engine`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
     /// Which offences count as serious violence.
     pub serious_violence: SeriousViolence,
     /// The funding formula `sna run` applies (absent: no funding section in the bundle).
@@ -388,6 +393,7 @@ impl Default for Config {
             memory_limit: None,
             cache_dir: None,
             no_cache: false,
+            engine: None,
             serious_violence: SeriousViolence::default(),
             funding: None,
             localities: std::collections::BTreeMap::new(),
@@ -408,6 +414,8 @@ pub struct Overrides {
     pub disclosure_threshold: Option<u32>,
     /// `--no-cache`.
     pub no_cache: bool,
+    /// `--engine`.
+    pub engine: Option<String>,
     /// `--shareable`.
     pub shareable: bool,
 }
@@ -494,6 +502,9 @@ impl Config {
             self.disclosure_threshold = threshold;
         }
         self.no_cache |= overrides.no_cache;
+        if let Some(engine) = &overrides.engine {
+            self.engine = Some(engine.clone());
+        }
         self.shareable |= overrides.shareable;
         self.check("command line")?;
         Ok(self)
@@ -621,6 +632,9 @@ impl Config {
                 ),
             ));
         }
+        if let Some(text) = &self.engine {
+            Engine::parse(text).map_err(|problem| invalid("engine", problem))?;
+        }
         if let Some(text) = &self.memory_limit {
             parse_bytes(text)
                 .filter(|b| *b >= MIN_MEMORY_LIMIT)
@@ -705,6 +719,14 @@ impl Config {
         Ok(())
     }
 
+    /// Where SQL runs (`engine`, checked when the configuration was loaded).
+    pub fn engine(&self) -> Engine {
+        self.engine
+            .as_deref()
+            .and_then(|text| Engine::parse(text).ok())
+            .unwrap_or(Engine::Local)
+    }
+
     /// The memory limit in bytes: `memory_limit`, or half of physical memory capped at 4 GiB.
     pub fn memory_limit_bytes(&self) -> usize {
         self.memory_limit
@@ -771,6 +793,79 @@ pub const MAX_PERIOD_MONTHS: u32 = 50 * 12;
 /// which end in April 2262.
 const EARLIEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
 const LATEST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2199, 12, 31).expect("valid date");
+
+/// Where a command's SQL runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// In this process (DataFusion).
+    Local,
+    /// On an Apache DataFusion Ballista cluster, through its scheduler.
+    Ballista {
+        /// The scheduler's host.
+        host: String,
+        /// The scheduler's port.
+        port: u16,
+    },
+}
+
+impl Engine {
+    /// The port a Ballista scheduler listens on unless told otherwise.
+    pub const DEFAULT_SCHEDULER_PORT: u16 = 50050;
+
+    /// Parses `local` or `ballista://HOST[:PORT]`; the error says what was expected.
+    pub fn parse(text: &str) -> Result<Engine, String> {
+        let expected = "must be \"local\" or \"ballista://HOST:PORT\" (a Ballista scheduler)";
+        if text == "local" {
+            return Ok(Engine::Local);
+        }
+        let Some(address) = text.strip_prefix("ballista://") else {
+            return Err(format!(
+                "{expected}, got \"{}\"",
+                crate::text::printable(text)
+            ));
+        };
+        let address = address.trim_end_matches('/');
+        let (host, port) = match address.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                    format!(
+                        "{expected}: the port of \"{}\" is not a port number",
+                        crate::text::printable(text)
+                    )
+                })?,
+            ),
+            None => (address, Engine::DEFAULT_SCHEDULER_PORT),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty()
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+        {
+            return Err(format!(
+                "{expected}: \"{}\" names no host",
+                crate::text::printable(text)
+            ));
+        }
+        Ok(Engine::Ballista {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Engine::Local => f.write_str("local"),
+            Engine::Ballista { host, port } if host.contains(':') => {
+                write!(f, "ballista://[{host}]:{port}")
+            }
+            Engine::Ballista { host, port } => write!(f, "ballista://{host}:{port}"),
+        }
+    }
+}
 
 /// The smallest `memory_limit` accepted: below this nothing useful runs.
 const MIN_MEMORY_LIMIT: usize = 16 << 20;

@@ -17,8 +17,15 @@ use cli::Cli;
 const STACK_BYTES: usize = 256 << 20;
 
 fn main() -> ExitCode {
-    quiet_worker_panics();
     let cli = Cli::parse();
+    // A cluster process is a server: a panic in any of its threads is said, with the thread,
+    // by the default hook (it would otherwise be lost in a task that Ballista retries).
+    if !matches!(
+        cli.command,
+        cli::Command::Scheduler { .. } | cli::Command::Executor { .. }
+    ) {
+        quiet_worker_panics();
+    }
     // Its panics are caught and reported in `run_cli`, so the hook stays quiet for it.
     let worker = std::thread::Builder::new()
         .name("sna".to_owned())

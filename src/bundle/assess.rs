@@ -95,6 +95,8 @@ pub struct Manifest {
     pub population_form: &'static str,
     /// Where the SQL came from: a directory, or `bundled`.
     pub queries: String,
+    /// Where the SQL ran: `local`, or `ballista://HOST:PORT` (a cluster's scheduler).
+    pub engine: String,
     /// Every input file.
     pub inputs: Vec<InputRecord>,
     /// The extract's form: `full` or `open_data`.
@@ -322,6 +324,7 @@ pub async fn run(
             .source
             .as_ref()
             .map_or_else(|| "bundled".to_owned(), |p| p.display().to_string()),
+        engine: config.engine().to_string(),
         inputs,
         form,
         jobs,

@@ -485,13 +485,13 @@ fn table_grids(table: &Declared) -> Result<Vec<(Grid, Placed)>, ShareableError> 
     Ok(out)
 }
 
+/// One grid of a table: its layout, the selection of its rows (none: every row) and the rows.
+type Part = (Layout, Option<Selection>, Vec<usize>);
+
 /// The grids' layouts of a table: the layout itself over every row, or (`dimension=`) one per
 /// value of the dimension's panel column, in order of first appearance, with its selection and
 /// its rows.
-fn dimension_parts(
-    layout: &Layout,
-    batch: &RecordBatch,
-) -> Result<Vec<(Layout, Option<Selection>, Vec<usize>)>, String> {
+fn dimension_parts(layout: &Layout, batch: &RecordBatch) -> Result<Vec<Part>, String> {
     let Some(dimension) = &layout.dimension else {
         return Ok(vec![(
             layout.clone(),

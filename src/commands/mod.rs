@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use vrn_sna::bundle::assess::{self, JobResult, Progress};
 use vrn_sna::config::{Config, LoadedConfig, Overrides};
+use vrn_sna::engine::cluster;
 use vrn_sna::engine::queries::QuerySet;
 use vrn_sna::generate;
 use vrn_sna::partners::query::{self, QuerySession};
@@ -25,6 +26,53 @@ mod sql;
 pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
     if let Command::Refresh(args) = cli.command {
         return dashboard::refresh_command(cli.config, args).await;
+    }
+    // Cluster processes take no configuration file: they run what clients send.
+    match &cli.command {
+        Command::Scheduler {
+            bind,
+            executor_timeout,
+        } => {
+            let (host, port) = cluster::host_port("--bind", bind)?;
+            cluster::run_scheduler(cluster::SchedulerOptions {
+                host,
+                port,
+                executor_timeout_seconds: *executor_timeout,
+            })
+            .await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Executor {
+            scheduler,
+            bind,
+            grpc_port,
+            concurrency,
+            work_dir,
+        } => {
+            let (scheduler_host, scheduler_port) = cluster::host_port("--scheduler", scheduler)?;
+            let (host, port) = cluster::host_port("--bind", bind)?;
+            let grpc_port = match grpc_port {
+                Some(p) => *p,
+                None => port
+                    .checked_add(1)
+                    .ok_or_else(|| cluster::ClusterError::Address {
+                        flag: "--bind",
+                        value: bind.clone(),
+                    })?,
+            };
+            cluster::run_executor(cluster::ExecutorOptions {
+                scheduler_host,
+                scheduler_port,
+                host,
+                port,
+                grpc_port,
+                concurrency: concurrency.map(usize::from),
+                work_dir: work_dir.clone(),
+            })
+            .await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     // A pack is audited from its own files; the configuration plays no part.
     if let Command::AuditPack { packs, protection } = &cli.command {
@@ -291,7 +339,10 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Refresh(_) | Command::AuditPack { .. } => unreachable!("handled above"),
+        Command::Refresh(_)
+        | Command::AuditPack { .. }
+        | Command::Scheduler { .. }
+        | Command::Executor { .. } => unreachable!("handled above"),
     }
 }
 

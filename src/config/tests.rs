@@ -137,6 +137,53 @@ fn memory_limits_parse_and_default() {
 }
 
 #[test]
+fn engines_parse_and_are_checked() {
+    assert_eq!(Engine::parse("local"), Ok(Engine::Local));
+    let cluster = Engine::Ballista {
+        host: "sched.example".to_owned(),
+        port: 50050,
+    };
+    assert_eq!(
+        Engine::parse("ballista://sched.example"),
+        Ok(cluster.clone())
+    );
+    assert_eq!(
+        Engine::parse("ballista://sched.example:50050/"),
+        Ok(cluster)
+    );
+    let loopback = Engine::parse("ballista://127.0.0.1:6000").unwrap();
+    assert_eq!(loopback.to_string(), "ballista://127.0.0.1:6000");
+    assert_eq!(
+        Engine::parse("ballista://[::1]:6000").unwrap().to_string(),
+        "ballista://[::1]:6000"
+    );
+    for bad in [
+        "spark://x:1",
+        "ballista://",
+        "ballista://x:port",
+        "ballista://x:0",
+        "ballista://a b:1",
+    ] {
+        assert!(Engine::parse(bad).is_err(), "{bad}");
+    }
+    let mut c = Config::default();
+    assert_eq!(c.engine(), Engine::Local);
+    c.engine = Some("ballista://x:\u{1b}[31m".to_owned());
+    let error = c.check("test").unwrap_err().to_string();
+    assert!(
+        error.contains("engine") && !error.contains('\u{1b}'),
+        "{error}"
+    );
+    let overridden = Config::default()
+        .resolve(&Overrides {
+            engine: Some("ballista://h:7".to_owned()),
+            ..Overrides::default()
+        })
+        .unwrap();
+    assert_eq!(overridden.engine().to_string(), "ballista://h:7");
+}
+
+#[test]
 fn periods_of_centuries_are_refused() {
     let mut c = Config {
         start: NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),

@@ -38,6 +38,9 @@ pub enum CatalogError {
     /// read to key it).
     #[error(transparent)]
     Cache(#[from] crate::cache::CacheError),
+    /// The cluster engine could not be reached or is not built in.
+    #[error(transparent)]
+    Cluster(#[from] crate::engine::cluster::ClusterError),
     /// The extract breaks the data contract.
     #[error("{0}")]
     Contract(#[from] ContractError),
@@ -244,6 +247,14 @@ async fn create_views(
     reuse: &[(String, Arc<dyn TableProvider>)],
     cache: Option<crate::cache::Cache>,
 ) -> Result<Catalog, CatalogError> {
+    // On a cluster every view stays a view, so that each job's plan reaches back to the
+    // extract's files, which every executor reads; a view held in this process's memory
+    // would have to travel inside every plan that reads it.
+    let (mode, cache) = if crate::engine::cluster::is_remote(&catalog.config.engine()) {
+        (ViewMode::Lazy, None)
+    } else {
+        (mode, cache)
+    };
     // Views in the order their SQL requires, whatever their file names.
     let views: Vec<&SqlFile> = queries.views_for(catalog.available.form);
     let name_of =
@@ -542,6 +553,15 @@ pub fn new_context(config: &Config) -> Result<SessionContext, CatalogError> {
         SessionConfig::new().with_information_schema(true),
         runtime,
     );
+    let ctx = match config.engine() {
+        crate::config::Engine::Local => ctx,
+        #[cfg(feature = "distributed")]
+        engine => {
+            SessionContext::new_with_state(crate::engine::cluster::remote(ctx.state(), &engine)?)
+        }
+        #[cfg(not(feature = "distributed"))]
+        engine => return Err(crate::engine::cluster::not_built(&engine).into()),
+    };
     crate::engine::udf::register(&ctx);
     Ok(ctx)
 }
@@ -580,7 +600,10 @@ async fn register_all_ages_population(
                 lit(ScalarValue::Int64(None)).alias("age"),
                 ident("population"),
             ])?;
-        ctx.register_table("population", df.into_view()).map(|_| ())
+        // A view (not `DataFrame::into_view`) so that a plan reading it can be sent to a
+        // cluster.
+        let view = datafusion::datasource::ViewTable::new(df.logical_plan().clone(), None);
+        ctx.register_table("population", Arc::new(view)).map(|_| ())
     };
     registered
         .await

@@ -4,6 +4,7 @@
 
 pub mod capability;
 pub mod catalog;
+pub mod cluster;
 pub mod jobs;
 pub mod metadata;
 pub mod queries;

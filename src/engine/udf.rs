@@ -31,84 +31,130 @@ use datafusion::logical_expr::function::{
     AccumulatorArgs, PartitionEvaluatorArgs, WindowUDFFieldArgs,
 };
 use datafusion::logical_expr::{
-    Accumulator, ColumnarValue, PartitionEvaluator, Signature, Volatility, WindowUDF,
-    WindowUDFImpl, create_udaf, create_udf,
+    Accumulator, AggregateUDF, ColumnarValue, PartitionEvaluator, ScalarUDF, Signature, Volatility,
+    WindowUDF, WindowUDFImpl, create_udaf, create_udf,
 };
 use datafusion::prelude::SessionContext;
 
 use crate::stats;
 
+/// The statistics functions, by kind: what [`register`] puts in a session, and what a
+/// cluster's scheduler and executors (`crate::engine::cluster`) need in their registries to
+/// plan and run the same SQL.
+#[derive(Debug, Default)]
+pub struct Functions {
+    /// Scalar functions.
+    pub scalar: Vec<ScalarUDF>,
+    /// Aggregate functions.
+    pub aggregate: Vec<AggregateUDF>,
+    /// Window functions.
+    pub window: Vec<WindowUDF>,
+}
+
 /// Registers every statistics function in `ctx`.
 pub fn register(ctx: &SessionContext) {
-    scalar(ctx, "byar_lower", |a| stats::byar_lower(a[0]), 1);
-    scalar(ctx, "byar_upper", |a| stats::byar_upper(a[0]), 1);
+    let functions = all();
+    for f in functions.scalar {
+        ctx.register_udf(f);
+    }
+    for f in functions.aggregate {
+        ctx.register_udaf(f);
+    }
+    for f in functions.window {
+        ctx.register_udwf(f);
+    }
+}
+
+/// Every statistics function.
+pub fn all() -> Functions {
+    let functions = &mut Functions::default();
+    scalar(functions, "byar_lower", |a| stats::byar_lower(a[0]), 1);
+    scalar(functions, "byar_upper", |a| stats::byar_upper(a[0]), 1);
     scalar(
-        ctx,
+        functions,
         "rate_lower",
         |a| stats::rate_lower(a[0], a[1], a[2]),
         3,
     );
     scalar(
-        ctx,
+        functions,
         "rate_upper",
         |a| stats::rate_upper(a[0], a[1], a[2]),
         3,
     );
-    scalar(ctx, "wilson_lower", |a| stats::wilson_lower(a[0], a[1]), 2);
-    scalar(ctx, "wilson_upper", |a| stats::wilson_upper(a[0], a[1]), 2);
     scalar(
-        ctx,
+        functions,
+        "wilson_lower",
+        |a| stats::wilson_lower(a[0], a[1]),
+        2,
+    );
+    scalar(
+        functions,
+        "wilson_upper",
+        |a| stats::wilson_upper(a[0], a[1]),
+        2,
+    );
+    scalar(
+        functions,
         "ratio_lower",
         |a| stats::rate_ratio_limits(a[0], a[1], a[2]).0,
         3,
     );
     scalar(
-        ctx,
+        functions,
         "ratio_upper",
         |a| stats::rate_ratio_limits(a[0], a[1], a[2]).1,
         3,
     );
-    scalar(ctx, "normal_p", |a| stats::normal_two_sided_p(a[0]), 1);
     scalar(
-        ctx,
+        functions,
+        "normal_p",
+        |a| stats::normal_two_sided_p(a[0]),
+        1,
+    );
+    scalar(
+        functions,
         "quasi_ratio_lower",
         |a| stats::quasi_ratio_limits(a[0], a[1], a[2]).0,
         3,
     );
     scalar(
-        ctx,
+        functions,
         "quasi_ratio_upper",
         |a| stats::quasi_ratio_limits(a[0], a[1], a[2]).1,
         3,
     );
     scalar(
-        ctx,
+        functions,
         "quasi_ratio_p",
         |a| stats::quasi_ratio_p(a[0], a[1], a[2]),
         3,
     );
-    terms(ctx, "seasonal_dispersion", 3, dispersion_of);
-    terms(ctx, "dsr", 3, |t| dsr_of(t).value());
-    terms(ctx, "dsr_lower", 3, |t| dsr_of(t).lower());
-    terms(ctx, "dsr_upper", 3, |t| dsr_of(t).upper());
-    terms(ctx, "sii", 5, |t| inequality_of(t).map(|i| i.sii));
-    terms(ctx, "sii_lower", 5, |t| {
+    terms(functions, "seasonal_dispersion", 3, dispersion_of);
+    terms(functions, "dsr", 3, |t| dsr_of(t).value());
+    terms(functions, "dsr_lower", 3, |t| dsr_of(t).lower());
+    terms(functions, "dsr_upper", 3, |t| dsr_of(t).upper());
+    terms(functions, "sii", 5, |t| inequality_of(t).map(|i| i.sii));
+    terms(functions, "sii_lower", 5, |t| {
         inequality_of(t).map(|i| i.sii_lower)
     });
-    terms(ctx, "sii_upper", 5, |t| {
+    terms(functions, "sii_upper", 5, |t| {
         inequality_of(t).map(|i| i.sii_upper)
     });
-    terms(ctx, "rii", 5, |t| inequality_of(t).map(|i| i.rii));
-    terms(ctx, "rii_lower", 5, |t| {
+    terms(functions, "rii", 5, |t| inequality_of(t).map(|i| i.rii));
+    terms(functions, "rii_lower", 5, |t| {
         inequality_of(t).map(|i| i.rii_lower)
     });
-    terms(ctx, "rii_upper", 5, |t| {
+    terms(functions, "rii_upper", 5, |t| {
         inequality_of(t).map(|i| i.rii_upper)
     });
     for output in [GiOutput::Z, GiOutput::PSim, GiOutput::Cluster] {
-        ctx.register_udwf(WindowUDF::from(GiStar::new(output)));
+        functions.window.push(WindowUDF::from(GiStar::new(output)));
     }
-    ctx.register_udwf(WindowUDF::from(BenjaminiHochberg::new()));
+    functions
+        .window
+        .push(WindowUDF::from(BenjaminiHochberg::new()));
+    std::mem::take(functions)
 }
 
 /// Casts every argument to Float64 arrays of the batch's length.
@@ -126,7 +172,7 @@ fn float_args(args: &[ColumnarValue]) -> Result<Vec<Float64Array>> {
         .collect()
 }
 
-fn scalar(ctx: &SessionContext, name: &str, f: fn(&[f64]) -> f64, arity: usize) {
+fn scalar(functions: &mut Functions, name: &str, f: fn(&[f64]) -> f64, arity: usize) {
     let implementation = Arc::new(move |args: &[ColumnarValue]| {
         let is_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let arrays = float_args(args)?;
@@ -151,7 +197,7 @@ fn scalar(ctx: &SessionContext, name: &str, f: fn(&[f64]) -> f64, arity: usize) 
             Ok(ColumnarValue::Array(Arc::new(result) as ArrayRef))
         }
     });
-    ctx.register_udf(create_udf(
+    functions.scalar.push(create_udf(
         name,
         vec![DataType::Float64; arity],
         DataType::Float64,
@@ -223,9 +269,9 @@ fn compute_inequality(terms: &[Vec<f64>]) -> Option<crate::stats::inequality::In
 
 /// Registers an aggregate of `arity` Float64 arguments that keeps its rows and evaluates them
 /// at the end with `evaluate`.
-fn terms(ctx: &SessionContext, name: &str, arity: usize, evaluate: Evaluate) {
+fn terms(functions: &mut Functions, name: &str, arity: usize, evaluate: Evaluate) {
     let list = DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)));
-    ctx.register_udaf(create_udaf(
+    functions.aggregate.push(create_udaf(
         name,
         vec![DataType::Float64; arity],
         Arc::new(DataType::Float64),

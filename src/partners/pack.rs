@@ -272,6 +272,8 @@ pub struct PackManifest {
     pub threshold: u32,
     /// The extract's form: `full` or `open_data`.
     pub form: Form,
+    /// Where the SQL ran: `local`, or `ballista://HOST:PORT` (a cluster's scheduler).
+    pub engine: String,
     /// The serious-violence definition (of the extract's form).
     pub definition: String,
     /// Every table written.
@@ -466,6 +468,7 @@ pub async fn export(
         period_end: config.end.to_string(),
         threshold,
         form,
+        engine: config.engine().to_string(),
         definition: config.serious_violence.describe_for(form),
         tables,
         structure,

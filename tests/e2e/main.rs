@@ -6,6 +6,7 @@ mod assessment;
 mod bad_input;
 mod bench;
 mod cache;
+mod cluster;
 mod fixture;
 mod funding;
 mod hotspots;
