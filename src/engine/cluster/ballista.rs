@@ -110,11 +110,13 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<(), ClusterError
 }
 
 /// The scheduler's sessions: Ballista's, with the statistics functions, so that it can plan
-/// the jobs that call them, and with [`WholeBuildSideJoins`].
+/// the jobs that call them, and with [`WholeBuildSideJoins`] and
+/// [`WindowPartitionsSortedExplicitly`].
 fn scheduler_session(config: SessionConfig) -> Result<SessionState> {
     let state = ballista_core::utils::default_session_builder(config)?;
     let state = datafusion::execution::SessionStateBuilder::new_from_existing(state)
         .with_physical_optimizer_rule(Arc::new(WholeBuildSideJoins))
+        .with_physical_optimizer_rule(Arc::new(WindowPartitionsSortedExplicitly))
         .build();
     let ctx = SessionContext::new_with_state(state);
     udf::register(&ctx);
@@ -254,6 +256,78 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
             ),
             source: Box::new(source),
         })
+}
+
+/// Sorts a window's input by every one of its PARTITION BY columns.
+///
+/// DataFusion leaves out of the sort below a window the partition columns it knows to be
+/// constant (`PARTITION BY role, person_id` over rows filtered to one role sorts by
+/// `person_id` alone). On a cluster the filter is in an earlier stage: the executor that runs
+/// the window reads a shuffle, which carries no such knowledge, and refuses the plan
+/// ("Expects PARTITION BY expression to be ordered"). Sorting by the constant column as well
+/// changes nothing in the order and keeps the plan valid wherever it runs.
+#[derive(Debug)]
+struct WindowPartitionsSortedExplicitly;
+
+impl datafusion::physical_optimizer::PhysicalOptimizerRule for WindowPartitionsSortedExplicitly {
+    fn optimize(
+        &self,
+        plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+        _config: &datafusion::config::ConfigOptions,
+    ) -> Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        use datafusion::common::tree_node::{Transformed, TreeNode};
+        use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
+        use datafusion::physical_plan::sorts::sort::SortExec;
+        use datafusion::physical_plan::windows::{BoundedWindowAggExec, WindowAggExec};
+        use datafusion::physical_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
+        plan.transform_up(|node| {
+            let keys = if let Some(window) = node.downcast_ref::<BoundedWindowAggExec>() {
+                window.partition_keys()
+            } else if let Some(window) = node.downcast_ref::<WindowAggExec>() {
+                window.partition_keys()
+            } else {
+                return Ok(Transformed::no(node));
+            };
+            let Some(sort) = node
+                .children()
+                .first()
+                .and_then(|child| child.downcast_ref::<SortExec>())
+            else {
+                return Ok(Transformed::no(node));
+            };
+            let missing: Vec<_> = keys
+                .into_iter()
+                .filter(|key| !sort.expr().iter().any(|sorted| &sorted.expr == key))
+                .collect();
+            if missing.is_empty() {
+                return Ok(Transformed::no(node));
+            }
+            let Some(ordering) = LexOrdering::new(
+                missing
+                    .into_iter()
+                    .map(PhysicalSortExpr::new_default)
+                    .chain(sort.expr().iter().cloned()),
+            ) else {
+                return Ok(Transformed::no(node));
+            };
+            let explicit = SortExec::new(ordering, Arc::clone(sort.input()))
+                .with_preserve_partitioning(sort.preserve_partitioning())
+                .with_fetch(sort.fetch());
+            let recompute = ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute);
+            Ok(Transformed::yes(
+                node.replace_children(vec![Arc::new(explicit)], recompute)?,
+            ))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "sna_window_partitions_sorted_explicitly"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
 }
 
 /// Ballista's execution engine, its tasks reporting no per-operator metrics.

@@ -161,7 +161,6 @@ pub(super) fn setup(name: &str) -> crate::Workdir {
 }
 
 #[test]
-#[ignore = "issue 20, not finished: on Ballista 55 the job prolific_offenders fails (`ROW_NUMBER() OVER (ORDER BY …)` after a shuffle: \"Expects PARTITION BY expression to be ordered\")"]
 fn a_run_on_a_cluster_gives_the_local_tables_byte_for_byte() {
     let dir = setup("cluster-run");
     assert_success(&sna(
@@ -209,6 +208,8 @@ fn a_run_on_a_cluster_gives_the_local_tables_byte_for_byte() {
         &dir,
         &[
             "query",
+            "--format",
+            "csv",
             "--engine",
             &cluster.url,
             "SELECT count(*) AS n, round(sum(rate_lower(1, 1000, 1000)), 3) AS l FROM sv_offences",
@@ -219,6 +220,8 @@ fn a_run_on_a_cluster_gives_the_local_tables_byte_for_byte() {
         &dir,
         &[
             "query",
+            "--format",
+            "csv",
             "SELECT count(*) AS n, round(sum(rate_lower(1, 1000, 1000)), 3) AS l FROM sv_offences",
         ],
     );
