@@ -528,6 +528,20 @@ pub fn whole_months(start: chrono::NaiveDate, end: chrono::NaiveDate) -> bool {
     start.day() == 1 && end.succ_opt().is_some_and(|next| next.day() == 1)
 }
 
+/// What DataFusion said when `error` is the session running out of memory, or out of the
+/// disk it may spill to (bounded by [`new_context`]): the spill writer
+/// reports that as an Arrow I/O error holding only the text, so it is known by its words.
+pub fn memory_exhausted(error: &DataFusionError) -> Option<String> {
+    match error.find_root() {
+        DataFusionError::ResourcesExhausted(detail) => Some(detail.clone()),
+        root => {
+            let text = root.to_string();
+            text.contains("during the spilling process has exceeded")
+                .then_some(text)
+        }
+    }
+}
+
 /// A session with the information schema on, the statistics functions registered, and query
 /// memory bounded by `config`'s memory limit: sorts, aggregates and joins spill to the
 /// operating system's temporary directory past it, and what cannot spill fails with

@@ -367,20 +367,6 @@ pub async fn run_all_with<W: Writer>(
     Ok(results)
 }
 
-/// What DataFusion said when `error` is the session running out of memory, or out of the
-/// disk it may spill to (bounded by [`crate::engine::catalog::new_context`]): the spill writer
-/// reports that as an Arrow I/O error holding only the text, so it is known by its words.
-fn memory_exhausted(error: &DataFusionError) -> Option<String> {
-    match error.find_root() {
-        DataFusionError::ResourcesExhausted(detail) => Some(detail.clone()),
-        root => {
-            let text = root.to_string();
-            text.contains("during the spilling process has exceeded")
-                .then_some(text)
-        }
-    }
-}
-
 /// Runs one SQL job and streams its result into `tables/<job>.csv` and `.parquet`.
 pub async fn run_job(
     ctx: &SessionContext,
@@ -388,7 +374,7 @@ pub async fn run_job(
     tables: &Path,
 ) -> Result<JobResult, JobError> {
     let started = Instant::now();
-    let job_error = |source: DataFusionError| match memory_exhausted(&source) {
+    let job_error = |source: DataFusionError| match catalog::memory_exhausted(&source) {
         Some(detail) => JobError::MemoryExhausted {
             job: job.name.clone(),
             file: job.relative_path.clone(),

@@ -311,10 +311,10 @@ impl QuerySession {
     /// DataFusion's error, named for what it means: memory exhausted, a file that cannot be
     /// decoded, or a row-level table that a partner pack does not hold.
     pub fn explain(&self, error: DataFusionError) -> QueryError {
-        if let DataFusionError::ResourcesExhausted(detail) = error.find_root() {
+        if let Some(detail) = catalog::memory_exhausted(&error) {
             return QueryError::MemoryExhausted {
                 limit_bytes: self.config.memory_limit_bytes(),
-                detail: detail.clone(),
+                detail,
             };
         }
         if catalog::is_decode_failure(&error)

@@ -35,11 +35,7 @@ pub fn remote(state: SessionState, engine: &Engine) -> Result<SessionState, Clus
     let Engine::Ballista { host, port } = engine else {
         unreachable!("remote() is called for a cluster engine only")
     };
-    let host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.clone()
-    };
+    let host = bracketed(host);
     let config = state
         .config()
         .clone()
