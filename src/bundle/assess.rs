@@ -259,7 +259,7 @@ pub async fn run(
         definition: config.serious_violence.describe_for(form),
         police_source: form.police_source().to_owned(),
         cutoff: config.young_age_cutoff,
-        boundaries: Some(boundaries(data_dir)?),
+        boundaries: Some(boundaries(data_dir).await?),
         funding: funding.as_ref().map(|run| run.words()),
         not_possible: not_possible.clone(),
     };
@@ -280,13 +280,14 @@ pub async fn run(
 
     let mut inputs = Vec::new();
     for file in &catalog.files {
-        inputs.push(input_record(&file.path, file.rows)?);
+        inputs.push(input_record(&file.path, file.rows).await?);
     }
     if let LookupSource::Extract(path) = &catalog.lsoa_source {
-        let rows = std::fs::read_to_string(path)
-            .map(|t| t.lines().count().saturating_sub(1) as u64)
+        let rows = catalog::own_lsoa_lookup(data_dir)
+            .await?
+            .map(|(_, t)| t.lines().count().saturating_sub(1) as u64)
             .unwrap_or(0);
-        inputs.push(input_record(path, rows)?);
+        inputs.push(input_record(path, rows).await?);
     }
     let finished_at = chrono::Utc::now();
     let report_inputs = report::ReportInputs {
@@ -406,12 +407,10 @@ pub fn ensure_usable(report: &validate::Report, data_dir: &Path) -> Result<(), A
 
 /// The LSOA boundaries for the map: the extract's own `reference/lsoa_boundaries.geojson`
 /// when it has one, otherwise the bundled boundaries of the area.
-fn boundaries(data_dir: &Path) -> Result<(String, String), AssessError> {
-    let own = data_dir.join("reference").join("lsoa_boundaries.geojson");
-    if std::fs::symlink_metadata(&own).is_ok() {
-        crate::sources::contract::ensure_regular_file(&own).map_err(CatalogError::from)?;
-        let text = std::fs::read_to_string(&own).map_err(OutputError::at(&own))?;
-        return Ok((own.display().to_string(), text));
+async fn boundaries(data_dir: &Path) -> Result<(String, String), AssessError> {
+    let own = catalog::own_reference(data_dir, "lsoa_boundaries.geojson").await?;
+    if let Some((path, text)) = own {
+        return Ok((path.display().to_string(), text));
     }
     Ok((
         "data/reference/lsoa_boundaries.geojson".to_owned(),
@@ -423,8 +422,16 @@ fn round_seconds(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
 
-fn input_record(path: &Path, rows: u64) -> Result<InputRecord, AssessError> {
-    let (sha256, bytes) = sha256_file(path)?;
+/// What the manifest records of an input: its path, size, rows and SHA-256 (an object in an
+/// object store is streamed to hash it, as a file is read).
+async fn input_record(path: &Path, rows: u64) -> Result<InputRecord, AssessError> {
+    let (sha256, bytes) = if crate::sources::remote::is_remote(path) {
+        crate::sources::remote::sha256(path)
+            .await
+            .map_err(|e| CatalogError::from(crate::sources::contract::ContractError::from(e)))?
+    } else {
+        sha256_file(path)?
+    };
     Ok(InputRecord {
         path: path.display().to_string(),
         bytes,

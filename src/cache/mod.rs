@@ -194,11 +194,12 @@ struct Sealed<T> {
 }
 
 impl Cache {
-    /// The cache for the extract in `data_dir`, or `None` when `--no-cache` was given or the
-    /// extract's files cannot be read. The directory is not created until something is
-    /// written.
+    /// The cache for the extract in `data_dir`, or `None` when `--no-cache` was given, the
+    /// extract's files cannot be read, or the extract is in an object store (whose objects
+    /// would have to be read whole to fingerprint them, as files are). The directory is not
+    /// created until something is written.
     pub fn open(config: &Config, data_dir: &Path) -> Result<Option<Cache>, CacheError> {
-        if config.no_cache {
+        if config.no_cache || crate::sources::remote::is_remote(data_dir) {
             return Ok(None);
         }
         let dir = dir_of(config);

@@ -449,7 +449,7 @@ async fn read_cached(
 /// Builds a session with the extract's tables, the reference lookups, the parameters and the
 /// statistics functions, but no views.
 pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, CatalogError> {
-    let extract = contract::check_extract(data_dir)?;
+    let extract = contract::check_extract_anywhere(data_dir).await?;
     let available = Available::of(&extract);
     if extract.form == Form::OpenData && !whole_months(config.start, config.end) {
         return Err(CatalogError::PartMonths {
@@ -476,7 +476,7 @@ pub async fn open_tables(config: &Config, data_dir: &Path) -> Result<Catalog, Ca
         .map_err(|e| CatalogError::datafusion("building available")(e.into()))?;
     register_batch(&ctx, "available", batch)?;
     let files = extract.files;
-    let lsoa_source = register_reference(&ctx, data_dir)?;
+    let lsoa_source = register_reference(&ctx, own_lsoa_lookup(data_dir).await?)?;
     register_localities(&ctx, &config.localities).await?;
     let years = population_years(&ctx).await?;
     use chrono::Datelike;
@@ -559,6 +559,7 @@ pub fn new_context(config: &Config) -> Result<SessionContext, CatalogError> {
     let disk = datafusion::execution::disk_manager::DiskManagerBuilder::default()
         .with_max_temp_directory_size(u64::try_from(limit).unwrap_or(u64::MAX).saturating_mul(8));
     let runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(crate::sources::remote::registry())
         .with_memory_pool(Arc::new(pool))
         .with_disk_manager_builder(disk)
         .build_arc()

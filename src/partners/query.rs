@@ -187,7 +187,7 @@ impl QuerySession {
     ) -> Result<QuerySession, QueryError> {
         if pack::is_pack(data_dir) {
             let ctx = catalog::new_context(config)?;
-            catalog::register_reference(&ctx, data_dir)?;
+            catalog::register_reference(&ctx, catalog::own_lsoa_lookup(data_dir).await?)?;
             let mut tables: Vec<PathBuf> = std::fs::read_dir(data_dir)
                 .map_err(|e| QueryError::Write {
                     path: data_dir.to_path_buf(),

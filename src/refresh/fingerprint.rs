@@ -55,6 +55,30 @@ pub fn fingerprint(
 ) -> Result<Fingerprint, FingerprintError> {
     let files =
         stamp_files(data_dir, known).map_err(|(path, source)| FingerprintError { path, source })?;
+    Ok(digest(files, settings))
+}
+
+/// [`fingerprint`] of an extract in a directory or in an object store, whose objects are
+/// stamped by what the store lists of them (size, last modified, ETag), not read.
+pub async fn fingerprint_anywhere(
+    data_dir: &Path,
+    settings: &Settings<'_>,
+    known: &[FileStamp],
+) -> Result<Fingerprint, FingerprintError> {
+    if !crate::sources::remote::is_remote(data_dir) {
+        return fingerprint(data_dir, settings, known);
+    }
+    let files = crate::sources::remote::stamps(data_dir)
+        .await
+        .map_err(|e| FingerprintError {
+            path: data_dir.to_path_buf(),
+            source: e.into(),
+        })?;
+    Ok(digest(files, settings))
+}
+
+/// The digest of `files` and `settings`.
+fn digest(files: Vec<FileStamp>, settings: &Settings<'_>) -> Fingerprint {
     let mut hasher = Sha256::new();
     hasher.update(format!("tool {}\n", crate::readable::tool()));
     hasher.update(format!("months {}\n", settings.months));
@@ -68,10 +92,10 @@ pub fn fingerprint(
             file.path, file.bytes, file.sha256
         ));
     }
-    Ok(Fingerprint {
+    Fingerprint {
         digest: hex(&hasher.finalize()),
         files,
-    })
+    }
 }
 
 #[cfg(test)]

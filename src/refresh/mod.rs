@@ -322,7 +322,7 @@ async fn attempt(
     }
     let config_json = serde_json::to_string(config).map_err(|e| RefreshError::Config(e.into()))?;
     let known = previous.map(|p| p.files.as_slice()).unwrap_or_default();
-    let fingerprint = fingerprint::fingerprint(
+    let fingerprint = fingerprint::fingerprint_anywhere(
         &config.data_dir,
         &Settings {
             queries,
@@ -330,7 +330,8 @@ async fn attempt(
             months: options.months,
         },
         known,
-    )?;
+    )
+    .await?;
     *seen = Some(fingerprint.clone());
     let versions = Versions::new(&options.dashboard);
     let published = versions.current();

@@ -451,6 +451,9 @@ pub enum ContractError {
         /// The Arrow type found.
         found: String,
     },
+    /// An extract in an object store that could not be read.
+    #[error(transparent)]
+    Remote(#[from] super::remote::RemoteError),
     /// The path is not a regular file (a directory, a named pipe, a socket or a device).
     #[error("{path}: is {what}, not a file; an extract's inputs must be regular files")]
     NotAFile {
@@ -540,22 +543,73 @@ pub fn check_extract(dir: &Path) -> Result<Extract, ContractError> {
     let mut files = Vec::new();
     for &spec in form.tables() {
         let path = dir.join(spec.file_name());
-        if !path.exists() {
-            if spec.optional {
-                continue;
-            }
-            return Err(ContractError::MissingFile { path });
-        }
-        ensure_regular_file(&path)?;
-        let (schema, rows, bytes) = read_footer(&path)?;
-        let spec = population_form(spec, &schema);
-        check_schema(&path, spec, &schema)?;
-        files.push(ExtractFile {
-            spec,
-            path,
-            rows,
-            bytes,
-        });
+        let footer = if path.exists() {
+            ensure_regular_file(&path)?;
+            Some(read_footer(&path)?)
+        } else {
+            None
+        };
+        files.extend(checked_file(spec, path, footer)?);
+    }
+    Ok(Extract { form, files })
+}
+
+/// The extract's file of table `spec` at `path`, from its footer (schema, rows, bytes), its
+/// columns checked; `None` when an optional table has no file.
+fn checked_file(
+    spec: &'static TableSpec,
+    path: PathBuf,
+    footer: Option<(Schema, u64, u64)>,
+) -> Result<Option<ExtractFile>, ContractError> {
+    let Some((schema, rows, bytes)) = footer else {
+        return if spec.optional {
+            Ok(None)
+        } else {
+            Err(ContractError::MissingFile { path })
+        };
+    };
+    let spec = population_form(spec, &schema);
+    check_schema(&path, spec, &schema)?;
+    Ok(Some(ExtractFile {
+        spec,
+        path,
+        rows,
+        bytes,
+    }))
+}
+
+/// Checks the extract in `dir`: a directory ([`check_extract`]) or a place in an object store
+/// ([`super::remote`]), whose objects are checked in the same way from their footers.
+pub async fn check_extract_anywhere(dir: &Path) -> Result<Extract, ContractError> {
+    if !super::remote::is_remote(dir) {
+        return check_extract(dir);
+    }
+    let footer = async |path: &Path| {
+        use super::remote::FooterError;
+        super::remote::footer(path).await.map_err(|e| match e {
+            FooterError::Remote(e) => ContractError::Remote(e),
+            FooterError::NotParquet => ContractError::NotParquet {
+                path: path.to_path_buf(),
+            },
+            FooterError::Parquet(source) => ContractError::Corrupt {
+                path: path.to_path_buf(),
+                source,
+            },
+        })
+    };
+    let form = match footer(&dir.join(OFFENCES.file_name())).await? {
+        Some((schema, _, _)) => form_of_schema(&schema),
+        None => Form::Full,
+    };
+    let persons = dir.join(PERSONS.file_name());
+    if form == Form::OpenData && footer(&persons).await?.is_some() {
+        return Err(ContractError::PersonsWithOpenData(persons));
+    }
+    let mut files = Vec::new();
+    for &spec in form.tables() {
+        let path = dir.join(spec.file_name());
+        let footer = footer(&path).await?;
+        files.extend(checked_file(spec, path, footer)?);
     }
     Ok(Extract { form, files })
 }
@@ -568,14 +622,17 @@ fn form_of(dir: &Path) -> Result<Form, ContractError> {
         return Ok(Form::Full);
     }
     let (schema, _, _) = read_footer(&path)?;
+    Ok(form_of_schema(&schema))
+}
+
+/// The form an offences file with `schema` is in.
+fn form_of_schema(schema: &Schema) -> Form {
     let has = |name: &str| schema.field_with_name(name).is_ok();
-    Ok(
-        if has("month") && has("police_uk_crime_type") && !has("offence_code") {
-            Form::OpenData
-        } else {
-            Form::Full
-        },
-    )
+    if has("month") && has("police_uk_crime_type") && !has("offence_code") {
+        Form::OpenData
+    } else {
+        Form::Full
+    }
 }
 
 /// The population's form, from its columns: all ages when it has neither `sex` nor `age`, else

@@ -4,4 +4,5 @@
 pub mod contract;
 pub mod import;
 pub mod reference;
+pub mod remote;
 pub mod validate;

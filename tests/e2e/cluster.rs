@@ -3,6 +3,8 @@
 
 #[cfg(feature = "distributed")]
 mod ballista;
+#[cfg(feature = "distributed")]
+mod s3;
 
 use crate::{sna, stderr, workdir};
 
@@ -58,4 +60,22 @@ fn an_engine_that_is_no_engine_is_refused() {
         "{err}"
     );
     assert!(!dir.join("bundle").exists());
+}
+
+/// A default build asked for an extract in an object store names the feature it lacks; any
+/// build refuses a store other than S3, naming it.
+#[test]
+fn an_extract_in_an_object_store_this_build_cannot_read_is_named() {
+    let dir = workdir("cluster-store-not-built");
+    let mut cases = vec![("gs://bucket/extract", "only S3 object stores")];
+    if cfg!(not(feature = "s3")) {
+        cases.push(("s3://bucket/extract", "--features s3"));
+    }
+    for (url, expected) in cases {
+        let output = sna(&dir, &["run", "--quiet", "--data", url, "--out", "bundle"]);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{err}");
+        assert!(err.contains(url) && err.contains(expected), "{err}");
+        assert!(!dir.join("bundle").exists());
+    }
 }

@@ -3,32 +3,55 @@
 
 use super::*;
 
-/// Registers the reference lookups `lsoa` (the extract's own `reference/lsoa.csv` when
-/// `data_dir` has one), `offence_codes`, `police_uk_harm` (each police.uk crime type's estimated
-/// harm) and `esp2013`.
+/// The extract's own LSOA lookup, `reference/lsoa.csv`, with its text; `None` when it has none.
+pub async fn own_lsoa_lookup(data_dir: &Path) -> Result<Option<(PathBuf, String)>, CatalogError> {
+    own_reference(data_dir, "lsoa.csv").await
+}
+
+/// The extract's own reference file `reference/NAME` in `data_dir` (a directory or a place in an
+/// object store), with its text; `None` when it has none.
+pub async fn own_reference(
+    data_dir: &Path,
+    name: &str,
+) -> Result<Option<(PathBuf, String)>, CatalogError> {
+    let path = data_dir.join("reference").join(name);
+    let unreadable = |source: Box<dyn std::error::Error + Send + Sync>| CatalogError::Reference {
+        source_name: path.display().to_string(),
+        source,
+    };
+    if crate::sources::remote::is_remote(data_dir) {
+        let bytes = crate::sources::remote::read(&path)
+            .await
+            .map_err(contract::ContractError::from)?;
+        return bytes
+            .map(|b| String::from_utf8(b).map_err(|e| unreadable(e.into())))
+            .transpose()
+            .map(|text| text.map(|t| (path.clone(), t)));
+    }
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(None);
+    }
+    contract::ensure_regular_file(&path)?;
+    let text = std::fs::read_to_string(&path).map_err(|e| unreadable(e.into()))?;
+    Ok(Some((path, text)))
+}
+
+/// Registers the reference lookups `lsoa` (`own`, the extract's own `reference/lsoa.csv` from
+/// [`own_lsoa_lookup`], when it has one), `offence_codes`, `police_uk_harm` (each police.uk
+/// crime type's estimated harm) and `esp2013`.
 pub fn register_reference(
     ctx: &SessionContext,
-    data_dir: &Path,
+    own: Option<(PathBuf, String)>,
 ) -> Result<LookupSource, CatalogError> {
-    let override_path = data_dir.join("reference").join("lsoa.csv");
-    let has_override = std::fs::symlink_metadata(&override_path).is_ok();
-    if has_override {
-        contract::ensure_regular_file(&override_path)?;
-    }
-    let lsoa_source = if has_override {
-        let text =
-            std::fs::read_to_string(&override_path).map_err(|e| CatalogError::Reference {
-                source_name: override_path.display().to_string(),
-                source: e.into(),
-            })?;
+    let lsoa_source = if let Some((path, text)) = own {
         register_csv(
             ctx,
             "lsoa",
             &text,
             lsoa_schema(),
-            &override_path.display().to_string(),
+            &path.display().to_string(),
         )?;
-        LookupSource::Extract(override_path)
+        LookupSource::Extract(path)
     } else {
         register_csv(
             ctx,

@@ -27,6 +27,11 @@ use super::{ClusterError, ExecutorOptions, SchedulerOptions};
 use crate::config::Engine;
 use crate::engine::udf;
 
+/// The largest gRPC message a client, the scheduler or an executor sends or accepts: a plan
+/// carries its in-memory tables (an extract's own LSOA lookup is 1.5 MB at `--scale 10`, once
+/// for every place a job's views read it), far past Ballista's default of 16 MiB.
+const MESSAGE_LIMIT: u32 = 1 << 30;
+
 /// A session whose queries run on the Ballista cluster of `engine`: `state` (a local session
 /// with the run's configuration and memory limit, which the client still uses to plan) made
 /// to send its plans to the scheduler. The statistics functions are registered again by the
@@ -48,6 +53,10 @@ pub fn remote(state: SessionState, engine: &Engine) -> Result<SessionState, Clus
         .set_bool(
             ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED,
             false,
+        )
+        .set_usize(
+            ballista_core::config::BALLISTA_CLIENT_GRPC_MAX_MESSAGE_SIZE,
+            MESSAGE_LIMIT as usize,
         );
     let state = datafusion::execution::SessionStateBuilder::new_from_existing(state)
         .with_config(config)
@@ -81,6 +90,9 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<(), ClusterError
         external_host: options.host.clone(),
         executor_timeout_seconds: options.executor_timeout_seconds,
         expire_dead_executor_interval_seconds: options.executor_timeout_seconds.clamp(1, 15),
+        grpc_server_max_decoding_message_size: MESSAGE_LIMIT,
+        grpc_server_max_encoding_message_size: MESSAGE_LIMIT,
+        grpc_client_max_message_size: MESSAGE_LIMIT,
         ..SchedulerConfig::default()
     }
     .with_override_session_builder(Arc::new(scheduler_session));
@@ -110,7 +122,15 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<(), ClusterError
 /// [`WindowPartitionsSortedExplicitly`].
 fn scheduler_session(config: SessionConfig) -> Result<SessionState> {
     let state = ballista_core::utils::default_session_builder(config)?;
+    // An extract in an object store is listed, to plan its scans, with the scheduler's
+    // credentials (`crate::sources::remote`).
+    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::from_runtime_env(
+        state.runtime_env(),
+    )
+    .with_object_store_registry(crate::sources::remote::registry())
+    .build_arc()?;
     let state = datafusion::execution::SessionStateBuilder::new_from_existing(state)
+        .with_runtime_env(runtime)
         .with_physical_optimizer_rule(Arc::new(WholeBuildSideJoins))
         .with_physical_optimizer_rule(Arc::new(WindowPartitionsSortedExplicitly))
         .build();
@@ -211,6 +231,15 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
             .insert(f.name().to_owned(), Arc::new(f));
     }
     let defaults = ExecutorProcessConfig::default();
+    // Ballista's own runtime (spill files in the work directory), with the object store
+    // registry that reads an extract in S3 with this executor's credentials.
+    let spill_dir = options.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let runtime: ballista_core::RuntimeProducer = Arc::new(move |_| {
+        datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .with_temp_file_path(spill_dir.clone())
+            .with_object_store_registry(crate::sources::remote::registry())
+            .build_arc()
+    });
     let config = ExecutorProcessConfig {
         bind_host: options.host.clone(),
         external_host: Some(options.host.clone()),
@@ -228,6 +257,9 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
         // Frequent enough that a scheduler notices a lost executor within its timeout.
         executor_heartbeat_interval_seconds: 5,
         override_function_registry: Some(Arc::new(registry)),
+        override_runtime_producer: Some(runtime),
+        grpc_max_decoding_message_size: MESSAGE_LIMIT,
+        grpc_max_encoding_message_size: MESSAGE_LIMIT,
         // Without Ballista's pool of Flight clients (not public in 55): a connection per
         // shuffle fetch.
         override_execution_engine: Some(Arc::new(WithoutOperatorMetrics(Arc::new(

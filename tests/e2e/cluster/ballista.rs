@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::{assert_success, sna, stderr, workdir};
 
 /// A process of the cluster, killed when the test ends however it ends.
-struct Process {
+pub(super) struct Process {
     child: Child,
     name: &'static str,
     log: PathBuf,
@@ -24,11 +24,12 @@ impl Drop for Process {
 }
 
 impl Process {
-    fn start(dir: &Path, name: &'static str, args: &[String]) -> Process {
+    fn start(dir: &Path, name: &'static str, args: &[String], env: &[(&str, String)]) -> Process {
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_sna"))
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(dir)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -40,7 +41,7 @@ impl Process {
     }
 
     /// Panics, with its log, if the process has exited.
-    fn assert_running(&mut self) {
+    pub(super) fn assert_running(&mut self) {
         if let Some(status) = self.child.try_wait().unwrap() {
             panic!(
                 "{} exited ({status}):\n{}",
@@ -77,14 +78,19 @@ fn wait_listening(process: &mut Process, port: u16) {
 }
 
 /// A scheduler and two executors on loopback.
-struct Cluster {
-    scheduler: Process,
+pub(super) struct Cluster {
+    pub(super) scheduler: Process,
     executors: Vec<Process>,
-    url: String,
+    pub(super) url: String,
 }
 
 impl Cluster {
     fn start(dir: &Path) -> Cluster {
+        Cluster::start_with(dir, &[])
+    }
+
+    /// A cluster whose processes have `env` in their environment as well.
+    pub(super) fn start_with(dir: &Path, env: &[(&str, String)]) -> Cluster {
         let ports = free_ports(5);
         let scheduler_address = format!("127.0.0.1:{}", ports[0]);
         let mut scheduler = Process::start(
@@ -97,6 +103,7 @@ impl Cluster {
                 "--executor-timeout".to_owned(),
                 "10".to_owned(),
             ],
+            env,
         );
         wait_listening(&mut scheduler, ports[0]);
         let mut executors = Vec::new();
@@ -119,6 +126,7 @@ impl Cluster {
                     "--work-dir".to_owned(),
                     work.display().to_string(),
                 ],
+                env,
             );
             wait_listening(&mut executor, ports[1 + 2 * i]);
             executors.push(executor);
@@ -134,7 +142,7 @@ impl Cluster {
 }
 
 /// Every table's CSV in `bundle/tables`, by name.
-fn tables(bundle: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+pub(super) fn tables(bundle: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(bundle.join("tables"))
         .unwrap()
         .map(|e| e.unwrap().path())
