@@ -472,7 +472,9 @@ impl Config {
         .into_iter()
         .flatten()
         {
-            if dir.is_relative() && !base.as_os_str().is_empty() {
+            // `s3://…` is a place in an object store, not a path relative to the file.
+            let remote = crate::sources::remote::is_remote(dir);
+            if dir.is_relative() && !remote && !base.as_os_str().is_empty() {
                 *dir = base.join(&*dir);
             }
         }

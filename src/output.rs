@@ -230,11 +230,17 @@ pub fn check_result_path(path: &Path, reads: &[PathBuf]) -> Result<(), OutputRef
     if path.is_dir() {
         return refused("is a directory".to_owned());
     }
+    if crate::sources::remote::is_remote(path) {
+        return refused("is in an object store: results are written to a file".to_owned());
+    }
     let places = [
         crate::staging::location(path),
         crate::staging::resolve(path),
     ];
-    for read in reads {
+    for read in reads
+        .iter()
+        .filter(|r| !crate::sources::remote::is_remote(r))
+    {
         let read_resolved = crate::staging::resolve(read);
         for place in &places {
             if *place == read_resolved {

@@ -78,6 +78,15 @@ impl OutputKind {
 /// Errors in checking, staging or publishing an output directory.
 #[derive(Debug, thiserror::Error)]
 pub enum StagingError {
+    /// The destination is in an object store: outputs are written to a local (or mounted)
+    /// directory, staged and swapped into place.
+    #[error(
+        "{path}: outputs are written to a directory on a file system (local or mounted), not to an object store"
+    )]
+    Remote {
+        /// The destination given.
+        path: PathBuf,
+    },
     /// A file-system step failed (the cause follows in the error chain).
     #[error("{action} {path}")]
     Io {

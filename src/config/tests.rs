@@ -355,3 +355,19 @@ fn pre_pandemic_baseline_defaults_to_april_2019_to_february_2020_and_is_checked(
         .to_string();
     assert!(err.contains("end"), "{err}");
 }
+
+#[test]
+fn paths_resolve_against_the_file_but_object_store_urls_stay_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    let file = conf.join("sna.toml");
+    std::fs::write(
+        &file,
+        "data_dir = \"s3://vrn/2025\"\noutput_dir = \"out\"\n",
+    )
+    .unwrap();
+    let loaded = Config::load(Some(&file)).unwrap();
+    assert_eq!(loaded.config.data_dir, PathBuf::from("s3://vrn/2025"));
+    assert_eq!(loaded.config.output_dir, conf.join("out"));
+}

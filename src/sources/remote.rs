@@ -6,8 +6,8 @@
 //! `AWS_SKIP_SIGNATURE`, … in each process's environment.
 //!
 //! A directory stays a `Path` through the rest of the tool (`s3://b/p`.join(`offences.parquet`)
-//! is the object's URL), so this module is the one place that tells the two apart and reads an
-//! object.
+//! is the object's URL): [`is_remote`] tells the two apart wherever a file would be read, and
+//! this module reads the objects.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -55,15 +55,20 @@ pub fn is_remote(dir: &Path) -> bool {
 
 /// The object store registry every session of this build uses (local, scheduler, executor):
 /// with the `s3` feature, one that opens an `s3://` bucket on first use from the environment.
+/// One registry for the process, so that a bucket is opened (and its credentials found) once.
 pub fn registry() -> Arc<dyn ObjectStoreRegistry> {
-    #[cfg(feature = "s3")]
-    {
-        Arc::new(s3::FromEnvironment::default())
-    }
-    #[cfg(not(feature = "s3"))]
-    {
-        Arc::new(datafusion::execution::object_store::DefaultObjectStoreRegistry::new())
-    }
+    static REGISTRY: std::sync::OnceLock<Arc<dyn ObjectStoreRegistry>> = std::sync::OnceLock::new();
+    let registry = REGISTRY.get_or_init(|| {
+        #[cfg(feature = "s3")]
+        {
+            Arc::new(s3::FromEnvironment::default())
+        }
+        #[cfg(not(feature = "s3"))]
+        {
+            Arc::new(datafusion::execution::object_store::DefaultObjectStoreRegistry::new())
+        }
+    });
+    Arc::clone(registry)
 }
 
 /// A Parquet object's footer: its Arrow schema, row count and size; `None` when there is no
@@ -138,7 +143,11 @@ pub async fn stamps(dir: &Path) -> Result<Vec<crate::cache::inputs::FileStamp>, 
 
 /// Refuses a store other than S3 in any build.
 fn supported(path: &Path) -> Result<(), RemoteError> {
-    if path.to_string_lossy().starts_with("s3://") {
+    if path
+        .to_string_lossy()
+        .to_ascii_lowercase()
+        .starts_with("s3://")
+    {
         Ok(())
     } else {
         Err(RemoteError::Scheme(path.display().to_string()))
@@ -222,12 +231,12 @@ mod s3 {
             .get_store(&url)
             .map_err(|e| RemoteError::Store {
                 path: text.to_string(),
-                detail: e.to_string(),
+                detail: crate::text::printable(&e.to_string()).into_owned(),
             })?;
         let key = object_store::path::Path::from_url_path(url.path()).map_err(|e| {
             RemoteError::Store {
                 path: text.to_string(),
-                detail: e.to_string(),
+                detail: crate::text::printable(&e.to_string()).into_owned(),
             }
         })?;
         Ok((store, key))

@@ -7,8 +7,17 @@ use super::*;
 
 /// Refuses a destination that is, holds or lies inside a protected directory.
 pub fn check_clear_of(destination: &Path, protected: &[&Path]) -> Result<(), StagingError> {
+    if crate::sources::remote::is_remote(destination) {
+        return Err(StagingError::Remote {
+            path: destination.to_path_buf(),
+        });
+    }
     for target in [location(destination), resolve(destination)] {
-        for dir in protected {
+        // An extract in an object store shares nothing with a local destination.
+        let local = protected
+            .iter()
+            .filter(|d| !crate::sources::remote::is_remote(d));
+        for dir in local {
             let dir_resolved = resolve(dir);
             let relation = if target == dir_resolved {
                 "is"

@@ -130,9 +130,14 @@ pub fn is_decode_failure(error: &(dyn std::error::Error + 'static)) -> bool {
 
 /// The first of `files` whose data cannot be decoded, with what the decoder met. Every page
 /// of every file is read, batch by batch, so this is for explaining a failure, not for the
-/// normal path. The decoder may panic on corrupt pages; that is caught on its own thread.
+/// normal path; files in an object store are not checked. The decoder may panic on corrupt pages; that is caught on its own thread.
 pub fn find_unreadable(files: &[PathBuf]) -> Option<(PathBuf, DecodeError)> {
-    files.iter().find_map(|path| {
+    // An object in an object store is not read again here (that would download the extract):
+    // the store's or the decoder's own error stands.
+    let local = files
+        .iter()
+        .filter(|p| !crate::sources::remote::is_remote(p));
+    local.into_iter().find_map(|path| {
         let owned = path.clone();
         let decoded = std::thread::Builder::new()
             .name("decode-check".to_owned())

@@ -231,8 +231,9 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
             .insert(f.name().to_owned(), Arc::new(f));
     }
     let defaults = ExecutorProcessConfig::default();
-    // Ballista's own runtime (spill files in the work directory), with the object store
-    // registry that reads an extract in S3 with this executor's credentials.
+    // Ballista's own runtime (spill files in `--work-dir`, else the system's temporary
+    // directory), with the object store registry that reads an extract in S3 with this
+    // executor's credentials.
     let spill_dir = options.work_dir.clone().unwrap_or_else(std::env::temp_dir);
     let runtime: ballista_core::RuntimeProducer = Arc::new(move |_| {
         datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
