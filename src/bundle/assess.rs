@@ -282,12 +282,8 @@ pub async fn run(
     for file in &catalog.files {
         inputs.push(input_record(&file.path, file.rows).await?);
     }
-    if let LookupSource::Extract(path) = &catalog.lsoa_source {
-        let rows = catalog::own_lsoa_lookup(data_dir)
-            .await?
-            .map(|(_, t)| t.lines().count().saturating_sub(1) as u64)
-            .unwrap_or(0);
-        inputs.push(input_record(path, rows).await?);
+    if let LookupSource::Extract { path, rows } = &catalog.lsoa_source {
+        inputs.push(input_record(path, *rows).await?);
     }
     let finished_at = chrono::Utc::now();
     let report_inputs = report::ReportInputs {

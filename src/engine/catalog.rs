@@ -134,8 +134,13 @@ impl CatalogError {
 pub enum LookupSource {
     /// The lookup compiled into the binary (`data/reference/lsoa.csv`).
     Bundled,
-    /// The extract's own `reference/lsoa.csv`.
-    Extract(PathBuf),
+    /// The extract's own `reference/lsoa.csv`, and its rows (as read for this run).
+    Extract {
+        /// Where it is.
+        path: PathBuf,
+        /// Its data rows.
+        rows: u64,
+    },
 }
 
 /// An open catalog.

@@ -96,7 +96,7 @@ async fn check(config: &Config, data_dir: &Path) -> Result<Report, CatalogError>
         },
         lsoa_lookup: match &catalog.lsoa_source {
             LookupSource::Bundled => "bundled (data/reference/lsoa.csv)".to_owned(),
-            LookupSource::Extract(p) => p.display().to_string(),
+            LookupSource::Extract { path, .. } => path.display().to_string(),
         },
         population: if catalog
             .available

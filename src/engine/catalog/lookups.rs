@@ -51,7 +51,8 @@ pub fn register_reference(
             lsoa_schema(),
             &path.display().to_string(),
         )?;
-        LookupSource::Extract(path)
+        let rows = text.lines().count().saturating_sub(1) as u64;
+        LookupSource::Extract { path, rows }
     } else {
         register_csv(
             ctx,

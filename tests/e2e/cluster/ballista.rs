@@ -156,6 +156,20 @@ pub(super) fn tables(bundle: &Path) -> std::collections::BTreeMap<String, Vec<u8
         .collect()
 }
 
+/// Asserts that bundle `other` has every table of bundle `expected` (more than 20), byte for
+/// byte, and no other; `how` says how `other` was made.
+pub(super) fn assert_same_tables(expected: &Path, other: &Path, how: &str) {
+    let (expected, other) = (tables(expected), tables(other));
+    assert!(expected.len() > 20, "{} tables", expected.len());
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        other.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &expected {
+        assert!(other[name] == *bytes, "{name} differs {how}");
+    }
+}
+
 pub(super) fn setup(name: &str) -> crate::Workdir {
     let dir = workdir(name);
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
@@ -190,19 +204,11 @@ fn a_run_on_a_cluster_gives_the_local_tables_byte_for_byte() {
     );
     cluster.scheduler.assert_running();
     assert_success(&output);
-    let local = tables(&dir.join("local"));
-    let distributed = tables(&dir.join("distributed"));
-    assert!(local.len() > 20, "{} tables", local.len());
-    assert_eq!(
-        local.keys().collect::<Vec<_>>(),
-        distributed.keys().collect::<Vec<_>>()
+    assert_same_tables(
+        &dir.join("local"),
+        &dir.join("distributed"),
+        "on the cluster",
     );
-    for (name, bytes) in &local {
-        assert!(
-            distributed[name] == *bytes,
-            "{name} differs between the local and the cluster run"
-        );
-    }
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("distributed/manifest.json")).unwrap())
             .unwrap();
@@ -268,13 +274,11 @@ fn a_run_on_a_cluster_gives_the_local_tables_byte_for_byte() {
     let err = stderr(&output);
     assert!(!err.contains("panicked"), "{err}");
     if output.status.success() {
-        let after = tables(&dir.join("after-loss"));
-        for (name, bytes) in &local {
-            assert!(
-                after[name] == *bytes,
-                "{name} differs after losing an executor"
-            );
-        }
+        assert_same_tables(
+            &dir.join("local"),
+            &dir.join("after-loss"),
+            "after losing an executor",
+        );
     } else {
         assert_eq!(output.status.code(), Some(1), "{err}");
         assert!(err.starts_with("error: "), "{err}");

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::ballista::{Cluster, tables};
+use super::ballista::{Cluster, assert_same_tables};
 use crate::{assert_success, sna, stderr, stdout};
 
 /// An S3 endpoint serving the files under `root` as the objects of every bucket, on two ports:
@@ -282,32 +282,19 @@ fn an_extract_in_s3_gives_the_local_tables_and_runs_on_a_cluster() {
             "files",
         ],
     ));
-    let output = sna_s3(
-        &dir,
-        &bucket,
-        &[
-            "run",
-            "--quiet",
-            "--data",
-            "s3://extracts/sample",
-            "--out",
-            "bucket-run",
-        ],
+    let run_from = |url: &str, out: &str| {
+        sna_s3(
+            &dir,
+            &bucket,
+            &["run", "--quiet", "--data", url, "--out", out],
+        )
+    };
+    assert_success(&run_from("s3://extracts/sample", "bucket-run"));
+    assert_same_tables(
+        &dir.join("files"),
+        &dir.join("bucket-run"),
+        "when read from S3",
     );
-    assert_success(&output);
-    let from_files = tables(&dir.join("files"));
-    let from_bucket = tables(&dir.join("bucket-run"));
-    assert!(from_files.len() > 20, "{} tables", from_files.len());
-    assert_eq!(
-        from_files.keys().collect::<Vec<_>>(),
-        from_bucket.keys().collect::<Vec<_>>()
-    );
-    for (name, bytes) in &from_files {
-        assert!(
-            from_bucket[name] == *bytes,
-            "{name} differs when read from S3"
-        );
-    }
     let inputs = |bundle: &str| -> Vec<(String, String, u64)> {
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join(bundle).join("manifest.json")).unwrap())
@@ -423,18 +410,7 @@ fn an_extract_in_s3_gives_the_local_tables_and_runs_on_a_cluster() {
     assert_eq!(refresh(), "refreshed");
 
     // What is not there is named, and nothing is written.
-    let output = sna_s3(
-        &dir,
-        &bucket,
-        &[
-            "run",
-            "--quiet",
-            "--data",
-            "s3://extracts/elsewhere",
-            "--out",
-            "missing",
-        ],
-    );
+    let output = run_from("s3://extracts/elsewhere", "missing");
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(
