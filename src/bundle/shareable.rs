@@ -121,6 +121,9 @@ pub struct ProtectedTable {
     pub suppressed: usize,
     /// Columns blanked with their count.
     pub blanked_with: BTreeMap<String, Vec<String>>,
+    /// Columns blanked on every row of a grid with one row's count (`count@row`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub blanked_with_row: BTreeMap<String, Vec<String>>,
 }
 
 /// What making the bundle shareable did: recorded in the manifest, stated in the report.
@@ -258,7 +261,18 @@ struct Declared {
     /// grids of the same events are linked where their axes allow.
     events: Option<String>,
     suppress_with: BTreeMap<String, Vec<String>>,
+    /// `suppress_with_row`, parsed: (count, row value, columns blanked on every row of the
+    /// grid's panel where that row's count is suppressed).
+    suppress_with_row: Vec<RowDerived>,
     batch: RecordBatch,
+}
+
+/// Columns derived from one row's count and repeated on every row (`count@row = [...]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RowDerived {
+    count: String,
+    row: String,
+    columns: Vec<String>,
 }
 
 /// Protects the declared tables of `jobs` in `tables` as one system and withholds the others;
@@ -305,6 +319,7 @@ pub fn protect(
             placed.push(place);
         }
     }
+    check_groups(&declared, &grids)?;
     let mut system = System::new(grids);
     let contradictions = system.contradictions();
     if let Some(example) = contradictions.first() {
@@ -395,6 +410,52 @@ pub fn protect(
     Ok((summary, not_possible))
 }
 
+/// Refuses a row whose group (`groups=` column) is no value of that dimension in the tables:
+/// its sum with the other rows of its group could not be related to them (a community safety
+/// partnership or locality across several districts, whose `district` says `Several`), and an
+/// audit that misses a relation the intruder can write down proves nothing.
+fn check_groups(declared: &[Declared], grids: &[Grid]) -> Result<(), ShareableError> {
+    let mut values: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
+    for grid in grids {
+        for (axis, name) in grid.layout.axes().into_iter().enumerate() {
+            let set = values.entry(name).or_default();
+            set.extend(
+                grid.cells
+                    .iter()
+                    .map(|c| c.axes[axis].as_str())
+                    .filter(|v| *v != TOTAL),
+            );
+        }
+    }
+    for grid in grids {
+        let Some(dimension) = &grid.layout.groups else {
+            continue;
+        };
+        let Some(known) = values.get(dimension.as_str()) else {
+            continue;
+        };
+        let rows = grid.layout.panel.len();
+        if let Some(cell) = grid.cells.iter().find(|c| {
+            !c.group.is_empty() && c.axes[rows] != TOTAL && !known.contains(c.group.as_str())
+        }) {
+            let file = declared
+                .iter()
+                .find(|d| d.job == grid.table)
+                .map_or_else(|| grid.table.clone(), |d| d.relative_path.clone());
+            return Err(ShareableError::Layout {
+                file,
+                problem: format!(
+                    "row `{}` ({}) is in {dimension} `{}`, which is no {dimension} of the shareable tables, so its relation to them cannot be declared and the audit could not hold; a shareable bundle cannot include areas across several {dimension}s (e.g. [localities] spanning districts)",
+                    crate::text::printable(&cell.axes[rows]),
+                    grid.layout.rows,
+                    crate::text::printable(&cell.group),
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Reads a declared job's table back from staging and checks its layout against it.
 fn read_declared(tables: &Path, job: &SqlFile, text: &str) -> Result<Declared, ShareableError> {
     let layout_error = |problem: String| ShareableError::Layout {
@@ -436,6 +497,28 @@ fn read_declared(tables: &Path, job: &SqlFile, text: &str) -> Result<Declared, S
         }
         named.extend(derived.iter().map(String::as_str));
     }
+    let mut suppress_with_row = Vec::new();
+    for (key, derived) in &job.meta.suppress_with_row {
+        let Some((count, row)) = key
+            .split_once('@')
+            .filter(|(c, r)| !c.is_empty() && !r.is_empty())
+        else {
+            return Err(layout_error(format!(
+                "suppress_with_row key `{key}` should be <count>@<row value>"
+            )));
+        };
+        if !layout.counts.iter().any(|c| c == count) {
+            return Err(layout_error(format!(
+                "suppress_with_row names `{count}`, which is not a count of its disclosure layout"
+            )));
+        }
+        named.extend(derived.iter().map(String::as_str));
+        suppress_with_row.push(RowDerived {
+            count: count.to_owned(),
+            row: row.to_owned(),
+            columns: derived.clone(),
+        });
+    }
     for column in named {
         if schema.index_of(column).is_err() {
             return Err(layout_error(format!(
@@ -449,6 +532,7 @@ fn read_declared(tables: &Path, job: &SqlFile, text: &str) -> Result<Declared, S
         layout,
         events,
         suppress_with: job.meta.suppress_with.clone(),
+        suppress_with_row,
         batch,
     })
 }
@@ -519,7 +603,10 @@ fn dimension_parts(layout: &Layout, batch: &RecordBatch) -> Result<Vec<Part>, St
     for value in order {
         // The value becomes the name of the row axis, so it may not be another axis or a
         // column the layout reads.
-        if value == TOTAL || value.is_empty() || schema.index_of(value).is_ok() {
+        // The groups column may share the name: the rows of that dimension are their own
+        // groups (areas' `district` level), and the grid reads its rows in its place.
+        let groups = layout.groups.as_deref() == Some(value);
+        if value == TOTAL || value.is_empty() || (schema.index_of(value).is_ok() && !groups) {
             return Err(format!(
                 "column `{dimension}` (dimension=) holds `{value}`, which cannot name the rows' dimension (it is empty, `{TOTAL}` or a column of the table)"
             ));
@@ -553,19 +640,21 @@ fn selected(
         .collect();
     let kept = arrow::compute::filter_record_batch(batch, &keep).map_err(|e| e.to_string())?;
     let schema = kept.schema();
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            if *f.name() == select.rows {
-                f.as_ref().clone().with_name(layout.rows.clone())
-            } else {
-                f.as_ref().clone()
-            }
-        })
-        .collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), kept.columns().to_vec())
-        .map_err(|e| e.to_string())
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in schema.fields().iter().zip(kept.columns()) {
+        if *field.name() == select.rows {
+            fields.push(field.as_ref().clone().with_name(layout.rows.clone()));
+        } else if *field.name() == layout.rows {
+            // The groups column of the rows' own dimension (a district's district): the rows
+            // take its name.
+            continue;
+        } else {
+            fields.push(field.as_ref().clone());
+        }
+        columns.push(Arc::clone(column));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())
 }
 
 /// A column's values as text (null as `None`).
@@ -671,6 +760,27 @@ fn write_protected(
         }
         flags.map(BooleanArray::from)
     };
+    // Rows whose panel has `row`'s `count` suppressed: every row of each grid of `count`
+    // that shares its panel values with a suppressed cell whose row value is `row`.
+    let rows_of_suppressed_row = |count: &str, row: &str| -> Option<BooleanArray> {
+        let mut flags = None;
+        for (grid, place) in grids.iter().filter(|(g, _)| g.layout.counts == [count]) {
+            let flags = flags.get_or_insert_with(|| vec![false; rows]);
+            let panel = grid.layout.panel.len();
+            let inner = &grid.cells[..place.rows.len()];
+            let hidden: HashSet<&[String]> = inner
+                .iter()
+                .filter(|c| c.suppressed && c.axes[panel] == row)
+                .map(|c| &c.axes[..panel])
+                .collect();
+            for (cell, &r) in inner.iter().zip(&place.rows) {
+                if hidden.contains(&cell.axes[..panel]) {
+                    flags[r] = true;
+                }
+            }
+        }
+        flags.map(BooleanArray::from)
+    };
     let mut fields: Vec<Field> = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     let mut suppressed = 0;
@@ -706,6 +816,18 @@ fn write_protected(
                 });
             }
         }
+        // A column derived from one row's count, repeated on every row (the known total and
+        // the shares of it), is blanked on the whole panel where that count is suppressed.
+        for derived in &table.suppress_with_row {
+            if derived.columns.iter().any(|d| d == field.name())
+                && let Some(flags) = rows_of_suppressed_row(&derived.count, &derived.row)
+            {
+                blank = Some(match blank {
+                    Some(earlier) => arrow::compute::or(&earlier, &flags).map_err(arrow_error)?,
+                    None => flags,
+                });
+            }
+        }
         match blank {
             Some(flags) => {
                 fields.push(field.as_ref().clone().with_nullable(true));
@@ -727,6 +849,11 @@ fn write_protected(
         cells: rows * table.layout.counts.len(),
         suppressed,
         blanked_with: table.suppress_with.clone(),
+        blanked_with_row: table
+            .suppress_with_row
+            .iter()
+            .map(|d| (format!("{}@{}", d.count, d.row), d.columns.clone()))
+            .collect(),
     })
 }
 

@@ -44,6 +44,13 @@ pub struct Metadata {
     /// from it (rates, shares, confidence limits), blanked where the count is suppressed.
     #[serde(default)]
     pub suppress_with: BTreeMap<String, Vec<String>>,
+    /// Assessment jobs with a `disclosure` layout: columns derived from one row's count and
+    /// repeated on every row of its grid, keyed `count@row` (e.g. `offences@Unknown` for the
+    /// offences with a known area, the grid's total less its `Unknown` row, and the shares of
+    /// it), blanked on every row of the grid (in its panel) where that row's count is
+    /// suppressed.
+    #[serde(default)]
+    pub suppress_with_row: BTreeMap<String, Vec<String>>,
     /// The columns of the result, in order.
     #[serde(default)]
     pub columns: Vec<Column>,

@@ -236,8 +236,10 @@ impl QuerySet {
                 _ if !matches!(kind, Kind::Partner | Kind::Job) && meta.disclosure.is_some() => {
                     Some("disclosure (a partner table's or job's setting)")
                 }
-                _ if kind != Kind::Job && !meta.suppress_with.is_empty() => {
-                    Some("suppress_with (a job's setting, with disclosure)")
+                _ if kind != Kind::Job
+                    && (!meta.suppress_with.is_empty() || !meta.suppress_with_row.is_empty()) =>
+                {
+                    Some("suppress_with or suppress_with_row (a job's settings, with disclosure)")
                 }
                 _ if kind != Kind::Refresh && !meta.dashboard.is_empty() => {
                     Some("[[dashboard]] (only queries/refresh/ tables are on the dashboard)")

@@ -181,6 +181,8 @@ impl Layout {
                 .cloned()
                 .collect(),
             rows: value.to_owned(),
+            // Rows of the groups' own dimension are their own groups.
+            groups: self.groups.clone().filter(|g| g != value),
             whole: self.whole.clone().filter(|w| w.column != *dimension),
             dimension: None,
             ..self.clone()

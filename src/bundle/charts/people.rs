@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::frame::{Frame, LegendEntry, Mark, Marker};
-use super::style::{self, BLUE, INK, ORANGE, size};
+use super::style::{self, BLUE, INK, LIGHT, ORANGE, size};
 use super::{ChartError, DrawResult, Figure, Inputs, Plot, axis_mesh, category_label};
 
 /// Chart title.
@@ -20,6 +20,8 @@ pub struct Bar {
     pub lower: f64,
     /// Upper 95% limit.
     pub upper: f64,
+    /// Its count is suppressed (a shareable bundle): drawn as a grey band, not as zero.
+    pub suppressed: bool,
 }
 
 /// The two pyramids.
@@ -70,6 +72,8 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
                 rate: row.number("rate_per_1000_year")?.unwrap_or(0.0),
                 lower: row.number("lower_95")?.unwrap_or(0.0),
                 upper: row.number("upper_95")?.unwrap_or(0.0),
+                // Empty: suppressed in a shareable bundle; an internal one has no empty count.
+                suppressed: row.number("persons")?.is_none(),
             };
             match row.text("sex")? {
                 "F" => bars[i].0 = bar,
@@ -80,6 +84,11 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
         panels.push((label.to_owned(), bars));
     }
     let chart = AgeSex { bands, panels };
+    let any_suppressed = chart
+        .panels
+        .iter()
+        .flat_map(|(_, bars)| bars)
+        .any(|(f, m)| f.suppressed || m.suppressed);
     let alt = chart.describe();
     Ok(Ok(Figure {
         name: "age_sex",
@@ -89,16 +98,27 @@ pub fn build(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
                 "{}; distinct persons by age and sex on their first offence",
                 inputs.period
             ),
-            legend: vec![
+            legend: [
                 LegendEntry::new("Female (left)", ORANGE, Mark::Block),
                 LegendEntry::new("Male (right)", BLUE, Mark::Block),
                 LegendEntry::new("95% confidence interval", INK, Mark::Line(Marker::None)),
-            ],
-            caption: inputs.police_caption(
+            ]
+            .into_iter()
+            .chain(
+                any_suppressed
+                    .then(|| LegendEntry::new("Suppressed (small numbers)", LIGHT, Mark::Block)),
+            )
+            .collect(),
+            caption: inputs.police_caption(&format!(
                 "Persons with unknown age or sex are left out. Rates are per 1,000 residents of \
                  the same age band and sex a year (persons over the period's person-years); intervals exact Poisson under \
-                 10 persons, Byar otherwise.",
-            ),
+                 10 persons, Byar otherwise.{}",
+                if any_suppressed {
+                    " Grey bands: counts suppressed by disclosure control, with their rates."
+                } else {
+                    ""
+                }
+            )),
         },
         alt,
         tables: vec!["age_sex"],
@@ -166,6 +186,15 @@ impl AgeSex {
                 .draw()?;
             for (i, (f, m)) in bars.iter().enumerate() {
                 let y = i as f64;
+                for (suppressed, from, to) in [(f.suppressed, -top, 0.0), (m.suppressed, 0.0, top)]
+                {
+                    if suppressed {
+                        chart.draw_series([Rectangle::new(
+                            [(from, y - 0.38), (to, y + 0.38)],
+                            LIGHT.filled(),
+                        )])?;
+                    }
+                }
                 chart.draw_series([
                     Rectangle::new([(-f.rate, y - 0.38), (0.0, y + 0.38)], ORANGE.filled()),
                     Rectangle::new([(0.0, y - 0.38), (m.rate, y + 0.38)], BLUE.filled()),

@@ -74,12 +74,21 @@ fn estimate(row: &crate::bundle::results::Row, value: &str) -> Result<Estimate, 
     })
 }
 
-/// Builds `districts` from `areas` and `headline`.
+/// Builds `districts` from `areas` and `headline` (without the area-wide line when a
+/// shareable bundle withholds the headline).
 pub fn build_districts(inputs: &Inputs) -> Result<Result<Figure, String>, ChartError> {
     let table = inputs.table("areas")?;
     let mut rows = Vec::new();
+    let mut suppressed = Vec::new();
     for row in table.rows_where("level", "district") {
         if row.text("area_code")?.is_empty() || row.count("population")? == 0.0 {
+            continue;
+        }
+        // A shareable bundle's district whose count is suppressed has no rate to draw.
+        if row.number("rate_per_1000_year")?.is_none()
+            && row.flag("offences_suppressed").unwrap_or(false)
+        {
+            suppressed.push(row.text("area_name")?.to_owned());
             continue;
         }
         rows.push((
@@ -93,7 +102,12 @@ pub fn build_districts(inputs: &Inputs) -> Result<Result<Figure, String>, ChartE
         ));
     }
     rows.sort_by(|a, b| b.1.value.total_cmp(&a.1.value).then(a.0.cmp(&b.0)));
-    let area_rate = headline(inputs, "sv_rate_per_1000_year")?;
+    let withheld = inputs.not_possible.iter().any(|n| n.job == "headline");
+    let area_rate = if withheld {
+        None
+    } else {
+        headline(inputs, "sv_rate_per_1000_year")?
+    };
     let top = &rows[0];
     let alt = format!(
         "Horizontal bar chart of serious-violence offences per 1,000 residents a year \
@@ -116,18 +130,34 @@ pub fn build_districts(inputs: &Inputs) -> Result<Result<Figure, String>, ChartE
                 "{}; offences per 1,000 residents a year (person-years of the period)",
                 inputs.period
             ),
-            legend: vec![
+            legend: [
                 LegendEntry::new("District rate", BLUE, Mark::Block),
                 LegendEntry::new("95% confidence interval", INK, Mark::Line(Marker::None)),
-                LegendEntry::new("Area-wide rate", VERMILLION, Mark::Dashed(Marker::None)),
-            ],
-            caption: inputs.police_caption(
+            ]
+            .into_iter()
+            .chain(area_rate.map(|_| {
+                LegendEntry::new("Area-wide rate", VERMILLION, Mark::Dashed(Marker::None))
+            }))
+            .collect(),
+            caption: inputs.police_caption(&format!(
                 "Offences placed by the LSOA where they occurred; offences with no known LSOA \
-                 are left out. Intervals exact Poisson under 10, Byar otherwise.",
-            ),
+                 are left out. Intervals exact Poisson under 10, Byar otherwise.{}",
+                if suppressed.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " Not shown, suppressed by disclosure control: {}.",
+                        suppressed.join(", ")
+                    )
+                }
+            )),
         },
         alt,
-        tables: vec!["areas", "headline"],
+        tables: if withheld {
+            vec!["areas"]
+        } else {
+            vec!["areas", "headline"]
+        },
         height: height.max(420),
         plot: Plot::Districts(Districts { rows, area_rate }),
     }))

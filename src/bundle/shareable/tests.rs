@@ -438,3 +438,169 @@ fn a_dimension_value_that_names_a_column_is_refused() {
         "{err}"
     );
 }
+
+/// Writes `areas` (CSV and Parquet): `level`, `area_name`, `district`, `offences`, and on every
+/// row of a level its offences with a known area (the level's total less its `Unknown` row)
+/// and the row's share of them.
+fn areas(dir: &Path, rows: &[(&str, &str, &str, i64)]) {
+    let known = |level: &str| -> i64 {
+        rows.iter()
+            .filter(|r| r.0 == level && r.1 != "Unknown")
+            .map(|r| r.3)
+            .sum()
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("level", DataType::Utf8, false),
+        Field::new("area_name", DataType::Utf8, false),
+        Field::new("district", DataType::Utf8, false),
+        Field::new("offences", DataType::Int64, false),
+        Field::new("known_offences", DataType::Int64, false),
+        Field::new("share_pct", DataType::Float64, true),
+    ]));
+    let text = |column: usize| -> ArrayRef {
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|r| [r.0, r.1, r.2][column])
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            text(0),
+            text(1),
+            text(2),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| known(r.0)).collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(
+                rows.iter()
+                    .map(|r| (r.1 != "Unknown").then(|| 100.0 * r.3 as f64 / known(r.0) as f64))
+                    .collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .unwrap();
+    let mut files = TableFiles::create(dir, "areas", schema).unwrap();
+    files.write(&batch).unwrap();
+    files.finish().unwrap();
+}
+
+const AREAS: &str = r#"
+disclosure = "panel=level rows=area_name counts=offences dimension=level groups=district"
+suppress_with = { offences = ["share_pct"] }
+suppress_with_row = { "offences@Unknown" = ["known_offences", "share_pct"] }
+"#;
+
+/// Areas at two levels (`dimension=level`): each ward sums into its district (`groups=`,
+/// the district level being its own groups); a small `Unknown` row is suppressed, and the
+/// offences with a known area, which would give it back from the total, are blanked on every
+/// row of its level (`suppress_with_row`), with the shares of them.
+#[test]
+fn levels_of_areas_sum_into_districts_and_a_hidden_unknown_blanks_the_known_total() {
+    let dir = tempfile::tempdir().unwrap();
+    areas(
+        dir.path(),
+        &[
+            ("district", "A", "A", 40),
+            ("district", "B", "B", 50),
+            ("district", "Unknown", "Unknown", 3),
+            ("ward", "a1", "A", 22),
+            ("ward", "a2", "A", 18),
+            ("ward", "b1", "B", 50),
+            ("ward", "Unknown", "Unknown", 3),
+        ],
+    );
+    let jobs = [job("areas", AREAS)];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let (summary, _) = protect(dir.path(), &refs, 5).unwrap();
+    let system = system_from_files(dir.path(), &summary.structure).unwrap();
+    let of = |rows: &str| {
+        system
+            .grids
+            .iter()
+            .position(|g| g.layout.rows == rows)
+            .unwrap()
+    };
+    let (districts, wards) = (of("district"), of("ward"));
+    assert_eq!(system.grids[districts].layout.groups, None);
+    assert_eq!(
+        system.grids[wards].layout.groups.as_deref(),
+        Some("district")
+    );
+    // District A is the sum of wards a1 and a2: the relation the audit holds.
+    use crate::partners::structure::{Origin, Relation};
+    let a = system.grids[districts]
+        .cells
+        .iter()
+        .position(|c| c.axes[0] == "A")
+        .unwrap();
+    let a = system.id(districts, a);
+    let sums_of_a: Vec<usize> = system
+        .relations
+        .iter()
+        .filter_map(|r| match r {
+            Relation::Sum {
+                total,
+                parts,
+                origin: Origin::Link(..),
+            } if *total == a => Some(parts.len()),
+            _ => None,
+        })
+        .collect();
+    assert!(sums_of_a.contains(&2), "{sums_of_a:?}");
+    let csv = std::fs::read_to_string(dir.path().join("areas.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "level,area_name,district,offences,offences_suppressed,known_offences,share_pct"
+    );
+    // Unknown (3) is hidden at both levels, and with it the known total on every row.
+    for line in &lines[1..] {
+        let values: Vec<&str> = line.split(',').collect();
+        assert_eq!(values[5], "", "known total published: {line}");
+        assert_eq!(values[6], "", "share of the known total published: {line}");
+        if values[1] == "Unknown" {
+            assert_eq!(&values[3..5], ["", "true"], "{line}");
+        }
+    }
+    let audit = audit::audit(&system, 5.0, SUPPRESSED_AT_LEAST as f64).unwrap();
+    assert!(audit.exposed.is_empty());
+    // With a large Unknown row nothing is blanked for it: the known total and shares stand.
+    areas(
+        dir.path(),
+        &[
+            ("district", "A", "A", 40),
+            ("district", "B", "B", 50),
+            ("district", "Unknown", "Unknown", 30),
+        ],
+    );
+    protect(dir.path(), &refs, 5).unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("areas.csv")).unwrap();
+    assert!(csv.contains("\ndistrict,A,A,40,false,90,44.4"), "{csv}");
+}
+
+/// A row in a group that is no value of that dimension (a partnership across districts,
+/// `Several`) could not be related to the districts: refused, naming the file and the row.
+#[test]
+fn a_row_in_no_published_group_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    areas(
+        dir.path(),
+        &[
+            ("district", "A", "A", 40),
+            ("district", "B", "B", 50),
+            ("csp", "AB", "Several", 90),
+        ],
+    );
+    let jobs = [job("areas", AREAS)];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
+    assert!(
+        err.contains("areas.sql") && err.contains("`AB`") && err.contains("`Several`"),
+        "{err}"
+    );
+}
