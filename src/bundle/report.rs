@@ -355,7 +355,12 @@ pub fn write(dir: &Path, inputs: &ReportInputs) -> Result<Vec<String>, ReportErr
             .collect(),
         shareable: inputs.shareable.map(|s| ShareableView {
             notice: s.notice(),
-            withheld: s.withheld.clone(),
+            withheld: s
+                .withheld
+                .iter()
+                .chain(&s.measures_withheld)
+                .cloned()
+                .collect(),
         }),
         sections: sections(inputs.config.young_age_cutoff),
         cardiff_note: CARDIFF_NOTE,

@@ -157,6 +157,11 @@ pub struct Shareable {
     /// Each protected grid's layout and totals: what `sna audit-pack` needs to audit the
     /// bundle from its files.
     pub structure: Vec<SharedGrid>,
+    /// Measures published because every count they are computed from is published above,
+    /// with those cells.
+    pub measures: Vec<measures::PublishedMeasure>,
+    /// Measures withheld (`table: measure`), with why.
+    pub measures_withheld: Vec<Withheld>,
 }
 
 /// One count column of a protected table, as recorded in the manifest.
@@ -232,7 +237,7 @@ impl Shareable {
              shows each suppressed count could take values at least {} apart ({} of {} counts \
              suppressed in {} tables: {} small, {} to protect them). The {} tables and files whose counts \
              are not declared for disclosure control (among them {}) are withheld, with their \
-             charts and sections.",
+             charts and sections.{}",
             self.threshold.saturating_sub(1),
             self.suppressed_at_least,
             self.protection,
@@ -248,6 +253,17 @@ impl Shareable {
                 .map(|w| w.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
+            if self.measures.is_empty() && self.measures_withheld.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " Of the headline measures, {} are published because every count they are \
+                     computed from is published in these tables (or is a total assumed known), \
+                     and {} are withheld.",
+                    self.measures.len(),
+                    self.measures_withheld.len()
+                )
+            },
         )
     }
 }
@@ -283,15 +299,17 @@ pub fn protect(
     threshold: u32,
 ) -> Result<(Shareable, Vec<NotPossible>), ShareableError> {
     let mut declared = Vec::new();
+    let mut measure_tables = Vec::new();
     let mut withheld = Vec::new();
     let mut not_possible = Vec::new();
     for job in jobs {
         if !tables.join(format!("{}.parquet", job.name)).is_file() {
             continue;
         }
-        match &job.meta.disclosure {
-            Some(text) => declared.push(read_declared(tables, job, text)?),
-            None => {
+        match (&job.meta.disclosure, &job.meta.disclosure_rows) {
+            (Some(text), _) => declared.push(read_declared(tables, job, text)?),
+            (None, Some(rows)) => measure_tables.push((*job, rows)),
+            (None, None) => {
                 for ext in ["csv", "parquet"] {
                     let path = tables.join(format!("{}.{ext}", job.name));
                     std::fs::remove_file(&path).map_err(OutputError::at(&path))?;
@@ -355,7 +373,40 @@ pub fn protect(
         rounds: protected.rounds,
         audit_programs: 0,
         structure: Vec::new(),
+        measures: Vec::new(),
+        measures_withheld: Vec::new(),
     };
+    // Tables of measures: each measure published only where every count it repeats is.
+    for (job, rows) in measure_tables {
+        let path = tables.join(format!("{}.parquet", job.name));
+        let batch = read_parquet(&path).map_err(|problem| ShareableError::Table {
+            path: path.clone(),
+            problem,
+        })?;
+        let decided = measures::decide(&job.name, rows, &batch, &system).map_err(|problem| {
+            ShareableError::Layout {
+                file: job.relative_path.clone(),
+                problem,
+            }
+        })?;
+        let kept = arrow::compute::filter_record_batch(&batch, &measures::filter(&decided))
+            .map_err(OutputError::at(&path))?;
+        let mut files = TableFiles::create(tables, &job.name, kept.schema())?;
+        files.write(&kept)?;
+        files.finish()?;
+        summary.measures.extend(decided.published);
+        summary
+            .measures_withheld
+            .extend(
+                decided
+                    .withheld
+                    .into_iter()
+                    .map(|(measure, reason)| Withheld {
+                        name: format!("{}: {measure}", job.name),
+                        reason,
+                    }),
+            );
+    }
     for table in &declared {
         let mine: Vec<(&Grid, &Placed)> = system
             .grids
@@ -973,6 +1024,8 @@ pub fn audit_bundle(dir: &Path, protection: Option<u64>) -> Result<PackAudit, Sh
         audit,
     })
 }
+
+pub mod measures;
 
 #[cfg(test)]
 mod tests;

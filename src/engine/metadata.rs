@@ -51,6 +51,11 @@ pub struct Metadata {
     /// suppressed.
     #[serde(default)]
     pub suppress_with_row: BTreeMap<String, Vec<String>>,
+    /// Assessment jobs of one measure per row (the headline): in a shareable bundle a measure
+    /// is published only when each count it is computed from is a published cell or known
+    /// total of the protected tables (see `bundle::shareable::measures`).
+    #[serde(default)]
+    pub disclosure_rows: Option<MeasureRows>,
     /// The columns of the result, in order.
     #[serde(default)]
     pub columns: Vec<Column>,
@@ -427,4 +432,31 @@ columns = ["hour", { name = "rate", label = "Rate", optional = true }]
             .unwrap_err();
         assert!(err.to_string().contains("percent"), "{err}");
     }
+}
+
+/// `disclosure_rows`: how the measures of a table repeat the protected tables' counts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureRows {
+    /// The column naming the measure of each row.
+    pub key: String,
+    /// The column of each measure's numerator.
+    pub numerator: String,
+    /// The column of each measure's denominator.
+    pub denominator: String,
+    /// For each measure that may be published, the counts its numerator and denominator
+    /// repeat; a measure not listed is withheld.
+    pub measures: BTreeMap<String, MeasureCells>,
+}
+
+/// The counts one measure repeats: `EVENTS [AXIS=VALUE ...]`, terms joined by ` + ` or ` - `,
+/// `{column}` filled from the row.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureCells {
+    /// The numerator's count.
+    pub numerator: String,
+    /// The denominator's count; none when it is residents (published census figures).
+    #[serde(default)]
+    pub denominator: Option<String>,
 }

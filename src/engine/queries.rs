@@ -237,9 +237,13 @@ impl QuerySet {
                     Some("disclosure (a partner table's or job's setting)")
                 }
                 _ if kind != Kind::Job
-                    && (!meta.suppress_with.is_empty() || !meta.suppress_with_row.is_empty()) =>
+                    && (!meta.suppress_with.is_empty()
+                        || !meta.suppress_with_row.is_empty()
+                        || meta.disclosure_rows.is_some()) =>
                 {
-                    Some("suppress_with or suppress_with_row (a job's settings, with disclosure)")
+                    Some(
+                        "suppress_with, suppress_with_row or disclosure_rows (a job's settings for disclosure control)",
+                    )
                 }
                 _ if kind != Kind::Refresh && !meta.dashboard.is_empty() => {
                     Some("[[dashboard]] (only queries/refresh/ tables are on the dashboard)")

@@ -106,7 +106,9 @@ fn shareable_bundle_of_the_sample_publishes_only_protected_tables() {
         .collect();
     let mut expected: BTreeSet<String> = DECLARED
         .iter()
-        .flat_map(|(t, _, _)| [format!("{t}.csv"), format!("{t}.parquet")])
+        .map(|(t, _, _)| *t)
+        .chain(["headline"])
+        .flat_map(|t| [format!("{t}.csv"), format!("{t}.parquet")])
         .collect();
     expected.insert("README.md".into());
     assert_eq!(published, expected);
@@ -224,12 +226,7 @@ fn shareable_bundle_of_the_sample_publishes_only_protected_tables() {
         .iter()
         .map(|w| w["name"].as_str().unwrap())
         .collect();
-    for name in [
-        "headline",
-        "lsoa_hotspots",
-        "data_quality",
-        "data_quality.json",
-    ] {
+    for name in ["lsoa_hotspots", "data_quality", "data_quality.json"] {
         assert!(
             withheld.contains(&name),
             "{name} not withheld: {withheld:?}"
@@ -243,7 +240,11 @@ fn shareable_bundle_of_the_sample_publishes_only_protected_tables() {
         .map(|j| j["job"].as_str().unwrap())
         .collect();
     jobs.sort_unstable();
-    let mut declared: Vec<&str> = DECLARED.iter().map(|(t, _, _)| *t).collect();
+    let mut declared: Vec<&str> = DECLARED
+        .iter()
+        .map(|(t, _, _)| *t)
+        .chain(["headline"])
+        .collect();
     declared.sort_unstable();
     declared.dedup();
     assert_eq!(jobs, declared);
@@ -257,14 +258,14 @@ fn shareable_bundle_of_the_sample_publishes_only_protected_tables() {
         let drawn = chart["drawn"].as_bool().unwrap();
         match name {
             "trend_police" | "trend_ae" | "time_heatmap" | "istv_time_heatmap" | "age_sex"
-            | "districts" => {
+            | "districts" | "knife_nte" => {
                 assert!(drawn, "{name}")
             }
             _ => assert!(!drawn, "{name} drawn from a withheld table"),
         }
     }
-    // The district chart is drawn from the protected `areas` alone (no area-wide line from the
-    // withheld headline); the age-sex pyramids mark suppressed bands grey.
+    // The district chart is drawn from the protected `areas` and the headline's area-wide
+    // rate; the age-sex pyramids mark suppressed bands grey.
     let chart = |name: &str| {
         manifest["charts"]
             .as_array()
@@ -274,7 +275,10 @@ fn shareable_bundle_of_the_sample_publishes_only_protected_tables() {
             .unwrap()
             .clone()
     };
-    assert_eq!(chart("districts")["tables"], serde_json::json!(["areas"]));
+    assert_eq!(
+        chart("districts")["tables"],
+        serde_json::json!(["areas", "headline"])
+    );
     assert!(
         chart("age_sex")["caption"]
             .as_str()
@@ -293,15 +297,58 @@ fn shareable_bundle_of_the_sample_publishes_only_protected_tables() {
     }
     assert!(hidden_wards.values().any(|n| *n > 0), "{hidden_wards:?}");
     assert!(hidden_wards.values().all(|n| *n != 1), "{hidden_wards:?}");
-    // A chart drawing on a shared and a withheld table names the withheld one.
-    let knife_nte = manifest["charts"]
+    // The headline publishes the measures whose every count is a published cell or known
+    // total of the protected tables, each equal to the internal bundle's row; the others
+    // (counts of persons, which no shared table publishes) are withheld and listed.
+    let headline = Table::read(&shared.join("tables/headline.csv"));
+    let internal_headline = Table::read(&dir.join("internal/tables/headline.csv"));
+    let measures: Vec<&str> = headline
+        .rows
+        .iter()
+        .map(|r| r["measure"].as_str())
+        .collect();
+    assert_eq!(
+        measures,
+        [
+            "sv_offences",
+            "sv_rate_per_1000_year",
+            "knife_pct",
+            "nte_pct",
+            "peak_hour",
+            "top_district_share_pct",
+            "ae_assault_rate_per_1000_year"
+        ]
+    );
+    for row in &headline.rows {
+        let original = internal_headline
+            .rows
+            .iter()
+            .find(|r| r["measure"] == row["measure"])
+            .unwrap();
+        assert_eq!(row, original);
+    }
+    // The peak hour's offences are the hour profile's published count of that hour.
+    let peak = &headline.rows[4];
+    let hour: f64 = peak["value"].parse().unwrap();
+    let profile = Table::read(&shared.join("tables/hour_profile.csv"));
+    let cell = profile
+        .rows
+        .iter()
+        .find(|r| r["hour"] == format!("{hour}"))
+        .unwrap();
+    assert_eq!(cell["offences"], peak["numerator"]);
+    let measures_withheld: Vec<&str> = control["measures_withheld"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["name"] == "knife_nte")
-        .unwrap();
-    let reason = knife_nte["skipped"].as_str().unwrap();
-    assert!(reason.ends_with("(table `headline`)"), "{reason}");
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        measures_withheld.contains(&"headline: victim_prevalence_pct"),
+        "{measures_withheld:?}"
+    );
+    assert_eq!(control["measures"].as_array().unwrap().len(), 7);
+    assert!(chart("knife_nte")["drawn"].as_bool().unwrap());
 
     // The report states the method, lists what was withheld and has no withheld section.
     let report = std::fs::read_to_string(shared.join("index.html")).unwrap();
@@ -335,7 +382,9 @@ fn shareable_bundle_of_the_sample_publishes_only_protected_tables() {
         "{weapons}"
     );
     assert!(report.contains("<section id=\"cardiff\""));
-    assert!(!report.contains("tables/headline.csv"));
+    assert!(!report.contains("tables/lsoa_hotspots.csv"));
+    assert!(report.contains("There were 5,229 serious violence offences in the period"));
+    assert!(!report.contains("Residents recorded as victims"));
     let internal_report = std::fs::read_to_string(dir.join("internal/index.html")).unwrap();
     assert!(internal_report.contains("for use within the partnership"));
     assert!(internal_report.contains("<section id=\"places\""));

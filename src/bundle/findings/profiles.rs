@@ -25,29 +25,41 @@ pub(super) struct AgePeak {
 pub(super) struct AgePeaks {
     pub victims: Option<AgePeak>,
     pub offenders: Option<AgePeak>,
+    /// Bands left out because a count of theirs is suppressed (a shareable bundle): their
+    /// sum would be wrong, and the peak is among the bands with published counts.
+    pub partial: bool,
 }
 
 /// The peak age band of each role in `age_sex` (rows by role, age band and sex with persons and
 /// person-years): the sexes' persons and person-years are added up per band, and the band with
-/// the highest rate wins (the younger on ties; bands with no person-years are skipped).
+/// the highest rate wins (the younger on ties; bands with no person-years are skipped, and so
+/// are bands with a suppressed count, whose persons are not published).
 pub(super) fn age_peaks(table: &Table) -> Result<AgePeaks, TableError> {
-    let peak = |role: &str| -> Result<Option<AgePeak>, TableError> {
-        // Bands in the table's order (youngest first), each with its persons and person-years.
-        let mut bands: Vec<(String, f64, f64)> = Vec::new();
+    let mut partial = false;
+    let mut peak = |role: &str| -> Result<Option<AgePeak>, TableError> {
+        // Bands in the table's order (youngest first), each with its persons and person-years,
+        // and whether a count of it is suppressed (empty: only in a shareable bundle).
+        let mut bands: Vec<(String, f64, f64, bool)> = Vec::new();
         for row in table.rows_where("role", role) {
             let band = row.text("age_band")?;
+            let hidden = row.number("persons")?.is_none();
             let persons = row.count("persons")?;
             let years = row.number("person_years")?.unwrap_or(0.0);
             match bands.iter_mut().find(|b| b.0 == band) {
                 Some(b) => {
                     b.1 += persons;
                     b.2 += years;
+                    b.3 |= hidden;
                 }
-                None => bands.push((band.to_owned(), persons, years)),
+                None => bands.push((band.to_owned(), persons, years, hidden)),
             }
         }
         let mut best: Option<AgePeak> = None;
-        for (band, persons, years) in bands {
+        for (band, persons, years, hidden) in bands {
+            if hidden {
+                partial = true;
+                continue;
+            }
             if years <= 0.0 {
                 continue;
             }
@@ -64,9 +76,12 @@ pub(super) fn age_peaks(table: &Table) -> Result<AgePeaks, TableError> {
         }
         Ok(best.filter(|b| b.persons > 0.0))
     };
+    let victims = peak("victim")?;
+    let offenders = peak("offender")?;
     Ok(AgePeaks {
-        victims: peak("victim")?,
-        offenders: peak("offender")?,
+        victims,
+        offenders,
+        partial,
     })
 }
 
@@ -226,6 +241,24 @@ mod tests {
         assert!(v.lower < 30.0 && v.upper > 30.0);
         let o = peaks.offenders.unwrap();
         assert_eq!((o.band.as_str(), o.persons, o.rate), ("20-24", 45.0, 15.0));
+        assert!(!peaks.partial);
+    }
+
+    /// In a shareable bundle a band with a suppressed (empty) count is left out, not summed
+    /// as if the count were 0: victims 20-24 would otherwise win on its published 90 alone.
+    #[test]
+    fn age_peaks_leave_out_bands_with_a_suppressed_count() {
+        let t = table(
+            "age_sex_shared",
+            "role,age_band,sex,persons,person_years\n\
+             victim,15-19,F,,1000\nvictim,15-19,M,300,2000\n\
+             victim,20-24,F,30,1000\nvictim,20-24,M,60,2000\n\
+             offender,15-19,F,10,1000\noffender,15-19,M,20,2000\n",
+        );
+        let peaks = age_peaks(&t).unwrap();
+        assert!(peaks.partial);
+        let v = peaks.victims.unwrap();
+        assert_eq!((v.band.as_str(), v.persons), ("20-24", 90.0));
     }
 
     /// Groups 70 + 25 + 5 = 100 offences: 70%, 25%, 5%, most first; the commonest offence

@@ -604,3 +604,103 @@ fn a_row_in_no_published_group_is_refused() {
         "{err}"
     );
 }
+
+/// Writes `measures` (CSV and Parquet): one measure per row with `measure`, `value`,
+/// `numerator` and `denominator` (empty when none).
+fn measures_table(dir: &Path, rows: &[(&str, f64, i64, Option<i64>)]) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("measure", DataType::Utf8, false),
+        Field::new("value", DataType::Float64, false),
+        Field::new("numerator", DataType::Int64, false),
+        Field::new("denominator", DataType::Int64, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .unwrap();
+    let mut files = TableFiles::create(dir, "measures", schema).unwrap();
+    files.write(&batch).unwrap();
+    files.finish().unwrap();
+}
+
+const MEASURES: &str = r#"
+[disclosure_rows]
+key = "measure"
+numerator = "numerator"
+denominator = "denominator"
+
+[disclosure_rows.measures]
+total = { numerator = "offences" }
+peak = { numerator = "offences hour={value}", denominator = "offences" }
+small = { numerator = "offences hour={value}", denominator = "offences" }
+"#;
+
+/// A table of measures publishes a measure only where every count it repeats is a published
+/// cell (or known total) of the protected tables: the grand total and a published hour are,
+/// a suppressed hour and an undeclared measure are withheld; a declaration the data
+/// contradict stops the run.
+#[test]
+fn measures_are_published_only_when_their_counts_are() {
+    let dir = tempfile::tempdir().unwrap();
+    hours(dir.path(), "hours", &[2, 30, 40, 50]);
+    measures_table(
+        dir.path(),
+        &[
+            ("total", 122.0, 122, None),
+            ("peak", 3.0, 50, Some(122)),
+            ("small", 0.0, 2, Some(122)),
+            ("people", 50.0, 10, Some(20)),
+        ],
+    );
+    let jobs = [job("hours", HOURS), job("measures", MEASURES)];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let (summary, withheld) = protect(dir.path(), &refs, 5).unwrap();
+    assert!(withheld.is_empty());
+    let csv = std::fs::read_to_string(dir.path().join("measures.csv")).unwrap();
+    let names: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(names, ["total", "peak"]);
+    let published: Vec<(&str, usize)> = summary
+        .measures
+        .iter()
+        .map(|m| (m.measure.as_str(), m.cells.len()))
+        .collect();
+    assert_eq!(published, [("total", 1), ("peak", 2)]);
+    assert!(
+        summary.measures[1].cells[0].contains("hour=3"),
+        "{:?}",
+        summary.measures
+    );
+    let hidden: Vec<&str> = summary
+        .measures_withheld
+        .iter()
+        .map(|w| w.name.as_str())
+        .collect();
+    assert_eq!(hidden, ["measures: small", "measures: people"]);
+    assert!(summary.measures_withheld[0].reason.contains("suppressed"));
+    // A numerator that is not the cell it is declared to repeat.
+    hours(dir.path(), "hours", &[2, 30, 40, 50]);
+    measures_table(dir.path(), &[("peak", 3.0, 49, Some(122))]);
+    let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
+    assert!(
+        err.contains("measures.sql") && err.contains("`peak`") && err.contains("49"),
+        "{err}"
+    );
+}
