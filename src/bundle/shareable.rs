@@ -280,6 +280,9 @@ struct Declared {
     /// `suppress_with_row`, parsed: (count, row value, columns blanked on every row of the
     /// grid's panel where that row's count is suppressed).
     suppress_with_row: Vec<RowDerived>,
+    /// `withhold_rows`, and how many rows it left out.
+    withhold_rows: BTreeMap<String, Vec<String>>,
+    rows_withheld: usize,
     batch: RecordBatch,
 }
 
@@ -328,6 +331,19 @@ pub fn protect(
         }
     }
     declared.sort_by(|a, b| a.job.cmp(&b.job));
+    for table in &declared {
+        if table.rows_withheld > 0 {
+            for (column, values) in &table.withhold_rows {
+                withheld.push(Withheld {
+                    name: format!("{}: {column} = {}", table.job, values.join(", ")),
+                    reason: format!(
+                        "{} row(s) left out: their relations to the table's other rows are not declared for disclosure control",
+                        table.rows_withheld
+                    ),
+                });
+            }
+        }
+    }
     let mut grids = Vec::new();
     let mut placed = Vec::new();
     for table in &declared {
@@ -478,6 +494,45 @@ fn check_groups(declared: &[Declared], grids: &[Grid]) -> Result<(), ShareableEr
             );
         }
     }
+    // Two levels of one table that both split a group into several rows (CSPs and wards of
+    // one district) nest in a way the layout does not say (which wards make which CSP), so
+    // the relations between them would be missing.
+    let mut splitting: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for grid in grids {
+        let Some(dimension) = &grid.layout.groups else {
+            continue;
+        };
+        let rows = grid.layout.panel.len();
+        let mut per_group: BTreeMap<(&[String], &str), BTreeSet<&str>> = BTreeMap::new();
+        for cell in grid
+            .cells
+            .iter()
+            .filter(|c| c.axes[rows] != TOTAL && !c.group.is_empty())
+        {
+            per_group
+                .entry((&cell.axes[..rows], cell.group.as_str()))
+                .or_default()
+                .insert(cell.axes[rows].as_str());
+        }
+        if let Some(((_, group), _)) = per_group.iter().find(|(_, r)| r.len() > 1) {
+            let key = (grid.table.as_str(), dimension.as_str());
+            if let Some(other) = splitting.get(&key).filter(|o| **o != grid.layout.rows) {
+                let file = declared
+                    .iter()
+                    .find(|d| d.job == grid.table)
+                    .map_or_else(|| grid.table.clone(), |d| d.relative_path.clone());
+                return Err(ShareableError::Layout {
+                    file,
+                    problem: format!(
+                        "both its `{other}` rows and its `{}` rows split {dimension} `{}` into several rows, and the layout does not say how one nests in the other, so the relations between them could not be audited; leave one level out of a shareable bundle (withhold_rows)",
+                        grid.layout.rows,
+                        crate::text::printable(group),
+                    ),
+                });
+            }
+            splitting.insert(key, grid.layout.rows.as_str());
+        }
+    }
     for grid in grids {
         let Some(dimension) = &grid.layout.groups else {
             continue;
@@ -534,6 +589,25 @@ fn read_declared(tables: &Path, job: &SqlFile, text: &str) -> Result<Declared, S
         path: path.clone(),
         problem,
     })?;
+    // Rows whose relations to the others cannot be declared are not published at all.
+    let mut rows_withheld = 0;
+    let batch = if job.meta.withhold_rows.is_empty() {
+        batch
+    } else {
+        let mut keep = vec![true; batch.num_rows()];
+        for (column, values) in &job.meta.withhold_rows {
+            let text = text_column(&batch, column)
+                .map_err(|p| layout_error(format!("withhold_rows: {p}")))?;
+            for (k, v) in keep.iter_mut().zip(text) {
+                if v.is_some_and(|v| values.contains(&v)) {
+                    *k = false;
+                }
+            }
+        }
+        rows_withheld = keep.iter().filter(|k| !**k).count();
+        arrow::compute::filter_record_batch(&batch, &BooleanArray::from(keep))
+            .map_err(OutputError::at(&path))?
+    };
     let schema = batch.schema();
     let mut named: Vec<&str> = layout.axes();
     if one_column {
@@ -584,6 +658,8 @@ fn read_declared(tables: &Path, job: &SqlFile, text: &str) -> Result<Declared, S
         events,
         suppress_with: job.meta.suppress_with.clone(),
         suppress_with_row,
+        withhold_rows: job.meta.withhold_rows.clone(),
+        rows_withheld,
         batch,
     })
 }

@@ -56,6 +56,11 @@ pub struct Metadata {
     /// total of the protected tables (see `bundle::shareable::measures`).
     #[serde(default)]
     pub disclosure_rows: Option<MeasureRows>,
+    /// Assessment jobs with a `disclosure` layout: rows left out of a shareable bundle, by a
+    /// column's values (`{ level = ["locality"] }`), because their relations to the other rows
+    /// cannot be declared (a locality groups wards or single LSOAs).
+    #[serde(default)]
+    pub withhold_rows: BTreeMap<String, Vec<String>>,
     /// The columns of the result, in order.
     #[serde(default)]
     pub columns: Vec<Column>,

@@ -239,10 +239,11 @@ impl QuerySet {
                 _ if kind != Kind::Job
                     && (!meta.suppress_with.is_empty()
                         || !meta.suppress_with_row.is_empty()
-                        || meta.disclosure_rows.is_some()) =>
+                        || meta.disclosure_rows.is_some()
+                        || !meta.withhold_rows.is_empty()) =>
                 {
                     Some(
-                        "suppress_with, suppress_with_row or disclosure_rows (a job's settings for disclosure control)",
+                        "suppress_with, suppress_with_row, disclosure_rows or withhold_rows (a job's settings for disclosure control)",
                     )
                 }
                 _ if kind != Kind::Refresh && !meta.dashboard.is_empty() => {

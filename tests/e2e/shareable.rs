@@ -424,3 +424,42 @@ fn shareable_run_refuses_a_layout_that_does_not_fit() {
         &["run", "--data", &sample(), "--out", "internal"],
     ));
 }
+
+/// With `[localities]` (which group wards or single LSOAs, so their relation to the wards
+/// cannot be declared) a shareable bundle leaves the locality rows of `areas` out, lists them
+/// as withheld, and still passes its audit.
+#[test]
+fn shareable_bundle_leaves_localities_out() {
+    let dir = workdir("shareable-localities");
+    std::fs::write(
+        dir.join("sna.toml"),
+        "[localities]\n\"City centre\" = [\"Castle\", \"Abbey\"]\n",
+    )
+    .unwrap();
+    let data = sample();
+    assert_success(&sna(&dir, &["run", "--data", &data, "--out", "internal"]));
+    let internal = Table::read(&dir.join("internal/tables/areas.csv"));
+    assert!(internal.rows.iter().any(|r| r["level"] == "locality"));
+    assert_success(&sna(
+        &dir,
+        &["run", "--shareable", "--data", &data, "--out", "shared"],
+    ));
+    let shared = Table::read(&dir.join("shared/tables/areas.csv"));
+    assert!(shared.rows.iter().all(|r| r["level"] != "locality"));
+    assert!(shared.rows.iter().any(|r| r["level"] == "ward"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("shared/manifest.json")).unwrap())
+            .unwrap();
+    let withheld: Vec<&str> = manifest["shareable"]["withheld"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        withheld.contains(&"areas: level = locality"),
+        "{withheld:?}"
+    );
+    let output = sna(&dir, &["audit-pack", "shared"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}

@@ -704,3 +704,68 @@ fn measures_are_published_only_when_their_counts_are() {
         "{err}"
     );
 }
+
+/// Two levels that both split a district (CSPs and wards) nest in a way the layout does not
+/// say: refused, naming both levels; with the CSP level one row per district, as in the
+/// sample, the same table is protected.
+#[test]
+fn two_levels_splitting_one_district_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wards = [
+        ("district", "A", "A", 40),
+        ("district", "B", "B", 50),
+        ("ward", "a1", "A", 22),
+        ("ward", "a2", "A", 18),
+        ("ward", "b1", "B", 50),
+    ];
+    let split: Vec<_> = wards
+        .iter()
+        .copied()
+        .chain([
+            ("csp", "A north", "A", 25),
+            ("csp", "A south", "A", 15),
+            ("csp", "B", "B", 50),
+        ])
+        .collect();
+    areas(dir.path(), &split);
+    let jobs = [job("areas", AREAS)];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
+    assert!(
+        err.contains("areas.sql") && err.contains("`ward`") && err.contains("`csp`"),
+        "{err}"
+    );
+    let whole: Vec<_> = wards
+        .iter()
+        .copied()
+        .chain([("csp", "CA", "A", 40), ("csp", "CB", "B", 50)])
+        .collect();
+    areas(dir.path(), &whole);
+    protect(dir.path(), &refs, 5).unwrap();
+}
+
+/// `withhold_rows` leaves rows out of the shareable table (localities, whose relation to the
+/// wards cannot be declared) and lists them as withheld.
+#[test]
+fn withheld_rows_are_left_out_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    areas(
+        dir.path(),
+        &[
+            ("district", "A", "A", 40),
+            ("district", "B", "B", 50),
+            ("locality", "Alpha side", "Several", 60),
+            ("locality", "Beta side", "B", 30),
+        ],
+    );
+    let meta = format!("{AREAS}withhold_rows = {{ level = [\"locality\"] }}\n");
+    let jobs = [job("areas", &meta)];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let (summary, _) = protect(dir.path(), &refs, 5).unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("areas.csv")).unwrap();
+    assert!(!csv.contains("locality"), "{csv}");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let listed: Vec<&str> = summary.withheld.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(listed, ["areas: level = locality"]);
+    assert!(summary.withheld[0].reason.starts_with("2 row(s) left out"));
+}
