@@ -57,6 +57,9 @@ pub enum AssessError {
     /// A shareable bundle could not be protected, or fails its audit.
     #[error("{0}")]
     Shareable(#[from] crate::bundle::shareable::ShareableError),
+    /// The release log could not be read or written.
+    #[error("{0}")]
+    ReleaseLog(#[from] crate::partners::release_log::ReleaseLogError),
     /// The `[funding]` allocation could not be made.
     #[error("[funding]: {0}")]
     Funding(#[from] crate::funding::extract::RunError),
@@ -176,9 +179,36 @@ pub async fn run(
     progress.finish();
     // A shareable bundle: the declared tables protected as one system and audited, the others
     // withheld, before any chart, finding or report reads them.
+    let mut log = None;
     let shareable = if config.shareable {
-        let (mut summary, withheld) =
-            crate::bundle::shareable::protect(&tables, &runnable, config.disclosure_threshold)?;
+        // Protected jointly with every release in the release log (partner packs and
+        // shareable bundles of any period), as an intruder holding them all.
+        let log_path = config
+            .release_log
+            .clone()
+            .unwrap_or_else(|| crate::partners::release_log::default_path(out));
+        let earlier = crate::partners::release_log::ReleaseLog::load(&log_path)?;
+        let (mut summary, withheld) = crate::bundle::shareable::protect_with(
+            &tables,
+            &runnable,
+            config.disclosure_threshold,
+            crate::bundle::shareable::Earlier {
+                releases: earlier.releases(),
+                protection: earlier
+                    .releases
+                    .iter()
+                    .map(|r| r.protection)
+                    .max()
+                    .unwrap_or(0),
+                period: Some(crate::partners::structure::Period {
+                    start: config.start,
+                    end: config.end,
+                }),
+                log: log_path.display().to_string(),
+            },
+        )?;
+        summary.release_log = Some(log_path.display().to_string());
+        log = Some((log_path, earlier.releases.len()));
         // A withheld table's row count is not published either: it can say that a rare
         // category occurred (a row of the offence mix).
         jobs.retain(|j| !withheld.iter().any(|w| w.job == j.job));
@@ -339,6 +369,26 @@ pub async fn run(
     };
     let manifest_path = staging.path().join("manifest.json");
     write_json(&manifest_path, &manifest)?;
+    // A shareable bundle is recorded before it is published: one recorded but not published
+    // only makes later releases more cautious, one published but not recorded would be
+    // forgotten.
+    if let (Some((path, read)), Some(control)) = (log, manifest.shareable.as_ref()) {
+        crate::partners::release_log::ReleaseLog::record(
+            &path,
+            read,
+            crate::partners::release_log::LoggedRelease {
+                pack: out.display().to_string(),
+                period_start: config.start.to_string(),
+                period_end: config.end.to_string(),
+                released_at: manifest.finished_at.clone(),
+                tool: crate::readable::tool(),
+                threshold: control.threshold,
+                protection: control.protection,
+                suppressed_at_least: control.suppressed_at_least,
+                grids: crate::partners::release_log::LoggedRelease::of_grids(&control.published),
+            },
+        )?;
+    }
     manifest.replaced_in_two_steps = staging.publish()?.gap;
     Ok(manifest)
 }

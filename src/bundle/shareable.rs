@@ -37,7 +37,7 @@ use crate::output::{OutputError, TableFiles};
 use crate::partners::audit::{self, AuditError};
 use crate::partners::disclosure::{self, DisclosureError, SUPPRESSED_AT_LEAST};
 use crate::partners::pack_audit::{PackAudit, grids_of, matched_values, read_parquet};
-use crate::partners::structure::{Grid, GridCell, Layout, System, TOTAL};
+use crate::partners::structure::{Grid, GridCell, Layout, Period, Release, System, TOTAL};
 
 /// Why a table is not in a shareable bundle.
 pub const WITHHELD: &str = "withheld from a shareable bundle: its counts are not declared for disclosure control (no `disclosure` layout in its metadata)";
@@ -89,6 +89,29 @@ pub enum ShareableError {
     /// The audit could not be solved.
     #[error("the shareable tables could not be audited: {0}")]
     Audit(#[from] AuditError),
+    /// The bundle cannot be protected beside the earlier releases.
+    #[error(
+        "the shareable bundle cannot be protected together with the earlier releases in the release log {log} ({releases}): {cause}. An intruder holding them and this bundle could narrow counts they suppress, so it was not written. Share one or the other; if they go to audiences that never meet, give this bundle its own log (`release_log` in sna.toml)"
+    )]
+    Joint {
+        /// The release log.
+        log: String,
+        /// The earlier releases.
+        releases: String,
+        /// Why protection failed.
+        #[source]
+        cause: DisclosureError,
+    },
+    /// The counts contradict what an earlier release published (revised data).
+    #[error(
+        "the bundle's counts differ from what an earlier release in the release log {log} published, e.g. {example}: revised data cannot be shared beside the earlier release without giving suppressed counts away (a shareable bundle was not written; if the earlier release was never shared, remove it from the log)"
+    )]
+    Revised {
+        /// The release log.
+        log: String,
+        /// The first contradiction.
+        example: String,
+    },
     /// The written tables fail the audit: nothing is published.
     #[error(
         "the shareable bundle fails its audit, so it was not written: {exact} suppressed count(s) recovered exactly and {narrowed} narrowed to an interval under {protection} wide by linear programming over all its tables, e.g. {example}"
@@ -162,6 +185,15 @@ pub struct Shareable {
     pub measures: Vec<measures::PublishedMeasure>,
     /// Measures withheld (`table: measure`), with why.
     pub measures_withheld: Vec<Withheld>,
+    /// The earlier releases (partner packs, shareable bundles) of the release log it was
+    /// protected and audited with.
+    pub protected_with: Vec<String>,
+    /// The release log it is recorded in.
+    pub release_log: Option<String>,
+    /// Every grid as published (suppressed counts without their values): what the release
+    /// log records.
+    #[serde(skip)]
+    pub published: Vec<Grid>,
 }
 
 /// One count column of a protected table, as recorded in the manifest.
@@ -294,12 +326,36 @@ struct RowDerived {
     columns: Vec<String>,
 }
 
+/// What was released before (the release log's releases), for a bundle of `period`.
+#[derive(Debug, Clone, Default)]
+pub struct Earlier {
+    /// The logged releases, published.
+    pub releases: Vec<Release>,
+    /// The largest protection level among them.
+    pub protection: u64,
+    /// This bundle's period; without one no relation to other releases is derived.
+    pub period: Option<Period>,
+    /// The release log they come from, to name in errors.
+    pub log: String,
+}
+
 /// Protects the declared tables of `jobs` in `tables` as one system and withholds the others;
 /// returns what it did and the withheld jobs as not possible.
 pub fn protect(
     tables: &Path,
     jobs: &[&SqlFile],
     threshold: u32,
+) -> Result<(Shareable, Vec<NotPossible>), ShareableError> {
+    protect_with(tables, jobs, threshold, Earlier::default())
+}
+
+/// [`protect`], jointly with the `earlier` releases of the release log, as an intruder who
+/// holds them all: their published counts fixed and known, their suppressed counts unknowns.
+pub fn protect_with(
+    tables: &Path,
+    jobs: &[&SqlFile],
+    threshold: u32,
+    earlier: Earlier,
 ) -> Result<(Shareable, Vec<NotPossible>), ShareableError> {
     let mut declared = Vec::new();
     let mut measure_tables = Vec::new();
@@ -354,17 +410,53 @@ pub fn protect(
         }
     }
     check_groups(&declared, &grids)?;
-    let mut system = System::new(grids);
-    let contradictions = system.contradictions();
+    let own = System::new(grids);
+    let contradictions = own.contradictions();
     if let Some(example) = contradictions.first() {
         return Err(ShareableError::Structure {
             count: contradictions.len(),
             example: example.clone(),
         });
     }
-    let truth = system.clone();
-    let protection = u64::from(threshold);
-    let protected = disclosure::protect(&mut system, u64::from(threshold), protection)?;
+    // Jointly with every earlier release, as an intruder holding them all (one release when
+    // there are none).
+    let protected_with: Vec<String> = earlier.releases.iter().map(|r| r.label.clone()).collect();
+    let protection = earlier.protection.max(u64::from(threshold));
+    let mut releases = earlier.releases.clone();
+    releases.push(Release {
+        label: if releases.is_empty() {
+            String::new()
+        } else {
+            "this bundle (new)".to_owned()
+        },
+        period: earlier.period,
+        published: false,
+        grids: own.grids.clone(),
+    });
+    let new = releases.len() - 1;
+    let mut joint = System::joint(releases);
+    if new > 0
+        && let Some(example) = joint.contradictions().first()
+    {
+        return Err(ShareableError::Revised {
+            log: earlier.log.clone(),
+            example: example.clone(),
+        });
+    }
+    let truth = own;
+    let protected =
+        disclosure::protect(&mut joint, u64::from(threshold), protection).map_err(|source| {
+            if new == 0 {
+                ShareableError::Disclosure(source)
+            } else {
+                ShareableError::Joint {
+                    log: earlier.log.clone(),
+                    releases: protected_with.join("; "),
+                    cause: source,
+                }
+            }
+        })?;
+    let system = System::new(joint.release_grids(new).to_vec());
     if let Some(id) = (0..system.len()).find(|&id| {
         let cell = system.cell(id);
         let (g, _) = system.locate(id);
@@ -391,6 +483,9 @@ pub fn protect(
         structure: Vec::new(),
         measures: Vec::new(),
         measures_withheld: Vec::new(),
+        protected_with: Vec::new(),
+        release_log: None,
+        published: Vec::new(),
     };
     // Tables of measures: each measure published only where every count it repeats is.
     for (job, rows) in measure_tables {
@@ -449,7 +544,18 @@ pub fn protect(
     // The tables as written, audited from their files as an intruder would (with the totals
     // assumed known); the true counts only speed the audit up.
     summary.structure = structure_of(&system, &placed);
-    let written = system_from_files(tables, &summary.structure)?;
+    let mut releases = earlier.releases;
+    releases.push(Release {
+        label: if releases.is_empty() {
+            String::new()
+        } else {
+            "this bundle (new)".to_owned()
+        },
+        period: earlier.period,
+        published: false,
+        grids: system_from_files(tables, &summary.structure)?.grids,
+    });
+    let written = System::joint(releases);
     let hint = matched_values(&written, &truth);
     let audit = audit::audit_with(
         &written,
@@ -474,6 +580,8 @@ pub fn protect(
         });
     }
     summary.audit_programs = audit.programs;
+    summary.protected_with = protected_with;
+    summary.published = written.release_grids(new).to_vec();
     Ok((summary, not_possible))
 }
 

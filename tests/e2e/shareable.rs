@@ -463,3 +463,67 @@ fn shareable_bundle_leaves_localities_out() {
     let output = sna(&dir, &["audit-pack", "shared"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
 }
+
+/// A shareable bundle is protected jointly with the release log beside it, as an intruder
+/// holding every release would attack it, and recorded there: a second bundle of the same
+/// period is protected with the first (the same tables), and a partner pack of the same period
+/// beside them cannot be protected together with them on the sample, so its export is refused
+/// and leaves the log as it was; a bundle beside a pack is refused the same way, naming the log.
+#[test]
+fn shareable_bundles_are_protected_with_the_release_log() {
+    let dir = workdir("shareable-release-log");
+    std::fs::write(
+        dir.join("sna.toml"),
+        format!(
+            "data_dir = \"{}\"\nstart = 2021-01-01\nend = 2021-03-31\n",
+            sample()
+        ),
+    )
+    .unwrap();
+    assert_success(&sna(&dir, &["run", "--shareable", "--out", "first"]));
+    assert_success(&sna(&dir, &["run", "--shareable", "--out", "second"]));
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("releases.json")).unwrap()).unwrap();
+    let packs: Vec<&str> = log["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["pack"].as_str().unwrap())
+        .collect();
+    assert_eq!(packs, ["first", "second"]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("second/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        manifest["shareable"]["protected_with"],
+        serde_json::json!(["first (2021-01-01 to 2021-03-31)"])
+    );
+    for table in ["areas", "trend_monthly", "time_profile", "age_sex"] {
+        assert_eq!(
+            std::fs::read(dir.join(format!("first/tables/{table}.csv"))).unwrap(),
+            std::fs::read(dir.join(format!("second/tables/{table}.csv"))).unwrap(),
+            "{table}"
+        );
+    }
+    // A pack beside the bundles: refused, nothing written, the log unchanged.
+    let before = std::fs::read(dir.join("releases.json")).unwrap();
+    let output = sna(&dir, &["export", "--partner", "--out", "pack"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(!dir.join("pack").exists());
+    assert_eq!(std::fs::read(dir.join("releases.json")).unwrap(), before);
+    // A bundle beside a pack (a log of its own): refused, naming the log and the pack.
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::copy(dir.join("sna.toml"), other.join("sna.toml")).unwrap();
+    assert_success(&sna(&other, &["export", "--partner", "--out", "pack"]));
+    let before = std::fs::read(other.join("releases.json")).unwrap();
+    let output = sna(&other, &["run", "--shareable", "--out", "shared"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("release log ./releases.json") && message.contains("pack (2021-01-01"),
+        "{message}"
+    );
+    assert!(!other.join("shared").exists());
+    assert_eq!(std::fs::read(other.join("releases.json")).unwrap(), before);
+}
