@@ -366,7 +366,13 @@ pub fn protect_with(
             continue;
         }
         match (&job.meta.disclosure, &job.meta.disclosure_rows) {
-            (Some(text), _) => declared.push(read_declared(tables, job, text)?),
+            (Some(_), Some(_)) => {
+                return Err(ShareableError::Layout {
+                    file: job.relative_path.clone(),
+                    problem: "declares both disclosure (a table of counts) and disclosure_rows (a table of measures): it is one or the other".to_owned(),
+                });
+            }
+            (Some(text), None) => declared.push(read_declared(tables, job, text)?),
             (None, Some(rows)) => measure_tables.push((*job, rows)),
             (None, None) => {
                 for ext in ["csv", "parquet"] {
@@ -924,6 +930,20 @@ fn grids_from(table: &str, layout: &Layout, batch: &RecordBatch) -> Result<Vec<G
     };
     let grids = grids_of(table, layout, &batch)?;
     let inner = layout.axes().len() - usize::from(one_column);
+    // Two rows at the same axis values (a ward name in two districts) would be read as one
+    // cell: its relations would be wrong.
+    if let Some(grid) = grids.first() {
+        let mut seen = HashSet::new();
+        for cell in &grid.cells {
+            if !seen.insert(&cell.axes) {
+                return Err(format!(
+                    "two rows have the same {} ({}): disclosure control needs each row named once",
+                    layout.axes()[..inner].join(", "),
+                    crate::text::printable(&cell.axes[..inner].join(", ")),
+                ));
+            }
+        }
+    }
     for grid in &grids {
         for cell in &grid.cells {
             if let Some(axis) = cell.axes[..inner].iter().position(|a| a == TOTAL) {
@@ -1075,6 +1095,7 @@ fn write_protected(
         }
     }
     let out = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(arrow_error)?;
+    let out = in_axis_order(&out, &table.layout).map_err(arrow_error)?;
     let mut files = TableFiles::create(dir, &table.job, out.schema())?;
     files.write(&out)?;
     files.finish()?;
@@ -1090,6 +1111,38 @@ fn write_protected(
             .map(|d| (format!("{}@{}", d.count, d.row), d.columns.clone()))
             .collect(),
     })
+}
+
+/// `batch`'s rows in the order of the layout's axis columns (panel columns, then rows, then
+/// columns). A job may sort its rows by their counts (`areas`: most offences first), and then
+/// a suppressed row's place between published ones would bound its count: the published
+/// order may depend on nothing but the axes. Axis tuples are unique, so the order is total.
+fn in_axis_order(
+    batch: &RecordBatch,
+    layout: &Layout,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let keys: Vec<arrow::compute::SortColumn> = layout
+        .axes()
+        .into_iter()
+        .filter_map(|axis| batch.column_by_name(axis))
+        .map(|column| arrow::compute::SortColumn {
+            values: Arc::clone(column),
+            options: Some(arrow::compute::SortOptions {
+                descending: false,
+                nulls_first: false,
+            }),
+        })
+        .collect();
+    if keys.is_empty() {
+        return Ok(batch.clone());
+    }
+    let order = arrow::compute::lexsort_to_indices(&keys, None)?;
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| arrow::compute::take(c, &order, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(batch.schema(), columns)
 }
 
 /// The structure of the protected grids, for the manifest: each grid's layout and its totals

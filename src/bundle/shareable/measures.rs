@@ -25,6 +25,11 @@ use serde::Serialize;
 use crate::engine::metadata::MeasureRows;
 use crate::partners::structure::{System, TOTAL};
 
+/// Why a declared measure is withheld: the same words whichever count is not published, so
+/// that the reason does not say which cell of a peak or top measure is hidden.
+pub const WITHHELD_MEASURE: &str =
+    "not every count it is computed from is published in the shared tables";
+
 /// One published measure and the cells it repeats, for the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublishedMeasure {
@@ -32,7 +37,7 @@ pub struct PublishedMeasure {
     pub table: String,
     /// The measure (the row's key).
     pub measure: String,
-    /// Each declared count and the published cell it equals (`table: description`).
+    /// Each declared count and the published cell it equals (`table.count [axis=value ...]`).
     pub cells: Vec<String>,
 }
 
@@ -55,26 +60,39 @@ struct Term {
     axes: BTreeMap<String, String>,
 }
 
-/// Parses `EVENTS [AXIS=VALUE ...] [+|- EVENTS ...]` after filling in `{column}`s from `row`.
-fn parse(text: &str, row: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Term>, String> {
+/// `token` with its `{column}`s filled in from `row`; `Ok(None)` when the row has no value
+/// there (the measure cannot be matched, so it is withheld).
+fn fill(
+    text: &str,
+    token: &str,
+    row: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, String> {
     let mut filled = String::new();
-    let mut rest = text;
+    let mut rest = token;
     while let Some(open) = rest.find('{') {
         let close = rest[open..]
             .find('}')
             .ok_or_else(|| format!("`{text}`: an unclosed `{{`"))?;
         let column = &rest[open + 1..open + close];
-        let value = row(column)
-            .ok_or_else(|| format!("`{text}`: the row has no value in column `{column}`"))?;
+        let Some(value) = row(column) else {
+            return Ok(None);
+        };
         filled.push_str(&rest[..open]);
         filled.push_str(&value);
         rest = &rest[open + close + 1..];
     }
     filled.push_str(rest);
+    Ok(Some(filled))
+}
+
+/// Parses `EVENTS [AXIS=VALUE ...] [+|- EVENTS ...]`, filling in `{column}`s from `row` after
+/// splitting (so a value may hold spaces, `+` or `-`: a district's name). `Ok(None)` when a
+/// placeholder's column is empty on the row.
+fn parse(text: &str, row: &dyn Fn(&str) -> Option<String>) -> Result<Option<Vec<Term>>, String> {
     let mut terms: Vec<Term> = Vec::new();
     let mut sign = 1;
     let mut expect_events = true;
-    for token in filled.split_whitespace() {
+    for token in text.split_whitespace() {
         match token {
             "+" | "-" if !expect_events => {
                 sign = if token == "-" { -1 } else { 1 };
@@ -97,8 +115,14 @@ fn parse(text: &str, row: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Term>, 
                 let (axis, value) = token
                     .split_once('=')
                     .ok_or_else(|| format!("`{text}`: `{token}` is not AXIS=VALUE, + or -"))?;
+                if axis.contains('{') {
+                    return Err(format!("`{text}`: an axis name may not be a placeholder"));
+                }
+                let Some(value) = fill(text, value, row)? else {
+                    return Ok(None);
+                };
                 if let Some(term) = terms.last_mut() {
-                    term.axes.insert(axis.to_owned(), value.to_owned());
+                    term.axes.insert(axis.to_owned(), value);
                 }
             }
         }
@@ -106,7 +130,7 @@ fn parse(text: &str, row: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Term>, 
     if expect_events {
         return Err(format!("`{text}`: no count, or one ending in + or -"));
     }
-    Ok(terms)
+    Ok(Some(terms))
 }
 
 /// The cells of `system` that count `term`: in a grid of its events having every one of its
@@ -141,7 +165,7 @@ fn cells_of(system: &System, term: &Term) -> Vec<(u64, bool, String)> {
                 out.push((
                     cell.value.unwrap_or(0),
                     !cell.suppressed,
-                    format!("{}: {}", grid.table, system.describe(system.id(g, c))),
+                    system.describe(system.id(g, c)),
                 ));
             }
         }
@@ -235,17 +259,19 @@ pub fn decide(
         ] {
             let Some(text) = text else { continue };
             let row = |name: &str| texts.get(name).and_then(|v| v[i].clone());
-            let terms =
-                parse(text, &row).map_err(|p| format!("disclosure_rows, measure `{key}`: {p}"))?;
+            let Some(terms) =
+                parse(text, &row).map_err(|p| format!("disclosure_rows, measure `{key}`: {p}"))?
+            else {
+                hidden.get_or_insert_with(|| WITHHELD_MEASURE.to_owned());
+                continue;
+            };
             let mut sum: i64 = 0;
             let mut complete = true;
             for term in &terms {
                 let found = cells_of(system, term);
                 let Some(first) = found.first() else {
                     complete = false;
-                    hidden.get_or_insert_with(|| {
-                        format!("its {column} is a count no shared table publishes ({text})")
-                    });
+                    hidden.get_or_insert_with(|| WITHHELD_MEASURE.to_owned());
                     continue;
                 };
                 if let Some(other) = found.iter().find(|f| f.0 != first.0) {
@@ -257,10 +283,9 @@ pub fn decide(
                 sum += term.sign * first.0 as i64;
                 match found.iter().find(|f| f.1) {
                     Some(published) => cells.push(published.2.clone()),
+                    // Not which cell: for a peak hour or top district that would name it.
                     None => {
-                        hidden.get_or_insert_with(|| {
-                            format!("its {column} repeats a suppressed count ({})", first.2)
-                        });
+                        hidden.get_or_insert_with(|| WITHHELD_MEASURE.to_owned());
                     }
                 }
             }
@@ -302,18 +327,29 @@ mod tests {
     #[test]
     fn counts_parse_into_signed_terms_with_placeholders_filled() {
         let row = |c: &str| (c == "label").then(|| "Leicester".to_owned());
-        let terms = parse("offences - offences district={label}", &row).unwrap();
+        let terms = parse("offences - offences district={label}", &row)
+            .unwrap()
+            .unwrap();
         assert_eq!(terms.len(), 2);
         assert_eq!((terms[0].sign, terms[0].events.as_str()), (1, "offences"));
         assert!(terms[0].axes.is_empty());
         assert_eq!(terms[1].sign, -1);
         assert_eq!(terms[1].axes["district"], "Leicester");
+        // A value with spaces and a minus sign stays one value.
+        let spaced = |c: &str| (c == "label").then(|| "Hinckley - and Bosworth".to_owned());
+        let terms = parse("offences district={label}", &spaced)
+            .unwrap()
+            .unwrap();
+        assert_eq!(terms.len(), 1);
+        assert_eq!(terms[0].axes["district"], "Hinckley - and Bosworth");
+        // An empty placeholder: no terms (the measure is withheld), not an error.
+        assert_eq!(parse("offences hour={value}", &row).unwrap(), None);
         for bad in [
             "",
             "offences -",
             "hour=3",
-            "offences {nope}",
             "offences hour",
+            "offences {x}=1",
         ] {
             assert!(parse(bad, &row).is_err(), "{bad}");
         }
