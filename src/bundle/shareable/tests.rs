@@ -789,7 +789,7 @@ fn rows_are_published_in_the_order_of_their_axes_not_their_counts() {
             ("district", "Unknown", "Unknown", counts[3]),
         ];
         // As the job writes them: most first.
-        rows.sort_by(|a, b| b.3.cmp(&a.3));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.3));
         areas(dir.path(), &rows);
         let jobs = [job("areas", AREAS)];
         let refs: Vec<&SqlFile> = jobs.iter().collect();
