@@ -464,4 +464,9 @@ pub struct MeasureCells {
     /// The denominator's count; none when it is residents (published census figures).
     #[serde(default)]
     pub denominator: Option<String>,
+    /// The numerator is the largest of its cells (a peak hour, a top district): withholding
+    /// the measure because that cell is suppressed would say the largest count is a hidden
+    /// one, so such a bundle is refused instead.
+    #[serde(default)]
+    pub largest: bool,
 }

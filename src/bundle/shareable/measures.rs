@@ -284,6 +284,11 @@ pub fn decide(
                 match found.iter().find(|f| f.1) {
                     Some(published) => cells.push(published.2.clone()),
                     // Not which cell: for a peak hour or top district that would name it.
+                    None if declared.largest && column == rows.numerator.as_str() => {
+                        return Err(format!(
+                            "measure `{key}` is the largest of its counts, and that count is suppressed: withholding the measure would tell an intruder that the largest count is a hidden one, which the audit does not allow for; share a longer period or a lower threshold"
+                        ));
+                    }
                     None => {
                         hidden.get_or_insert_with(|| WITHHELD_MEASURE.to_owned());
                     }

@@ -708,6 +708,19 @@ fn measures_are_published_only_when_their_counts_are() {
         err.contains("measures.sql") && err.contains("`peak`") && err.contains("49"),
         "{err}"
     );
+    // A measure that is the largest of its cells, with that cell suppressed: refused, since
+    // withholding it would say the largest count is hidden.
+    hours(dir.path(), "hours", &[2, 30, 40, 50]);
+    measures_table(dir.path(), &[("small", 0.0, 2, Some(122))]);
+    let largest = MEASURES.replace(
+        "small = { numerator = \"offences hour={value}\", denominator = \"offences\" }",
+        "small = { numerator = \"offences hour={value}\", denominator = \"offences\", largest = true }",
+    );
+    assert_ne!(largest, MEASURES);
+    let jobs = [job("hours", HOURS), job("measures", &largest)];
+    let refs: Vec<&SqlFile> = jobs.iter().collect();
+    let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
+    assert!(err.contains("`small` is the largest"), "{err}");
 }
 
 /// Two levels that both split a district (CSPs and wards) nest in a way the layout does not
