@@ -163,6 +163,20 @@ pub async fn run(
     // The destination is checked first, before minutes of work are spent on an output that
     // could not be published.
     let staging = Staging::new(out, OutputKind::Bundle, &[data_dir])?;
+    // A shareable bundle is protected jointly with every release in the release log (partner
+    // packs and shareable bundles of any period), as an intruder holding them all: the log is
+    // read first, so a file there that is not a log refuses the run before any work.
+    let release_log = match config.shareable {
+        true => {
+            let path = config
+                .release_log
+                .clone()
+                .unwrap_or_else(|| crate::partners::release_log::default_path(out));
+            let log = crate::partners::release_log::ReleaseLog::load(&path)?;
+            Some((path, log))
+        }
+        false => None,
+    };
     let report = validate::validate(config, data_dir).await?;
     ensure_usable(&report, data_dir)?;
     let catalog = catalog::open(config, data_dir, queries, catalog::ViewMode::Cached).await?;
@@ -180,26 +194,14 @@ pub async fn run(
     // A shareable bundle: the declared tables protected as one system and audited, the others
     // withheld, before any chart, finding or report reads them.
     let mut log = None;
-    let shareable = if config.shareable {
-        // Protected jointly with every release in the release log (partner packs and
-        // shareable bundles of any period), as an intruder holding them all.
-        let log_path = config
-            .release_log
-            .clone()
-            .unwrap_or_else(|| crate::partners::release_log::default_path(out));
-        let earlier = crate::partners::release_log::ReleaseLog::load(&log_path)?;
+    let shareable = if let Some((log_path, earlier)) = release_log {
         let (mut summary, withheld) = crate::bundle::shareable::protect_with(
             &tables,
             &runnable,
             config.disclosure_threshold,
             crate::bundle::shareable::Earlier {
                 releases: earlier.releases(),
-                protection: earlier
-                    .releases
-                    .iter()
-                    .map(|r| r.protection)
-                    .max()
-                    .unwrap_or(0),
+                protection: earlier.protection(0),
                 period: Some(crate::partners::structure::Period {
                     start: config.start,
                     end: config.end,

@@ -50,7 +50,7 @@ const ONE_COLUMN: &str = "_whole_row";
 #[derive(Debug, thiserror::Error)]
 pub enum ShareableError {
     /// A job's `disclosure` or `suppress_with` does not fit its table.
-    #[error("queries/{file}: {problem}")]
+    #[error("queries/{}: {problem}", crate::engine::queries::meta_file_of(file))]
     Layout {
         /// The SQL file.
         file: String,
@@ -339,6 +339,25 @@ pub struct Earlier {
     pub log: String,
 }
 
+impl Earlier {
+    /// The joint system of the earlier releases and this bundle's `grids` (its last release;
+    /// one release when there are none).
+    fn joint_with(&self, grids: Vec<Grid>) -> System {
+        let mut releases = self.releases.clone();
+        releases.push(Release {
+            label: if releases.is_empty() {
+                String::new()
+            } else {
+                "this bundle (new)".to_owned()
+            },
+            period: self.period,
+            published: false,
+            grids,
+        });
+        System::joint(releases)
+    }
+}
+
 /// Protects the declared tables of `jobs` in `tables` as one system and withholds the others;
 /// returns what it did and the withheld jobs as not possible.
 pub fn protect(
@@ -428,19 +447,8 @@ pub fn protect_with(
     // there are none).
     let protected_with: Vec<String> = earlier.releases.iter().map(|r| r.label.clone()).collect();
     let protection = earlier.protection.max(u64::from(threshold));
-    let mut releases = earlier.releases.clone();
-    releases.push(Release {
-        label: if releases.is_empty() {
-            String::new()
-        } else {
-            "this bundle (new)".to_owned()
-        },
-        period: earlier.period,
-        published: false,
-        grids: own.grids.clone(),
-    });
-    let new = releases.len() - 1;
-    let mut joint = System::joint(releases);
+    let new = earlier.releases.len();
+    let mut joint = earlier.joint_with(own.grids.clone());
     if new > 0
         && let Some(example) = joint.contradictions().first()
     {
@@ -550,18 +558,7 @@ pub fn protect_with(
     // The tables as written, audited from their files as an intruder would (with the totals
     // assumed known); the true counts only speed the audit up.
     summary.structure = structure_of(&system, &placed);
-    let mut releases = earlier.releases;
-    releases.push(Release {
-        label: if releases.is_empty() {
-            String::new()
-        } else {
-            "this bundle (new)".to_owned()
-        },
-        period: earlier.period,
-        published: false,
-        grids: system_from_files(tables, &summary.structure)?.grids,
-    });
-    let written = System::joint(releases);
+    let written = earlier.joint_with(system_from_files(tables, &summary.structure)?.grids);
     let hint = matched_values(&written, &truth);
     let audit = audit::audit_with(
         &written,
@@ -596,6 +593,12 @@ pub fn protect_with(
 /// partnership or locality across several districts, whose `district` says `Several`), and an
 /// audit that misses a relation the intruder can write down proves nothing.
 fn check_groups(declared: &[Declared], grids: &[Grid]) -> Result<(), ShareableError> {
+    let file_of = |table: &str| {
+        declared
+            .iter()
+            .find(|d| d.job == table)
+            .map_or_else(|| table.to_owned(), |d| d.relative_path.clone())
+    };
     let mut values: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
     for grid in grids {
         for (axis, name) in grid.layout.axes().into_iter().enumerate() {
@@ -631,12 +634,8 @@ fn check_groups(declared: &[Declared], grids: &[Grid]) -> Result<(), ShareableEr
         if let Some(((_, group), _)) = per_group.iter().find(|(_, r)| r.len() > 1) {
             let key = (grid.table.as_str(), dimension.as_str());
             if let Some(other) = splitting.get(&key).filter(|o| **o != grid.layout.rows) {
-                let file = declared
-                    .iter()
-                    .find(|d| d.job == grid.table)
-                    .map_or_else(|| grid.table.clone(), |d| d.relative_path.clone());
                 return Err(ShareableError::Layout {
-                    file,
+                    file: file_of(&grid.table),
                     problem: format!(
                         "both its `{other}` rows and its `{}` rows split {dimension} `{}` into several rows, and the layout does not say how one nests in the other, so the relations between them could not be audited; leave one level out of a shareable bundle (withhold_rows)",
                         grid.layout.rows,
@@ -658,12 +657,8 @@ fn check_groups(declared: &[Declared], grids: &[Grid]) -> Result<(), ShareableEr
         if let Some(cell) = grid.cells.iter().find(|c| {
             !c.group.is_empty() && c.axes[rows] != TOTAL && !known.contains(c.group.as_str())
         }) {
-            let file = declared
-                .iter()
-                .find(|d| d.job == grid.table)
-                .map_or_else(|| grid.table.clone(), |d| d.relative_path.clone());
             return Err(ShareableError::Layout {
-                file,
+                file: file_of(&grid.table),
                 problem: format!(
                     "row `{}` ({}) is in {dimension} `{}`, which is no {dimension} of the shareable tables, so its relation to them cannot be declared and the audit could not hold; a shareable bundle cannot include areas across several {dimension}s (e.g. [localities] spanning districts)",
                     crate::text::printable(&cell.axes[rows]),
@@ -1036,6 +1031,11 @@ fn write_protected(
         }
         flags.map(BooleanArray::from)
     };
+    // Rows blank where either set of flags is.
+    let either = |earlier: Option<BooleanArray>, flags: BooleanArray| match earlier {
+        Some(earlier) => arrow::compute::or(&earlier, &flags).map_err(arrow_error),
+        None => Ok(flags),
+    };
     let mut fields: Vec<Field> = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     let mut suppressed = 0;
@@ -1065,10 +1065,7 @@ fn write_protected(
             if derived.iter().any(|d| d == field.name())
                 && let Some(flags) = flags_of(count)
             {
-                blank = Some(match blank {
-                    Some(earlier) => arrow::compute::or(&earlier, &flags).map_err(arrow_error)?,
-                    None => flags,
-                });
+                blank = Some(either(blank, flags)?);
             }
         }
         // A column derived from one row's count, repeated on every row (the known total and
@@ -1077,10 +1074,7 @@ fn write_protected(
             if derived.columns.iter().any(|d| d == field.name())
                 && let Some(flags) = rows_of_suppressed_row(&derived.count, &derived.row)
             {
-                blank = Some(match blank {
-                    Some(earlier) => arrow::compute::or(&earlier, &flags).map_err(arrow_error)?,
-                    None => flags,
-                });
+                blank = Some(either(blank, flags)?);
             }
         }
         match blank {

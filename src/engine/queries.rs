@@ -97,7 +97,7 @@ impl SqlFile {
 }
 
 /// `x.sql` → `x.toml`.
-fn meta_file_of(relative_path: &str) -> String {
+pub(crate) fn meta_file_of(relative_path: &str) -> String {
     relative_path
         .strip_suffix(".sql")
         .map_or_else(|| relative_path.to_owned(), |stem| format!("{stem}.toml"))

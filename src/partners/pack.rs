@@ -408,11 +408,7 @@ pub async fn export(
     };
     let mut releases = log.releases();
     let protected_with: Vec<String> = releases.iter().map(|r| r.label.clone()).collect();
-    let protection = log
-        .releases
-        .iter()
-        .map(|r| r.protection)
-        .fold(u64::from(threshold), u64::max);
+    let protection = log.protection(u64::from(threshold));
     releases.push(Release {
         label: if releases.is_empty() {
             String::new()

@@ -185,6 +185,15 @@ impl ReleaseLog {
         Ok(log)
     }
 
+    /// The largest protection level of the logged releases, and at least `floor`: a new
+    /// release protected with them protects their counts at their level.
+    pub fn protection(&self, floor: u64) -> u64 {
+        self.releases
+            .iter()
+            .map(|r| r.protection)
+            .fold(floor, u64::max)
+    }
+
     /// The logged releases, as published releases of a joint system.
     pub fn releases(&self) -> Vec<Release> {
         self.releases

@@ -4,7 +4,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::{Table, assert_success, sna, stderr, stdout, workdir};
+use crate::{Table, assert_success, read_json, sna, stderr, stdout, workdir};
+
+/// The `field` of every object in the JSON array `array`.
+fn names<'a>(array: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    array
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w[field].as_str().unwrap())
+        .collect()
+}
 
 fn sample() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -218,19 +228,12 @@ fn shareable_bundle_of_the_sample_publishes_only_protected_tables() {
     );
 
     // The manifest records the control and what was withheld.
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(shared.join("manifest.json")).unwrap())
-            .unwrap();
+    let manifest = read_json(&shared.join("manifest.json"));
     let control = &manifest["shareable"];
     assert_eq!(control["threshold"], threshold);
     assert_eq!(control["protection"], threshold);
     assert!(control["audit_programs"].as_u64().unwrap() > 0);
-    let withheld: Vec<&str> = control["withheld"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["name"].as_str().unwrap())
-        .collect();
+    let withheld = names(&control["withheld"], "name");
     for name in ["lsoa_hotspots", "data_quality", "data_quality.json"] {
         assert!(
             withheld.contains(&name),
@@ -253,9 +256,7 @@ fn shareable_bundle_of_the_sample_publishes_only_protected_tables() {
     declared.sort_unstable();
     declared.dedup();
     assert_eq!(jobs, declared);
-    let internal: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("internal/manifest.json")).unwrap())
-            .unwrap();
+    let internal = read_json(&dir.join("internal/manifest.json"));
     assert!(internal.get("shareable").is_none());
     // Charts of withheld tables are skipped, saying why; the others drawn.
     for chart in manifest["charts"].as_array().unwrap() {
@@ -342,12 +343,7 @@ fn shareable_bundle_of_the_sample_publishes_only_protected_tables() {
         .find(|r| r["hour"] == format!("{hour}"))
         .unwrap();
     assert_eq!(cell["offences"], peak["numerator"]);
-    let measures_withheld: Vec<&str> = control["measures_withheld"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["name"].as_str().unwrap())
-        .collect();
+    let measures_withheld = names(&control["measures_withheld"], "name");
     assert!(
         measures_withheld.contains(&"headline: victim_prevalence_pct"),
         "{measures_withheld:?}"
@@ -418,7 +414,7 @@ fn shareable_run_refuses_a_layout_that_does_not_fit() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let message = stderr(&output);
     assert!(
-        message.contains("queries/hour_profile.sql") && message.contains("`share`"),
+        message.contains("queries/hour_profile.toml") && message.contains("`share`"),
         "{message}"
     );
     assert!(!message.contains("panicked"), "{message}");
@@ -452,15 +448,8 @@ fn shareable_bundle_leaves_localities_out() {
     let shared = Table::read(&dir.join("shared/tables/areas.csv"));
     assert!(shared.rows.iter().all(|r| r["level"] != "locality"));
     assert!(shared.rows.iter().any(|r| r["level"] == "ward"));
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("shared/manifest.json")).unwrap())
-            .unwrap();
-    let withheld: Vec<&str> = manifest["shareable"]["withheld"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["name"].as_str().unwrap())
-        .collect();
+    let manifest = read_json(&dir.join("shared/manifest.json"));
+    let withheld = names(&manifest["shareable"]["withheld"], "name");
     assert!(
         withheld.contains(&"areas: level = locality"),
         "{withheld:?}"
@@ -487,18 +476,10 @@ fn shareable_bundles_are_protected_with_the_release_log() {
     .unwrap();
     assert_success(&sna(&dir, &["run", "--shareable", "--out", "first"]));
     assert_success(&sna(&dir, &["run", "--shareable", "--out", "second"]));
-    let log: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("releases.json")).unwrap()).unwrap();
-    let packs: Vec<&str> = log["releases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["pack"].as_str().unwrap())
-        .collect();
+    let log = read_json(&dir.join("releases.json"));
+    let packs = names(&log["releases"], "pack");
     assert_eq!(packs, ["first", "second"]);
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("second/manifest.json")).unwrap())
-            .unwrap();
+    let manifest = read_json(&dir.join("second/manifest.json"));
     assert_eq!(
         manifest["shareable"]["protected_with"],
         serde_json::json!(["first (2021-01-01 to 2021-03-31)"])

@@ -192,13 +192,7 @@ fn text_of(batch: &RecordBatch, name: &str) -> Option<Vec<Option<String>>> {
                 .collect(),
         );
     }
-    let values = cast(column, &DataType::Utf8).ok()?;
-    let values = values.as_string::<i32>();
-    Some(
-        (0..values.len())
-            .map(|i| (!values.is_null(i)).then(|| values.value(i).to_owned()))
-            .collect(),
-    )
+    super::text_column(batch, name).ok()
 }
 
 /// A count column's values (null as `None`).

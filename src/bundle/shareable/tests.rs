@@ -185,7 +185,10 @@ fn a_layout_naming_a_missing_column_is_refused() {
     )];
     let refs: Vec<&SqlFile> = jobs.iter().collect();
     let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
-    assert!(err.contains("hours.sql") && err.contains("`rate`"), "{err}");
+    assert!(
+        err.contains("hours.toml") && err.contains("`rate`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -434,7 +437,7 @@ fn a_dimension_value_that_names_a_column_is_refused() {
     let refs: Vec<&SqlFile> = jobs.iter().collect();
     let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
     assert!(
-        err.contains("shares.sql") && err.contains("`offences`"),
+        err.contains("shares.toml") && err.contains("`offences`"),
         "{err}"
     );
 }
@@ -600,7 +603,7 @@ fn a_row_in_no_published_group_is_refused() {
     let refs: Vec<&SqlFile> = jobs.iter().collect();
     let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
     assert!(
-        err.contains("areas.sql") && err.contains("`AB`") && err.contains("`Several`"),
+        err.contains("areas.toml") && err.contains("`AB`") && err.contains("`Several`"),
         "{err}"
     );
 }
@@ -705,7 +708,7 @@ fn measures_are_published_only_when_their_counts_are() {
     measures_table(dir.path(), &[("peak", 3.0, 49, Some(122))]);
     let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
     assert!(
-        err.contains("measures.sql") && err.contains("`peak`") && err.contains("49"),
+        err.contains("measures.toml") && err.contains("`peak`") && err.contains("49"),
         "{err}"
     );
     // A measure that is the largest of its cells, with that cell suppressed: refused, since
@@ -750,7 +753,7 @@ fn two_levels_splitting_one_district_are_refused() {
     let refs: Vec<&SqlFile> = jobs.iter().collect();
     let err = protect(dir.path(), &refs, 5).unwrap_err().to_string();
     assert!(
-        err.contains("areas.sql") && err.contains("`ward`") && err.contains("`csp`"),
+        err.contains("areas.toml") && err.contains("`ward`") && err.contains("`csp`"),
         "{err}"
     );
     let whole: Vec<_> = wards
