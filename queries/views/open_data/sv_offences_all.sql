@@ -33,6 +33,11 @@ SELECT
     CAST(ROUND(o.northing) AS INT) AS northing,
     o.police_uk_crime_type AS offence_group,
     o.police_uk_crime_type
-FROM offences o
-LEFT JOIN lsoa l ON l.lsoa_code = o.lsoa_code
-WHERE o.police_uk_crime_type IN (SELECT offence_group FROM sv_offence_groups);
+-- The definition is applied first and the area lookup joined last, with the lookup as the side
+-- held in memory (as views/sv_offences_all.sql, for the same reason).
+FROM lsoa l
+RIGHT JOIN (
+    SELECT *
+    FROM offences o
+    WHERE o.police_uk_crime_type IN (SELECT offence_group FROM sv_offence_groups)
+) o ON l.lsoa_code = o.lsoa_code;
