@@ -35,7 +35,7 @@ home_counts AS (
 orphans AS (
     SELECT
         (SELECT COUNT(*) FROM persons) AS total,
-        (SELECT COUNT(*) FROM persons per WHERE NOT EXISTS (SELECT 1 FROM offence_dates o WHERE o.crime_id = per.crime_id)) AS orphans
+        (SELECT COUNT(*) FROM orphan_persons) AS orphans
 ),
 ae_counts AS (
     SELECT

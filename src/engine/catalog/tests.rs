@@ -71,7 +71,15 @@ async fn a_new_period_reuses_only_the_views_that_do_not_involve_it() {
         .unwrap();
     let mut free: Vec<&str> = first.period_free.iter().map(|(n, _)| n.as_str()).collect();
     free.sort_unstable();
-    assert_eq!(free, ["ae_assaults", "istv_attendances", "sv_offences_all"]);
+    assert_eq!(
+        free,
+        [
+            "ae_assaults",
+            "istv_attendances",
+            "orphan_persons",
+            "sv_offences_all"
+        ]
+    );
     let provider = |c: &Catalog, name: &str| {
         c.period_free
             .iter()
