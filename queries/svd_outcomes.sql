@@ -19,7 +19,7 @@ years AS (
     SELECT DISTINCT fy_start FROM ae_fy
 ),
 pop_years AS (
-    SELECT DISTINCT CAST(year AS BIGINT) AS pop_year FROM population
+    SELECT DISTINCT CAST(year AS BIGINT) AS pop_year FROM area_population
 ),
 fy_population_year AS (
     SELECT
@@ -34,7 +34,7 @@ pop AS (
         SUM(pop.population) AS all_ages,
         SUM(CASE WHEN pop.age <= 25 THEN pop.population ELSE 0 END) AS aged_25_and_under,
         SUM(CASE WHEN pop.age < 25 THEN pop.population ELSE 0 END) AS under_25
-    FROM population pop JOIN lsoa l ON l.lsoa_code = pop.lsoa_code
+    FROM area_population pop
     GROUP BY CAST(pop.year AS BIGINT)
 ),
 knife_offences AS (
@@ -93,11 +93,12 @@ measure_groups AS (
     ) AS g(measure, measure_order, age_group, group_order)
 ),
 counts AS (
-    -- Every year × measure × group, zero where nothing was counted: one join to `years` (a
-    -- scan of every offence), not one for each measure and group.
-    SELECT y.fy_start, g.measure, g.measure_order, g.age_group, g.group_order,
+    -- Every year × measure × group, zero where nothing was counted, each year with its
+    -- population year: `years` (a scan of every offence) read once, through
+    -- fy_population_year, not once for each measure and group or again for the population.
+    SELECT y.fy_start, y.population_year, g.measure, g.measure_order, g.age_group, g.group_order,
         COALESCE(CASE WHEN g.age_group = 'all' THEN m.all_ages ELSE m.young END, 0) AS count
-    FROM years y
+    FROM fy_population_year y
     CROSS JOIN measure_groups g
     LEFT JOIN measure_counts m ON m.fy_start = y.fy_start AND m.measure = g.measure
 ),
@@ -111,8 +112,7 @@ cells AS (
             ELSE 365
         END AS days
     FROM counts c
-    JOIN fy_population_year f ON f.fy_start = c.fy_start
-    JOIN pop ON pop.pop_year = f.population_year
+    JOIN pop ON pop.pop_year = c.population_year
     CROSS JOIN available av
     -- Rows of young victims need residents by age: with a population of all ages only, the
     -- rows of all ages are given.

@@ -4,8 +4,7 @@ WITH pop AS (
         pop.year,
         SUM(pop.population) AS all_ages,
         SUM(CASE WHEN pop.age < p.young_age_cutoff THEN pop.population ELSE 0 END) AS young
-    FROM population pop
-    JOIN lsoa l ON l.lsoa_code = pop.lsoa_code
+    FROM area_population pop
     CROSS JOIN params p
     GROUP BY pop.year
 ),

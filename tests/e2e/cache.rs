@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::*;
 
 /// The views `sna run` caches on the full sample.
-const VIEWS: usize = 11;
+const VIEWS: usize = 13;
 
 /// `(validation read from the cache, views read, views computed)` from `sna run`'s line.
 fn cache_line(output: &std::process::Output) -> (bool, usize, usize) {

@@ -75,6 +75,7 @@ async fn a_new_period_reuses_only_the_views_that_do_not_involve_it() {
         free,
         [
             "ae_assaults",
+            "area_population",
             "istv_attendances",
             "orphan_persons",
             "sv_offences_all"
