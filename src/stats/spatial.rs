@@ -251,7 +251,6 @@ pub fn gi_star_p_sim(
     permutations: usize,
     seed: u64,
 ) -> Vec<f64> {
-    use rand::SeedableRng;
     let n = y.len();
     let Some((lists, sum_y, _, _)) = gi_inputs(points, y, neighbours) else {
         return vec![f64::NAN; n];
@@ -259,8 +258,60 @@ pub fn gi_star_p_sim(
     if permutations == 0 {
         return vec![f64::NAN; n];
     }
-    use rayon::prelude::*;
     let tolerance = 1e-12 * sum_y;
+    // Counts (the usual y) are drawn as integers: their sums are exact either way, and below
+    // 10¹² the tolerance is under 1, so counting a sum ≥ observed − tolerance is counting it
+    // ≥ observed, and the p-values are the same to the bit; but four-byte values keep `others`
+    // in a core's cache at national scale (33,000 LSOAs: 130 kB, not 260 kB) and integer sums
+    // add faster.
+    let counts = sum_y < 1e12
+        && y.iter()
+            .all(|&v| v.fract() == 0.0 && v <= f64::from(u32::MAX));
+    if counts {
+        let values: Vec<u32> = y.iter().map(|&v| v as u32).collect();
+        permutation_p(&lists, &values, permutations, seed, |observed| {
+            (observed, observed)
+        })
+    } else {
+        permutation_p(&lists, y, permutations, seed, |observed| {
+            (observed - tolerance, observed + tolerance)
+        })
+    }
+}
+
+/// A value that can be drawn in [`gi_star_p_sim`]'s permutations, with the type its sums are
+/// added in.
+trait Drawn: Copy + Send + Sync {
+    type Sum: Copy + PartialOrd + std::ops::Add<Output = Self::Sum> + Default + std::iter::Sum;
+    fn widen(self) -> Self::Sum;
+}
+
+impl Drawn for f64 {
+    type Sum = f64;
+    fn widen(self) -> f64 {
+        self
+    }
+}
+
+impl Drawn for u32 {
+    type Sum = u64;
+    fn widen(self) -> u64 {
+        u64::from(self)
+    }
+}
+
+/// [`gi_star_p_sim`]'s draws for every row of `lists` over values `y`, a draw's sum counted
+/// as large when ≥ the first of `bounds(observed)` and as small when ≤ the second.
+fn permutation_p<T: Drawn>(
+    lists: &[Vec<usize>],
+    y: &[T],
+    permutations: usize,
+    seed: u64,
+    bounds: impl Fn(T::Sum) -> (T::Sum, T::Sum) + Sync,
+) -> Vec<f64> {
+    use rand::SeedableRng;
+    use rayon::prelude::*;
+    let n = y.len();
     // Each row draws from its own seeded stream, so rows are independent and run in parallel
     // with the same result in any order. Each worker has its own scratch: `others`, the values
     // of the other n − 1 rows in `y`'s order without row i (as esda's `z[mask]`), restored
@@ -272,7 +323,7 @@ pub fn gi_star_p_sim(
         .enumerate()
         .map_init(
             || (Vec::new(), Vec::new(), None),
-            |(others, swaps, made_for): &mut (Vec<f64>, Vec<usize>, Option<usize>), (i, list)| {
+            |(others, swaps, made_for): &mut (Vec<T>, Vec<usize>, Option<usize>), (i, list)| {
                 match *made_for {
                     Some(last) if last == i => {}
                     Some(last) if last + 1 == i => others[last] = y[last],
@@ -286,30 +337,27 @@ pub fn gi_star_p_sim(
                 if k == 0 || k + 1 >= n {
                     return f64::NAN;
                 }
-                let observed: f64 = list.iter().map(|&j| y[j]).sum();
+                let (low, high) = bounds(list.iter().map(|&j| y[j].widen()).sum());
                 let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
                 rng.set_stream(i as u64);
+                swaps.clear();
+                swaps.resize(k, 0);
                 let (mut larger, mut smaller) = (0usize, 0usize);
                 for _ in 0..permutations {
                     // A partial Fisher–Yates shuffle of `others`, undone afterwards so that every
                     // draw starts from the same order.
-                    let mut sum = 0.0;
-                    swaps.clear();
-                    for t in 0..k {
+                    let mut sum = T::Sum::default();
+                    for (t, swap) in swaps.iter_mut().enumerate() {
                         let r = t + below(&mut rng, (n - 1 - t) as u64) as usize;
                         others.swap(t, r);
-                        swaps.push(r);
-                        sum += others[t];
+                        *swap = r;
+                        sum = sum + others[t].widen();
                     }
                     for (t, &r) in swaps.iter().enumerate().rev() {
                         others.swap(t, r);
                     }
-                    if sum >= observed - tolerance {
-                        larger += 1;
-                    }
-                    if sum <= observed + tolerance {
-                        smaller += 1;
-                    }
+                    larger += usize::from(sum >= low);
+                    smaller += usize::from(sum <= high);
                 }
                 (larger.min(smaller) + 1) as f64 / (permutations + 1) as f64
             },
@@ -790,12 +838,16 @@ mod tests {
                 )
             })
             .collect();
-        let y: Vec<f64> = (0..n).map(|i| ((i * 7919) % 23) as f64).collect();
-        let fast = gi_star_p_sim(&pts, &y, Nearest(8), 199, 7);
-        let reference = p_sim_by_row_numbers(&pts, &y, Nearest(8), 199, 7);
-        assert_eq!(fast.len(), n);
-        for (i, (a, b)) in fast.iter().zip(&reference).enumerate() {
-            assert_eq!(a.to_bits(), b.to_bits(), "row {i}: {a} vs {b}");
+        // Counts (drawn as integers) and values with fractions (drawn as they are).
+        let counts: Vec<f64> = (0..n).map(|i| ((i * 7919) % 23) as f64).collect();
+        let fractions: Vec<f64> = counts.iter().map(|v| v * 0.1).collect();
+        for y in [counts, fractions] {
+            let fast = gi_star_p_sim(&pts, &y, Nearest(8), 199, 7);
+            let reference = p_sim_by_row_numbers(&pts, &y, Nearest(8), 199, 7);
+            assert_eq!(fast.len(), n);
+            for (i, (a, b)) in fast.iter().zip(&reference).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "row {i}: {a} vs {b}");
+            }
         }
     }
 
