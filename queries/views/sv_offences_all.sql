@@ -38,7 +38,10 @@ SELECT
 -- at national scale) before the definition removed most of them.
 FROM lsoa l
 RIGHT JOIN (
-    SELECT o.*, c.offence_name, c.ho_group, c.harm_days
+    -- Named, not o.*: an extract may carry columns of its own (an offence_name of the force's
+    -- wording, say), which must neither clash with nor stand in for the code table's.
+    SELECT o.crime_id, o.offence_code, o.committed_at, o.lsoa_code, o.location_type, o.domestic,
+        o.knife, o.nte, o.easting, o.northing, c.offence_name, c.ho_group, c.harm_days
     FROM offences o
     JOIN offence_codes c ON c.offence_code = o.offence_code
     CROSS JOIN params p

@@ -400,3 +400,62 @@ fn a_population_of_all_ages_gives_no_rates_by_age_or_sex() {
         stderr(&output)
     );
 }
+
+/// A force's export may carry columns of its own beside the contract's (the data contract
+/// allows extra columns); one named like a column the views take from the code table
+/// (`offence_name`, `ho_group`, `harm_days`) neither clashes with it nor stands in for it.
+#[test]
+fn offences_with_their_own_offence_name_group_and_harm_give_the_same_serious_violence() {
+    let dir = workdir("offences-extra-columns");
+    crate::copy_sample_extract(&dir);
+    let sql = "SELECT offence_name, ho_group, COUNT(*) AS offences, SUM(harm_days) AS harm \
+               FROM sv_offences_all GROUP BY offence_name, ho_group ORDER BY offence_name, ho_group";
+    let query = |data: &str| {
+        let output = sna(
+            &dir,
+            &[
+                "query",
+                "--data",
+                data,
+                "--no-cache",
+                "--format",
+                "csv",
+                sql,
+            ],
+        );
+        assert_success(&output);
+        stdout(&output)
+    };
+    let plain = query("extract");
+    assert!(plain.lines().count() > 3, "{plain}");
+    // The same offences with a force's own wording, group and harm in columns of those names.
+    let written = sna(
+        &dir,
+        &[
+            "query",
+            "--data",
+            "extract",
+            "--no-cache",
+            "--format",
+            "parquet",
+            "--output",
+            "offences.parquet",
+            "SELECT *, 'force wording' AS offence_name, 'Other' AS ho_group, \
+             CAST(999 AS BIGINT) AS harm_days FROM offences",
+        ],
+    );
+    assert_success(&written);
+    std::fs::create_dir_all(dir.join("own")).unwrap();
+    for entry in std::fs::read_dir(dir.join("extract")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join("own").join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::rename(
+        dir.join("offences.parquet"),
+        dir.join("own/offences.parquet"),
+    )
+    .unwrap();
+    let own = query("own");
+    assert!(!own.contains("force wording"), "{own}");
+    assert_eq!(own, plain);
+}

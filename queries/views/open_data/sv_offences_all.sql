@@ -37,7 +37,7 @@ SELECT
 -- held in memory (as views/sv_offences_all.sql, for the same reason).
 FROM lsoa l
 RIGHT JOIN (
-    SELECT *
+    SELECT o.crime_id, o.month, o.lsoa_code, o.easting, o.northing, o.police_uk_crime_type
     FROM offences o
     WHERE o.police_uk_crime_type IN (SELECT offence_group FROM sv_offence_groups)
 ) o ON l.lsoa_code = o.lsoa_code;
