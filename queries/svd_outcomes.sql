@@ -19,7 +19,8 @@ years AS (
     SELECT DISTINCT fy_start FROM ae_fy
 ),
 pop_years AS (
-    SELECT DISTINCT CAST(year AS BIGINT) AS pop_year FROM area_population
+    -- Every year of the population table, as the period's population year is chosen (params).
+    SELECT DISTINCT CAST(year AS BIGINT) AS pop_year FROM population
 ),
 fy_population_year AS (
     SELECT
