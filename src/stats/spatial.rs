@@ -259,18 +259,23 @@ pub fn gi_star_p_sim(
         return vec![f64::NAN; n];
     }
     let tolerance = 1e-12 * sum_y;
-    // Counts (the usual y) are drawn as integers: their sums are exact either way, and below
-    // 10¹² the tolerance is under 1, so counting a sum ≥ observed − tolerance is counting it
-    // ≥ observed, and the p-values are the same to the bit; but four-byte values keep `others`
-    // in a core's cache at national scale (33,000 LSOAs: 130 kB, not 260 kB) and integer sums
-    // add faster.
-    let counts = sum_y < 1e12
+    // Counts (the usual y) are drawn as integers, with the float bounds rounded inwards to
+    // integers: below 2⁵³ integer sums are exact as floats too, so a sum is ≥ the rounded-up
+    // lower bound exactly when it is ≥ the float bound, and the p-values are the same to the
+    // bit. Four-byte values keep `others` in a core's cache at national scale (33,000 LSOAs:
+    // 130 kB, not 260 kB) and integer sums add faster.
+    let counts = sum_y < 2f64.powi(53)
         && y.iter()
             .all(|&v| v.fract() == 0.0 && v <= f64::from(u32::MAX));
     if counts {
         let values: Vec<u32> = y.iter().map(|&v| v as u32).collect();
         permutation_p(&lists, &values, permutations, seed, |observed| {
-            (observed, observed)
+            let observed = observed as f64;
+            // A negative lower bound saturates to 0, which every sum is ≥, as it is ≥ the bound.
+            (
+                (observed - tolerance).ceil() as u64,
+                (observed + tolerance).floor() as u64,
+            )
         })
     } else {
         permutation_p(&lists, y, permutations, seed, |observed| {
@@ -838,10 +843,13 @@ mod tests {
                 )
             })
             .collect();
-        // Counts (drawn as integers) and values with fractions (drawn as they are).
+        // Counts (drawn as integers); large counts, whose Σy (9·10¹²) makes the tolerance 9,
+        // so that draws within 9 of the observed sum tie it (drawn as integers, the bounds
+        // rounded inwards); and values with fractions (drawn as they are).
         let counts: Vec<f64> = (0..n).map(|i| ((i * 7919) % 23) as f64).collect();
+        let large: Vec<f64> = counts.iter().map(|v| 3e9 + v).collect();
         let fractions: Vec<f64> = counts.iter().map(|v| v * 0.1).collect();
-        for y in [counts, fractions] {
+        for y in [counts, large, fractions] {
             let fast = gi_star_p_sim(&pts, &y, Nearest(8), 199, 7);
             let reference = p_sim_by_row_numbers(&pts, &y, Nearest(8), 199, 7);
             assert_eq!(fast.len(), n);
